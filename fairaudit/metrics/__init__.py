@@ -1,0 +1,1 @@
+"""fairaudit.metrics."""
