@@ -10,8 +10,10 @@ from __future__ import annotations
 
 __all__ = [
     "CheckpointError",
+    "ConfigurationError",
     "DataValidationError",
     "FairAuditError",
+    "MissingDependencyError",
     "UnknownLabelError",
 ]
 
@@ -60,3 +62,14 @@ class UnknownLabelError(DataValidationError):
 
 class CheckpointError(FairAuditError):
     """A model checkpoint is missing, unsafe, corrupt or incompatible."""
+
+
+class ConfigurationError(FairAuditError, ValueError):
+    """An option, or a combination of options, cannot be used (unknown name, bad value)."""
+
+
+class MissingDependencyError(FairAuditError, ImportError):
+    """An optional dependency (a package or a local weight file) needed here is absent.
+
+    The message says what to install or where to put the file.
+    """

@@ -110,7 +110,7 @@ class Vocabulary:
             vocabulary. The message names the source, rows and values.
         """
         series = pd.Series(values, dtype="object") if not isinstance(values, pd.Series) else values
-        codes = pd.Categorical(series.astype("object"), categories=list(self.classes)).codes
+        codes = pd.Index(self.classes).get_indexer(series.astype("object"))
         codes = np.asarray(codes, dtype=np.int64)
         bad = np.flatnonzero(codes < 0)
         if bad.size:
@@ -122,7 +122,8 @@ class Vocabulary:
         codes = np.asarray(list(codes) if not isinstance(codes, np.ndarray) else codes)
         if codes.size and (codes.min() < 0 or codes.max() >= len(self)):
             raise DataValidationError(
-                f"{self.name}: codes must lie in [0, {len(self) - 1}], got {codes.min()}..{codes.max()}"
+                f"{self.name}: codes must lie in [0, {len(self) - 1}], "
+                f"got {codes.min()}..{codes.max()}"
             )
         return pd.Categorical.from_codes(codes, dtype=self.dtype)
 

@@ -1,1 +1,45 @@
-"""fairaudit.datasets."""
+"""Face datasets: loaders (FairFace, UTKFace), integrity checks and a torch ``Dataset``.
+
+The loaders return a :class:`LoadedDataset`: a tidy label table (columns ``file``,
+``path``, ``split``, ``gender``, ``age``, ``race``, + ``service_test`` for FairFace,
+``age_years`` for UTKFace, and ``has_image``) and a :class:`LoadReport` counting
+what was found, missing, repaired, dropped or excluded. Nothing is dropped silently.
+"""
+
+from fairaudit.datasets._autodetect import load_dataset
+from fairaudit.datasets._fairface import load_fairface, load_fairface_labels
+from fairaudit.datasets._integrity import IntegrityReport, check_file, check_integrity
+from fairaudit.datasets._report import LabelRepair, LoadedDataset, LoadReport
+from fairaudit.datasets._torchdata import FaceBatch, FaceDataset, FaceItem, collate_faces
+from fairaudit.datasets._transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageTransform,
+    load_rgb,
+    to_rgb,
+)
+from fairaudit.datasets._utkface import UTKFACE_NAME_PATTERN, load_utkface, parse_utkface_name
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "UTKFACE_NAME_PATTERN",
+    "FaceBatch",
+    "FaceDataset",
+    "FaceItem",
+    "ImageTransform",
+    "IntegrityReport",
+    "LabelRepair",
+    "LoadReport",
+    "LoadedDataset",
+    "check_file",
+    "check_integrity",
+    "collate_faces",
+    "load_dataset",
+    "load_fairface",
+    "load_fairface_labels",
+    "load_rgb",
+    "load_utkface",
+    "parse_utkface_name",
+    "to_rgb",
+]

@@ -1,1 +1,64 @@
-"""fairaudit.metrics."""
+"""fairaudit.metrics: the audit engine.
+
+Predictions go into one count tensor per task, ``counts[cell, true, pred]``, built
+in a single vectorised pass; every metric, for every slice and every coarser
+grouping, derives from these counts. Counts add up across batches, shards and
+Dask partitions.
+
+Main entry points
+-----------------
+- :func:`audit_predictions`: arrays / lists / pandas objects -> :class:`AuditResult`.
+- :func:`audit_table`: a predictions table joined to a labels table by file name.
+- :class:`AuditAccumulator`: streaming ``update(batch)`` / ``compute()``.
+- :func:`audit_dask`: a Dask DataFrame, partition by partition.
+- :class:`AuditResult`: metrics, tables, fairness, calibration, bootstrap,
+  significance; ``save`` / ``load`` / ``merge``.
+"""
+
+from fairaudit.metrics._accumulator import (
+    AuditAccumulator,
+    audit_predictions,
+    resolve_tasks,
+    validate_proba,
+)
+from fairaudit.metrics._calibration import calibration_error
+from fairaudit.metrics._classification import (
+    accuracy,
+    averaged_scores,
+    balanced_accuracy,
+    per_class_scores,
+    support,
+)
+from fairaudit.metrics._counts import MISSING, confusion_counts, group_sum
+from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays, group_rates
+from fairaudit.metrics._result import (
+    AUDIT_FORMAT,
+    AUDIT_FORMAT_VERSION,
+    DEFAULT_MIN_SUPPORT,
+    AuditResult,
+    SmallSliceWarning,
+)
+
+__all__ = [
+    "AUDIT_FORMAT",
+    "AUDIT_FORMAT_VERSION",
+    "DEFAULT_MIN_SUPPORT",
+    "FAIRNESS_METRICS",
+    "MISSING",
+    "AuditAccumulator",
+    "AuditResult",
+    "SmallSliceWarning",
+    "accuracy",
+    "audit_predictions",
+    "averaged_scores",
+    "balanced_accuracy",
+    "calibration_error",
+    "confusion_counts",
+    "fairness_arrays",
+    "group_rates",
+    "group_sum",
+    "per_class_scores",
+    "resolve_tasks",
+    "support",
+    "validate_proba",
+]

@@ -1,0 +1,188 @@
+"""Subcommands over datasets: ``audit-data`` and ``integrity``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fairaudit.exceptions import DataValidationError
+
+__all__ = ["register", "write_json"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the dataset subcommands to the ``fairaudit`` parser."""
+    audit = subparsers.add_parser(
+        "audit-data",
+        help="label distribution and imbalance of a dataset (default: FairFace, embedded)",
+        description=(
+            "Audit a dataset's label distribution: per attribute counts, proportions and six "
+            "imbalance statistics (max/min ratio, ratio range, coefficient of variation, "
+            "entropy, Gini), joint distributions with the smallest intersectional cells, and "
+            "a train-vs-val comparison (chi-square test, Jensen-Shannon divergence).\n\n"
+            "Without PATH it audits FairFace's official label files from the aggregate counts "
+            "shipped inside the package (nothing to download). PATH may be a FairFace folder "
+            "(labels/fairface_label_{train,val}.csv), a UTKFace folder of *.jpg.chip.jpg "
+            "images, a FairFace-format labels CSV, or a CSV of aggregate counts (columns "
+            "gender, age, race, count)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    audit.add_argument("path", nargs="?", help="dataset folder or CSV (default: embedded FairFace)")
+    audit.add_argument(
+        "--min-cell",
+        type=int,
+        default=30,
+        metavar="N",
+        help="flag intersectional cells with fewer rows than N (default: 30)",
+    )
+    audit.add_argument("--decimals", type=int, default=6, help="decimals printed (default: 6)")
+    audit.add_argument(
+        "--json", metavar="FILE", help="also write every table as JSON to FILE ('-' for stdout)"
+    )
+    audit.add_argument(
+        "--plots", metavar="DIR", help="save distribution bars and joint heatmaps as PNG in DIR"
+    )
+    audit.set_defaults(func=_run_audit_data)
+
+    integrity = subparsers.add_parser(
+        "integrity",
+        help="unreadable files and duplicate images of a dataset",
+        description=(
+            "Check a dataset before trusting it: labels whose image is missing, unreadable or "
+            "non-image files, byte-identical duplicate images within and across splits, and "
+            "duplicates whose labels conflict."
+        ),
+    )
+    integrity.add_argument("path", help="FairFace folder, UTKFace folder or labels CSV")
+    integrity.add_argument("--json", metavar="FILE", help="write the report as JSON ('-': stdout)")
+    integrity.add_argument(
+        "--duplicates", metavar="CSV", help="write the table of duplicate images to CSV"
+    )
+    integrity.set_defaults(func=_run_integrity)
+
+
+def write_json(payload: Any, target: str) -> None:
+    """Write ``payload`` as JSON to ``target`` atomically (``-`` prints to stdout)."""
+    text = json.dumps(payload, indent=2, default=str)
+    if target == "-":
+        print(text)
+        return
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _audits_from_path(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
+    """The audits to print (one per split) and notes about the loading."""
+    import pandas as pd
+
+    from fairaudit.audit import audit_dataset, fairface_label_counts
+    from fairaudit.datasets import load_dataset
+
+    if args.path is None:
+        audits = [
+            audit_dataset(
+                fairface_label_counts(split=s), name=f"FairFace {s}", min_cell_count=args.min_cell
+            )
+            for s in ("train", "val")
+        ]
+        return audits, ["source: FairFace label counts embedded in fairaudit (aggregate figures)"]
+    path = Path(args.path)
+    if path.suffix.lower() == ".csv" and path.is_file():
+        try:
+            header = pd.read_csv(path, nrows=0).columns
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise DataValidationError(f"{path}: not a readable CSV file ({exc})") from None
+        if "count" in header:
+            counts = pd.read_csv(path)
+            return [audit_dataset(counts, name=path.name, min_cell_count=args.min_cell)], [
+                f"source: aggregate counts in {path}"
+            ]
+    loaded = load_dataset(path)
+    table = loaded.table
+    notes = [loaded.report.summary()]
+    audits = []
+    splits = table["split"].cat.categories if "split" in table else [None]
+    for split in splits:
+        part = table if split is None else table[table["split"] == split]
+        if len(part) == 0:
+            continue
+        name = f"{loaded.report.dataset} {split}" if split is not None else loaded.report.dataset
+        audits.append(audit_dataset(part, name=name, min_cell_count=args.min_cell))
+    return audits, notes
+
+
+def _run_audit_data(args: argparse.Namespace) -> int:
+    from fairaudit.audit import (
+        compare_splits,
+        format_dataset_audit,
+        format_split_comparison,
+        plot_distributions,
+        plot_joint_heatmap,
+    )
+
+    audits, notes = _audits_from_path(args)
+    for note in notes:
+        print(note)
+    print()
+    for audit in audits:
+        print(format_dataset_audit(audit, decimals=args.decimals))
+        print()
+    comparisons = [compare_splits(a, b) for a, b in zip(audits, audits[1:])]
+    for comparison in comparisons:
+        print(format_split_comparison(comparison, decimals=args.decimals))
+        print()
+    if args.plots:
+        import matplotlib.pyplot as plt
+
+        out = Path(args.plots)
+        out.mkdir(parents=True, exist_ok=True)
+        for audit in audits:
+            stem = audit.name.replace(" ", "_")
+            figures = {f"{stem}_distributions.png": plot_distributions(audit)}
+            for i, rows in enumerate(audit.attributes):
+                for columns in audit.attributes[i + 1 :]:
+                    figures[f"{stem}_{rows}_x_{columns}.png"] = plot_joint_heatmap(
+                        audit, rows, columns
+                    )
+            for name, figure in figures.items():
+                figure.savefig(out / name, dpi=110)
+                plt.close(figure)
+        print(f"plots written to {out}")
+    if args.json:
+        write_json(
+            {
+                "audits": [a.to_dict() for a in audits],
+                "comparisons": [c.to_dict() for c in comparisons],
+                "notes": notes,
+            },
+            args.json,
+        )
+    return 0
+
+
+def _run_integrity(args: argparse.Namespace) -> int:
+    from fairaudit.datasets import check_integrity, load_dataset
+
+    loaded = load_dataset(args.path)
+    print(loaded.report.summary())
+    report = check_integrity(loaded.table)
+    print(report.summary())
+    if args.duplicates:
+        report.duplicates.to_csv(args.duplicates, index=False)
+        print(f"duplicates written to {args.duplicates}")
+    if args.json:
+        write_json({"load": loaded.report.to_dict(), "integrity": report.to_dict()}, args.json)
+    return 0

@@ -1,0 +1,109 @@
+"""Classification metrics computed from confusion counts, over any leading axes.
+
+Every function takes a count array ``cm`` of shape ``(..., C, C)`` (true class on
+the second-to-last axis, predicted class on the last) and returns an array with
+the leading axes ``...`` (slices, bootstrap replicates) kept, so the same code
+gives point estimates and bootstrap replicates.
+
+Conventions follow scikit-learn applied to the rows of one slice
+(``metric(y_true[mask], y_pred[mask])``):
+
+- a slice without rows has ``NaN`` for every metric (flagged ``"empty"`` by the
+  tables that show it);
+- precision of a class never predicted, recall of a class never true, and F1
+  of a class neither true nor predicted are "ill-defined" and take the value
+  ``zero_division`` (0.0 by default, as scikit-learn);
+- macro averages run over the classes present in the slice (true or predicted),
+  as scikit-learn does when it is not given ``labels``; weighted averages weight
+  by the number of true rows of each class;
+- balanced accuracy is the mean recall over the classes present among the true
+  labels of the slice (``sklearn.metrics.balanced_accuracy_score``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "accuracy",
+    "averaged_scores",
+    "balanced_accuracy",
+    "per_class_scores",
+    "support",
+]
+
+
+def _divide(num: np.ndarray, den: np.ndarray, fill: float) -> np.ndarray:
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    out = np.full(np.broadcast_shapes(num.shape, den.shape), fill, dtype=np.float64)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def support(cm: np.ndarray) -> np.ndarray:
+    """Number of rows of each slice."""
+    return cm.sum(axis=(-2, -1))
+
+
+def accuracy(cm: np.ndarray) -> np.ndarray:
+    """Fraction of correct predictions; NaN for an empty slice."""
+    return _divide(np.trace(cm, axis1=-2, axis2=-1), support(cm), np.nan)
+
+
+def per_class_scores(
+    cm: np.ndarray, *, zero_division: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class precision, recall and F1, each of shape ``(..., C)``."""
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    true_count = cm.sum(axis=-1)
+    pred_count = cm.sum(axis=-2)
+    precision = _divide(tp, pred_count, zero_division)
+    recall = _divide(tp, true_count, zero_division)
+    f1 = _divide(2 * tp, true_count + pred_count, zero_division)
+    return precision, recall, f1
+
+
+def averaged_scores(
+    cm: np.ndarray, *, average: str, zero_division: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Macro or weighted precision, recall and F1, each of shape ``(...)``.
+
+    Parameters
+    ----------
+    cm : numpy.ndarray, shape (..., C, C)
+        Confusion counts.
+    average : {"macro", "weighted"}
+        ``"macro"``: unweighted mean over the classes present in the slice (as
+        true or predicted label). ``"weighted"``: mean weighted by the number of
+        true rows of each class.
+    zero_division : float, default=0.0
+        Value of ill-defined per-class scores (NaN makes the averages skip them).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        precision, recall, F1; NaN for an empty slice.
+    """
+    scores = per_class_scores(cm, zero_division=zero_division)
+    true_count = cm.sum(axis=-1).astype(np.float64)
+    if average == "macro":
+        weights = ((true_count + cm.sum(axis=-2)) > 0).astype(np.float64)
+    elif average == "weighted":
+        weights = true_count
+    else:
+        raise ValueError(f"average must be 'macro' or 'weighted', got {average!r}")
+    out = []
+    for score in scores:
+        w = np.where(np.isnan(score), 0.0, weights)
+        out.append(_divide((np.nan_to_num(score) * w).sum(axis=-1), w.sum(axis=-1), np.nan))
+    return out[0], out[1], out[2]
+
+
+def balanced_accuracy(cm: np.ndarray) -> np.ndarray:
+    """Mean recall over the classes present among the true labels of the slice."""
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    true_count = cm.sum(axis=-1)
+    recall = _divide(tp, true_count, 0.0)
+    present = true_count > 0
+    return _divide((recall * present).sum(axis=-1), present.sum(axis=-1), np.nan)

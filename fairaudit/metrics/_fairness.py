@@ -1,0 +1,164 @@
+"""Group fairness metrics from confusion counts, binary and multiclass.
+
+Input is a count array ``cm`` of shape ``(..., G, C, C)``: ``G`` groups (the cells
+of a grouping such as ``race`` or ``gender x race``), true class on axis -2,
+predicted class on axis -1. Leading axes (bootstrap replicates) are kept.
+
+Multiclass extension (one-vs-rest). For group ``g`` and class ``k``:
+
+- selection rate ``SR[g, k] = P(pred = k | g)``;
+- true positive rate ``TPR[g, k] = P(pred = k | true = k, g)``;
+- false positive rate ``FPR[g, k] = P(pred = k | true != k, g)``.
+
+For each class the *difference* is ``max_g - min_g`` and the *ratio* ``min_g / max_g``
+over the groups where the rate is defined (a group with no rows, or no row of the
+conditioning event, is left out of that class's comparison and ``n_groups`` says
+how many groups took part). Equalized odds of a class is the larger difference
+(smaller ratio) of its TPR and FPR. The summary over classes (``class="all"``) is
+the worst case: the largest difference, the smallest ratio. For a binary task the
+summary is the positive class alone (``pos_label``, by default the second class),
+which is exactly fairlearn's ``demographic_parity_difference/ratio`` and
+``equalized_odds_difference/ratio`` (fairlearn silently uses class 1 only for any
+task).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fairaudit.metrics._classification import _divide
+
+__all__ = [
+    "FAIRNESS_METRICS",
+    "fairness_arrays",
+    "group_rates",
+]
+
+#: Fairness metrics reported, in table order: (metric, underlying rate, kind).
+FAIRNESS_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("demographic_parity_difference", "selection_rate", "difference"),
+    ("demographic_parity_ratio", "selection_rate", "ratio"),
+    ("disparate_impact_ratio", "selection_rate", "ratio"),
+    ("equal_opportunity_difference", "tpr", "difference"),
+    ("equal_opportunity_ratio", "tpr", "ratio"),
+    ("fpr_difference", "fpr", "difference"),
+    ("fpr_ratio", "fpr", "ratio"),
+    ("equalized_odds_difference", "tpr+fpr", "difference"),
+    ("equalized_odds_ratio", "tpr+fpr", "ratio"),
+    ("accuracy_difference", "accuracy", "difference"),
+    ("accuracy_ratio", "accuracy", "ratio"),
+)
+
+
+def group_rates(cm: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-group rates: selection rate, TPR, FPR of shape ``(..., G, C)``, accuracy ``(..., G)``.
+
+    Undefined rates (empty group, no row of the conditioning event) are NaN.
+    """
+    n = cm.sum(axis=(-2, -1))[..., None]
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    true_count = cm.sum(axis=-1)
+    pred_count = cm.sum(axis=-2)
+    return {
+        "selection_rate": _divide(pred_count, n, np.nan),
+        "tpr": _divide(tp, true_count, np.nan),
+        "fpr": _divide(pred_count - tp, n - true_count, np.nan),
+        "accuracy": _divide(tp.sum(axis=-1), n[..., 0], np.nan),
+    }
+
+
+def _stats(rate: np.ndarray, axis: int) -> dict[str, np.ndarray]:
+    defined = ~np.isnan(rate)
+    n_groups = defined.sum(axis=axis)
+    ok = n_groups >= 2
+    low = np.where(defined, rate, np.inf).min(axis=axis)
+    high = np.where(defined, rate, -np.inf).max(axis=axis)
+    low_arg = np.where(defined, rate, np.inf).argmin(axis=axis)
+    high_arg = np.where(defined, rate, -np.inf).argmax(axis=axis)
+    diff = np.where(ok, high - low, np.nan)
+    ratio = np.where(ok, _divide(np.where(ok, low, 0.0), np.where(ok, high, 0.0), 1.0), np.nan)
+    # 0 / 0 (every group has rate 0): the groups are equal, ratio 1
+    return {
+        "difference": diff,
+        "ratio": ratio,
+        "low": np.where(ok, low, np.nan),
+        "high": np.where(ok, high, np.nan),
+        "low_group": low_arg,
+        "high_group": high_arg,
+        "n_groups": n_groups,
+    }
+
+
+_KEYS = ("value", "low", "high", "low_group", "high_group", "n_groups")
+
+
+def fairness_arrays(
+    cm: np.ndarray, *, pos_index: int | None = None
+) -> dict[str, dict[str, dict[str, np.ndarray] | np.ndarray | None]]:
+    """Every fairness metric, per class and summarised over classes.
+
+    Parameters
+    ----------
+    cm : numpy.ndarray, shape (..., G, C, C)
+        Confusion counts of each group.
+    pos_index : int, optional
+        Positive class of a binary task (default 1). Ignored when ``C > 2``.
+
+    Returns
+    -------
+    dict
+        ``{metric: {"per_class": stats or None, "summary": stats, "class_index": array}}``
+        where ``stats`` maps ``"value"`` (the metric), ``"low"``/``"high"`` (the lowest
+        and highest group rate of the component that determines the value),
+        ``"low_group"``/``"high_group"`` (their group indices) and ``"n_groups"``
+        (groups where the rate is defined) to arrays of shape ``(..., C)`` per class
+        or ``(...)`` for the summary. ``class_index`` is the class the summary comes
+        from (-1 for accuracy, which has no class).
+    """
+    n_classes = cm.shape[-1]
+    rates = group_rates(cm)
+    per_rate = {name: _stats(rates[name], axis=-2) for name in ("selection_rate", "tpr", "fpr")}
+    acc = _stats(rates["accuracy"], axis=-1)
+    pos = 1 if pos_index is None else pos_index
+    out: dict[str, dict] = {}
+    for metric, rate_name, kind in FAIRNESS_METRICS:
+        if rate_name == "accuracy":
+            summary = {key: acc[kind if key == "value" else key] for key in _KEYS}
+            out[metric] = {
+                "per_class": None,
+                "summary": summary,
+                "class_index": np.full(np.shape(summary["value"]), -1),
+            }
+            continue
+        if rate_name == "tpr+fpr":
+            tpr, fpr = per_rate["tpr"], per_rate["fpr"]
+            if kind == "difference":
+                use_fpr = np.nan_to_num(fpr[kind], nan=-np.inf) > np.nan_to_num(
+                    tpr[kind], nan=-np.inf
+                )
+            else:
+                use_fpr = np.nan_to_num(fpr[kind], nan=np.inf) < np.nan_to_num(
+                    tpr[kind], nan=np.inf
+                )
+            stats = {
+                key: np.where(
+                    use_fpr,
+                    fpr[kind if key == "value" else key],
+                    tpr[kind if key == "value" else key],
+                )
+                for key in _KEYS
+            }
+        else:
+            stats = {key: per_rate[rate_name][kind if key == "value" else key] for key in _KEYS}
+        value = stats["value"]
+        if n_classes == 2:
+            index = np.full(value.shape[:-1], pos)
+        else:
+            worst = -np.inf if kind == "difference" else np.inf
+            filled = np.nan_to_num(value, nan=worst)
+            index = filled.argmax(axis=-1) if kind == "difference" else filled.argmin(axis=-1)
+        summary = {
+            key: np.take_along_axis(stats[key], index[..., None], axis=-1)[..., 0] for key in _KEYS
+        }
+        out[metric] = {"per_class": stats, "summary": summary, "class_index": index}
+    return out

@@ -1,0 +1,861 @@
+"""AuditResult: the counts of an audit and everything derived from them.
+
+An :class:`AuditResult` holds, for each audited task, the count tensor
+``counts[cell, true, pred]`` over the cells of the sensitive attributes, plus
+optional calibration counts and regression sums. Every table (per-slice metrics,
+per-class scores, confusion matrices, fairness gaps, calibration, bootstrap
+intervals, significance tests) is derived from these additive statistics, so a
+result saved to a file can be reported and compared later, and results of shards
+add up (``a + b``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairaudit._version import __version__
+from fairaudit.exceptions import DataValidationError, FairAuditError
+from fairaudit.metrics._calibration import calibration_error
+from fairaudit.metrics._classification import (
+    accuracy,
+    averaged_scores,
+    balanced_accuracy,
+    per_class_scores,
+    support,
+)
+from fairaudit.metrics._counts import group_sum, normalize_by
+from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays, group_rates
+from fairaudit.vocab import Vocabulary
+
+__all__ = [
+    "AUDIT_FORMAT",
+    "AUDIT_FORMAT_VERSION",
+    "DEFAULT_MIN_SUPPORT",
+    "AuditResult",
+    "SmallSliceWarning",
+]
+
+#: Name of the saved format (the ``format`` field of a saved audit).
+AUDIT_FORMAT = "fairaudit-audit"
+#: Version of the saved format written by this library.
+AUDIT_FORMAT_VERSION = 1
+#: Slices with fewer rows are marked ``"small"`` (and a warning is issued).
+DEFAULT_MIN_SUPPORT = 30
+
+#: Regression statistics kept per cell, in order.
+REGRESSION_STATS = ("n", "error_sum", "abs_error_sum", "squared_error_sum")
+
+
+class SmallSliceWarning(UserWarning):
+    """Some slices have fewer rows than ``min_support``; they are marked, not hidden."""
+
+
+def _vocab_to_json(vocab: Vocabulary) -> dict[str, Any]:
+    return {"name": vocab.name, "classes": list(vocab.classes), "ordered": vocab.ordered}
+
+
+def _vocab_from_json(obj: Mapping[str, Any]) -> Vocabulary:
+    return Vocabulary(str(obj["name"]), tuple(str(c) for c in obj["classes"]), bool(obj["ordered"]))
+
+
+def _status(n: np.ndarray, min_support: int) -> np.ndarray:
+    n = np.asarray(n)
+    return np.where(n == 0, "empty", np.where(n < min_support, "small", "ok"))
+
+
+class AuditResult:
+    """Counts of an audit, with every metric derived from them.
+
+    Build one with :func:`audit_predictions`, :func:`audit_table`,
+    :class:`AuditAccumulator` or :func:`audit_dask`; the type is the same whatever
+    the input. Results of disjoint shards add up with ``+`` (or :meth:`merge`).
+
+    Parameters
+    ----------
+    tasks : mapping of str to Vocabulary
+        Audited tasks and their classes, e.g. ``{"gender": GENDER, ...}``.
+    attributes : mapping of str to Vocabulary
+        Sensitive attributes defining the cells (mixed radix, in this order).
+    counts : mapping of str to numpy.ndarray
+        Per task, int64 counts of shape ``(n_cells, C, C)``.
+    calibration : mapping of str to numpy.ndarray, optional
+        Per task, ``(n_cells, n_bins, 3)`` float64 statistics ``[n, correct,
+        confidence_sum]`` (see :mod:`fairaudit.metrics._calibration`).
+    regression : mapping of str to numpy.ndarray, optional
+        Per regression target (e.g. ``"age_years"``), ``(n_cells, 4)`` float64 sums
+        ``[n, error_sum, abs_error_sum, squared_error_sum]`` with
+        ``error = predicted - true``.
+    n_bins : int, default=15
+        Number of confidence bins of the calibration statistics.
+    metadata : dict, optional
+        JSON-serialisable description (library version, date, data, join report).
+    """
+
+    def __init__(
+        self,
+        *,
+        tasks: Mapping[str, Vocabulary],
+        attributes: Mapping[str, Vocabulary],
+        counts: Mapping[str, np.ndarray],
+        calibration: Mapping[str, np.ndarray] | None = None,
+        regression: Mapping[str, np.ndarray] | None = None,
+        n_bins: int = 15,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.tasks = dict(tasks)
+        self.attributes = dict(attributes)
+        self.n_bins = int(n_bins)
+        shape = self.shape
+        n_cells = int(np.prod(shape)) if shape else 1
+        self.counts: dict[str, np.ndarray] = {}
+        for task, vocab in self.tasks.items():
+            if task not in counts:
+                raise DataValidationError(f"no counts for task {task!r}")
+            arr = np.asarray(counts[task])
+            expected = (n_cells, len(vocab), len(vocab))
+            if arr.shape != expected:
+                raise DataValidationError(
+                    f"counts of task {task!r} have shape {arr.shape}, expected {expected}"
+                )
+            if arr.size and (arr.dtype.kind not in "iu" or arr.min() < 0):
+                raise DataValidationError(f"counts of task {task!r} must be non-negative integers")
+            self.counts[task] = arr.astype(np.int64, copy=False)
+        self.calibration: dict[str, np.ndarray] = {}
+        for task, arr in (calibration or {}).items():
+            arr = np.asarray(arr, dtype=np.float64)
+            if task not in self.tasks or arr.shape != (n_cells, self.n_bins, 3):
+                raise DataValidationError(
+                    f"calibration statistics of {task!r} have shape {arr.shape}, "
+                    f"expected {(n_cells, self.n_bins, 3)} for a known task"
+                )
+            self.calibration[task] = arr
+        self.regression: dict[str, np.ndarray] = {}
+        for target, arr in (regression or {}).items():
+            arr = np.asarray(arr, dtype=np.float64)
+            if arr.shape != (n_cells, len(REGRESSION_STATS)):
+                raise DataValidationError(
+                    f"regression sums of {target!r} have shape {arr.shape}, "
+                    f"expected {(n_cells, len(REGRESSION_STATS))}"
+                )
+            self.regression[target] = arr
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.metadata.setdefault("library_version", __version__)
+        self.metadata.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Number of classes of each sensitive attribute (the cell radix)."""
+        return tuple(len(v) for v in self.attributes.values())
+
+    @property
+    def n_rows(self) -> int:
+        """Number of audited rows."""
+        first = next(iter(self.counts.values()), None)
+        return int(first.sum()) if first is not None else 0
+
+    def __repr__(self) -> str:
+        tasks = ", ".join(f"{t}({len(v)})" for t, v in self.tasks.items())
+        attrs = " x ".join(f"{a}({len(v)})" for a, v in self.attributes.items())
+        return f"AuditResult(n_rows={self.n_rows}, tasks=[{tasks}], cells={attrs or 'overall'})"
+
+    def __eq__(self, other: object) -> bool:
+        """Equal counts, vocabularies and statistics (metadata is not compared)."""
+        if not isinstance(other, AuditResult):
+            return NotImplemented
+        return (
+            self.tasks == other.tasks
+            and self.attributes == other.attributes
+            and self.n_bins == other.n_bins
+            and self.counts.keys() == other.counts.keys()
+            and all(np.array_equal(self.counts[t], other.counts[t]) for t in self.counts)
+            and self.calibration.keys() == other.calibration.keys()
+            and all(
+                np.array_equal(self.calibration[t], other.calibration[t]) for t in self.calibration
+            )
+            and self.regression.keys() == other.regression.keys()
+            and all(
+                np.array_equal(self.regression[t], other.regression[t]) for t in self.regression
+            )
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _check_task(self, task: str) -> Vocabulary:
+        if task not in self.tasks:
+            raise DataValidationError(f"unknown task {task!r}; this audit has {list(self.tasks)}")
+        return self.tasks[task]
+
+    def _groups(self, by: tuple[str, ...]) -> pd.DataFrame:
+        """One row per group of ``by`` (C order), categorical columns."""
+        if not by:
+            return pd.DataFrame(index=range(1))
+        vocabs = [self.attributes[b] for b in by]
+        index = pd.MultiIndex.from_product([list(v.classes) for v in vocabs], names=list(by))
+        frame = index.to_frame(index=False)
+        for b, v in zip(by, vocabs, strict=True):
+            frame[b] = pd.Categorical(frame[b].astype(object), dtype=v.dtype)
+        return frame
+
+    def group_names(self, by: str | Sequence[str] | None) -> list[str]:
+        """Readable names of the groups of ``by`` (``"Female & 20-29"``), in C order."""
+        by_t = normalize_by(by, list(self.attributes))
+        if not by_t:
+            return ["all"]
+        frame = self._groups(by_t)
+        return [" & ".join(str(v) for v in row) for row in frame.itertuples(index=False)]
+
+    def grouped_counts(self, task: str, *, by: str | Sequence[str] | None = None) -> np.ndarray:
+        """Count tensor of ``task`` summed to the groups of ``by``.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (*[classes of each attribute in by], C, C)
+            ``by=None`` gives the overall ``(C, C)`` confusion counts.
+        """
+        self._check_task(task)
+        by_t = normalize_by(by, list(self.attributes))
+        return group_sum(self.counts[task], self.shape, list(self.attributes), by_t, n_trailing=2)
+
+    def _flat_counts(self, task: str, by: tuple[str, ...]) -> np.ndarray:
+        cm = self.grouped_counts(task, by=by)
+        n_classes = len(self.tasks[task])
+        return cm.reshape(-1, n_classes, n_classes)
+
+    def _warn_small(self, n: np.ndarray, min_support: int, what: str) -> None:
+        small = int((np.asarray(n) < min_support).sum())
+        if small:
+            empty = int((np.asarray(n) == 0).sum())
+            warnings.warn(
+                f"{what}: {small} of {np.size(n)} slice(s) have fewer than {min_support} rows "
+                f"({empty} empty); they are marked in column 'status'",
+                SmallSliceWarning,
+                stacklevel=3,
+            )
+
+    # --------------------------------------------------------- classification
+    def metrics(
+        self,
+        task: str,
+        *,
+        by: str | Sequence[str] | None = None,
+        min_support: int = DEFAULT_MIN_SUPPORT,
+        zero_division: float = 0.0,
+    ) -> pd.DataFrame:
+        """Per-slice classification metrics of a task.
+
+        Parameters
+        ----------
+        task : str
+            Audited task, e.g. ``"age"``.
+        by : str or sequence of str, optional
+            Sensitive attribute(s) defining the slices; ``None`` gives one overall row.
+        min_support : int, default=30
+            Slices with fewer rows get ``status="small"`` (``"empty"`` without rows).
+        zero_division : float, default=0.0
+            Value of ill-defined precision/recall/F1 (as scikit-learn).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per slice (every combination of the ``by`` classes, empty ones
+            included): the ``by`` columns, ``support``, ``accuracy``,
+            ``balanced_accuracy``, ``precision_macro``, ``recall_macro``,
+            ``f1_macro``, ``precision_weighted``, ``recall_weighted``,
+            ``f1_weighted``, ``error_rate`` and ``status``. Metrics of empty slices
+            are NaN.
+        """
+        self._check_task(task)
+        by_t = normalize_by(by, list(self.attributes))
+        cm = self._flat_counts(task, by_t)
+        frame = self._groups(by_t)
+        frame = pd.concat([frame, metric_columns(cm, zero_division=zero_division)], axis=1)
+        frame["status"] = _status(frame["support"].to_numpy(), min_support)
+        self._warn_small(frame["support"], min_support, f"{task} by {list(by_t) or 'overall'}")
+        return frame
+
+    def per_class(
+        self,
+        task: str,
+        *,
+        by: str | Sequence[str] | None = None,
+        min_support: int = DEFAULT_MIN_SUPPORT,
+        zero_division: float = 0.0,
+    ) -> pd.DataFrame:
+        """Per-slice, per-class scores of a task.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per slice and class: the ``by`` columns, ``class``, ``support``
+            (true rows of the class), ``predicted`` (rows predicted as the class),
+            ``precision``, ``recall`` (= true positive rate), ``f1``,
+            ``selection_rate`` (predicted / slice rows), ``fpr`` and ``status`` (of
+            the slice). Ill-defined precision/recall/F1 take ``zero_division``;
+            ``selection_rate`` and ``fpr`` are NaN when undefined (no rows, no
+            negative rows).
+        """
+        vocab = self._check_task(task)
+        by_t = normalize_by(by, list(self.attributes))
+        cm = self._flat_counts(task, by_t)
+        n_groups, n_classes = cm.shape[0], cm.shape[1]
+        precision, recall, f1 = per_class_scores(cm, zero_division=zero_division)
+        rates = group_rates(cm[None])
+        groups = self._groups(by_t)
+        frame = groups.loc[groups.index.repeat(n_classes)].reset_index(drop=True)
+        frame["class"] = pd.Categorical.from_codes(
+            np.tile(np.arange(n_classes), n_groups), dtype=vocab.dtype
+        )
+        frame["support"] = cm.sum(axis=-1).ravel()
+        frame["predicted"] = cm.sum(axis=-2).ravel()
+        frame["precision"] = precision.ravel()
+        frame["recall"] = recall.ravel()
+        frame["f1"] = f1.ravel()
+        frame["selection_rate"] = rates["selection_rate"][0].ravel()
+        frame["fpr"] = rates["fpr"][0].ravel()
+        frame["status"] = np.repeat(_status(support(cm), min_support), n_classes)
+        return frame
+
+    def confusion_matrix(
+        self,
+        task: str,
+        *,
+        by: str | Sequence[str] | None = None,
+        normalize: str | None = None,
+    ) -> pd.DataFrame:
+        """Confusion matrix of each slice.
+
+        Parameters
+        ----------
+        normalize : {None, "true"}, default=None
+            ``None``: counts (int64). ``"true"``: each row divided by the number of
+            true rows of its class (rows of absent classes are NaN).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the ``by`` attributes and ``true`` class; columns: predicted
+            classes.
+        """
+        vocab = self._check_task(task)
+        if normalize not in (None, "true"):
+            raise DataValidationError(f"normalize must be None or 'true', got {normalize!r}")
+        by_t = normalize_by(by, list(self.attributes))
+        cm = self._flat_counts(task, by_t)
+        values: np.ndarray = cm
+        if normalize == "true":
+            rows = cm.sum(axis=-1, keepdims=True)
+            values = np.full(cm.shape, np.nan)
+            np.divide(cm, rows, out=values, where=rows > 0)
+        n_classes = len(vocab)
+        groups = self._groups(by_t)
+        frame = groups.loc[groups.index.repeat(n_classes)].reset_index(drop=True)
+        frame["true"] = pd.Categorical.from_codes(
+            np.tile(np.arange(n_classes), cm.shape[0]), dtype=vocab.dtype
+        )
+        data = pd.DataFrame(
+            values.reshape(-1, n_classes), columns=pd.Index(vocab.classes, name="pred")
+        )
+        index = pd.MultiIndex.from_frame(frame) if by_t else pd.CategoricalIndex(frame["true"])
+        data.index = index
+        return data
+
+    def table(
+        self,
+        task: str,
+        *,
+        rows: str,
+        columns: str,
+        metric: str = "accuracy",
+        zero_division: float = 0.0,
+    ) -> pd.DataFrame:
+        """A metric of ``task`` across two attributes, e.g. gender accuracy across age x race.
+
+        Parameters
+        ----------
+        rows, columns : str
+            Sensitive attributes for the table's rows and columns.
+        metric : str, default="accuracy"
+            Any column of :meth:`metrics` (``"support"``, ``"f1_macro"``, ...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``rows`` classes x ``columns`` classes; empty cells are NaN (their
+            support is 0, see ``metric="support"``).
+        """
+        frame = self.metrics(task, by=(rows, columns), zero_division=zero_division, min_support=0)
+        if metric not in frame.columns or metric in (rows, columns, "status"):
+            raise DataValidationError(
+                f"unknown metric {metric!r}; choose from {list(frame.columns[2:-1])}"
+            )
+        shape = (len(self.attributes[rows]), len(self.attributes[columns]))
+        return pd.DataFrame(
+            frame[metric].to_numpy().reshape(shape),
+            index=pd.CategoricalIndex(self.attributes[rows].classes, name=rows),
+            columns=pd.CategoricalIndex(self.attributes[columns].classes, name=columns),
+        )
+
+    # --------------------------------------------------------------- fairness
+    def _pos_index(self, task: str, pos_label: str | None) -> int | None:
+        vocab = self.tasks[task]
+        if pos_label is None:
+            return None
+        if pos_label not in vocab:
+            raise DataValidationError(
+                f"pos_label {pos_label!r} is not a class of {task!r}: {list(vocab.classes)}"
+            )
+        return vocab.classes.index(pos_label)
+
+    def fairness(
+        self,
+        task: str,
+        *,
+        by: str | Sequence[str],
+        pos_label: str | None = None,
+        min_support: int = DEFAULT_MIN_SUPPORT,
+    ) -> pd.DataFrame:
+        """Fairness metrics of a task between the groups of ``by``.
+
+        See :mod:`fairaudit.metrics._fairness` and ``docs/metrics.md`` for the
+        definitions (one-vs-rest per class, worst case over classes, fairlearn's
+        positive class for binary tasks).
+
+        Parameters
+        ----------
+        by : str or sequence of str
+            Attribute(s) whose classes (or intersections) are the groups.
+        pos_label : str, optional
+            Positive class of a binary task (default: its second class, e.g.
+            ``"Female"``), used for the ``class="all"`` summary.
+        min_support : int, default=30
+            ``small_groups`` counts compared groups with fewer rows.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``metric``, ``class`` (a class name, or ``"all"``), ``value``,
+            ``low_group``, ``low_value``, ``high_group``, ``high_value`` (the groups
+            with the lowest and highest rate behind the value), ``n_groups``
+            (groups where the rate is defined), ``small_groups``. A value is NaN
+            only when fewer than two groups define the rate (``n_groups < 2``).
+        """
+        vocab = self._check_task(task)
+        by_t = normalize_by(by, list(self.attributes))
+        if not by_t:
+            raise DataValidationError("fairness needs at least one attribute in by")
+        cm = self._flat_counts(task, by_t)
+        names = np.array(self.group_names(by_t), dtype=object)
+        n = support(cm)
+        small_groups = int(((n > 0) & (n < min_support)).sum())
+        arrays = fairness_arrays(cm, pos_index=self._pos_index(task, pos_label))
+        records = []
+        for metric, _, _ in FAIRNESS_METRICS:
+            entry = arrays[metric]
+            rows = [("all", entry["summary"], None)]
+            if entry["per_class"] is not None:
+                rows += [(cls, entry["per_class"], k) for k, cls in enumerate(vocab.classes)]
+            for cls, stats, k in rows:
+                pick = (lambda a, k=k: a[k]) if k is not None else (lambda a: a)
+                n_def = int(pick(stats["n_groups"]))
+                records.append(
+                    {
+                        "metric": metric,
+                        "class": cls,
+                        "value": float(pick(stats["value"])),
+                        "low_group": names[int(pick(stats["low_group"]))] if n_def >= 2 else "",
+                        "low_value": float(pick(stats["low"])),
+                        "high_group": names[int(pick(stats["high_group"]))] if n_def >= 2 else "",
+                        "high_value": float(pick(stats["high"])),
+                        "n_groups": n_def,
+                        "small_groups": small_groups,
+                    }
+                )
+        self._warn_small(n[n > 0], min_support, f"fairness of {task} by {list(by_t)}")
+        frame = pd.DataFrame.from_records(records)
+        frame.insert(0, "by", " x ".join(by_t))
+        frame.insert(0, "task", task)
+        return frame
+
+    def disparate_impact(
+        self,
+        task: str,
+        *,
+        by: str | Sequence[str],
+        reference: str | None = None,
+        threshold: float = 0.8,
+    ) -> pd.DataFrame:
+        """Selection rate of each group and class relative to a reference group.
+
+        Parameters
+        ----------
+        reference : str, optional
+            Reference group name (as :meth:`group_names` writes it). Default: for
+            each class, the group with the highest selection rate, so the ratio is
+            the "four-fifths rule" ratio.
+        threshold : float, default=0.8
+            The four-fifths rule: ``passes`` is ``ratio >= threshold``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group``, ``class``, ``support``, ``selection_rate``,
+            ``reference_group``, ``ratio``, ``passes``. Empty groups have NaN rate
+            and ratio and ``passes=False``.
+        """
+        vocab = self._check_task(task)
+        by_t = normalize_by(by, list(self.attributes))
+        cm = self._flat_counts(task, by_t)
+        names = self.group_names(by_t)
+        rate = group_rates(cm)["selection_rate"]  # (G, C)
+        if reference is None:
+            ref_index = np.nanargmax(np.nan_to_num(rate, nan=-1.0), axis=0)
+        else:
+            if reference not in names:
+                raise DataValidationError(f"unknown reference group {reference!r}; groups: {names}")
+            ref_index = np.full(len(vocab), names.index(reference))
+        ref_rate = rate[ref_index, np.arange(len(vocab))]
+        ratio = np.full(rate.shape, np.nan)
+        np.divide(rate, ref_rate[None, :], out=ratio, where=ref_rate[None, :] > 0)
+        g, k = np.meshgrid(np.arange(len(names)), np.arange(len(vocab)), indexing="ij")
+        return pd.DataFrame(
+            {
+                "group": np.array(names, dtype=object)[g.ravel()],
+                "class": pd.Categorical.from_codes(k.ravel(), dtype=vocab.dtype),
+                "support": np.repeat(support(cm), len(vocab)),
+                "selection_rate": rate.ravel(),
+                "reference_group": np.array(names, dtype=object)[ref_index[k.ravel()]],
+                "ratio": ratio.ravel(),
+                "passes": np.nan_to_num(ratio.ravel(), nan=-1.0) >= threshold,
+            }
+        )
+
+    # ------------------------------------------------------------ calibration
+    def calibration_stats(self, task: str, *, by: str | Sequence[str] | None = None) -> np.ndarray:
+        """Calibration statistics ``(*groups, n_bins, 3)`` = ``[n, correct, confidence_sum]``."""
+        self._check_task(task)
+        if task not in self.calibration:
+            raise DataValidationError(
+                f"no probabilities were given for task {task!r}, so it has no calibration; "
+                f"tasks with probabilities: {list(self.calibration)}"
+            )
+        by_t = normalize_by(by, list(self.attributes))
+        return group_sum(
+            self.calibration[task], self.shape, list(self.attributes), by_t, n_trailing=2
+        )
+
+    def calibration(
+        self,
+        task: str,
+        *,
+        by: str | Sequence[str] | None = None,
+        min_support: int = DEFAULT_MIN_SUPPORT,
+    ) -> pd.DataFrame:
+        """Expected and maximum calibration error of each group.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The ``by`` columns, ``support``, ``ece``, ``mce``, ``mean_confidence``,
+            ``accuracy`` and ``status``; NaN only for empty groups.
+        """
+        by_t = normalize_by(by, list(self.attributes))
+        stats = self.calibration_stats(task, by=by_t).reshape(-1, self.n_bins, 3)
+        values = calibration_error(stats)
+        frame = self._groups(by_t)
+        for key in ("support", "ece", "mce", "mean_confidence", "accuracy"):
+            frame[key] = values[key]
+        frame["support"] = frame["support"].astype(np.int64)
+        frame["status"] = _status(frame["support"].to_numpy(), min_support)
+        self._warn_small(frame["support"], min_support, f"calibration of {task}")
+        return frame
+
+    def reliability(self, task: str, *, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Reliability-curve data: per group and confidence bin.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The ``by`` columns, ``bin``, ``bin_lower``, ``bin_upper``, ``n``,
+            ``mean_confidence``, ``accuracy``. Empty bins are kept with ``n=0`` and
+            NaN confidence and accuracy.
+        """
+        by_t = normalize_by(by, list(self.attributes))
+        stats = self.calibration_stats(task, by=by_t).reshape(-1, self.n_bins, 3)
+        groups = self._groups(by_t)
+        frame = groups.loc[groups.index.repeat(self.n_bins)].reset_index(drop=True)
+        n = stats[..., 0].ravel()
+        bins = np.tile(np.arange(self.n_bins), stats.shape[0])
+        frame["bin"] = bins
+        frame["bin_lower"] = bins / self.n_bins
+        frame["bin_upper"] = (bins + 1) / self.n_bins
+        frame["n"] = n.astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frame["mean_confidence"] = np.where(n > 0, stats[..., 2].ravel() / n, np.nan)
+            frame["accuracy"] = np.where(n > 0, stats[..., 1].ravel() / n, np.nan)
+        return frame
+
+    # ------------------------------------------------------------- regression
+    def regression_metrics(
+        self,
+        target: str = "age_years",
+        *,
+        by: str | Sequence[str] | None = None,
+        min_support: int = DEFAULT_MIN_SUPPORT,
+    ) -> pd.DataFrame:
+        """MAE, bias (mean of predicted - true) and RMSE of a regression target per slice."""
+        if target not in self.regression:
+            raise DataValidationError(
+                f"no regression target {target!r} in this audit; it has {list(self.regression)}"
+            )
+        by_t = normalize_by(by, list(self.attributes))
+        sums = group_sum(
+            self.regression[target], self.shape, list(self.attributes), by_t, n_trailing=1
+        ).reshape(-1, len(REGRESSION_STATS))
+        n = sums[:, 0]
+        frame = self._groups(by_t)
+        frame["support"] = n.astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frame["mae"] = np.where(n > 0, sums[:, 2] / n, np.nan)
+            frame["bias"] = np.where(n > 0, sums[:, 1] / n, np.nan)
+            frame["rmse"] = np.where(n > 0, np.sqrt(sums[:, 3] / np.where(n > 0, n, 1)), np.nan)
+        frame["status"] = _status(n, min_support)
+        self._warn_small(n, min_support, f"regression of {target}")
+        return frame
+
+    # ------------------------------------------------------------ uncertainty
+    def bootstrap(
+        self,
+        *,
+        n_resamples: int = 1000,
+        confidence: float = 0.95,
+        random_state: int | np.random.Generator | None = None,
+        tasks: Sequence[str] | None = None,
+        by: str | Sequence[str] | Sequence[Sequence[str]] | None = None,
+        pos_label: Mapping[str, str] | None = None,
+        batch_size: int = 250,
+    ) -> pd.DataFrame:
+        """Bootstrap confidence intervals of every per-slice metric and every gap.
+
+        See :func:`fairaudit.metrics.bootstrap_audit` for the parameters.
+        """
+        from fairaudit.metrics._uncertainty import bootstrap_audit
+
+        return bootstrap_audit(
+            self,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            random_state=random_state,
+            tasks=tasks,
+            by=by,
+            pos_label=pos_label,
+            batch_size=batch_size,
+        )
+
+    def significance(
+        self,
+        task: str,
+        *,
+        by: str | Sequence[str],
+        alpha: float = 0.05,
+        min_support: int = DEFAULT_MIN_SUPPORT,
+    ) -> pd.DataFrame:
+        """Tests of the gaps between groups; see :func:`fairaudit.metrics.gap_significance`."""
+        from fairaudit.metrics._uncertainty import gap_significance
+
+        return gap_significance(self, task, by=by, alpha=alpha, min_support=min_support)
+
+    # ------------------------------------------------------------------ merge
+    def merge(self, other: AuditResult) -> AuditResult:
+        """Sum the counts of two audits of disjoint rows (shards, batches).
+
+        Raises
+        ------
+        DataValidationError
+            If the tasks, attributes, vocabularies or bins differ.
+        """
+        if not isinstance(other, AuditResult):
+            raise TypeError(f"cannot merge AuditResult with {type(other).__name__}")
+        for what in ("tasks", "attributes", "n_bins"):
+            if getattr(self, what) != getattr(other, what):
+                raise DataValidationError(
+                    f"cannot merge audits with different {what}: "
+                    f"{getattr(self, what)!r} vs {getattr(other, what)!r}"
+                )
+        for what in ("calibration", "regression"):
+            if getattr(self, what).keys() != getattr(other, what).keys():
+                raise DataValidationError(
+                    f"cannot merge audits with different {what} statistics: "
+                    f"{list(getattr(self, what))} vs {list(getattr(other, what))}"
+                )
+        metadata = {
+            "description": " + ".join(
+                d
+                for d in (self.metadata.get("description"), other.metadata.get("description"))
+                if d
+            ),
+            "merged_from": [self.metadata, other.metadata],
+        }
+        return AuditResult(
+            tasks=self.tasks,
+            attributes=self.attributes,
+            counts={t: self.counts[t] + other.counts[t] for t in self.counts},
+            calibration={t: self.calibration[t] + other.calibration[t] for t in self.calibration},
+            regression={t: self.regression[t] + other.regression[t] for t in self.regression},
+            n_bins=self.n_bins,
+            metadata=metadata,
+        )
+
+    def __add__(self, other: object) -> AuditResult:
+        if not isinstance(other, AuditResult):
+            return NotImplemented
+        return self.merge(other)
+
+    # -------------------------------------------------------------- save/load
+    def to_dict(self) -> dict[str, Any]:
+        """The saved form (see ``docs/audit-format.md``), JSON-serialisable."""
+        return {
+            "format": AUDIT_FORMAT,
+            "format_version": AUDIT_FORMAT_VERSION,
+            "library_version": __version__,
+            "saved": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "metadata": self.metadata,
+            "tasks": [_vocab_to_json(v) | {"task": t} for t, v in self.tasks.items()],
+            "attributes": [
+                _vocab_to_json(v) | {"attribute": a} for a, v in self.attributes.items()
+            ],
+            "n_bins": self.n_bins,
+            "counts": {t: c.tolist() for t, c in self.counts.items()},
+            "calibration": {
+                t: {
+                    "n": c[..., 0].astype(np.int64).tolist(),
+                    "correct": c[..., 1].astype(np.int64).tolist(),
+                    "confidence_sum": c[..., 2].tolist(),
+                }
+                for t, c in self.calibration.items()
+            },
+            "regression": {
+                t: {name: r[:, i].tolist() for i, name in enumerate(REGRESSION_STATS)}
+                for t, r in self.regression.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any], *, source: str = "audit") -> AuditResult:
+        """Rebuild a result from :meth:`to_dict`'s form, refusing other formats/versions."""
+        if not isinstance(obj, Mapping) or obj.get("format") != AUDIT_FORMAT:
+            raise DataValidationError(
+                f"{source}: not a fairaudit audit (format field {obj.get('format') if isinstance(obj, Mapping) else None!r}, "
+                f"expected {AUDIT_FORMAT!r})"
+            )
+        version = obj.get("format_version")
+        if version != AUDIT_FORMAT_VERSION:
+            raise DataValidationError(
+                f"{source}: audit format_version {version!r} is not supported by fairaudit "
+                f"{__version__}, which reads version {AUDIT_FORMAT_VERSION}"
+            )
+        try:
+            tasks = {str(t["task"]): _vocab_from_json(t) for t in obj["tasks"]}
+            attributes = {str(a["attribute"]): _vocab_from_json(a) for a in obj["attributes"]}
+            calibration = {
+                t: np.stack(
+                    [
+                        np.asarray(c["n"], dtype=np.float64),
+                        np.asarray(c["correct"], dtype=np.float64),
+                        np.asarray(c["confidence_sum"], dtype=np.float64),
+                    ],
+                    axis=-1,
+                )
+                for t, c in obj.get("calibration", {}).items()
+            }
+            regression = {
+                t: np.stack(
+                    [np.asarray(r[name], dtype=np.float64) for name in REGRESSION_STATS], axis=-1
+                )
+                for t, r in obj.get("regression", {}).items()
+            }
+            counts = {t: np.asarray(c, dtype=np.int64) for t, c in obj["counts"].items()}
+            return cls(
+                tasks=tasks,
+                attributes=attributes,
+                counts=counts,
+                calibration=calibration,
+                regression=regression,
+                n_bins=int(obj["n_bins"]),
+                metadata=obj.get("metadata", {}),
+            )
+        except FairAuditError as exc:
+            raise DataValidationError(f"{source}: {exc}") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataValidationError(f"{source}: malformed audit file ({exc!r})") from exc
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the result as JSON, atomically (temp file + ``os.replace``).
+
+        Returns
+        -------
+        pathlib.Path
+            The written path.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self.to_dict(), handle, allow_nan=False)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> AuditResult:
+        """Read a result written by :meth:`save`.
+
+        Raises
+        ------
+        DataValidationError
+            If the file is missing, not JSON, not an audit, or of another
+            ``format_version``.
+        """
+        path = Path(path)
+        try:
+            with path.open(encoding="utf-8") as handle:
+                obj = json.load(handle)
+        except FileNotFoundError as exc:
+            raise DataValidationError(f"audit file not found: {path}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataValidationError(f"{path}: not a JSON audit file ({exc})") from exc
+        return cls.from_dict(obj, source=str(path))
+
+    @classmethod
+    def from_tables(cls, predictions: Any, labels: Any = None, **kwargs: Any) -> AuditResult:
+        """Audit a predictions table joined to a labels table; see :func:`audit_table`."""
+        from fairaudit.metrics._ingest import audit_table
+
+        return audit_table(predictions, labels, **kwargs)
+
+
+def metric_columns(cm: np.ndarray, *, zero_division: float = 0.0) -> pd.DataFrame:
+    """The columns of :meth:`AuditResult.metrics` from counts ``(G, C, C)``."""
+    columns: dict[str, np.ndarray] = {"support": support(cm).astype(np.int64)}
+    columns["accuracy"] = accuracy(cm)
+    columns["balanced_accuracy"] = balanced_accuracy(cm)
+    for average in ("macro", "weighted"):
+        p, r, f = averaged_scores(cm, average=average, zero_division=zero_division)
+        columns[f"precision_{average}"] = p
+        columns[f"recall_{average}"] = r
+        columns[f"f1_{average}"] = f
+    columns["error_rate"] = 1.0 - columns["accuracy"]
+    return pd.DataFrame(columns)

@@ -1,0 +1,412 @@
+"""Honest uncertainty from counts: multinomial bootstrap and significance of gaps.
+
+Bootstrap. Resampling ``N`` rows with replacement and counting them is the same
+as drawing the flattened count tensor from ``Multinomial(N, counts / N)``, so a
+replicate costs one multinomial draw over the (non-zero) cells of the tensor,
+whatever the number of rows. Replicates are drawn in batches and every metric is
+computed with array operations over the leading replicate axis, by the very
+functions that give the point estimates. Each task is resampled on its own
+(every metric involves one task), which gives each task's metrics exactly the
+distribution of a row bootstrap. Intervals are percentile intervals.
+
+Significance. For each rate behind a gap (accuracy; per class selection rate, TPR,
+FPR) an omnibus chi-square test of homogeneity across the groups
+(``scipy.stats.chi2_contingency`` on groups x [hits, misses]) and a pooled
+two-proportion z-test between the lowest and highest group (or between every
+pair), with Holm's step-down correction over all tests of the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _stats
+from tqdm.auto import tqdm
+
+from fairaudit.exceptions import DataValidationError
+from fairaudit.metrics._counts import group_sum, normalize_by
+from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays, group_rates
+
+if TYPE_CHECKING:
+    from fairaudit.metrics._result import AuditResult
+
+__all__ = ["bootstrap_audit", "gap_significance", "holm", "multinomial_replicates"]
+
+_SLICE_METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "precision_macro",
+    "recall_macro",
+    "f1_macro",
+    "precision_weighted",
+    "recall_weighted",
+    "f1_weighted",
+)
+
+
+def multinomial_replicates(
+    counts: np.ndarray, n_resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Bootstrap replicates of a count array (rows resampled with replacement).
+
+    Parameters
+    ----------
+    counts : numpy.ndarray of int
+        Any-shaped counts summing to ``N``.
+    n_resamples : int
+        Number of replicates.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_resamples, *counts.shape)
+        Each replicate sums to ``N``; cells with zero count stay zero.
+    """
+    flat = np.asarray(counts, dtype=np.int64).ravel()
+    total = int(flat.sum())
+    out = np.zeros((n_resamples, flat.size), dtype=np.int64)
+    nonzero = np.flatnonzero(flat)
+    if total and n_resamples:
+        out[:, nonzero] = rng.multinomial(total, flat[nonzero] / total, size=n_resamples)
+    return out.reshape(n_resamples, *np.shape(counts))
+
+
+def _slice_metric_arrays(cm: np.ndarray) -> dict[str, np.ndarray]:
+    from fairaudit.metrics._classification import accuracy, averaged_scores, balanced_accuracy
+
+    out = {"accuracy": accuracy(cm), "balanced_accuracy": balanced_accuracy(cm)}
+    for average in ("macro", "weighted"):
+        p, r, f = averaged_scores(cm, average=average)
+        out[f"precision_{average}"] = p
+        out[f"recall_{average}"] = r
+        out[f"f1_{average}"] = f
+    return out
+
+
+def _groupings(
+    by: str | Sequence[str] | Sequence[Sequence[str]] | None, names: Sequence[str]
+) -> list[tuple[str, ...]]:
+    if by is None:
+        groupings = [(name,) for name in names]
+        if len(names) > 1:
+            groupings.append(tuple(names))
+        return groupings
+    if isinstance(by, str):
+        return [normalize_by(by, names)]
+    items = list(by)
+    if items and all(isinstance(b, str) for b in items):
+        return [normalize_by(items, names)]
+    return [normalize_by(b, names) for b in items]
+
+
+def _fairness_values(cm: np.ndarray, pos_index: int | None) -> dict[tuple[str, str], np.ndarray]:
+    """(metric, class) -> values of shape (...) from counts (..., G, C, C)."""
+    arrays = fairness_arrays(cm, pos_index=pos_index)
+    out: dict[tuple[str, str], np.ndarray] = {}
+    for metric, _, _ in FAIRNESS_METRICS:
+        entry = arrays[metric]
+        out[(metric, "all")] = entry["summary"]["value"]
+        if entry["per_class"] is not None:
+            for k in range(cm.shape[-1]):
+                out[(metric, str(k))] = entry["per_class"]["value"][..., k]
+    return out
+
+
+def bootstrap_audit(
+    result: AuditResult,
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    random_state: int | np.random.Generator | None = None,
+    tasks: Sequence[str] | None = None,
+    by: str | Sequence[str] | Sequence[Sequence[str]] | None = None,
+    pos_label: Mapping[str, str] | None = None,
+    batch_size: int = 250,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Percentile bootstrap intervals of per-slice metrics and fairness gaps.
+
+    Parameters
+    ----------
+    result : AuditResult
+        The audit to resample.
+    n_resamples : int, default=1000
+        Number of bootstrap replicates.
+    confidence : float, default=0.95
+        Coverage of the percentile intervals.
+    random_state : int or numpy.random.Generator, optional
+        Seed; the same seed gives the same intervals.
+    tasks : sequence of str, optional
+        Tasks to resample (default: all).
+    by : str, sequence of str, or sequence of sequences of str, optional
+        Grouping(s): one attribute, one tuple of attributes, or a list of them.
+        Default: each attribute alone, plus all attributes together (the
+        intersectional cells).
+    pos_label : mapping of str to str, optional
+        Positive class of binary tasks (default: their second class).
+    batch_size : int, default=250
+        Replicates drawn at once (memory: ``batch_size * cells * C * C * 8`` bytes).
+    progress : bool, default=True
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``task``, ``by``, ``group`` (a slice name, or ``"all"`` for a gap
+        between groups), ``metric``, ``class`` (for fairness metrics: a class name
+        or ``"all"``; ``""`` for slice metrics), ``estimate`` (the point estimate
+        from the audit's counts), ``lower``, ``upper``, ``std_error``,
+        ``n_valid`` (replicates where the value is defined; an undefined value,
+        e.g. an empty slice, has NaN bounds).
+    """
+    if not 0 < confidence < 1:
+        raise DataValidationError(f"confidence must lie in (0, 1), got {confidence}")
+    if n_resamples < 1:
+        raise DataValidationError(f"n_resamples must be at least 1, got {n_resamples}")
+    rng = np.random.default_rng(random_state)
+    names = list(result.attributes)
+    groupings = _groupings(by, names)
+    task_names = list(result.tasks) if tasks is None else list(tasks)
+    for task in task_names:
+        result._check_task(task)
+    pos_label = dict(pos_label or {})
+    alpha = (1 - confidence) / 2
+    records: list[pd.DataFrame] = []
+    total_batches = len(task_names) * -(-n_resamples // batch_size)
+    bar = tqdm(total=total_batches, desc="bootstrap", disable=not progress, leave=False)
+    for task in task_names:
+        vocab = result.tasks[task]
+        n_classes = len(vocab)
+        pos_index = result._pos_index(task, pos_label.get(task))
+        counts = result.counts[task]
+        # point estimates and replicate accumulators per grouping
+        collected: list[dict[tuple, list[np.ndarray]]] = [{} for _ in groupings]
+        estimates: list[dict[tuple, np.ndarray]] = []
+        for by_t in groupings:
+            cm = group_sum(counts, result.shape, names, by_t, n_trailing=2).reshape(
+                -1, n_classes, n_classes
+            )
+            est = {("slice", m): v for m, v in _slice_metric_arrays(cm).items()}
+            est.update({("gap", *k): v for k, v in _fairness_values(cm, pos_index).items()})
+            estimates.append(est)
+        done = 0
+        while done < n_resamples:
+            size = min(batch_size, n_resamples - done)
+            replicates = multinomial_replicates(counts, size, rng)
+            for i, by_t in enumerate(groupings):
+                cm = group_sum(replicates, result.shape, names, by_t, n_trailing=2).reshape(
+                    size, -1, n_classes, n_classes
+                )
+                values = {("slice", m): v for m, v in _slice_metric_arrays(cm).items()}
+                values.update({("gap", *k): v for k, v in _fairness_values(cm, pos_index).items()})
+                for key, value in values.items():
+                    collected[i].setdefault(key, []).append(value)
+            done += size
+            bar.update(1)
+        for i, by_t in enumerate(groupings):
+            group_names = np.array(result.group_names(by_t), dtype=object)
+            for key, chunks in collected[i].items():
+                reps = np.concatenate(chunks, axis=0)  # (R, G) or (R,)
+                est = np.atleast_1d(estimates[i][key])
+                reps = reps.reshape(reps.shape[0], -1)
+                n_valid = (~np.isnan(reps)).sum(axis=0)
+                with np.errstate(invalid="ignore"), _quiet():
+                    lower, upper = np.nanquantile(reps, [alpha, 1 - alpha], axis=0)
+                    std = np.nanstd(reps, axis=0, ddof=1) if reps.shape[0] > 1 else np.full(
+                        reps.shape[1], np.nan
+                    )
+                if key[0] == "slice":
+                    groups, metric, cls = group_names, key[1], ""
+                else:
+                    groups, metric = np.array(["all"], dtype=object), key[1]
+                    cls = "all" if key[2] == "all" else vocab.classes[int(key[2])]
+                records.append(
+                    pd.DataFrame(
+                        {
+                            "task": task,
+                            "by": " x ".join(by_t),
+                            "group": groups,
+                            "metric": metric,
+                            "class": cls,
+                            "estimate": est,
+                            "lower": lower,
+                            "upper": upper,
+                            "std_error": std,
+                            "n_valid": n_valid,
+                        }
+                    )
+                )
+    bar.close()
+    frame = pd.concat(records, ignore_index=True)
+    for column in ("task", "by", "group", "metric", "class"):
+        frame[column] = frame[column].astype(str)
+    return frame
+
+
+class _quiet:
+    """Silence numpy's all-NaN slice warnings (undefined values are reported as NaN)."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctx.__exit__(*exc)
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error control).
+
+    Examples
+    --------
+    >>> holm(np.array([0.01, 0.04, 0.03])).round(2).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    m = p.size
+    if m == 0:
+        return p.copy()
+    order = np.argsort(p, kind="stable")
+    adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def _z_test(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
+    pooled = (x1 + x2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 0.0, 1.0
+    z = (x1 / n1 - x2 / n2) / se
+    return float(z), float(2 * _stats.norm.sf(abs(z)))
+
+
+def gap_significance(
+    result: AuditResult,
+    task: str,
+    *,
+    by: str | Sequence[str],
+    alpha: float = 0.05,
+    pairs: str = "extreme",
+    min_support: int = 30,
+) -> pd.DataFrame:
+    """Significance tests of the gaps between groups, Holm-corrected.
+
+    Parameters
+    ----------
+    result : AuditResult
+    task : str
+    by : str or sequence of str
+        Attribute(s) whose classes (or intersections) are the groups.
+    alpha : float, default=0.05
+        Family-wise error level for the ``significant`` column.
+    pairs : {"extreme", "all"}, default="extreme"
+        Two-proportion tests between the lowest and highest group of each rate
+        (the pair behind the gap of :meth:`AuditResult.fairness`; as it is chosen
+        after looking, rely on the omnibus test for "is there any difference"),
+        or between every pair of groups.
+    min_support : int, default=30
+        ``small`` marks tests involving a group with fewer rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``task``, ``by``, ``rate`` (accuracy, selection_rate, tpr, fpr),
+        ``class``, ``test`` (``"chi2"`` omnibus over all groups or ``"z"``
+        pairwise), ``group_a``, ``group_b`` (``"all groups"`` for chi2),
+        ``rate_a``, ``rate_b``, ``n_a``, ``n_b``, ``difference``, ``statistic``,
+        ``dof``, ``p_value``, ``p_adjusted`` (Holm over every row), ``significant``
+        (``p_adjusted < alpha``), ``small``. Groups where a rate is undefined (no
+        row of the conditioning event) take no part in its tests; a test with fewer
+        than two such groups is not reported.
+    """
+    vocab = result._check_task(task)
+    if pairs not in ("extreme", "all"):
+        raise DataValidationError(f"pairs must be 'extreme' or 'all', got {pairs!r}")
+    by_t = normalize_by(by, list(result.attributes))
+    if not by_t:
+        raise DataValidationError("significance needs at least one attribute in by")
+    cm = result.grouped_counts(task, by=by_t).reshape(-1, len(vocab), len(vocab))
+    names = result.group_names(by_t)
+    n = cm.sum(axis=(-2, -1))
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    true_count = cm.sum(axis=-1)
+    pred_count = cm.sum(axis=-2)
+    families: list[tuple[str, str, np.ndarray, np.ndarray]] = [
+        ("accuracy", "all", tp.sum(axis=-1), n)
+    ]
+    for k, cls in enumerate(vocab.classes):
+        families.append(("selection_rate", cls, pred_count[:, k], n))
+        families.append(("tpr", cls, tp[:, k], true_count[:, k]))
+        families.append(("fpr", cls, pred_count[:, k] - tp[:, k], n - true_count[:, k]))
+    rows = []
+    for rate_name, cls, hits, totals in families:
+        defined = np.flatnonzero(totals > 0)
+        if defined.size < 2:
+            continue
+        rates = hits[defined] / totals[defined]
+        table = np.stack([hits[defined], totals[defined] - hits[defined]], axis=1)
+        if (table.sum(axis=0) == 0).any():
+            chi2, p_chi, dof = 0.0, 1.0, defined.size - 1
+        else:
+            test = _stats.chi2_contingency(table, correction=False)
+            chi2, p_chi, dof = float(test.statistic), float(test.pvalue), int(test.dof)
+        low, high = int(np.argmin(rates)), int(np.argmax(rates))
+        rows.append(
+            {
+                "rate": rate_name,
+                "class": cls,
+                "test": "chi2",
+                "group_a": names[defined[low]],
+                "group_b": "all groups",
+                "rate_a": float(rates[low]),
+                "rate_b": float(hits[defined].sum() / totals[defined].sum()),
+                "n_a": int(totals[defined[low]]),
+                "n_b": int(totals[defined].sum()),
+                "difference": float(rates[high] - rates[low]),
+                "statistic": chi2,
+                "dof": dof,
+                "p_value": p_chi,
+                "small": bool((n[defined] < min_support).any()),
+            }
+        )
+        pair_list = [(low, high)] if pairs == "extreme" else list(combinations(range(defined.size), 2))
+        for a, b in pair_list:
+            ga, gb = defined[a], defined[b]
+            z, p = _z_test(hits[ga], totals[ga], hits[gb], totals[gb])
+            rows.append(
+                {
+                    "rate": rate_name,
+                    "class": cls,
+                    "test": "z",
+                    "group_a": names[ga],
+                    "group_b": names[gb],
+                    "rate_a": float(rates[a]),
+                    "rate_b": float(rates[b]),
+                    "n_a": int(totals[ga]),
+                    "n_b": int(totals[gb]),
+                    "difference": float(rates[b] - rates[a]),
+                    "statistic": z,
+                    "dof": 1,
+                    "p_value": p,
+                    "small": bool(n[ga] < min_support or n[gb] < min_support),
+                }
+            )
+    frame = pd.DataFrame.from_records(rows)
+    if frame.empty:
+        raise DataValidationError(
+            f"no gap of {task!r} by {list(by_t)} can be tested: fewer than two non-empty groups"
+        )
+    frame["p_adjusted"] = holm(frame["p_value"].to_numpy())
+    frame["significant"] = frame["p_adjusted"] < alpha
+    frame.insert(0, "by", " x ".join(by_t))
+    frame.insert(0, "task", task)
+    return frame
