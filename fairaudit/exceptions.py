@@ -38,8 +38,9 @@ class UnknownLabelError(DataValidationError):
     values : list of object
         The distinct unknown values, in order of first appearance.
     rows : list of int
-        Row numbers of the first offending rows (1-based data rows, as a
-        spreadsheet user counts them below the header line).
+        Where the first offending values are: line numbers for a file (the
+        header is line 1, so data row ``r`` is line ``r + 1``), 1-based
+        positions for in-memory data. The message says which.
     source : str or None
         The file or object the values came from.
     """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -66,10 +67,21 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if b"\x00" in head:
         raise DataValidationError(f"{path}: not a CSV text file (it holds binary data)")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        with warnings.catch_warnings():
+            # more fields than header names: pandas would silently truncate or use
+            # the first fields as an index
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False
+            )
     except UnicodeDecodeError as exc:
         raise DataValidationError(f"{path}: not a UTF-8 CSV text file ({exc})") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+    except (
+        pd.errors.ParserError,
+        pd.errors.ParserWarning,
+        pd.errors.EmptyDataError,
+        ValueError,
+    ) as exc:
         raise DataValidationError(f"{path}: not a readable CSV file: {exc}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]

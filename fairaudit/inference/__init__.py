@@ -1,1 +1,81 @@
-"""fairaudit.inference."""
+"""Prediction pipeline, fast inference and ONNX export.
+
+Images (a folder, files, or a FairFace/UTKFace label table) go in; a predictions
+table comes out, with per image the true labels when known, ``{task}_pred`` and
+one ``{task}_prob_{class}`` column per class, and a ``status`` (``"ok"`` or
+``"unreadable"``). That table is what the audit engine reads.
+
+* :class:`Predictor` - batches, preprocessing, backends (optimised torch, ONNX Runtime).
+* :func:`optimize_for_inference` - batch norm folded into convolutions, channels_last.
+* :func:`export_onnx` / :class:`OnnxSession` - ONNX export (probabilities inside the
+  graph, metadata recorded) and its ONNX Runtime session.
+* :func:`resolve_images` - folders, files and label tables into one :class:`ImageSet`.
+"""
+
+from fairaudit.inference._inputs import (
+    IMAGE_EXTENSIONS,
+    ImageSet,
+    images_from_files,
+    images_from_folder,
+    images_from_table,
+    resolve_images,
+)
+from fairaudit.inference._onnx import (
+    DEFAULT_OPSET,
+    EXPORT_ATOL,
+    OnnxExport,
+    OnnxSession,
+    build_onnx,
+    export_onnx,
+)
+from fairaudit.inference._optimize import count_batchnorm, fold_batchnorm, optimize_for_inference
+from fairaudit.inference._outputs import (
+    STATUS_OK,
+    STATUS_UNREADABLE,
+    ProbabilityModel,
+    build_predictions_table,
+    pred_column,
+    prediction_columns,
+    prob_column,
+    task_dtype,
+    write_predictions,
+)
+from fairaudit.inference._predict import (
+    BACKENDS,
+    FaceCrop,
+    PredictionRun,
+    PredictionSummary,
+    Predictor,
+)
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_OPSET",
+    "EXPORT_ATOL",
+    "IMAGE_EXTENSIONS",
+    "STATUS_OK",
+    "STATUS_UNREADABLE",
+    "FaceCrop",
+    "ImageSet",
+    "OnnxExport",
+    "OnnxSession",
+    "PredictionRun",
+    "PredictionSummary",
+    "Predictor",
+    "ProbabilityModel",
+    "build_onnx",
+    "build_predictions_table",
+    "count_batchnorm",
+    "export_onnx",
+    "fold_batchnorm",
+    "images_from_files",
+    "images_from_folder",
+    "images_from_table",
+    "optimize_for_inference",
+    "pred_column",
+    "prediction_columns",
+    "prob_column",
+    "resolve_images",
+    "task_dtype",
+    "write_predictions",
+]

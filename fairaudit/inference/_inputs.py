@@ -147,7 +147,9 @@ def images_from_folder(folder: str | os.PathLike[str]) -> ImageSet:
             f"{', '.join(IMAGE_EXTENSIONS)}){what}"
         )
     if ignored:
-        logger.info("%s: ignoring %d non-image file(s): %s", root, len(ignored), _abbreviate(ignored))
+        logger.info(
+            "%s: ignoring %d non-image file(s): %s", root, len(ignored), _abbreviate(ignored)
+        )
     root_str = str(root)
     table = pd.DataFrame(
         {
@@ -247,7 +249,7 @@ def images_from_table(table: pd.DataFrame, *, source: str = "label table") -> Im
         has_image = (
             table["path"].map(lambda p: isinstance(p, str) and os.path.isfile(p)).to_numpy(bool)
         )
-    has_image &= table["path"].notna().to_numpy()
+    has_image = has_image & table["path"].notna().to_numpy()
     missing = tuple(files[~has_image].astype(str).tolist())
     if not has_image.any():
         raise DataValidationError(

@@ -43,7 +43,7 @@ from fairaudit.inference._optimize import fold_batchnorm
 from fairaudit.inference._outputs import ProbabilityModel
 from fairaudit.training._io import atomic_path
 
-__all__ = ["DEFAULT_OPSET", "OnnxExport", "OnnxSession", "export_onnx"]
+__all__ = ["DEFAULT_OPSET", "EXPORT_ATOL", "OnnxExport", "OnnxSession", "build_onnx", "export_onnx"]
 
 #: ONNX opset used by default (supported by onnxruntime >= 1.17).
 DEFAULT_OPSET = 17
@@ -93,7 +93,9 @@ class OnnxExport:
 
 def _check_input_size(input_size: object) -> int:
     if isinstance(input_size, bool) or not isinstance(input_size, int | np.integer):
-        raise DataValidationError(f"input_size must be an integer number of pixels, got {input_size!r}")
+        raise DataValidationError(
+            f"input_size must be an integer number of pixels, got {input_size!r}"
+        )
     if input_size < 8:
         raise DataValidationError(f"input_size must be at least 8 pixels, got {input_size}")
     return int(input_size)
@@ -143,6 +145,63 @@ def _export_bytes(wrapper: nn.Module, input_size: int, *, opset: int, dynamic_ba
     return buffer.getvalue()
 
 
+def build_onnx(
+    model: nn.Module,
+    *,
+    input_size: int,
+    dynamic_batch: bool = True,
+    opset: int = DEFAULT_OPSET,
+    verify: bool = True,
+) -> tuple[bytes, float]:
+    """The ONNX bytes of a model (see :func:`export_onnx`), nothing written.
+
+    Returns
+    -------
+    data : bytes
+        The serialised ONNX model, metadata included.
+    max_abs_diff : float
+        Largest torch vs ONNX Runtime difference on a random batch (NaN when
+        ``verify`` is False).
+    """
+    onnx, _ = _require_onnx()
+    size = _check_input_size(input_size)
+    wrapper = ProbabilityModel(fold_batchnorm(model), model.tasks).eval()
+    try:
+        data = _export_bytes(wrapper, size, opset=opset, dynamic_batch=dynamic_batch)
+    except Exception as exc:  # the exporter raises many types
+        raise FairAuditError(f"ONNX export of {type(model).__name__} failed: {exc}") from exc
+    proto = onnx.load_from_string(data)
+    metadata = {
+        "tasks": json.dumps([t.to_dict() for t in model.tasks]),
+        "input_size": str(size),
+        "opset": str(opset),
+        "arch": str(getattr(model, "arch", type(model).__name__)),
+        "arch_kwargs": json.dumps(getattr(model, "arch_kwargs", {})),
+        "outputs": "probabilities",
+        "version": __version__,
+    }
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = _META_PREFIX + key, value
+    onnx.checker.check_model(proto)
+    data = proto.SerializeToString()
+    max_diff = float("nan")
+    if verify:
+        session = OnnxSession(data, threads=1)
+        batch = 2 if dynamic_batch else 1
+        x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
+        with torch.inference_mode():
+            expected = {k: v.numpy() for k, v in wrapper(x).items()}
+        got = session.run(x.numpy())
+        max_diff = max(float(np.max(np.abs(expected[k] - got[k]))) for k in expected)
+        if not max_diff <= EXPORT_ATOL:
+            raise FairAuditError(
+                f"ONNX export of {type(model).__name__} is wrong: ONNX Runtime differs from "
+                f"torch by {max_diff:.3g} (> {EXPORT_ATOL})"
+            )
+    return data, max_diff
+
+
 def export_onnx(
     source: nn.Module | str | os.PathLike[str],
     path: str | os.PathLike[str],
@@ -189,46 +248,14 @@ def export_onnx(
     FairAuditError
         If the export fails or ONNX Runtime disagrees with torch.
     """
-    onnx, _ = _require_onnx()
+    _require_onnx()
     model, size = _resolve_model(source, input_size)
     path = Path(path).expanduser()
     if path.is_dir():
         raise DataValidationError(f"{path} is a folder: give the path of the .onnx file to write")
-    wrapper = ProbabilityModel(fold_batchnorm(model), model.tasks).eval()
-    try:
-        data = _export_bytes(wrapper, size, opset=opset, dynamic_batch=dynamic_batch)
-    except Exception as exc:  # noqa: BLE001 - the exporter raises many types
-        raise FairAuditError(f"ONNX export of {type(model).__name__} failed: {exc}") from exc
-    proto = onnx.load_from_string(data)
-    metadata = {
-        "tasks": json.dumps([t.to_dict() for t in model.tasks]),
-        "input_size": str(size),
-        "opset": str(opset),
-        "arch": str(getattr(model, "arch", type(model).__name__)),
-        "arch_kwargs": json.dumps(getattr(model, "arch_kwargs", {})),
-        "outputs": "probabilities",
-        "version": __version__,
-    }
-    for key, value in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = _META_PREFIX + key, value
-    onnx.checker.check_model(proto)
-    data = proto.SerializeToString()
-
-    max_diff = float("nan")
-    if verify:
-        session = OnnxSession(data, threads=1)
-        batch = 2 if dynamic_batch else 1
-        x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
-        with torch.inference_mode():
-            expected = {k: v.numpy() for k, v in wrapper(x).items()}
-        got = session.run(x.numpy())
-        max_diff = max(float(np.max(np.abs(expected[k] - got[k]))) for k in expected)
-        if not max_diff <= EXPORT_ATOL:
-            raise FairAuditError(
-                f"ONNX export of {type(model).__name__} is wrong: ONNX Runtime differs from "
-                f"torch by {max_diff:.3g} (> {EXPORT_ATOL})"
-            )
+    data, max_diff = build_onnx(
+        model, input_size=size, dynamic_batch=dynamic_batch, opset=opset, verify=verify
+    )
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return OnnxExport(
@@ -266,7 +293,9 @@ class OnnxSession:
         :func:`export_onnx` (no task metadata).
     """
 
-    def __init__(self, model: str | os.PathLike[str] | bytes, *, threads: int | None = None) -> None:
+    def __init__(
+        self, model: str | os.PathLike[str] | bytes, *, threads: int | None = None
+    ) -> None:
         _, ort = _require_onnx()
         from fairaudit.models import TaskSpec
 
@@ -285,7 +314,7 @@ class OnnxSession:
             self._session = ort.InferenceSession(
                 model, sess_options=options, providers=["CPUExecutionProvider"]
             )
-        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        except Exception as exc:  # onnxruntime raises its own exception types
             raise CheckpointError(f"{name}: not a usable ONNX model ({exc})") from None
         props = self._session.get_modelmeta().custom_metadata_map
         self.metadata = {

@@ -112,7 +112,7 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     if remaining:
         try:
             traced, n_traced = _fold_traced(folded)
-        except Exception as exc:  # noqa: BLE001 - untraceable models keep their batch norms
+        except Exception as exc:  # untraceable models keep their batch norms
             logger.info("fx tracing failed (%s); %d batch norm(s) kept unfolded", exc, remaining)
         else:
             if n_traced:

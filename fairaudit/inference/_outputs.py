@@ -14,15 +14,36 @@ one ``{task}_prob_{class}`` float32 column per class.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
+from fairaudit.exceptions import DataValidationError, MissingDependencyError
+from fairaudit.inference._inputs import LABEL_COLUMNS
+from fairaudit.training._io import atomic_path
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, UTKFACE_VOCABULARIES
 
-__all__ = ["ProbabilityModel", "pred_column", "prediction_columns", "prob_column", "task_dtype"]
+__all__ = [
+    "STATUS_OK",
+    "STATUS_UNREADABLE",
+    "ProbabilityModel",
+    "build_predictions_table",
+    "pred_column",
+    "prediction_columns",
+    "prob_column",
+    "task_dtype",
+    "write_predictions",
+]
+
+#: ``status`` of a predicted image.
+STATUS_OK = "ok"
+#: ``status`` of an image that could not be read (its predictions are missing).
+STATUS_UNREADABLE = "unreadable"
 
 
 def pred_column(task: str) -> str:
@@ -97,3 +118,106 @@ class ProbabilityModel(nn.Module):
             else:
                 out[task.name] = value.reshape(-1) * float(task.max_value)
         return out
+
+
+def build_predictions_table(
+    images: pd.DataFrame,
+    tasks: Sequence[object],
+    outputs: Mapping[str, np.ndarray],
+    ok: np.ndarray,
+    errors: Sequence[str | None],
+) -> pd.DataFrame:
+    """Assemble the predictions table.
+
+    Parameters
+    ----------
+    images : pandas.DataFrame
+        The images predicted (``file``, true labels when known), one row each.
+    tasks : sequence of TaskSpec
+        The model's tasks.
+    outputs : mapping of str to numpy.ndarray
+        Per task, ``(N, C)`` probabilities or ``(N,)`` values; rows of images that
+        could not be read are ignored.
+    ok : numpy.ndarray of bool
+        Whether each image was read and predicted.
+    errors : sequence of str or None
+        Why each unreadable image could not be read (None for the others).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``file``, the true labels present in ``images`` (``gender``,
+        ``age``, ``race``, ``age_years``), then per task ``{task}_pred`` and
+        ``{task}_prob_{class}`` (float32), then ``status`` (``"ok"`` or
+        ``"unreadable"``) and ``error``. Unreadable rows have missing
+        predictions and probabilities.
+    """
+    ok = np.asarray(ok, dtype=bool)
+    columns: dict[str, object] = {"file": images["file"].astype("str").to_numpy()}
+    for name in LABEL_COLUMNS:
+        if name in images.columns:
+            columns[name] = images[name].to_numpy() if name == "age_years" else images[name].array
+    for task in tasks:
+        values = np.asarray(outputs[task.name], dtype=np.float32)
+        if task.kind == "classification":
+            codes = np.where(ok, values.argmax(axis=1), -1) if len(values) else np.array([], int)
+            columns[pred_column(task.name)] = pd.Categorical.from_codes(
+                codes, dtype=task_dtype(task)
+            )
+            for j, cls in enumerate(task.classes):
+                columns[prob_column(task.name, cls)] = np.where(ok, values[:, j], np.nan).astype(
+                    np.float32
+                )
+        else:
+            columns[pred_column(task.name)] = np.where(ok, values, np.nan).astype(np.float32)
+    columns["status"] = pd.array(np.where(ok, STATUS_OK, STATUS_UNREADABLE), dtype="str")
+    columns["error"] = pd.array(list(errors), dtype="str")
+    table = pd.DataFrame(columns)
+    if "age_years" in table.columns:
+        table["age_years"] = table["age_years"].astype(images["age_years"].dtype)
+    return table
+
+
+def write_predictions(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a predictions table to CSV or Parquet (by the file suffix), atomically.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The predictions table.
+    path : path-like
+        ``.csv`` or ``.parquet`` / ``.pq`` file. Parent folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    DataValidationError
+        If the suffix is neither CSV nor Parquet, or ``path`` is a folder.
+    MissingDependencyError
+        If Parquet is asked for without pyarrow installed.
+    """
+    path = Path(path).expanduser()
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        raise DataValidationError(f"{path} is a folder: give the predictions file to write")
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise DataValidationError(
+            f"{path}: unknown predictions format {suffix!r}; use a .csv or .parquet file name"
+        )
+    if suffix == ".csv":
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False)
+        return path
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            "writing Parquet needs pyarrow: pip install pyarrow (or write a .csv file)"
+        ) from None
+    with atomic_path(path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return path

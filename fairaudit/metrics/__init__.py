@@ -30,13 +30,27 @@ from fairaudit.metrics._classification import (
     support,
 )
 from fairaudit.metrics._counts import MISSING, confusion_counts, group_sum
+from fairaudit.metrics._distributed import audit_dask
 from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays, group_rates
+from fairaudit.metrics._ingest import (
+    JoinWarning,
+    audit_table,
+    parse_proba_column,
+    prepare_table,
+    read_table,
+)
 from fairaudit.metrics._result import (
     AUDIT_FORMAT,
     AUDIT_FORMAT_VERSION,
     DEFAULT_MIN_SUPPORT,
     AuditResult,
     SmallSliceWarning,
+)
+from fairaudit.metrics._uncertainty import (
+    bootstrap_audit,
+    gap_significance,
+    holm,
+    multinomial_replicates,
 )
 
 __all__ = [
@@ -47,17 +61,27 @@ __all__ = [
     "MISSING",
     "AuditAccumulator",
     "AuditResult",
+    "JoinWarning",
     "SmallSliceWarning",
     "accuracy",
+    "audit_dask",
     "audit_predictions",
+    "audit_table",
     "averaged_scores",
     "balanced_accuracy",
+    "bootstrap_audit",
     "calibration_error",
     "confusion_counts",
     "fairness_arrays",
+    "gap_significance",
     "group_rates",
+    "holm",
+    "multinomial_replicates",
     "group_sum",
+    "parse_proba_column",
     "per_class_scores",
+    "prepare_table",
+    "read_table",
     "resolve_tasks",
     "support",
     "validate_proba",

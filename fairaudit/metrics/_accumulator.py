@@ -225,7 +225,7 @@ class AuditAccumulator:
                 vocab = self.tasks[name]
             else:
                 raise DataValidationError(
-                    f"sensitive attribute {name!r} is neither given in sensitive_features nor a task"
+                    f"sensitive attribute {name!r} is neither in sensitive_features nor a task"
                 )
             if (
                 self.missing == "group"

@@ -11,7 +11,8 @@ The confidence of a row is the predicted probability of its predicted class
 equal-width intervals of [0, 1]: bin ``b`` holds confidences in ``[b/B, (b+1)/B)``,
 the last bin also holds 1.0. The expected calibration error of a group is
 
-    ECE = sum_b (n_b / N) * |accuracy_b - mean_confidence_b| = sum_b |correct_b - confidence_sum_b| / N
+    ECE = sum_b (n_b / N) * |accuracy_b - mean_confidence_b|
+        = sum_b |correct_b - confidence_sum_b| / N
 
 and the maximum calibration error (MCE) is the largest ``|accuracy_b - mean_confidence_b|``
 over non-empty bins.

@@ -89,6 +89,7 @@ class AuditResult:
     counts : mapping of str to numpy.ndarray
         Per task, int64 counts of shape ``(n_cells, C, C)``.
     calibration : mapping of str to numpy.ndarray, optional
+        (stored as ``calibration_sums``)
         Per task, ``(n_cells, n_bins, 3)`` float64 statistics ``[n, correct,
         confidence_sum]`` (see :mod:`fairaudit.metrics._calibration`).
     regression : mapping of str to numpy.ndarray, optional
@@ -130,7 +131,7 @@ class AuditResult:
             if arr.size and (arr.dtype.kind not in "iu" or arr.min() < 0):
                 raise DataValidationError(f"counts of task {task!r} must be non-negative integers")
             self.counts[task] = arr.astype(np.int64, copy=False)
-        self.calibration: dict[str, np.ndarray] = {}
+        self.calibration_sums: dict[str, np.ndarray] = {}
         for task, arr in (calibration or {}).items():
             arr = np.asarray(arr, dtype=np.float64)
             if task not in self.tasks or arr.shape != (n_cells, self.n_bins, 3):
@@ -138,7 +139,7 @@ class AuditResult:
                     f"calibration statistics of {task!r} have shape {arr.shape}, "
                     f"expected {(n_cells, self.n_bins, 3)} for a known task"
                 )
-            self.calibration[task] = arr
+            self.calibration_sums[task] = arr
         self.regression: dict[str, np.ndarray] = {}
         for target, arr in (regression or {}).items():
             arr = np.asarray(arr, dtype=np.float64)
@@ -179,9 +180,10 @@ class AuditResult:
             and self.n_bins == other.n_bins
             and self.counts.keys() == other.counts.keys()
             and all(np.array_equal(self.counts[t], other.counts[t]) for t in self.counts)
-            and self.calibration.keys() == other.calibration.keys()
+            and self.calibration_sums.keys() == other.calibration_sums.keys()
             and all(
-                np.array_equal(self.calibration[t], other.calibration[t]) for t in self.calibration
+                np.array_equal(self.calibration_sums[t], other.calibration_sums[t])
+                for t in self.calibration_sums
             )
             and self.regression.keys() == other.regression.keys()
             and all(
@@ -444,7 +446,9 @@ class AuditResult:
         Returns
         -------
         pandas.DataFrame
-            Columns ``metric``, ``class`` (a class name, or ``"all"``), ``value``,
+            Columns ``task``, ``by``, ``metric``, ``class`` (a class name, or ``"all"``
+            for the summary), ``from_class`` (the class the summary comes from: the
+            worst class, or the positive class of a binary task), ``value``,
             ``low_group``, ``low_value``, ``high_group``, ``high_value`` (the groups
             with the lowest and highest rate behind the value), ``n_groups``
             (groups where the rate is defined), ``small_groups``. A value is NaN
@@ -462,6 +466,8 @@ class AuditResult:
         records = []
         for metric, _, _ in FAIRNESS_METRICS:
             entry = arrays[metric]
+            summary_k = int(entry["class_index"])
+            source = vocab.classes[summary_k] if summary_k >= 0 else ""
             rows = [("all", entry["summary"], None)]
             if entry["per_class"] is not None:
                 rows += [(cls, entry["per_class"], k) for k, cls in enumerate(vocab.classes)]
@@ -472,6 +478,7 @@ class AuditResult:
                     {
                         "metric": metric,
                         "class": cls,
+                        "from_class": source if k is None else cls,
                         "value": float(pick(stats["value"])),
                         "low_group": names[int(pick(stats["low_group"]))] if n_def >= 2 else "",
                         "low_value": float(pick(stats["low"])),
@@ -544,14 +551,14 @@ class AuditResult:
     def calibration_stats(self, task: str, *, by: str | Sequence[str] | None = None) -> np.ndarray:
         """Calibration statistics ``(*groups, n_bins, 3)`` = ``[n, correct, confidence_sum]``."""
         self._check_task(task)
-        if task not in self.calibration:
+        if task not in self.calibration_sums:
             raise DataValidationError(
                 f"no probabilities were given for task {task!r}, so it has no calibration; "
-                f"tasks with probabilities: {list(self.calibration)}"
+                f"tasks with probabilities: {list(self.calibration_sums)}"
             )
         by_t = normalize_by(by, list(self.attributes))
         return group_sum(
-            self.calibration[task], self.shape, list(self.attributes), by_t, n_trailing=2
+            self.calibration_sums[task], self.shape, list(self.attributes), by_t, n_trailing=2
         )
 
     def calibration(
@@ -644,6 +651,7 @@ class AuditResult:
         by: str | Sequence[str] | Sequence[Sequence[str]] | None = None,
         pos_label: Mapping[str, str] | None = None,
         batch_size: int = 250,
+        progress: bool = True,
     ) -> pd.DataFrame:
         """Bootstrap confidence intervals of every per-slice metric and every gap.
 
@@ -660,6 +668,7 @@ class AuditResult:
             by=by,
             pos_label=pos_label,
             batch_size=batch_size,
+            progress=progress,
         )
 
     def significance(
@@ -668,12 +677,15 @@ class AuditResult:
         *,
         by: str | Sequence[str],
         alpha: float = 0.05,
+        pairs: str = "extreme",
         min_support: int = DEFAULT_MIN_SUPPORT,
     ) -> pd.DataFrame:
         """Tests of the gaps between groups; see :func:`fairaudit.metrics.gap_significance`."""
         from fairaudit.metrics._uncertainty import gap_significance
 
-        return gap_significance(self, task, by=by, alpha=alpha, min_support=min_support)
+        return gap_significance(
+            self, task, by=by, alpha=alpha, pairs=pairs, min_support=min_support
+        )
 
     # ------------------------------------------------------------------ merge
     def merge(self, other: AuditResult) -> AuditResult:
@@ -692,25 +704,21 @@ class AuditResult:
                     f"cannot merge audits with different {what}: "
                     f"{getattr(self, what)!r} vs {getattr(other, what)!r}"
                 )
-        for what in ("calibration", "regression"):
+        for what in ("calibration_sums", "regression"):
             if getattr(self, what).keys() != getattr(other, what).keys():
                 raise DataValidationError(
                     f"cannot merge audits with different {what} statistics: "
                     f"{list(getattr(self, what))} vs {list(getattr(other, what))}"
                 )
-        metadata = {
-            "description": " + ".join(
-                d
-                for d in (self.metadata.get("description"), other.metadata.get("description"))
-                if d
-            ),
-            "merged_from": [self.metadata, other.metadata],
-        }
+        metadata = _merge_metadata(self, other)
         return AuditResult(
             tasks=self.tasks,
             attributes=self.attributes,
             counts={t: self.counts[t] + other.counts[t] for t in self.counts},
-            calibration={t: self.calibration[t] + other.calibration[t] for t in self.calibration},
+            calibration={
+                t: self.calibration_sums[t] + other.calibration_sums[t]
+                for t in self.calibration_sums
+            },
             regression={t: self.regression[t] + other.regression[t] for t in self.regression},
             n_bins=self.n_bins,
             metadata=metadata,
@@ -742,7 +750,7 @@ class AuditResult:
                     "correct": c[..., 1].astype(np.int64).tolist(),
                     "confidence_sum": c[..., 2].tolist(),
                 }
-                for t, c in self.calibration.items()
+                for t, c in self.calibration_sums.items()
             },
             "regression": {
                 t: {name: r[:, i].tolist() for i, name in enumerate(REGRESSION_STATS)}
@@ -753,9 +761,10 @@ class AuditResult:
     @classmethod
     def from_dict(cls, obj: Mapping[str, Any], *, source: str = "audit") -> AuditResult:
         """Rebuild a result from :meth:`to_dict`'s form, refusing other formats/versions."""
-        if not isinstance(obj, Mapping) or obj.get("format") != AUDIT_FORMAT:
+        found = obj.get("format") if isinstance(obj, Mapping) else None
+        if found != AUDIT_FORMAT:
             raise DataValidationError(
-                f"{source}: not a fairaudit audit (format field {obj.get('format') if isinstance(obj, Mapping) else None!r}, "
+                f"{source}: not a fairaudit audit (format field {found!r}, "
                 f"expected {AUDIT_FORMAT!r})"
             )
         version = obj.get("format_version")
@@ -859,3 +868,29 @@ def metric_columns(cm: np.ndarray, *, zero_division: float = 0.0) -> pd.DataFram
         columns[f"f1_{average}"] = f
     columns["error_rate"] = 1.0 - columns["accuracy"]
     return pd.DataFrame(columns)
+
+
+def _merge_metadata(a: AuditResult, b: AuditResult) -> dict[str, Any]:
+    """Flat metadata of a merged audit: descriptions joined, row and join counts summed."""
+    descriptions = [
+        d
+        for d in dict.fromkeys((a.metadata.get("description"), b.metadata.get("description")))
+        if d
+    ]
+    meta: dict[str, Any] = {
+        "description": " + ".join(descriptions),
+        "n_rows": a.n_rows + b.n_rows,
+        "merged_parts": int(a.metadata.get("merged_parts", 1))
+        + int(b.metadata.get("merged_parts", 1)),
+    }
+    for key in ("data", "mappings"):
+        if a.metadata.get(key) == b.metadata.get(key) and key in a.metadata:
+            meta[key] = a.metadata[key]
+    join_a, join_b = a.metadata.get("join"), b.metadata.get("join")
+    if isinstance(join_a, dict) and isinstance(join_b, dict):
+        meta["join"] = {
+            k: join_a[k] + join_b[k]
+            for k in join_a
+            if isinstance(join_a[k], int) and isinstance(join_b.get(k), int)
+        }
+    return meta

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from fairaudit.exceptions import DataValidationError
 from fairaudit.metrics._counts import group_sum, normalize_by
-from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays, group_rates
+from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays
 
 if TYPE_CHECKING:
     from fairaudit.metrics._result import AuditResult
@@ -159,9 +159,18 @@ def bootstrap_audit(
         Columns ``task``, ``by``, ``group`` (a slice name, or ``"all"`` for a gap
         between groups), ``metric``, ``class`` (for fairness metrics: a class name
         or ``"all"``; ``""`` for slice metrics), ``estimate`` (the point estimate
-        from the audit's counts), ``lower``, ``upper``, ``std_error``,
-        ``n_valid`` (replicates where the value is defined; an undefined value,
-        e.g. an empty slice, has NaN bounds).
+        from the audit's counts), ``lower``, ``upper``, ``std_error``, ``bias``
+        (mean of the replicates minus the estimate), ``n_valid`` (replicates where
+        the value is defined; an undefined value, e.g. an empty slice, has NaN
+        bounds).
+
+    Notes
+    -----
+    A gap is a max minus a min over groups, so with many small groups it is
+    biased upwards (noise widens the spread) and its bootstrap distribution sits
+    above the estimate: the percentile interval may then not contain the
+    estimate. The ``bias`` column shows it; ``estimate - bias`` is the
+    bias-corrected gap.
     """
     if not 0 < confidence < 1:
         raise DataValidationError(f"confidence must lie in (0, 1), got {confidence}")
@@ -175,7 +184,10 @@ def bootstrap_audit(
         result._check_task(task)
     pos_label = dict(pos_label or {})
     alpha = (1 - confidence) / 2
-    records: list[pd.DataFrame] = []
+    columns: dict[str, list] = {
+        key: [] for key in ("task", "by", "group", "metric", "class", "estimate")
+    }
+    replicate_blocks: list[np.ndarray] = []
     total_batches = len(task_names) * -(-n_resamples // batch_size)
     bar = tqdm(total=total_batches, desc="bootstrap", disable=not progress, leave=False)
     for task in task_names:
@@ -183,68 +195,87 @@ def bootstrap_audit(
         n_classes = len(vocab)
         pos_index = result._pos_index(task, pos_label.get(task))
         counts = result.counts[task]
-        # point estimates and replicate accumulators per grouping
-        collected: list[dict[tuple, list[np.ndarray]]] = [{} for _ in groupings]
-        estimates: list[dict[tuple, np.ndarray]] = []
+
+        def statistics(cm: np.ndarray, pos_index: int | None = pos_index) -> list[np.ndarray]:
+            """Every statistic of one grouping, as a list of (..., k) blocks."""
+            blocks = [np.atleast_1d(v) for v in _slice_metric_arrays(cm).values()]
+            blocks += [v[..., None] for v in _fairness_values(cm, pos_index).values()]
+            return blocks
+
         for by_t in groupings:
             cm = group_sum(counts, result.shape, names, by_t, n_trailing=2).reshape(
                 -1, n_classes, n_classes
             )
-            est = {("slice", m): v for m, v in _slice_metric_arrays(cm).items()}
-            est.update({("gap", *k): v for k, v in _fairness_values(cm, pos_index).items()})
-            estimates.append(est)
+            group_names = result.group_names(by_t)
+            for metric, value in _slice_metric_arrays(cm).items():
+                _extend(columns, task, by_t, group_names, metric, "", value)
+            for (metric, k), value in _fairness_values(cm, pos_index).items():
+                cls = "all" if k == "all" else vocab.classes[int(k)]
+                _extend(columns, task, by_t, ["all"], metric, cls, np.atleast_1d(value))
+        task_blocks: list[np.ndarray] = []
         done = 0
         while done < n_resamples:
             size = min(batch_size, n_resamples - done)
             replicates = multinomial_replicates(counts, size, rng)
-            for i, by_t in enumerate(groupings):
+            blocks = []
+            for by_t in groupings:
                 cm = group_sum(replicates, result.shape, names, by_t, n_trailing=2).reshape(
                     size, -1, n_classes, n_classes
                 )
-                values = {("slice", m): v for m, v in _slice_metric_arrays(cm).items()}
-                values.update({("gap", *k): v for k, v in _fairness_values(cm, pos_index).items()})
-                for key, value in values.items():
-                    collected[i].setdefault(key, []).append(value)
+                blocks += statistics(cm)
+            task_blocks.append(np.concatenate(blocks, axis=-1))
             done += size
             bar.update(1)
-        for i, by_t in enumerate(groupings):
-            group_names = np.array(result.group_names(by_t), dtype=object)
-            for key, chunks in collected[i].items():
-                reps = np.concatenate(chunks, axis=0)  # (R, G) or (R,)
-                est = np.atleast_1d(estimates[i][key])
-                reps = reps.reshape(reps.shape[0], -1)
-                n_valid = (~np.isnan(reps)).sum(axis=0)
-                with np.errstate(invalid="ignore"), _quiet():
-                    lower, upper = np.nanquantile(reps, [alpha, 1 - alpha], axis=0)
-                    std = np.nanstd(reps, axis=0, ddof=1) if reps.shape[0] > 1 else np.full(
-                        reps.shape[1], np.nan
-                    )
-                if key[0] == "slice":
-                    groups, metric, cls = group_names, key[1], ""
-                else:
-                    groups, metric = np.array(["all"], dtype=object), key[1]
-                    cls = "all" if key[2] == "all" else vocab.classes[int(key[2])]
-                records.append(
-                    pd.DataFrame(
-                        {
-                            "task": task,
-                            "by": " x ".join(by_t),
-                            "group": groups,
-                            "metric": metric,
-                            "class": cls,
-                            "estimate": est,
-                            "lower": lower,
-                            "upper": upper,
-                            "std_error": std,
-                            "n_valid": n_valid,
-                        }
-                    )
-                )
+        replicate_blocks.append(np.concatenate(task_blocks, axis=0))
     bar.close()
-    frame = pd.concat(records, ignore_index=True)
-    for column in ("task", "by", "group", "metric", "class"):
-        frame[column] = frame[column].astype(str)
+    reps = np.concatenate(replicate_blocks, axis=1)  # (R, n_statistics)
+    lower, upper, std, n_valid = _percentile_interval(reps, alpha)
+    frame = pd.DataFrame(columns)
+    frame["lower"] = lower
+    frame["upper"] = upper
+    frame["std_error"] = std
+    with _quiet():
+        frame["bias"] = np.nanmean(reps, axis=0) - frame["estimate"].to_numpy()
+    frame["n_valid"] = n_valid
     return frame
+
+
+def _extend(
+    columns: dict[str, list],
+    task: str,
+    by_t: tuple[str, ...],
+    groups: Sequence[str],
+    metric: str,
+    cls: str,
+    values: np.ndarray,
+) -> None:
+    columns["task"] += [task] * len(groups)
+    columns["by"] += [" x ".join(by_t)] * len(groups)
+    columns["group"] += list(groups)
+    columns["metric"] += [metric] * len(groups)
+    columns["class"] += [cls] * len(groups)
+    columns["estimate"] += [float(v) for v in values]
+
+
+def _percentile_interval(
+    reps: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """NaN-aware percentile bounds (numpy's "linear" method) of each column, vectorised."""
+    ordered = np.sort(reps, axis=0)  # NaN sort last
+    n_valid = (~np.isnan(reps)).sum(axis=0)
+    bounds = []
+    for q in (alpha, 1 - alpha):
+        position = q * np.maximum(n_valid - 1, 0)
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, np.maximum(n_valid - 1, 0))
+        low = np.take_along_axis(ordered, below[None], axis=0)[0]
+        high = np.take_along_axis(ordered, above[None], axis=0)[0]
+        value = low + (high - low) * (position - below)
+        bounds.append(np.where(n_valid > 0, value, np.nan))
+    with _quiet():
+        std = np.nanstd(reps, axis=0, ddof=1)
+    std = np.where(n_valid > 1, std, np.nan)
+    return bounds[0], bounds[1], std, n_valid
 
 
 class _quiet:
@@ -378,7 +409,9 @@ def gap_significance(
                 "small": bool((n[defined] < min_support).any()),
             }
         )
-        pair_list = [(low, high)] if pairs == "extreme" else list(combinations(range(defined.size), 2))
+        pair_list = (
+            [(low, high)] if pairs == "extreme" else list(combinations(range(defined.size), 2))
+        )
         for a, b in pair_list:
             ga, gb = defined[a], defined[b]
             z, p = _z_test(hits[ga], totals[ga], hits[gb], totals[gb])

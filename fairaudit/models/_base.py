@@ -68,11 +68,12 @@ class MultiTaskNet(nn.Module):
         """
         if x.ndim != 4 or x.shape[1] != 3:
             raise DataValidationError(
-                f"{type(self).__name__} expects images of shape (N, 3, H, W), "
-                f"got {tuple(x.shape)}"
+                f"{type(self).__name__} expects images of shape (N, 3, H, W), got {tuple(x.shape)}"
             )
         features = self.forward_features(x)
-        return {task.name: task.output_from_raw(self.heads[task.name](features)) for task in self.tasks}
+        return {
+            task.name: task.output_from_raw(self.heads[task.name](features)) for task in self.tasks
+        }
 
     # -- transfer-learning strategies -----------------------------------------
     @property

@@ -11,7 +11,12 @@ from fairaudit.exceptions import ConfigurationError
 from fairaudit.models._base import MultiTaskNet
 from fairaudit.models._tasks import FAIRFACE_TASKS, TaskSpec
 
-__all__ = ["LIGHTWEIGHT_CHANNELS", "LIGHTWEIGHT_STRIDES", "DepthwiseSeparableBlock", "LightweightMTLNet224"]
+__all__ = [
+    "LIGHTWEIGHT_CHANNELS",
+    "LIGHTWEIGHT_STRIDES",
+    "DepthwiseSeparableBlock",
+    "LightweightMTLNet224",
+]
 
 #: Output channels of the 7 depthwise-separable blocks (input: 3 channels).
 LIGHTWEIGHT_CHANNELS: tuple[int, ...] = (64, 128, 128, 256, 256, 512, 512)

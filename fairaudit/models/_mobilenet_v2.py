@@ -38,7 +38,12 @@ class _ConvBNReLU6(nn.Sequential):
     """Conv2d (no bias) -> BatchNorm2d -> ReLU6 (torchvision's ``Conv2dNormActivation``)."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, groups: int = 1
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        groups: int = 1,
     ) -> None:
         super().__init__(
             nn.Conv2d(

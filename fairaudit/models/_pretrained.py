@@ -159,8 +159,7 @@ def mobilenet_v2_imagenet_weights(path: str | os.PathLike[str] | Any | None = No
     found = _hub_cache_file(filename) or _packaged_file(MOBILENET_V2_WEIGHTS_PACKAGE, filename)
     if found is None:
         raise MissingDependencyError(
-            f"MobileNetV2 ImageNet weights ({filename}) not found on this machine; "
-            f"{_INSTALL_HINT}"
+            f"MobileNetV2 ImageNet weights ({filename}) not found on this machine; {_INSTALL_HINT}"
         )
     return found
 

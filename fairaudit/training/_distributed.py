@@ -87,8 +87,7 @@ def init_distributed() -> DistributedContext:
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     except KeyError as exc:
         raise FairAuditError(
-            f"distributed run: environment variable {exc.args[0]} is not set "
-            "(launch with torchrun)"
+            f"distributed run: environment variable {exc.args[0]} is not set (launch with torchrun)"
         ) from exc
     if cuda:
         torch.cuda.set_device(local_rank)

@@ -48,7 +48,9 @@ class EarlyStopping:
 
     def __post_init__(self) -> None:
         if self.rule not in _RULES:
-            raise DataValidationError(f"early-stopping rule must be one of {_RULES}, got {self.rule!r}")
+            raise DataValidationError(
+                f"early-stopping rule must be one of {_RULES}, got {self.rule!r}"
+            )
         if self.min_delta < 0:
             raise DataValidationError(f"min_delta must be >= 0, got {self.min_delta}")
         if self.patience < 1:

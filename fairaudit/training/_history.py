@@ -46,10 +46,11 @@ def write_history(rows: Sequence[dict[str, Any]], output_dir: str | Path) -> pd.
 
 
 def plot_history(history: pd.DataFrame, path: str | Path) -> Path:
-    """Plot the loss and metric curves per task (train and val) to a PNG, atomically.
+    """Plot the training curves to a PNG, atomically.
 
-    One panel for the total loss, one per task for its loss, one per task for
-    its metric (accuracy or MAE in years).
+    Up to three panels: the losses (total and per task), the accuracies of the
+    classification tasks, the mean absolute errors (years) of the regression
+    tasks. Solid lines: training; dashed: validation; one colour per task.
     """
     import matplotlib
 
@@ -57,28 +58,35 @@ def plot_history(history: pd.DataFrame, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    metric_bases = sorted(
-        {c[len("train_") :] for c in history.columns if c.startswith("train_")}
-        & {c[len("val_") :] for c in history.columns if c.startswith("val_")}
-    )
-    # Order panels: total loss, then per-task losses, then metrics.
-    metric_bases.sort(key=lambda b: (b != "loss", not b.endswith("_loss"), b))
-    n = max(len(metric_bases), 1)
-    ncols = min(3, n)
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
+    tasks = [
+        c[len("train_") : -len("_loss")]
+        for c in history.columns
+        if c.startswith("train_") and c.endswith("_loss") and c != "train_loss"
+    ]
+    panels = [("loss", ["", *tasks], "loss")]
+    for metric, title in (("accuracy", "accuracy"), ("mae", "MAE (years)")):
+        with_metric = [t for t in tasks if f"train_{t}_{metric}" in history.columns]
+        if with_metric:
+            panels.append((metric, with_metric, title))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
     epochs = history["epoch"] if "epoch" in history else range(1, len(history) + 1)
-    for ax, base in zip(axes.flat, metric_bases, strict=False):
-        for split, style in (("train", "-o"), ("val", "--s")):
-            ax.plot(epochs, history[f"{split}_{base}"], style, label=split, markersize=3)
-        ax.set_title(base.replace("_", " "))
+    for ax, (metric, names, title) in zip(axes[0], panels, strict=True):
+        for i, task in enumerate(names):
+            column = f"{task}_{metric}" if task else metric
+            color = f"C{i}"
+            label = task or "total"
+            ax.plot(
+                epochs, history[f"train_{column}"], "-o", color=color, ms=3, label=f"{label} train"
+            )
+            ax.plot(
+                epochs, history[f"val_{column}"], "--s", color=color, ms=3, label=f"{label} val"
+            )
+        ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    for ax in list(axes.flat)[len(metric_bases) :]:
-        ax.set_visible(False)
-    fig.tight_layout()
+        ax.legend(fontsize=7, ncol=2)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+        fig.savefig(tmp, format="png", dpi=80)
     plt.close(fig)
     return path

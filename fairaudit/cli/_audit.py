@@ -1,0 +1,170 @@
+"""``fairaudit audit``: sliced performance, fairness and uncertainty of a model's predictions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from typing import Any
+
+import pandas as pd
+
+from fairaudit.metrics import AuditResult, audit_table
+
+__all__ = ["register", "run_audit"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``audit`` subcommand."""
+    parser = subparsers.add_parser(
+        "audit",
+        help="audit a model's predictions (performance per slice, fairness, uncertainty)",
+        description=(
+            "Join a predictions table to a labels table by image name and audit every task "
+            "across slices of the sensitive attributes. Or print a saved audit (--result)."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--predictions", help="predictions table (.csv or .parquet)")
+    source.add_argument("--result", help="a saved audit (.json) to print again")
+    parser.add_argument("--labels", help="labels table (.csv or .parquet) joined on --on")
+    parser.add_argument("--on", default="file", help="join key column (default: file)")
+    parser.add_argument(
+        "--by", nargs="+", default=None, help="sensitive attribute columns (default: the tasks)"
+    )
+    parser.add_argument(
+        "--vocab",
+        choices=["fairface", "utkface"],
+        default=None,
+        help="class vocabularies of the tasks (default: from the labels, else FairFace)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="bootstrap replicates for confidence intervals (default: none)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    parser.add_argument(
+        "--min-support",
+        type=int,
+        default=30,
+        help="slices with fewer rows are marked 'small' (default: 30)",
+    )
+    parser.add_argument(
+        "--unmatched",
+        choices=["error", "report"],
+        default="error",
+        help="prediction rows without labels: error (default) or report",
+    )
+    parser.add_argument(
+        "--missing",
+        choices=["error", "group"],
+        default="error",
+        help="missing sensitive values: error (default) or a 'missing' group",
+    )
+    parser.add_argument("--output", help="save the audit to this JSON file")
+    parser.add_argument(
+        "--json", action="store_true", help="print a JSON summary instead of tables"
+    )
+    parser.set_defaults(func=run_audit)
+
+
+def _summary(result: AuditResult, *, min_support: int, boot: pd.DataFrame | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"n_rows": result.n_rows, "metadata": result.metadata, "tasks": {}}
+    for task in result.tasks:
+        entry: dict[str, Any] = {
+            "overall": result.metrics(task, min_support=min_support).to_dict(orient="records")
+        }
+        for attr in result.attributes:
+            entry[f"by_{attr}"] = (
+                result.metrics(task, by=attr, min_support=min_support)
+                .astype({attr: str})
+                .to_dict(orient="records")
+            )
+            fair = result.fairness(task, by=attr, min_support=min_support)
+            entry[f"fairness_by_{attr}"] = fair[fair["class"] == "all"].to_dict(orient="records")
+        out["tasks"][task] = entry
+    if boot is not None:
+        out["bootstrap"] = boot.to_dict(orient="records")
+    return out
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """Run the audit and print it; returns the exit status."""
+    if args.result:
+        result = AuditResult.load(args.result)
+    else:
+        result = audit_table(
+            args.predictions,
+            args.labels,
+            on=args.on,
+            tasks=args.vocab,
+            attributes=args.by,
+            unmatched=args.unmatched,
+            missing=args.missing,
+            description=f"predictions {args.predictions}, labels {args.labels}",
+        )
+    if args.output:
+        path = result.save(args.output)
+    boot = None
+    if args.bootstrap:
+        boot = result.bootstrap(n_resamples=args.bootstrap, random_state=args.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small slices are marked in the 'status' columns
+        if args.json:
+            print(
+                json.dumps(
+                    _summary(result, min_support=args.min_support, boot=boot), default=str, indent=1
+                )
+            )
+        else:
+            _print_tables(result, min_support=args.min_support, boot=boot)
+    if args.output:
+        print(f"saved audit to {path}")
+    return 0
+
+
+def _print_tables(result: AuditResult, *, min_support: int, boot: pd.DataFrame | None) -> None:
+    print(repr(result))
+    join = result.metadata.get("join")
+    if join:
+        print(
+            f"join on {join['key']!r}: {join['matched_rows']} matched, "
+            f"{join['unmatched_prediction_rows']} prediction row(s) without labels (left out), "
+            f"{join['labels_without_prediction']} label row(s) without predictions"
+        )
+    attrs = list(result.attributes)
+    cols = ["support", "accuracy", "balanced_accuracy", "f1_macro", "status"]
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        for task in result.tasks:
+            print(f"\n=== {task} ===")
+            print(
+                result.metrics(task, min_support=min_support)[cols].round(4).to_string(index=False)
+            )
+            for attr in attrs:
+                print(f"\n{task} by {attr}:")
+                frame = result.metrics(task, by=attr, min_support=min_support)
+                print(frame[[attr, *cols]].round(4).to_string(index=False))
+            others = [a for a in attrs if a != task]
+            if len(others) >= 2:
+                print(f"\n{task} accuracy across {others[0]} x {others[1]}:")
+                print(result.table(task, rows=others[0], columns=others[1]).round(3).to_string())
+            for attr in attrs:
+                fair = result.fairness(task, by=attr, min_support=min_support)
+                fair = fair[fair["class"] == "all"]
+                print(f"\n{task} fairness between {attr} groups:")
+                keep = ["metric", "from_class", "value", "low_group", "high_group", "n_groups"]
+                print(fair[keep].round(4).to_string(index=False))
+            if task in result.calibration_sums:
+                print(f"\n{task} calibration:")
+                print(
+                    result.calibration(task, min_support=min_support)
+                    .round(4)
+                    .to_string(index=False)
+                )
+    if boot is not None:
+        print("\nbootstrap intervals (gaps between groups, class 'all'):")
+        gaps = boot[(boot["group"] == "all") & (boot["class"] == "all")]
+        print(gaps.round(4).to_string(index=False))
