@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from fairaudit.metrics import AuditResult, audit_table
+    from fairaudit.metrics import AuditResult
 
 __all__ = ["register", "run_audit"]
 
@@ -94,8 +95,12 @@ def _summary(result: AuditResult, *, min_support: int, boot: pd.DataFrame | None
 def run_audit(args: argparse.Namespace) -> int:
     """Run the audit and print it; returns the exit status."""
     if args.result:
+        from fairaudit.metrics import AuditResult
+
         result = AuditResult.load(args.result)
     else:
+        from fairaudit.metrics import audit_table
+
         result = audit_table(
             args.predictions,
             args.labels,
@@ -137,6 +142,8 @@ def _print_tables(result: AuditResult, *, min_support: int, boot: pd.DataFrame |
         )
     attrs = list(result.attributes)
     cols = ["support", "accuracy", "balanced_accuracy", "f1_macro", "status"]
+    import pandas as pd
+
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         for task in result.tasks:
             print(f"\n=== {task} ===")

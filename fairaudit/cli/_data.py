@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from fairaudit._io import atomic_write_text
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["register", "write_json"]
@@ -72,16 +71,7 @@ def write_json(payload: Any, target: str) -> None:
     if target == "-":
         print(text)
         return
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(target, text + "\n")
 
 
 def _audits_from_path(args: argparse.Namespace) -> tuple[list[Any], list[str]]:

@@ -106,7 +106,8 @@ def _images_argument(args: argparse.Namespace) -> object:
     if args.fairface is not None:
         return load_fairface(args.fairface, splits=(args.split,))
     if args.utkface is not None:
-        return load_utkface(args.utkface)
+        nested = args.utkface / "UTKFace"
+        return load_utkface(nested if nested.is_dir() else args.utkface)
     if args.image_root is None:
         raise DataValidationError(
             f"--labels {args.labels} needs --image-root: the folder its 'file' paths start from"

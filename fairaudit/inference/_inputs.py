@@ -70,7 +70,8 @@ class ImageSet:
         ``file`` values of labelled rows whose image file does not exist (not
         predicted; counted in the summary).
     ignored : tuple of str
-        Files of an input folder skipped because their name is not an image name.
+        Files of the input skipped: non-image names in a folder, or the files a
+        dataset loader excluded (malformed UTKFace names, non-image files).
     """
 
     table: pd.DataFrame
@@ -303,6 +304,9 @@ def resolve_images(
         report = getattr(images, "report", None)
         source = str(getattr(report, "root", "") or getattr(images, "root", "label table"))
         image_set = images_from_table(images.table, source=source)
+        skipped = (*getattr(report, "malformed_names", ()), *getattr(report, "ignored_files", ()))
+        if skipped:
+            image_set = replace(image_set, ignored=tuple(skipped))
     elif isinstance(images, str | os.PathLike):
         path = Path(images).expanduser()
         image_set = images_from_folder(path) if path.is_dir() else images_from_files([path])

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from fairaudit._io import atomic_path
 from fairaudit._version import __version__
 from fairaudit.exceptions import (
     CheckpointError,
@@ -41,7 +42,6 @@ from fairaudit.exceptions import (
 )
 from fairaudit.inference._optimize import fold_batchnorm
 from fairaudit.inference._outputs import ProbabilityModel
-from fairaudit.training._io import atomic_path
 
 __all__ = ["DEFAULT_OPSET", "EXPORT_ATOL", "OnnxExport", "OnnxSession", "build_onnx", "export_onnx"]
 

@@ -23,9 +23,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from fairaudit._io import atomic_path
 from fairaudit.exceptions import DataValidationError, MissingDependencyError
 from fairaudit.inference._inputs import LABEL_COLUMNS
-from fairaudit.training._io import atomic_path
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, UTKFACE_VOCABULARIES
 
 __all__ = [

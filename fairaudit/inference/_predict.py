@@ -82,7 +82,8 @@ class PredictionSummary:
     missing : tuple of str
         Labelled rows of the input without an image file (not in the table).
     ignored : tuple of str
-        Non-image files of an input folder (not in the table).
+        Files of the input skipped (non-image names, malformed dataset file
+        names; not in the table).
     seconds : float
         Wall time of reading, preprocessing and predicting.
     """
@@ -130,7 +131,10 @@ class PredictionSummary:
             )
         if self.ignored:
             shown = ", ".join(self.ignored[:5]) + (" ..." if len(self.ignored) > 5 else "")
-            lines.append(f"non-image files ignored: {len(self.ignored)} ({shown})")
+            lines.append(
+                f"files skipped (not images, or excluded by the loader): {len(self.ignored)} "
+                f"({shown})"
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -336,9 +340,8 @@ class Predictor:
         ----------
         path : path-like
             A checkpoint written by :func:`fairaudit.models.save_checkpoint`, or
-            an ``.onnx`` file written by :func:`export_onnx` (then the backend is
-            ONNX Runtime whatever ``backend`` says... unless it says ``"torch"``
-            explicitly for an ``.onnx`` file, which is an error).
+            an ``.onnx`` file written by :func:`export_onnx` (always run with
+            ONNX Runtime, whatever ``backend`` says).
         backend : {"torch", "onnx"}, default="torch"
             ``"onnx"`` with a checkpoint exports it to ONNX in memory (verified
             against torch) and runs ONNX Runtime.

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fairaudit._io import atomic_path
 from fairaudit._version import __version__
 from fairaudit.exceptions import CheckpointError, FairAuditError
 from fairaudit.models._base import MultiTaskNet
@@ -117,23 +117,14 @@ def _check_plain(value: Any, where: str) -> None:
 
 
 def _atomic_torch_save(payload: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
-    tmp = Path(handle.name)
+    """``torch.save`` through :func:`fairaudit._io.atomic_path` (temp file, fsync, replace)."""
     try:
-        with handle:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, Exception) and not isinstance(exc, FairAuditError):
-            raise CheckpointError(f"could not write checkpoint {path}: {exc}") from exc
+    except FairAuditError:
         raise
+    except Exception as exc:
+        raise CheckpointError(f"could not write checkpoint {path}: {exc}") from exc
 
 
 def save_checkpoint(

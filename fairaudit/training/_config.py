@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fairaudit._io import atomic_write_text
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["DATASETS", "EARLY_STOPPING_RULES", "OPTIMIZERS", "TrainConfig"]
@@ -183,8 +184,6 @@ class TrainConfig:
         """Serialise to JSON text; also write it (atomically) when ``path`` is given."""
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
         if path is not None:
-            from fairaudit.training._io import atomic_write_text
-
             atomic_write_text(Path(path), text + "\n")
         return text
 

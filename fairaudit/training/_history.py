@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from fairaudit.training._io import atomic_path, atomic_write_text
+from fairaudit._io import atomic_path, atomic_write_text
 
 __all__ = ["plot_history", "write_history"]
 

@@ -483,7 +483,6 @@ def _train(
         collate_fn=collate_faces,
         num_workers=config.num_workers,
     )
-    trainable = [p for p in model.parameters() if p.requires_grad]
     epoch = start_epoch
     while early_reason is None and epoch < config.max_epochs:
         started = time.perf_counter()
@@ -525,8 +524,11 @@ def _train(
                 if not ctx.is_distributed:
                     step += 1
                     continue
-                # Every process must join the gradient all-reduce: a zero loss.
-                loss = sum(p.sum() for p in trainable) * 0.0
+                # Every process must join the gradient all-reduce: a forward pass on
+                # one blank image whose loss is multiplied by 0.
+                blank = torch.zeros(1, 3, config.image_size, config.image_size, device=ctx.device)
+                outputs = net(blank)
+                loss = torch.stack([o.sum() for o in outputs.values()]).sum() * 0.0
                 loss.backward()
                 optimizer.step()
             else:

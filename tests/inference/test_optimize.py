@@ -120,3 +120,21 @@ def test_optimized_copy_has_no_gradients_and_is_in_eval_mode() -> None:
     assert not fast.training
     assert all(not p.requires_grad for p in fast.parameters())
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_transfer_mobilenet_v2_model_folded_matches_original() -> None:
+    """The multi-task MobileNetV2 of build_model (no pretrained weights, nothing downloaded)."""
+    from fairaudit.models import FAIRFACE_TASKS, build_model
+
+    torch.manual_seed(0)
+    model = randomize_batchnorm(build_model("mobilenet_v2", tasks=FAIRFACE_TASKS, pretrained=False))
+    fast = optimize_for_inference(model)
+    assert count_batchnorm(fast) == 0
+    assert fast.tasks == model.tasks
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        expected = model(x)
+    with torch.inference_mode():
+        got = fast(x.contiguous(memory_format=torch.channels_last))
+    scale = max(1.0, max(float(v.abs().max()) for v in expected.values()))
+    assert _max_diff(expected, got) <= 1e-5 * scale

@@ -1,0 +1,56 @@
+"""Atomic file writes: a temporary file in the destination folder, then ``os.replace``.
+
+Every result, table, checkpoint and report fairaudit writes goes through here, so a
+crash or an interrupt never leaves a half-written file where a complete one was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_path", "atomic_write_text"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` on success.
+
+    Parameters
+    ----------
+    path : path-like
+        The destination. Its folder is created if needed.
+    fsync : bool, default=True
+        Flush the temporary file to disk before the move, so the new file is
+        durable once ``path`` names it.
+
+    Notes
+    -----
+    The move is atomic on one file system: a reader sees the old file or the new
+    one, never a mix. An error inside the block removes the temporary file and
+    leaves any previous ``path`` untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        if fsync:
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
