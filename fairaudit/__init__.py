@@ -1,9 +1,55 @@
 """fairaudit: audit face-attribute models for bias.
 
-Public names are re-exported from the subpackages (:mod:`fairaudit.datasets`,
-:mod:`fairaudit.audit`, :mod:`fairaudit.metrics`, :mod:`fairaudit.models`, ...).
+The subpackages hold the full API (fairlearn style: public names re-exported from
+private modules):
+
+* :mod:`fairaudit.datasets` - FairFace / UTKFace loaders, integrity checks, torch Dataset
+* :mod:`fairaudit.audit` - dataset audit: label imbalance, joint distributions, splits
+* :mod:`fairaudit.metrics` - model audit: sliced performance, fairness, calibration,
+  bootstrap intervals, significance; :class:`~fairaudit.metrics.AuditResult`
+* :mod:`fairaudit.models` - subject models and safe checkpoints
+* :mod:`fairaudit.training` - training (FairFace reference recipe, UTKFace protocol)
+* :mod:`fairaudit.inference` - predictions tables, fast inference, ONNX export
+* :mod:`fairaudit.detect` - face detection and FairFace-style cropping
+
+The most used names are also available here, imported on first use so that
+``import fairaudit`` stays fast (no torch import until a model is needed).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from fairaudit._version import __version__
 
-__all__ = ["__version__"]
+_LAZY = {
+    "audit_dataset": "fairaudit.audit",
+    "compare_splits": "fairaudit.audit",
+    "fairface_label_counts": "fairaudit.audit",
+    "audit_predictions": "fairaudit.metrics",
+    "audit_table": "fairaudit.metrics",
+    "AuditAccumulator": "fairaudit.metrics",
+    "AuditResult": "fairaudit.metrics",
+    "load_dataset": "fairaudit.datasets",
+    "load_fairface": "fairaudit.datasets",
+    "load_utkface": "fairaudit.datasets",
+    "check_integrity": "fairaudit.datasets",
+    "detect_faces": "fairaudit.detect",
+    "Predictor": "fairaudit.inference",
+    "load_checkpoint": "fairaudit.models",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fairaudit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

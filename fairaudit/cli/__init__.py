@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "fairaudit.cli._audit",
     "fairaudit.cli._train",
     "fairaudit.cli._models",
+    "fairaudit.cli._evaluate",
 )
 
 _DESCRIPTION = """\

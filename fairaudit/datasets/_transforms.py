@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 
+from fairaudit._images import load_rgb, to_rgb
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "ImageTransform", "load_rgb", "to_rgb"]
@@ -24,29 +24,6 @@ CROP_RATIO = (3 / 4, 4 / 3)
 BRIGHTNESS = (0.8, 1.2)
 CONTRAST = (0.8, 1.2)
 _GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32).reshape(3, 1, 1)
-
-
-def to_rgb(image: Image.Image) -> Image.Image:
-    """Convert any PIL image (grayscale, RGBA, palette, CMYK...) to RGB.
-
-    Transparency is dropped (the colour values are kept).
-    """
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        image = image.convert("RGBA")
-    return image.convert("RGB")
-
-
-def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
-    """Open an image file as a decoded RGB PIL image, upright per its EXIF orientation.
-
-    Raises the errors of :func:`PIL.Image.open` / ``load`` for unreadable files.
-    """
-    with Image.open(path) as image:
-        image.load()
-        upright = ImageOps.exif_transpose(image)
-        return to_rgb(upright).copy() if upright is image else to_rgb(upright)
 
 
 def _size_pair(image_size: int | Sequence[int]) -> tuple[int, int]:

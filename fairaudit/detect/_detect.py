@@ -10,7 +10,7 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
-from fairaudit.datasets._transforms import load_rgb, to_rgb
+from fairaudit._images import load_rgb, to_rgb
 from fairaudit.detect._box import Box, DetectedFace, expand_box
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 

@@ -35,6 +35,12 @@ from fairaudit.models._pretrained import (
     verify_sha256,
 )
 from fairaudit.models._registry import available_architectures, build_model
+from fairaudit.models._shipped import (
+    load_shipped_model,
+    shipped_model_card,
+    shipped_model_path,
+    shipped_models,
+)
 from fairaudit.models._tasks import (
     FAIRFACE_TASKS,
     UTKFACE_MAX_AGE,
@@ -71,6 +77,10 @@ __all__ = [
     "load_state_dict_file",
     "mobilenet_v2_imagenet_weights",
     "save_checkpoint",
+    "load_shipped_model",
+    "shipped_model_card",
+    "shipped_model_path",
+    "shipped_models",
     "sha256_file",
     "timm_available",
     "validate_tasks",

@@ -1,0 +1,188 @@
+"""Evaluate a checkpoint on labelled images: predictions, audit, headline metrics with CIs.
+
+This chains the library's own stages - :class:`~fairaudit.inference.Predictor` for
+the predictions table, :func:`~fairaudit.metrics.audit_table` for the audit - and
+summarises each task by one headline figure with a 95% bootstrap interval:
+accuracy for a classification task, mean absolute error in years for an age
+regression. Model cards are written from it, and the shipped models' CI test
+recomputes it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairaudit.exceptions import DataValidationError
+from fairaudit.inference import Predictor
+from fairaudit.metrics import AuditResult, audit_table
+from fairaudit.vocab import age_years_to_group
+
+__all__ = ["ModelEvaluation", "evaluate_checkpoint"]
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """Result of :func:`evaluate_checkpoint`.
+
+    Attributes
+    ----------
+    predictions : pandas.DataFrame
+        The predictions table (one row per image).
+    audit : AuditResult
+        The full audit of those predictions (every slice, fairness, calibration).
+    summary : pandas.DataFrame
+        One row per task: ``task``, ``metric`` (``accuracy`` or ``mae_years``),
+        ``estimate``, ``lower``, ``upper`` (percentile bootstrap interval),
+        ``n`` (rows evaluated).
+    confidence : float
+        Coverage of the intervals.
+    n_resamples : int
+        Bootstrap replicates behind the intervals.
+    """
+
+    predictions: pd.DataFrame
+    audit: AuditResult
+    summary: pd.DataFrame
+    confidence: float
+    n_resamples: int
+
+    def headline(self, task: str) -> float:
+        """The headline figure of ``task`` (accuracy, or MAE in years)."""
+        rows = self.summary[self.summary["task"] == task]
+        if rows.empty:
+            evaluated = self.summary["task"].tolist()
+            raise DataValidationError(f"no task {task!r}; evaluated {evaluated}")
+        return float(rows["estimate"].iloc[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (for model cards)."""
+        return {
+            "confidence": self.confidence,
+            "n_resamples": self.n_resamples,
+            "metrics": {
+                row.task: {
+                    "metric": row.metric,
+                    "estimate": float(row.estimate),
+                    "lower": float(row.lower),
+                    "upper": float(row.upper),
+                    "n": int(row.n),
+                }
+                for row in self.summary.itertuples(index=False)
+            },
+        }
+
+
+def _mae_interval(
+    errors: np.ndarray, *, n_resamples: int, confidence: float, rng: np.random.Generator
+) -> tuple[float, float]:
+    """Percentile bootstrap of the mean absolute error, resampling rows.
+
+    The audit keeps only per-cell sums of the errors, which cannot resample the
+    spread inside a cell, so the interval of the MAE resamples the rows.
+    """
+    means = np.empty(n_resamples)
+    for start in range(0, n_resamples, 100):
+        stop = min(start + 100, n_resamples)
+        idx = rng.integers(0, errors.size, size=(stop - start, errors.size))
+        means[start:stop] = errors[idx].mean(axis=1)
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def evaluate_checkpoint(
+    checkpoint: str | os.PathLike[str],
+    images: pd.DataFrame,
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    random_state: int = 0,
+    batch_size: int = 64,
+    threads: int | None = None,
+    backend: str = "torch",
+    progress: bool = True,
+) -> ModelEvaluation:
+    """Predict labelled images with a checkpoint and summarise each task.
+
+    Parameters
+    ----------
+    checkpoint : path
+        A fairaudit checkpoint (``.pt``).
+    images : pandas.DataFrame
+        A tidy labels table from :mod:`fairaudit.datasets` (``file``, ``path`` and
+        the label columns; ``age_years`` for an age regression). Rows without an
+        image must be removed first (``table[table["has_image"]]``).
+    n_resamples : int, default=1000
+        Bootstrap replicates for the intervals.
+    confidence : float, default=0.95
+        Interval coverage.
+    random_state : int, default=0
+        Seed of the bootstrap.
+    batch_size, threads, backend, progress
+        Passed to :class:`~fairaudit.inference.Predictor`.
+
+    Returns
+    -------
+    ModelEvaluation
+
+    Raises
+    ------
+    DataValidationError
+        If ``images`` is empty, lacks a label column the model predicts, or
+        some images could not be read (they would bias the figures).
+    """
+    if len(images) == 0:
+        raise DataValidationError("no images to evaluate")
+    if "has_image" in images and not images["has_image"].all():
+        missing = int((~images["has_image"]).sum())
+        raise DataValidationError(
+            f"{missing} row(s) have no image file; evaluate table[table['has_image']] instead"
+        )
+    predictor = Predictor.from_checkpoint(
+        checkpoint, backend=backend, batch_size=batch_size, threads=threads
+    )
+    run = predictor.run(images, progress=progress)
+    predictions = run.table
+    unreadable = predictions[predictions["status"] != "ok"]
+    if len(unreadable):
+        raise DataValidationError(
+            f"{len(unreadable)} image(s) could not be read, e.g. {unreadable['file'].iloc[0]}: "
+            f"{unreadable['error'].iloc[0]}"
+        )
+    tasks = {task.name: task for task in predictor.tasks}
+    regression = [name for name, task in tasks.items() if task.kind == "regression"]
+    mappings = {name: age_years_to_group for name in regression if name == "age"}
+    vocab = "utkface" if "Others" in tasks.get("race", ()).classes else "fairface"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        audit = audit_table(predictions, images, tasks=vocab, mappings=mappings)
+        boot = audit.bootstrap(
+            n_resamples=n_resamples,
+            confidence=confidence,
+            random_state=random_state,
+            by=[()],
+            progress=False,
+        )
+    rng = np.random.default_rng(random_state)
+    rows = []
+    for name in tasks:
+        if name in regression:
+            errors = np.abs(
+                predictions[f"{name}_pred"].to_numpy(float) - images["age_years"].to_numpy(float)
+            )
+            lower, upper = _mae_interval(
+                errors, n_resamples=n_resamples, confidence=confidence, rng=rng
+            )
+            rows.append((name, "mae_years", float(errors.mean()), lower, upper, errors.size))
+            continue
+        acc = boot[(boot["task"] == name) & (boot["metric"] == "accuracy")].iloc[0]
+        rows.append(
+            (name, "accuracy", acc["estimate"], acc["lower"], acc["upper"], len(predictions))
+        )
+    summary = pd.DataFrame(rows, columns=["task", "metric", "estimate", "lower", "upper", "n"])
+    return ModelEvaluation(predictions, audit, summary, confidence, n_resamples)

@@ -1,0 +1,166 @@
+"""Package a training run as a shippable model: a lean checkpoint and its model card.
+
+A model card says what a model is and how far to trust it: the data it saw, the
+recipe and exact command, the seed, the input size, the training time, and the
+evaluation figures with their intervals beside published references. It is
+written as JSON (read by :func:`fairaudit.models.shipped_model_card` and by the
+test that re-checks every shipped model) and as Markdown for people.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from fairaudit._io import atomic_write_text
+from fairaudit._version import __version__
+from fairaudit.evaluate import ModelEvaluation
+from fairaudit.exceptions import CheckpointError
+from fairaudit.models import load_checkpoint, save_checkpoint
+
+__all__ = ["build_model_card", "format_model_card", "package_run"]
+
+
+def _training_summary(run_dir: Path) -> dict[str, Any]:
+    history_path = run_dir / "history.csv"
+    if not history_path.is_file():
+        raise CheckpointError(f"{run_dir}: no history.csv (is this a fairaudit training run?)")
+    history = pd.read_csv(history_path)
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    best = history.loc[history["val_loss"].idxmin()]
+    return {
+        "config": config,
+        "epochs_run": int(history["epoch"].max()),
+        "best_epoch": int(best["epoch"]),
+        "best_val_loss": float(best["val_loss"]),
+        "wall_time_s": float(history["seconds"].sum()),
+        "n_train": int(history["n_train"].iloc[-1]),
+        "n_val": int(history["n_val"].iloc[-1]),
+        "history": history.to_dict(orient="records"),
+    }
+
+
+def build_model_card(
+    run_dir: str | os.PathLike[str],
+    evaluation: ModelEvaluation,
+    *,
+    name: str,
+    data: dict[str, str],
+    command: str,
+    reference: dict[str, Any] | None = None,
+    notes: str = "",
+) -> dict[str, Any]:
+    """Assemble the model card of a training run.
+
+    Parameters
+    ----------
+    run_dir : path
+        The ``fairaudit train`` output folder (``best.pt``, ``history.csv``,
+        ``config.json``).
+    evaluation : ModelEvaluation
+        The evaluation of ``best.pt`` (:func:`fairaudit.evaluate.evaluate_checkpoint`).
+    name : str
+        The model's name (also its file names when shipped).
+    data : dict of str
+        Descriptions of the training and evaluation data.
+    command : str
+        The exact command that trained the model.
+    reference : dict, optional
+        Published figures to show beside ours, with their source.
+    notes : str, optional
+        Anything a user must know (limits, targets missed and why).
+    """
+    run_dir = Path(run_dir)
+    loaded = load_checkpoint(run_dir / "best.pt")
+    training = _training_summary(run_dir)
+    return {
+        "name": name,
+        "arch": loaded.arch,
+        "arch_kwargs": loaded.arch_kwargs,
+        "input_size": loaded.input_size,
+        "tasks": [task.to_dict() for task in loaded.tasks],
+        "parameters": int(sum(p.numel() for p in loaded.model.parameters())),
+        "data": data,
+        "command": command,
+        "seed": training["config"].get("seed"),
+        "recipe": training["config"],
+        "training": {
+            key: training[key]
+            for key in ("epochs_run", "best_epoch", "best_val_loss", "wall_time_s", "n_train")
+        },
+        "training_history": training["history"],
+        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, torch {torch.__version__}",
+        "evaluation": evaluation.to_dict(),
+        "reference": reference or {},
+        "notes": notes,
+        "library_version": __version__,
+    }
+
+
+def format_model_card(card: dict[str, Any]) -> str:
+    """The model card as Markdown."""
+    ev = card["evaluation"]
+    level = round(100 * ev["confidence"])
+    reference = card.get("reference") or {}
+    lines = [
+        f"# Model card: {card['name']}",
+        "",
+        f"- Architecture: `{card['arch']}` ({card['parameters']:,} parameters), "
+        f"input {card['input_size']} x {card['input_size']} px",
+        f"- Tasks: {', '.join(t['name'] for t in card['tasks'])}",
+        f"- Training data: {card['data'].get('train', '')}",
+        f"- Evaluation data: {card['data'].get('evaluation', '')}",
+        f"- Trained by: `{card['command']}` (seed {card['seed']})",
+        f"- Training: {card['training']['epochs_run']} epoch(s), best epoch "
+        f"{card['training']['best_epoch']} by validation loss, "
+        f"{card['training']['wall_time_s'] / 3600:.2f} h on {card['machine']}",
+        "",
+        f"| task | metric | estimate | {level}% bootstrap interval | n |"
+        + (" published reference |" if reference.get("figures") else ""),
+        "|---|---|---|---|---|" + ("---|" if reference.get("figures") else ""),
+    ]
+    for task, m in ev["metrics"].items():
+        row = (
+            f"| {task} | {m['metric']} | {m['estimate']:.4f} | "
+            f"[{m['lower']:.4f}, {m['upper']:.4f}] | {m['n']:,} |"
+        )
+        if reference.get("figures"):
+            ref = reference["figures"].get(task)
+            row += f" {ref if ref is not None else '-'} |"
+        lines.append(row)
+    if reference.get("source"):
+        lines += ["", f"Reference: {reference['source']}"]
+    if card.get("notes"):
+        lines += ["", card["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def package_run(
+    run_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    card: dict[str, Any],
+) -> Path:
+    """Write the lean checkpoint ``NAME.pt`` (no optimiser state) and ``NAME.json``/``.md``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written checkpoint.
+    """
+    out_dir = Path(out_dir)
+    loaded = load_checkpoint(Path(run_dir) / "best.pt")
+    path = save_checkpoint(
+        out_dir / f"{card['name']}.pt",
+        model=loaded.model,
+        input_size=loaded.input_size,
+        extra={"model_card_name": card["name"]},
+    )
+    atomic_write_text(out_dir / f"{card['name']}.json", json.dumps(card, indent=2) + "\n")
+    atomic_write_text(out_dir / f"{card['name']}.md", format_model_card(card))
+    return path

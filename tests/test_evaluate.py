@@ -1,0 +1,136 @@
+"""Evaluation of a checkpoint and packaging of a run with its model card."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fairaudit.cli import main
+from fairaudit.evaluate import evaluate_checkpoint
+from fairaudit.exceptions import DataValidationError
+from fairaudit.models import (
+    FAIRFACE_TASKS,
+    UTKFACE_TASKS,
+    build_model,
+    load_checkpoint,
+    save_checkpoint,
+)
+from fairaudit.training import load_training_tables
+from tests.training.conftest import make_fairface, make_utkface
+
+TINY = {"width": 0.125, "hidden": 16}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _checkpoint(path, tasks, seed=0):
+    torch.manual_seed(seed)
+    model = build_model("lightweight", tasks=tasks, **TINY)
+    return save_checkpoint(path, model=model, input_size=32)
+
+
+def test_accuracy_and_interval_match_a_naive_computation(tmp_path):
+    root = make_fairface(tmp_path / "ff", n_train=4, n_val=24)
+    val = load_training_tables("fairface", root).val
+    ckpt = _checkpoint(tmp_path / "m.pt", FAIRFACE_TASKS)
+    ev = evaluate_checkpoint(ckpt, val, n_resamples=300, progress=False)
+    pred = ev.predictions.set_index("file").loc[val["file"]]
+    for task in ("gender", "age", "race"):
+        naive = float(np.mean(pred[f"{task}_pred"].astype(str).to_numpy() == val[task].astype(str)))
+        row = ev.summary.set_index("task").loc[task]
+        assert row["metric"] == "accuracy" and row["n"] == len(val)
+        assert row["estimate"] == pytest.approx(naive)
+        assert row["lower"] <= naive <= row["upper"]
+        assert ev.headline(task) == pytest.approx(naive)
+    # same seed, same intervals
+    again = evaluate_checkpoint(ckpt, val, n_resamples=300, progress=False)
+    assert again.summary.equals(ev.summary)
+
+
+def test_age_regression_is_summarised_by_mae_in_years(tmp_path):
+    root = make_utkface(tmp_path / "utk", n=40)
+    table = load_training_tables("utkface", root).train
+    ckpt = _checkpoint(tmp_path / "utk.pt", UTKFACE_TASKS)
+    ev = evaluate_checkpoint(ckpt, table, n_resamples=300, progress=False)
+    pred = ev.predictions.set_index("file").loc[table["file"]]
+    mae = float(
+        np.mean(np.abs(pred["age_pred"].to_numpy(float) - table["age_years"].to_numpy(float)))
+    )
+    row = ev.summary.set_index("task").loc["age"]
+    assert row["metric"] == "mae_years" and row["estimate"] == pytest.approx(mae, rel=1e-6)
+    assert row["lower"] <= mae <= row["upper"]
+    assert set(ev.summary["task"]) == {"gender", "age", "race"}
+
+
+def test_rows_without_images_are_refused_not_dropped(tmp_path):
+    root = make_fairface(tmp_path / "ff", n_train=4, n_val=8)
+    val = load_training_tables("fairface", root).val.copy()
+    val.loc[0, "has_image"] = False
+    with pytest.raises(DataValidationError, match="1 row"):
+        evaluate_checkpoint(_checkpoint(tmp_path / "m.pt", FAIRFACE_TASKS), val, progress=False)
+
+
+def test_train_then_model_card_end_to_end(tmp_path, capsys):
+    root = make_fairface(tmp_path / "ff", n_train=16, n_val=12)
+    run = tmp_path / "run"
+    assert main([
+        "train", "--dataset", "fairface", "--data-root", str(root), "--output", str(run),
+        "--arch-kwargs", json.dumps(TINY), "--image-size", "32", "--batch-size", "8",
+        "--epochs", "1", "--threads", "1", "--no-progress",
+    ]) == 0  # fmt: skip
+    out = tmp_path / "shipped"
+    assert main([
+        "model-card", str(run), "--name", "tiny", "--out", str(out),
+        "--command", "fairaudit train ...",
+        "--train-data", "16 synthetic images", "--dataset", "fairface", "--data-root", str(root),
+        "--bootstrap", "200", "--no-progress",
+        "--reference", json.dumps({"source": "a paper", "figures": {"gender": 0.9}}),
+    ]) == 0  # fmt: skip
+    card = json.loads((out / "tiny.json").read_text())
+    assert card["arch"] == "lightweight" and card["input_size"] == 32
+    assert card["training"]["epochs_run"] == 1 and card["data"]["train"] == "16 synthetic images"
+    # the card's figures are those of evaluating the packaged checkpoint again
+    val = load_training_tables("fairface", root).val
+    again = evaluate_checkpoint(out / "tiny.pt", val, n_resamples=200, progress=False)
+    for task, metric in card["evaluation"]["metrics"].items():
+        assert metric["estimate"] == pytest.approx(again.headline(task))
+    lean = load_checkpoint(out / "tiny.pt")
+    assert "training" not in lean.extra  # no optimiser state shipped
+    assert (out / "tiny.pt").stat().st_size < (run / "best.pt").stat().st_size
+    markdown = (out / "tiny.md").read_text()
+    assert "| gender | accuracy |" in markdown and "0.9" in markdown
+
+    assert main([
+        "evaluate", "--checkpoint", str(out / "tiny.pt"), "--dataset", "fairface",
+        "--data-root", str(root), "--bootstrap", "100", "--no-progress",
+        "--json", str(tmp_path / "ev.json"), "--audit", str(tmp_path / "audit.json"),
+    ]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "gender  accuracy" in printed and "95% CI" in printed
+    assert json.loads((tmp_path / "ev.json").read_text())["metrics"]["race"]["n"] == 12
+    assert (tmp_path / "audit.json").is_file()
+
+
+def test_evaluate_rejects_an_unknown_split(tmp_path, capsys):
+    root = make_fairface(tmp_path / "ff", n_train=4, n_val=4)
+    ckpt = _checkpoint(tmp_path / "m.pt", FAIRFACE_TASKS)
+    argv = [
+        "evaluate",
+        "--checkpoint",
+        str(ckpt),
+        "--dataset",
+        "fairface",
+        "--data-root",
+        str(root),
+    ]
+    assert main([*argv, "--split", "test"]) == 2
+    assert "not a split of fairface" in capsys.readouterr().err
