@@ -39,6 +39,11 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp creates the file private (0600); give it the permissions a plain
+        # open() would, so results stay readable by whoever could read them before.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         if fsync:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
