@@ -13,7 +13,7 @@ explicit mapping that is checked to cover every source class.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +33,7 @@ __all__ = [
     "ClassMapping",
     "Vocabulary",
     "age_years_to_group",
+    "class_mapping_from_spec",
 ]
 
 #: How many offending rows an error message lists before it abbreviates.
@@ -284,3 +285,52 @@ FAIRFACE_TO_UTKFACE_RACE = ClassMapping(
     target=UTKFACE_RACE,
     name="FairFace race -> UTKFace race",
 )
+
+
+def class_mapping_from_spec(
+    spec: str, *, target: Vocabulary
+) -> ClassMapping | Callable[[Iterable[object]], pd.Categorical]:
+    """Resolve a mapping named on the command line.
+
+    Parameters
+    ----------
+    spec : str
+        ``"years"`` (predicted ages in years, binned with :func:`age_years_to_group`;
+        ``target`` must be the FairFace age groups), ``"fairface-to-utkface"``
+        (:data:`FAIRFACE_TO_UTKFACE_RACE`), or the path of a JSON file holding an
+        object ``{"source label": "audited class", ...}``.
+    target : Vocabulary
+        The audited vocabulary the mapping must land in.
+
+    Raises
+    ------
+    DataValidationError
+        Unknown name, unreadable or malformed file, or a target outside ``target``.
+    """
+    import json
+    from pathlib import Path
+
+    if spec == "years":
+        if target != FAIRFACE_AGE:
+            raise DataValidationError(
+                f"mapping 'years' bins ages into the FairFace age groups, not {target.name!r}"
+            )
+        return age_years_to_group
+    if spec == "fairface-to-utkface":
+        if target != UTKFACE_RACE:
+            raise DataValidationError("mapping 'fairface-to-utkface' lands in UTKFace's races")
+        return FAIRFACE_TO_UTKFACE_RACE
+    path = Path(spec)
+    if not path.is_file():
+        raise DataValidationError(
+            f"mapping {spec!r} is neither 'years', 'fairface-to-utkface' nor a JSON file"
+        )
+    try:
+        mapping = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataValidationError(f"{path}: not a readable JSON mapping ({exc})") from None
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    ):
+        raise DataValidationError(f"{path}: expected a JSON object of label -> class strings")
+    return ClassMapping(mapping, target=target, name=str(path))

@@ -40,6 +40,15 @@ def register(subparsers: Any) -> None:
         help="class vocabularies of the tasks (default: from the labels, else FairFace)",
     )
     parser.add_argument(
+        "--map",
+        nargs="+",
+        default=[],
+        metavar="TASK=SPEC",
+        help="audit a model with another vocabulary through an explicit mapping: "
+        "age=years (ages in years -> age groups), race=fairface-to-utkface, or "
+        'TASK=mapping.json ({"model label": "audited class"}); unmapped labels are errors',
+    )
+    parser.add_argument(
         "--bootstrap",
         type=int,
         default=0,
@@ -92,6 +101,26 @@ def _summary(result: AuditResult, *, min_support: int, boot: pd.DataFrame | None
     return out
 
 
+def _mappings(items: list[str], vocab: str | None) -> dict[str, Any]:
+    from fairaudit.exceptions import DataValidationError
+    from fairaudit.vocab import (
+        FAIRFACE_VOCABULARIES,
+        UTKFACE_VOCABULARIES,
+        class_mapping_from_spec,
+    )
+
+    vocabularies = UTKFACE_VOCABULARIES if vocab == "utkface" else FAIRFACE_VOCABULARIES
+    mappings = {}
+    for item in items:
+        task, sep, spec = item.partition("=")
+        if not sep or task not in vocabularies:
+            raise DataValidationError(
+                f"--map {item!r}: expected TASK=SPEC with TASK in {list(vocabularies)}"
+            )
+        mappings[task] = class_mapping_from_spec(spec, target=vocabularies[task])
+    return mappings
+
+
 def run_audit(args: argparse.Namespace) -> int:
     """Run the audit and print it; returns the exit status."""
     if args.result:
@@ -109,6 +138,7 @@ def run_audit(args: argparse.Namespace) -> int:
             attributes=args.by,
             unmatched=args.unmatched,
             missing=args.missing,
+            mappings=_mappings(args.map, args.vocab),
             description=f"predictions {args.predictions}, labels {args.labels}",
         )
     if args.output:
