@@ -83,7 +83,11 @@ def _evaluation_table(args: argparse.Namespace) -> tuple[Any, str]:
     table = getattr(tables, split)
     if args.limit:
         table = table.head(args.limit)
-    what = f"{args.dataset} {split} ({len(table):,} images with labels; {tables.summary})"
+    what = f"{args.dataset} {split} split of {args.data_root}: {len(table):,} labelled images" + (
+        " (UTKFace protocol: ages 10-65, seed " + str(args.seed) + ")"
+        if args.dataset == "utkface"
+        else ""
+    )
     return table, what
 
 
