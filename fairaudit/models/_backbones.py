@@ -17,11 +17,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from fairaudit.exceptions import CheckpointError, ConfigurationError, MissingDependencyError
+from fairaudit.exceptions import ConfigurationError, MissingDependencyError
 from fairaudit.models._mobilenet_v2 import MobileNetV2
 from fairaudit.models._pretrained import (
     load_mobilenet_v2_imagenet_state_dict,
     load_state_dict_file,
+    load_state_dict_strict,
 )
 
 __all__ = [
@@ -148,7 +149,7 @@ class TimmBackbone(nn.Module):
         classifier = self.model.pretrained_cfg.get("classifier") or "fc"
         dropped = (f"{classifier}.", "pre_logits.", "head.fc.")
         state = {k: v for k, v in state.items() if not k.startswith(dropped)}
-        _load_strict(self.model, state, source=str(path))
+        load_state_dict_strict(self.model, state, source=str(path))
 
 
 class _MobileNetV2Backbone(MobileNetV2):
@@ -168,29 +169,7 @@ class _MobileNetV2Backbone(MobileNetV2):
         else:
             state = load_state_dict_file(path, sha256=sha256)
         state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
-        _load_strict(self, state, source=str(path or "MobileNetV2 ImageNet weights"))
-
-
-def _load_strict(module: nn.Module, state: dict[str, torch.Tensor], *, source: str) -> None:
-    """``load_state_dict(strict=True)`` with a short error naming the source."""
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    mismatched = sorted(
-        k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape)
-    )
-    if missing or unexpected or mismatched:
-        parts = []
-        for label, keys in (
-            ("missing", missing),
-            ("unexpected", unexpected),
-            ("shape mismatch", mismatched),
-        ):
-            if keys:
-                more = f" (+{len(keys) - 5} more)" if len(keys) > 5 else ""
-                parts.append(f"{label} keys {keys[:5]}{more}")
-        raise CheckpointError(f"{source}: weights do not fit the network: " + "; ".join(parts))
-    module.load_state_dict(state, strict=True)
+        load_state_dict_strict(self, state, source=str(path or "MobileNetV2 ImageNet weights"))
 
 
 def create_backbone(

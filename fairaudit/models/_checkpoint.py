@@ -34,6 +34,7 @@ from fairaudit._io import atomic_path
 from fairaudit._version import __version__
 from fairaudit.exceptions import CheckpointError, FairAuditError
 from fairaudit.models._base import MultiTaskNet
+from fairaudit.models._pretrained import load_state_dict_strict
 from fairaudit.models._registry import build_model
 from fairaudit.models._tasks import TaskSpec, validate_tasks
 
@@ -319,28 +320,7 @@ def load_checkpoint(
     state = payload["state_dict"]
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: state_dict must be a dict, got {type(state).__name__}")
-    expected_state = model.state_dict()
-    missing = sorted(set(expected_state) - set(state))
-    unexpected = sorted(set(state) - set(expected_state))
-    mismatched = sorted(
-        k
-        for k in set(expected_state) & set(state)
-        if not isinstance(state[k], torch.Tensor) or state[k].shape != expected_state[k].shape
-    )
-    if missing or unexpected or mismatched:
-        parts = []
-        for label, keys in (
-            ("missing", missing),
-            ("unexpected", unexpected),
-            ("mismatched", mismatched),
-        ):
-            if keys:
-                more = f" (+{len(keys) - 5} more)" if len(keys) > 5 else ""
-                parts.append(f"{label} key(s) {keys[:5]}{more}")
-        raise CheckpointError(
-            f"{path}: weights do not fit architecture {arch!r} {arch_kwargs}: " + "; ".join(parts)
-        )
-    model.load_state_dict(state, strict=True)
+    load_state_dict_strict(model, state, source=f"{path}: architecture {arch!r} {arch_kwargs}")
     if payload.get("backbone_frozen"):
         model.freeze_backbone()
     model.to(map_location)

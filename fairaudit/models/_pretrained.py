@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from fairaudit.exceptions import CheckpointError, MissingDependencyError
 
 __all__ = [
+    "load_state_dict_strict",
     "MOBILENET_V2_IMAGENET_FILENAME",
     "MOBILENET_V2_IMAGENET_SHA256",
     "MOBILENET_V2_WEIGHTS_ENV",
@@ -246,3 +248,34 @@ def load_mobilenet_v2_imagenet_state_dict(
     if enum_filename is not None and enum_filename != MOBILENET_V2_IMAGENET_FILENAME:
         return load_state_dict_file(file)  # another torchvision release: prefix of its name
     return load_state_dict_file(file, sha256=MOBILENET_V2_IMAGENET_SHA256)
+
+
+def load_state_dict_strict(module: nn.Module, state: dict[str, Any], *, source: str) -> None:
+    """``load_state_dict(strict=True)`` with one short error naming ``source``.
+
+    Raises
+    ------
+    CheckpointError
+        Listing (up to 5 of each) the missing, unexpected and mismatched keys
+        (a value that is not a tensor, or of another shape).
+    """
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = sorted(
+        k
+        for k in set(expected) & set(state)
+        if not isinstance(state[k], torch.Tensor) or state[k].shape != expected[k].shape
+    )
+    if missing or unexpected or mismatched:
+        parts = []
+        for label, keys in (
+            ("missing", missing),
+            ("unexpected", unexpected),
+            ("mismatched", mismatched),
+        ):
+            if keys:
+                more = f" (+{len(keys) - 5} more)" if len(keys) > 5 else ""
+                parts.append(f"{label} key(s) {keys[:5]}{more}")
+        raise CheckpointError(f"{source}: weights do not fit the network: " + "; ".join(parts))
+    module.load_state_dict(state, strict=True)
