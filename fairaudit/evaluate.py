@@ -157,10 +157,9 @@ def evaluate_checkpoint(
     tasks = {task.name: task for task in predictor.tasks}
     regression = [name for name, task in tasks.items() if task.kind == "regression"]
     mappings = {name: age_years_to_group for name in regression if name == "age"}
-    vocab = "utkface" if "Others" in tasks.get("race", ()).classes else "fairface"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        audit = audit_table(predictions, images, tasks=vocab, mappings=mappings)
+        audit = audit_table(predictions, images, mappings=mappings)
         boot = audit.bootstrap(
             n_resamples=n_resamples,
             confidence=confidence,

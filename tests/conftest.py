@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
 
@@ -40,3 +41,16 @@ def fairface_root() -> Path:
 def utkface_root() -> Path:
     """Folder of the real UTKFace images (``UTKFace/``)."""
     return _require(SHARED_DATA / "utkface" / "UTKFace")
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Run every test with one torch thread (restored after).
+
+    On a busy 2-core machine two threads are often slower than one, and tests
+    that need more set it themselves.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

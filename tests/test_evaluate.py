@@ -24,14 +24,6 @@ from tests.training.conftest import make_fairface, make_utkface
 TINY = {"width": 0.125, "hidden": 16}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _checkpoint(path, tasks, seed=0):
     torch.manual_seed(seed)
     model = build_model("lightweight", tasks=tasks, **TINY)

@@ -15,14 +15,6 @@ INPUT_SIZE = 32
 WIDTH = 0.125
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
     """Give every BatchNorm non-trivial statistics and affine parameters (as after training)."""
     generator = torch.Generator().manual_seed(seed)

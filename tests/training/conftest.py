@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from fairaudit.vocab import FAIRFACE_AGE, FAIRFACE_RACE, GENDER
@@ -59,11 +58,3 @@ def truncate_jpeg(path: Path) -> None:
 @pytest.fixture
 def tiny_fairface(tmp_path: Path) -> Path:
     return make_fairface(tmp_path / "fairface")
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
