@@ -25,6 +25,11 @@ _COMMAND_MODULES = (
     "fairaudit.cli._train",
     "fairaudit.cli._models",
     "fairaudit.cli._evaluate",
+    "fairaudit.cli._report",
+    "fairaudit.cli._compare",
+    "fairaudit.cli._detect",
+    "fairaudit.cli._app",
+    "fairaudit.cli._demo",
 )
 
 _DESCRIPTION = """\
