@@ -8,22 +8,37 @@ from pathlib import Path
 
 from fairaudit.exceptions import DataValidationError
 
-__all__ = ["register"]
+__all__ = ["DEFAULT_PHOTO_MODEL", "DETECTOR_PRESETS", "detector_from_preset", "register"]
+
+#: The model ``fairaudit predict`` uses without --checkpoint or --model.
+DEFAULT_PHOTO_MODEL = "fairface-mobilenet_v2-112"
+#: Haar cascade presets selectable on the command line.
+DETECTOR_PRESETS: tuple[str, ...] = ("photos", "crops")
 
 _PREDICT_EPILOG = """\
 Inputs (choose one):
-  --images DIR              every image under DIR (recursive, sorted)
-  --images A.jpg B.png ...  these image files
+  PHOTO ... / --images PATH ...  a folder (every image under it, recursive, sorted)
+                                 or image files
   --fairface ROOT --split val
   --utkface ROOT
   --labels CSV --image-root DIR   a FairFace-format labels file and its image folder
+
+Model: --checkpoint FILE (.pt or .onnx) or --model NAME (a shipped model);
+default the shipped model fairface-mobilenet_v2-112.
 
 The table has one row per image: file, the true labels when known (gender, age,
 race), {task}_pred, {task}_prob_{class} per class, status (ok | unreadable) and
 error. Unreadable images are kept with status 'unreadable' (or refused with
 --on-unreadable raise) and listed in the summary.
 
-Example:
+With --detect (raw photos), faces are found first (OpenCV Haar cascade) and cropped
+FairFace style: one row per face, largest first, with face (0-based) and its box
+x, y, width, height in the photo's pixels; a photo without a face keeps one row
+with status 'no_face'. The summary counts images, faces, images with no face and
+unreadable files. Without --output the table is printed.
+
+Examples:
+  fairaudit predict holiday/ --detect -o faces.csv
   fairaudit predict --checkpoint model.pt --fairface data/fairface --split val \\
       --output preds.parquet
 """
@@ -38,10 +53,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=_PREDICT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    predict.add_argument(
-        "--checkpoint", required=True, type=Path, help="model checkpoint (.pt) or .onnx file"
+    model = predict.add_mutually_exclusive_group()
+    model.add_argument("--checkpoint", type=Path, help="model checkpoint (.pt) or .onnx file")
+    model.add_argument(
+        "--model", metavar="NAME", help=f"a shipped model (default: {DEFAULT_PHOTO_MODEL})"
     )
-    source = predict.add_mutually_exclusive_group(required=True)
+    predict.add_argument(
+        "photos", nargs="*", type=Path, metavar="PHOTO", help="folder or image files"
+    )
+    source = predict.add_mutually_exclusive_group()
     source.add_argument("--images", nargs="+", type=Path, metavar="PATH", help="folder or files")
     source.add_argument("--fairface", type=Path, metavar="ROOT", help="FairFace folder")
     source.add_argument("--utkface", type=Path, metavar="ROOT", help="UTKFace image folder")
@@ -51,7 +71,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--image-root", type=Path, metavar="DIR", help="folder the --labels file paths start from"
     )
     predict.add_argument(
-        "--output", "-o", required=True, type=Path, help="predictions file (.csv or .parquet)"
+        "--output",
+        "-o",
+        type=Path,
+        help="predictions file (.csv or .parquet); default: print the table",
+    )
+    predict.add_argument(
+        "--detect",
+        action="store_true",
+        help="detect and crop the faces first (raw photos): one row per face",
+    )
+    predict.add_argument(
+        "--detector",
+        choices=DETECTOR_PRESETS,
+        default="photos",
+        help="Haar cascade preset with --detect: photos (default) or crops (tight face crops)",
     )
     predict.add_argument("--backend", choices=("torch", "onnx"), default="torch")
     predict.add_argument("--batch-size", type=int, default=64)
@@ -101,6 +135,15 @@ def _images_argument(args: argparse.Namespace) -> object:
 
     if args.image_root is not None and args.labels is None:
         raise DataValidationError("--image-root goes with --labels")
+    given = [args.images, args.fairface, args.utkface, args.labels]
+    chosen = sum(value is not None for value in given) + bool(args.photos)
+    if chosen != 1:
+        raise DataValidationError(
+            "give the images to predict once: PHOTO ... (or --images), --fairface, --utkface "
+            "or --labels" + (" (got several)" if chosen else "")
+        )
+    if args.photos:
+        args.images = args.photos
     if args.images is not None:
         return args.images[0] if len(args.images) == 1 else list(args.images)
     if args.fairface is not None:
@@ -115,16 +158,47 @@ def _images_argument(args: argparse.Namespace) -> object:
     return load_fairface_labels(args.labels, image_root=args.image_root)
 
 
+def detector_from_preset(name: str) -> object:
+    """The Haar cascade preset named on the command line (``photos`` or ``crops``)."""
+    from fairaudit.detect import HaarCascadeDetector
+
+    if name not in DETECTOR_PRESETS:
+        raise DataValidationError(f"unknown detector preset {name!r}; choose {DETECTOR_PRESETS}")
+    if name == "crops":
+        return HaarCascadeDetector.for_face_crops()
+    return HaarCascadeDetector.for_photos()
+
+
+def _checkpoint_argument(args: argparse.Namespace) -> Path:
+    from fairaudit.models import shipped_model_path
+
+    if args.checkpoint is not None:
+        return args.checkpoint
+    return shipped_model_path(args.model or DEFAULT_PHOTO_MODEL)
+
+
+def _print_table(table: object) -> None:
+    import pandas as pd
+
+    assert isinstance(table, pd.DataFrame)
+    shown = [
+        c
+        for c in table.columns
+        if not (isinstance(c, str) and "_prob_" in c) and c not in ("path", "error")
+    ]
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(table[shown].to_string(index=False))
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """Run ``fairaudit predict``."""
     from fairaudit.inference import Predictor
 
-    suffix = args.output.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
+    if args.output is not None and args.output.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise DataValidationError(f"--output {args.output}: use a .csv or .parquet file name")
     images = _images_argument(args)
     predictor = Predictor.from_checkpoint(
-        args.checkpoint,
+        _checkpoint_argument(args),
         backend=args.backend,
         optimize=not args.no_optimize,
         batch_size=args.batch_size,
@@ -132,10 +206,20 @@ def run_predict(args: argparse.Namespace) -> int:
         num_workers=args.num_workers,
         on_unreadable=args.on_unreadable,
     )
-    run = predictor.run(images, limit=args.limit, progress=not args.quiet)
-    path = run.save(args.output)
+    run = predictor.run(
+        images,
+        limit=args.limit,
+        progress=not args.quiet,
+        detect=args.detect,
+        detector=detector_from_preset(args.detector) if args.detect else None,
+    )
+    if args.output is None:
+        _print_table(run.table)
+    else:
+        path = run.save(args.output)
     print(run.summary.format())
-    print(f"wrote {len(run.table)} rows to {path}")
+    if args.output is not None:
+        print(f"wrote {len(run.table)} rows to {path}")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
 from collections.abc import Sequence
 from typing import Literal, Protocol, runtime_checkable
@@ -14,12 +15,20 @@ from fairaudit._images import load_rgb, to_rgb
 from fairaudit.detect._box import Box, DetectedFace, expand_box
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 
-__all__ = ["BORDER_MODES", "FaceDetector", "detect_faces"]
+__all__ = [
+    "BORDER_MODES",
+    "FaceDetector",
+    "ImageInput",
+    "default_detector",
+    "detect_faces",
+    "read_image",
+]
 
 #: What fills a crop box where it reaches beyond the image (see :func:`detect_faces`).
 BORDER_MODES: tuple[str, ...] = ("pad", "clip")
 
-ImageInput = str | os.PathLike[str] | Image.Image | np.ndarray
+#: What :func:`detect_faces` reads: a file path, a PIL image, an RGB array or encoded bytes.
+ImageInput = str | os.PathLike[str] | Image.Image | np.ndarray | bytes | bytearray | memoryview
 
 
 @runtime_checkable
@@ -49,15 +58,52 @@ class FaceDetector(Protocol):
 
 
 @functools.lru_cache(maxsize=1)
-def _default_detector() -> FaceDetector:
+def default_detector() -> FaceDetector:
+    """The detector used when none is given: :meth:`HaarCascadeDetector.for_photos`.
+
+    One shared instance (built on first use; needs the extra ``detect``). Used by
+    :func:`detect_faces`, :meth:`fairaudit.inference.Predictor.predict_photo`,
+    ``Predictor.run(..., detect=True)`` and :func:`detect_dataset`.
+
+    Returns
+    -------
+    FaceDetector
+
+    Raises
+    ------
+    MissingDependencyError
+        OpenCV is not installed.
+    """
     from fairaudit.detect._haar import HaarCascadeDetector
 
-    return HaarCascadeDetector()
+    return HaarCascadeDetector.for_photos()
 
 
 def _name(image: object) -> str:
     filename = getattr(image, "filename", "")
     return f"image {filename}" if filename else f"the {type(image).__name__} image"
+
+
+def read_image(image: ImageInput) -> Image.Image:
+    """Read any image input of :func:`detect_faces` as a decoded RGB PIL image.
+
+    Parameters
+    ----------
+    image : str, path-like, PIL.Image.Image, numpy.ndarray or bytes
+        See :func:`detect_faces`.
+
+    Returns
+    -------
+    PIL.Image.Image
+        RGB, upright per the EXIF orientation of a file or of encoded bytes.
+
+    Raises
+    ------
+    DataValidationError
+        The image cannot be read (missing file, folder, not an image, truncated
+        or corrupt data, a non-uint8 or wrongly shaped array), naming it.
+    """
+    return _read_image(image)[0]
 
 
 def _read_image(image: ImageInput) -> tuple[Image.Image, str]:
@@ -83,9 +129,18 @@ def _read_image(image: ImageInput) -> tuple[Image.Image, str]:
             raise DataValidationError(f"cannot decode {name}: {type(exc).__name__}: {exc}") from exc
     if isinstance(image, np.ndarray):
         return _array_to_pil(image), f"the array image of shape {image.shape}"
+    if isinstance(image, bytes | bytearray | memoryview):
+        data = bytes(image)
+        name = f"the image bytes ({len(data)} bytes)"
+        if not data:
+            raise DataValidationError(f"cannot read {name}: no data")
+        try:
+            return load_rgb(io.BytesIO(data)), name
+        except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... by format
+            raise DataValidationError(f"cannot read {name}: {type(exc).__name__}: {exc}") from exc
     raise DataValidationError(
-        "detect_faces needs an image file path, a PIL image or an RGB uint8 array, "
-        f"got {type(image).__name__}"
+        "detect_faces needs an image file path, a PIL image, an RGB uint8 array or the "
+        f"bytes of an encoded image, got {type(image).__name__}"
     )
 
 
@@ -147,15 +202,16 @@ def detect_faces(
 
     Parameters
     ----------
-    image : str, path-like, PIL.Image.Image or numpy.ndarray
-        An image file (turned upright per its EXIF orientation), a PIL image
-        (used as is), or a ``uint8`` array: ``(height, width, 3)`` RGB,
-        ``(height, width, 4)`` RGBA or ``(height, width)`` grayscale.
+    image : str, path-like, PIL.Image.Image, numpy.ndarray or bytes
+        An image file or the bytes of an encoded image (JPEG, PNG...; both
+        turned upright per their EXIF orientation), a PIL image (used as is),
+        or a ``uint8`` array: ``(height, width, 3)`` RGB, ``(height, width, 4)``
+        RGBA or ``(height, width)`` grayscale.
         Grayscale, RGBA, palette and other modes are converted to RGB.
     detector : FaceDetector, optional
-        Any object with ``detect(rgb_array) -> list[Box]``; default a shared
-        :class:`HaarCascadeDetector` with its default options (needs the extra
-        ``detect``).
+        Any object with ``detect(rgb_array) -> list[Box]``; default
+        :func:`default_detector` (the Haar cascade's preset for photos,
+        :meth:`HaarCascadeDetector.for_photos`; needs the extra ``detect``).
     margin : float, default=0.25
         Each side of a face box moves out by ``margin`` times the box's width
         or height, as in FairFace's "padding 0.25" crops (see :func:`expand_box`).
@@ -197,7 +253,7 @@ def detect_faces(
         raise ConfigurationError(f"square must be True or False, got {square!r}")
     expand_box(Box(0, 0, 1, 1), margin=margin)  # validates margin before any work
     if detector is None:
-        detector = _default_detector()
+        detector = default_detector()
     elif not callable(getattr(detector, "detect", None)):
         raise ConfigurationError(
             f"detector must have a detect(image) method (the FaceDetector interface), "

@@ -3,7 +3,9 @@
 Images (a folder, files, or a FairFace/UTKFace label table) go in; a predictions
 table comes out, with per image the true labels when known, ``{task}_pred`` and
 one ``{task}_prob_{class}`` column per class, and a ``status`` (``"ok"`` or
-``"unreadable"``). That table is what the audit engine reads.
+``"unreadable"``). That table is what the audit engine reads. Raw photos go
+through face detection first (``Predictor.run(..., detect=True)``,
+:meth:`Predictor.predict_photo`): one row per face, with its box.
 
 * :class:`Predictor` - batches, preprocessing, backends (optimised torch, ONNX Runtime).
 * :func:`optimize_for_inference` - batch norm folded into convolutions, channels_last.
@@ -30,6 +32,7 @@ from fairaudit.inference._onnx import (
 )
 from fairaudit.inference._optimize import count_batchnorm, fold_batchnorm, optimize_for_inference
 from fairaudit.inference._outputs import (
+    STATUS_NO_FACE,
     STATUS_OK,
     STATUS_UNREADABLE,
     ProbabilityModel,
@@ -37,11 +40,13 @@ from fairaudit.inference._outputs import (
     pred_column,
     prediction_columns,
     prob_column,
+    task_columns,
     task_dtype,
     write_predictions,
 )
 from fairaudit.inference._predict import (
     BACKENDS,
+    BOX_COLUMNS,
     FaceCrop,
     PredictionRun,
     PredictionSummary,
@@ -50,9 +55,11 @@ from fairaudit.inference._predict import (
 
 __all__ = [
     "BACKENDS",
+    "BOX_COLUMNS",
     "DEFAULT_OPSET",
     "EXPORT_ATOL",
     "IMAGE_EXTENSIONS",
+    "STATUS_NO_FACE",
     "STATUS_OK",
     "STATUS_UNREADABLE",
     "FaceCrop",
@@ -76,6 +83,7 @@ __all__ = [
     "prediction_columns",
     "prob_column",
     "resolve_images",
+    "task_columns",
     "task_dtype",
     "write_predictions",
 ]

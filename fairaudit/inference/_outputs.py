@@ -29,6 +29,7 @@ from fairaudit.inference._inputs import LABEL_COLUMNS
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, UTKFACE_VOCABULARIES
 
 __all__ = [
+    "STATUS_NO_FACE",
     "STATUS_OK",
     "STATUS_UNREADABLE",
     "ProbabilityModel",
@@ -36,6 +37,7 @@ __all__ = [
     "pred_column",
     "prediction_columns",
     "prob_column",
+    "task_columns",
     "task_dtype",
     "write_predictions",
 ]
@@ -44,6 +46,8 @@ __all__ = [
 STATUS_OK = "ok"
 #: ``status`` of an image that could not be read (its predictions are missing).
 STATUS_UNREADABLE = "unreadable"
+#: ``status`` of an image where face detection found no face (no predictions).
+STATUS_NO_FACE = "no_face"
 
 
 def pred_column(task: str) -> str:
@@ -120,6 +124,47 @@ class ProbabilityModel(nn.Module):
         return out
 
 
+def task_columns(
+    tasks: Sequence[object], outputs: Mapping[str, np.ndarray], ok: np.ndarray
+) -> dict[str, object]:
+    """The prediction columns of the tasks (see :func:`prediction_columns`), by name.
+
+    Parameters
+    ----------
+    tasks : sequence of TaskSpec
+        The model's tasks.
+    outputs : mapping of str to numpy.ndarray
+        Per task, ``(N, C)`` probabilities or ``(N,)`` values.
+    ok : numpy.ndarray of bool
+        Rows that were predicted; the others get missing values.
+
+    Returns
+    -------
+    dict of str to array
+        ``{task}_pred`` (categorical of the task's classes, or float32 values)
+        and ``{task}_prob_{class}`` (float32) columns, in table order.
+    """
+    ok = np.asarray(ok, dtype=bool)
+    columns: dict[str, object] = {}
+    for task in tasks:
+        values = np.asarray(outputs[task.name], dtype=np.float32)
+        if task.kind == "classification":
+            values = values.reshape(len(ok), len(task.classes))
+            codes = np.where(ok, values.argmax(axis=1), -1) if len(values) else np.array([], int)
+            columns[pred_column(task.name)] = pd.Categorical.from_codes(
+                codes, dtype=task_dtype(task)
+            )
+            for j, cls in enumerate(task.classes):
+                columns[prob_column(task.name, cls)] = np.where(ok, values[:, j], np.nan).astype(
+                    np.float32
+                )
+        else:
+            columns[pred_column(task.name)] = np.where(ok, values.reshape(-1), np.nan).astype(
+                np.float32
+            )
+    return columns
+
+
 def build_predictions_table(
     images: pd.DataFrame,
     tasks: Sequence[object],
@@ -157,19 +202,7 @@ def build_predictions_table(
     for name in LABEL_COLUMNS:
         if name in images.columns:
             columns[name] = images[name].to_numpy() if name == "age_years" else images[name].array
-    for task in tasks:
-        values = np.asarray(outputs[task.name], dtype=np.float32)
-        if task.kind == "classification":
-            codes = np.where(ok, values.argmax(axis=1), -1) if len(values) else np.array([], int)
-            columns[pred_column(task.name)] = pd.Categorical.from_codes(
-                codes, dtype=task_dtype(task)
-            )
-            for j, cls in enumerate(task.classes):
-                columns[prob_column(task.name, cls)] = np.where(ok, values[:, j], np.nan).astype(
-                    np.float32
-                )
-        else:
-            columns[pred_column(task.name)] = np.where(ok, values, np.nan).astype(np.float32)
+    columns.update(task_columns(tasks, outputs, ok))
     columns["status"] = pd.array(np.where(ok, STATUS_OK, STATUS_UNREADABLE), dtype="str")
     columns["error"] = pd.array(list(errors), dtype="str")
     table = pd.DataFrame(columns)

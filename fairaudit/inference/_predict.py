@@ -12,9 +12,13 @@ Unreadable images (not an image, truncated, ...) are never dropped silently: wit
 lists them; with ``on_unreadable="raise"`` the first one stops the run with a
 :class:`~fairaudit.exceptions.DataValidationError` naming it.
 
-Face detection will plug in through ``face_crop``: a callable applied to each
-decoded RGB image before the preprocessing (for now, the images are expected to
-be face crops already, like FairFace's and UTKFace's).
+Raw photos go through face detection (:mod:`fairaudit.detect`):
+:meth:`Predictor.predict_photo` predicts every face of one photo, and
+``Predictor.run(images, detect=True)`` every face of every image, one row per
+face with its box; an image without a face keeps one row with ``status``
+``"no_face"``. Without detection the images are expected to be face crops
+already (like FairFace's and UTKFace's); ``face_crop`` is a seam for any other
+transformation of the decoded image.
 """
 
 from __future__ import annotations
@@ -38,17 +42,22 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from fairaudit.datasets import ImageTransform, load_rgb
-from fairaudit.exceptions import CheckpointError, DataValidationError
-from fairaudit.inference._inputs import ImageSet, resolve_images
+from fairaudit.detect import Box, FaceDetector, ImageInput, default_detector, detect_faces
+from fairaudit.detect import read_image as _read_image
+from fairaudit.exceptions import CheckpointError, ConfigurationError, DataValidationError
+from fairaudit.inference._inputs import LABEL_COLUMNS, ImageSet, resolve_images
 from fairaudit.inference._onnx import OnnxSession, build_onnx
 from fairaudit.inference._optimize import optimize_for_inference
 from fairaudit.inference._outputs import (
+    STATUS_NO_FACE,
     ProbabilityModel,
     build_predictions_table,
+    prediction_columns,
+    task_columns,
     write_predictions,
 )
 
-__all__ = ["BACKENDS", "FaceCrop", "PredictionRun", "PredictionSummary", "Predictor"]
+__all__ = ["BACKENDS", "BOX_COLUMNS", "FaceCrop", "PredictionRun", "PredictionSummary", "Predictor"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +68,11 @@ _UNREADABLE_POLICIES = ("keep", "raise")
 _IMAGE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
 _SHOWN = 10
 
-#: The face-detection seam: decoded RGB image -> the face crop to classify.
+#: A transformation of each decoded RGB image before preprocessing (``Predictor(face_crop=)``).
 FaceCrop = Callable[[Image.Image], Image.Image]
+#: Columns of a detected face in a predictions table: its index in the image
+#: (largest first) and its box in the original image's pixels.
+BOX_COLUMNS: tuple[str, ...] = ("face", "x", "y", "width", "height")
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,13 @@ class PredictionSummary:
         names; not in the table).
     seconds : float
         Wall time of reading, preprocessing and predicting.
+    detector : str or None
+        The face detector (its repr) when faces were detected first, else None.
+    n_faces : int
+        Faces detected and predicted (rows with ``status == "ok"``; with
+        detection, ``n_predicted`` counts the images with at least one face).
+    no_face : tuple of str
+        Images where the detector found no face (one ``"no_face"`` row each).
     """
 
     source: str
@@ -96,6 +115,14 @@ class PredictionSummary:
     missing: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
     seconds: float = 0.0
+    detector: str | None = None
+    n_faces: int = 0
+    no_face: tuple[str, ...] = ()
+
+    @property
+    def n_no_face(self) -> int:
+        """Number of images without a detected face."""
+        return len(self.no_face)
 
     @property
     def n_unreadable(self) -> int:
@@ -114,12 +141,23 @@ class PredictionSummary:
 
     def format(self) -> str:
         """A few human-readable lines."""
-        lines = [
-            f"images: {self.n_images} from {self.source}",
-            f"predicted: {self.n_predicted}; unreadable: {self.n_unreadable}",
+        lines = [f"images: {self.n_images} from {self.source}"]
+        if self.detector is not None:
+            lines += [
+                f"faces: {self.n_faces} in {self.n_predicted} image(s); images with no face: "
+                f"{self.n_no_face}; unreadable: {self.n_unreadable}",
+                f"detector: {self.detector}",
+            ]
+        else:
+            lines.append(f"predicted: {self.n_predicted}; unreadable: {self.n_unreadable}")
+        lines.append(
             f"time: {self.seconds:.2f} s ({self.images_per_second:.1f} images/s, "
-            f"backend {self.backend})",
-        ]
+            f"backend {self.backend})"
+        )
+        for file in self.no_face[:_SHOWN]:
+            lines.append(f"  no face: {file}")
+        if self.n_no_face > _SHOWN:
+            lines.append(f"  ... and {self.n_no_face - _SHOWN} more without a face")
         for file, reason in self.unreadable[:_SHOWN]:
             lines.append(f"  unreadable: {file}: {reason}")
         if self.n_unreadable > _SHOWN:
@@ -186,6 +224,43 @@ class _ImageFiles(Dataset):
         if self.face_crop is not None:
             image = self.face_crop(image)
         return _Item(index, self.transform(image), None)
+
+
+class _Faces(NamedTuple):
+    index: int
+    boxes: list[Box]
+    images: torch.Tensor | None
+    error: str | None
+
+
+class _DetectedFaces(Dataset):
+    """Per image: the detected faces' boxes and preprocessed crops, or why it is unreadable."""
+
+    def __init__(
+        self, paths: Sequence[str], transform: ImageTransform, detector: FaceDetector
+    ) -> None:
+        self.paths = list(paths)
+        self.transform = transform
+        self.detector = detector
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> _Faces:
+        try:
+            picture = _read_image(self.paths[index])
+        except DataValidationError as exc:
+            return _Faces(index, [], None, str(exc))
+        faces = detect_faces(picture, detector=self.detector)
+        if not faces:
+            return _Faces(index, [], None, None)
+        crops = torch.stack([self.transform(face.crop) for face in faces])
+        return _Faces(index, [face.box for face in faces], crops, None)
+
+
+def _one_item(item: _Faces) -> _Faces:
+    """DataLoader collate function that keeps an item as it is."""
+    return item
 
 
 def _collate(items: list[_Item]) -> _Batch:
@@ -422,8 +497,80 @@ class Predictor:
             out = self._module(images)
             return {k: v.float().numpy().copy() for k, v in out.items()}
 
+    def _predict_crops(self, crops: torch.Tensor) -> dict[str, np.ndarray]:
+        """Probabilities per task of preprocessed crops, ``batch_size`` at a time."""
+        parts = [
+            self._forward(crops[start : start + self.batch_size])
+            for start in range(0, len(crops), self.batch_size)
+        ]
+        return {t.name: np.concatenate([part[t.name] for part in parts]) for t in self.tasks}
+
+    def _empty_outputs(self, n: int) -> dict[str, np.ndarray]:
+        return {
+            t.name: np.full(
+                (n, t.num_outputs) if t.kind == "classification" else n, np.nan, dtype=np.float32
+            )
+            for t in self.tasks
+        }
+
+    def predict_photo(
+        self, image: ImageInput, *, detector: FaceDetector | None = None
+    ) -> pd.DataFrame:
+        """Detect every face of a photo and predict each one.
+
+        Each face is cropped FairFace style (its box widened by 0.25 of its size
+        on every side, squared, black outside the image: see
+        :func:`fairaudit.detect.detect_faces`), then preprocessed and predicted
+        like any image of :meth:`run`.
+
+        Parameters
+        ----------
+        image : str, path-like, PIL.Image.Image, numpy.ndarray or bytes
+            A photo: an image file, a PIL image, an RGB ``uint8`` array, or the
+            bytes of an encoded image (e.g. an upload).
+        detector : FaceDetector, optional
+            Default :func:`fairaudit.detect.default_detector` (the Haar cascade's
+            preset for photos, :meth:`~fairaudit.detect.HaarCascadeDetector.for_photos`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per face, largest first: ``face`` (0-based), ``x``, ``y``,
+            ``width``, ``height`` (the detector's box in the photo's pixels; it
+            may reach past the border), then ``{task}_pred`` and
+            ``{task}_prob_{class}`` per task as in the predictions table. No face:
+            an empty DataFrame with the same columns and dtypes.
+
+        Raises
+        ------
+        DataValidationError
+            The image cannot be read (not an image, truncated, missing file...),
+            naming it.
+        """
+        faces = detect_faces(image, detector=detector)
+        n = len(faces)
+        if faces:
+            crops = torch.stack([self.transform(face.crop) for face in faces])
+            with _torch_threads(self.threads):
+                outputs = self._predict_crops(crops)
+        else:
+            outputs = self._empty_outputs(0)
+        columns: dict[str, object] = {"face": np.arange(n, dtype=np.int64)}
+        for name in BOX_COLUMNS[1:]:
+            columns[name] = np.array([getattr(f.box, name) for f in faces], dtype=np.int64)
+        columns.update(task_columns(self.tasks, outputs, np.ones(n, dtype=bool)))
+        frame = pd.DataFrame(columns)
+        assert list(frame.columns) == [*BOX_COLUMNS, *prediction_columns(self.tasks)]
+        return frame
+
     def run(
-        self, images: object, *, limit: int | None = None, progress: bool = True
+        self,
+        images: object,
+        *,
+        limit: int | None = None,
+        progress: bool = True,
+        detect: bool = False,
+        detector: FaceDetector | None = None,
     ) -> PredictionRun:
         """Predict every image of the input; the table and a summary.
 
@@ -435,7 +582,17 @@ class Predictor:
         limit : int, optional
             Predict only the first ``limit`` images.
         progress : bool, default=True
-            Show a progress bar over batches (stderr).
+            Show a progress bar (stderr): over batches, or over images with
+            ``detect``.
+        detect : bool, default=False
+            Detect the faces of each image first (for raw photos) and predict
+            every face, as :meth:`predict_photo` does: one row per face, largest
+            first, with the columns ``face``, ``x``, ``y``, ``width``, ``height``
+            after the labels; an image without a face keeps one row with
+            ``status="no_face"`` and no predictions.
+        detector : FaceDetector, optional
+            The detector with ``detect=True``; default
+            :func:`fairaudit.detect.default_detector`.
 
         Returns
         -------
@@ -446,8 +603,21 @@ class Predictor:
         DataValidationError
             Bad input (empty folder, missing files...), or an unreadable image
             with ``on_unreadable="raise"``.
+        ConfigurationError
+            ``detector`` without ``detect=True``, or ``detect=True`` with a
+            ``face_crop`` (both would choose the crop).
         """
+        if not isinstance(detect, bool):
+            raise ConfigurationError(f"detect must be True or False, got {detect!r}")
+        if detector is not None and not detect:
+            raise ConfigurationError("detector= is used only with detect=True")
+        if detect and self.face_crop is not None:
+            raise ConfigurationError(
+                "detect=True and a face_crop both choose what to classify: use one of them"
+            )
         image_set: ImageSet = resolve_images(images, limit=limit)
+        if detect:
+            return self._run_detect(image_set, detector or default_detector(), progress)
         n = len(image_set)
         start = time.perf_counter()
         outputs = {
@@ -498,11 +668,119 @@ class Predictor:
         )
         return PredictionRun(table=table, summary=summary)
 
+    def _run_detect(
+        self, image_set: ImageSet, detector: FaceDetector, progress: bool
+    ) -> PredictionRun:
+        """:meth:`run` with face detection: one row per face, or per image without one."""
+        if not callable(getattr(detector, "detect", None)):
+            raise ConfigurationError(
+                "detector must have a detect(image) method (the FaceDetector interface), "
+                f"got {type(detector).__name__}"
+            )
+        start = time.perf_counter()
+        files = image_set.table["file"].tolist()
+        dataset = _DetectedFaces(image_set.table["path"].tolist(), self.transform, detector)
+        loader = DataLoader(
+            dataset,
+            batch_size=None,
+            shuffle=False,
+            num_workers=self.num_workers,
+            collate_fn=_one_item,
+        )
+        # one entry per output row: (image index, face index or -1, box or None, error)
+        rows: list[tuple[int, int, Box | None, str | None]] = []
+        pending: list[tuple[int, torch.Tensor]] = []  # (first output row, crops)
+        chunks: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+
+        def flush() -> None:
+            if pending:
+                crops = torch.cat([c for _, c in pending])
+                where = np.concatenate([np.arange(r, r + len(c)) for r, c in pending])
+                chunks.append((where, self._forward(crops)))
+                pending.clear()
+
+        unreadable: list[tuple[str, str]] = []
+        no_face: list[str] = []
+        with _torch_threads(self.threads):
+            bar = tqdm(loader, desc="detect + predict", unit="image", disable=not progress)
+            for item in bar:
+                if item.error is not None:
+                    if self.on_unreadable == "raise":
+                        raise DataValidationError(
+                            f"unreadable image {files[item.index]}: {item.error}"
+                        )
+                    unreadable.append((files[item.index], item.error))
+                    rows.append((item.index, -1, None, item.error))
+                elif item.images is None:
+                    no_face.append(files[item.index])
+                    rows.append((item.index, -1, None, None))
+                else:
+                    pending.append((len(rows), item.images))
+                    rows.extend((item.index, k, box, None) for k, box in enumerate(item.boxes))
+                    if sum(len(c) for _, c in pending) >= self.batch_size:
+                        flush()
+            flush()
+        n_rows = len(rows)
+        outputs = self._empty_outputs(n_rows)
+        for where, probabilities in chunks:
+            for name, values in probabilities.items():
+                outputs[name][where] = values
+        image_index = np.array([r[0] for r in rows], dtype=np.int64)
+        face_index = np.array([r[1] for r in rows], dtype=np.int64)
+        ok = face_index >= 0
+        errors = [r[3] for r in rows]
+        table = build_predictions_table(
+            image_set.table.iloc[image_index].reset_index(drop=True),
+            self.tasks,
+            outputs,
+            ok,
+            errors,
+        )
+        table.loc[(~ok) & table["error"].isna().to_numpy(), "status"] = STATUS_NO_FACE
+        at = 1 + sum(c in table.columns for c in LABEL_COLUMNS)
+        boxes = [r[2] for r in rows]
+        box_values = {
+            "face": face_index,
+            **{
+                name: np.array([getattr(b, name) if b is not None else -1 for b in boxes])
+                for name in BOX_COLUMNS[1:]
+            },
+        }
+        for offset, name in enumerate(BOX_COLUMNS):
+            column = pd.array(box_values[name], dtype="Int64")
+            column[~ok] = pd.NA
+            table.insert(at + offset, name, column)
+        seconds = time.perf_counter() - start
+        if unreadable:
+            logger.warning("%d unreadable image(s), e.g. %s: %s", len(unreadable), *unreadable[0])
+        summary = PredictionSummary(
+            source=image_set.source,
+            backend=self.backend,
+            n_images=len(image_set),
+            n_predicted=len(set(image_index[ok].tolist())),
+            unreadable=tuple(unreadable),
+            missing=image_set.missing,
+            ignored=image_set.ignored,
+            seconds=seconds,
+            detector=repr(detector),
+            n_faces=int(ok.sum()),
+            no_face=tuple(no_face),
+        )
+        return PredictionRun(table=table, summary=summary)
+
     def predict(
-        self, images: object, *, limit: int | None = None, progress: bool = True
+        self,
+        images: object,
+        *,
+        limit: int | None = None,
+        progress: bool = True,
+        detect: bool = False,
+        detector: FaceDetector | None = None,
     ) -> pd.DataFrame:
         """The predictions table of the input (see :meth:`run`, which adds a summary)."""
-        return self.run(images, limit=limit, progress=progress).table
+        return self.run(
+            images, limit=limit, progress=progress, detect=detect, detector=detector
+        ).table
 
 
 def _check_expected(

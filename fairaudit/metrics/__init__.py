@@ -12,7 +12,9 @@ Main entry points
 - :class:`AuditAccumulator`: streaming ``update(batch)`` / ``compute()``.
 - :func:`audit_dask`: a Dask DataFrame, partition by partition.
 - :class:`AuditResult`: metrics, tables, fairness, calibration, bootstrap,
-  significance; ``save`` / ``load`` / ``merge``.
+  significance; ``save`` / ``load`` / ``merge``; the detector audit
+  (``detection_rates``, ``detection_gaps``, ``with_detection``).
+- :func:`audit_detection`: a face detector's per-image results joined to labels.
 """
 
 from fairaudit.metrics._accumulator import (
@@ -30,6 +32,14 @@ from fairaudit.metrics._classification import (
     support,
 )
 from fairaudit.metrics._counts import MISSING, confusion_counts, group_sum
+from fairaudit.metrics._detection import (
+    DETECTION_ATTRIBUTES,
+    DetectionGap,
+    audit_detection,
+    detection_counts,
+    detection_gap,
+    wilson_interval,
+)
 from fairaudit.metrics._distributed import audit_dask
 from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays, group_rates
 from fairaudit.metrics._ingest import (
@@ -57,14 +67,17 @@ __all__ = [
     "AUDIT_FORMAT",
     "AUDIT_FORMAT_VERSION",
     "DEFAULT_MIN_SUPPORT",
+    "DETECTION_ATTRIBUTES",
     "FAIRNESS_METRICS",
     "MISSING",
     "AuditAccumulator",
     "AuditResult",
+    "DetectionGap",
     "JoinWarning",
     "SmallSliceWarning",
     "accuracy",
     "audit_dask",
+    "audit_detection",
     "audit_predictions",
     "audit_table",
     "averaged_scores",
@@ -72,6 +85,8 @@ __all__ = [
     "bootstrap_audit",
     "calibration_error",
     "confusion_counts",
+    "detection_counts",
+    "detection_gap",
     "fairness_arrays",
     "gap_significance",
     "group_rates",
@@ -85,4 +100,5 @@ __all__ = [
     "resolve_tasks",
     "support",
     "validate_proba",
+    "wilson_interval",
 ]

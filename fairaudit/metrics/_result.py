@@ -2,7 +2,9 @@
 
 An :class:`AuditResult` holds, for each audited task, the count tensor
 ``counts[cell, true, pred]`` over the cells of the sensitive attributes, plus
-optional calibration counts and regression sums. Every table (per-slice metrics,
+optional calibration counts and regression sums, and optionally the face
+detector's counts ``detection[cell] = [n_images, n_detected]`` over the same
+cells (see :mod:`fairaudit.metrics._detection`). Every table (per-slice metrics,
 per-class scores, confusion matrices, fairness gaps, calibration, bootstrap
 intervals, significance tests) is derived from these additive statistics, so a
 result saved to a file can be reported and compared later, and results of shards
@@ -34,6 +36,7 @@ from fairaudit.metrics._classification import (
     support,
 )
 from fairaudit.metrics._counts import group_sum, normalize_by
+from fairaudit.metrics._detection import detection_gap, wilson_interval
 from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays, group_rates
 from fairaudit.vocab import Vocabulary
 
@@ -100,6 +103,10 @@ class AuditResult:
         Number of confidence bins of the calibration statistics.
     metadata : dict, optional
         JSON-serialisable description (library version, date, data, join report).
+    detection : numpy.ndarray, optional
+        The detector audit: int64 ``(n_cells, 2)`` = ``[n_images, n_detected]``
+        per cell (images of the cell searched, and those where the detector found
+        a face). ``tasks`` may be empty when the result holds only this.
     """
 
     def __init__(
@@ -112,6 +119,7 @@ class AuditResult:
         regression: Mapping[str, np.ndarray] | None = None,
         n_bins: int = 15,
         metadata: Mapping[str, Any] | None = None,
+        detection: np.ndarray | None = None,
     ) -> None:
         self.tasks = dict(tasks)
         self.attributes = dict(attributes)
@@ -149,6 +157,9 @@ class AuditResult:
                     f"expected {(n_cells, len(REGRESSION_STATS))}"
                 )
             self.regression[target] = arr
+        self.detection: np.ndarray | None = (
+            None if detection is None else _checked_detection(detection, n_cells)
+        )
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.metadata.setdefault("library_version", __version__)
         self.metadata.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
@@ -165,10 +176,22 @@ class AuditResult:
         first = next(iter(self.counts.values()), None)
         return int(first.sum()) if first is not None else 0
 
+    @property
+    def has_detection(self) -> bool:
+        """Whether the result holds a detector audit (see :meth:`detection_rates`)."""
+        return self.detection is not None
+
     def __repr__(self) -> str:
         tasks = ", ".join(f"{t}({len(v)})" for t, v in self.tasks.items())
         attrs = " x ".join(f"{a}({len(v)})" for a, v in self.attributes.items())
-        return f"AuditResult(n_rows={self.n_rows}, tasks=[{tasks}], cells={attrs or 'overall'})"
+        detection = ""
+        if self.detection is not None:
+            n, hits = (int(v) for v in self.detection.sum(axis=0))
+            detection = f", detection={hits}/{n} images"
+        return (
+            f"AuditResult(n_rows={self.n_rows}, tasks=[{tasks}], cells={attrs or 'overall'}"
+            f"{detection})"
+        )
 
     def __eq__(self, other: object) -> bool:
         """Equal counts, vocabularies and statistics (metadata is not compared)."""
@@ -189,6 +212,8 @@ class AuditResult:
             and all(
                 np.array_equal(self.regression[t], other.regression[t]) for t in self.regression
             )
+            and (self.detection is None) == (other.detection is None)
+            and (self.detection is None or np.array_equal(self.detection, other.detection))
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -687,6 +712,173 @@ class AuditResult:
             self, task, by=by, alpha=alpha, pairs=pairs, min_support=min_support
         )
 
+    # -------------------------------------------------------------- detection
+    def _require_detection(self) -> np.ndarray:
+        if self.detection is None:
+            raise DataValidationError(
+                "this audit has no detector audit: build one with "
+                "fairaudit.metrics.audit_detection and add it with with_detection"
+            )
+        return self.detection
+
+    def grouped_detection(self, *, by: str | Sequence[str] | None = None) -> np.ndarray:
+        """Detection counts summed to the groups of ``by``.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (*[classes of each attribute in by], 2)
+            ``[..., 0]`` images, ``[..., 1]`` detected images; ``by=None`` gives
+            the overall pair.
+        """
+        detection = self._require_detection()
+        by_t = normalize_by(by, list(self.attributes))
+        return group_sum(detection, self.shape, list(self.attributes), by_t, n_trailing=1)
+
+    def detection_rates(
+        self,
+        *,
+        by: str | Sequence[str] | None = None,
+        confidence: float = 0.95,
+        min_support: int = DEFAULT_MIN_SUPPORT,
+    ) -> pd.DataFrame:
+        """Face detection rate of each group, with its Wilson score interval.
+
+        Parameters
+        ----------
+        by : str or sequence of str, optional
+            Sensitive attribute(s) defining the groups; ``None`` gives one overall row.
+        confidence : float, default=0.95
+            Coverage of the interval.
+        min_support : int, default=30
+            Groups with fewer images get ``status="small"`` (``"empty"`` without any).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per group (every combination of the ``by`` classes, empty ones
+            included): the ``by`` columns, ``n`` (images), ``detected`` (images
+            with at least one face found), ``rate = detected / n``, ``ci_low``,
+            ``ci_high`` (:func:`~fairaudit.metrics.wilson_interval`) and
+            ``status``. Rate and interval are NaN for empty groups.
+
+        Raises
+        ------
+        DataValidationError
+            The result has no detector audit, or ``by`` names an unknown attribute.
+        """
+        by_t = normalize_by(by, list(self.attributes))
+        pairs = self.grouped_detection(by=by_t).reshape(-1, 2)
+        n, detected = pairs[:, 0], pairs[:, 1]
+        frame = self._groups(by_t)
+        frame["n"] = n.astype(np.int64)
+        frame["detected"] = detected.astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frame["rate"] = np.where(n > 0, detected / np.where(n > 0, n, 1), np.nan)
+        frame["ci_low"], frame["ci_high"] = wilson_interval(detected, n, confidence=confidence)
+        frame["status"] = _status(n, min_support)
+        self._warn_small(n, min_support, f"detection by {list(by_t) or 'overall'}")
+        return frame
+
+    def detection_gaps(
+        self, *, by: str | Sequence[str], min_support: int = DEFAULT_MIN_SUPPORT
+    ) -> pd.DataFrame:
+        """The gap in detection rate between groups, and a test of homogeneity.
+
+        Only groups with at least ``min_support`` images are judged; smaller
+        ones are counted in ``small_groups``.
+
+        Parameters
+        ----------
+        by : str or sequence of str
+            Attribute(s) whose classes (or intersections) are the groups.
+        min_support : int, default=30
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row: ``by`` (attributes joined by ``" x "``), ``low_group``,
+            ``high_group`` (names as :meth:`group_names` writes them; ``""`` when
+            fewer than two groups are judged), ``low_rate``, ``high_rate``,
+            ``difference = high_rate - low_rate``, ``ratio = low_rate /
+            high_rate``, ``p_value`` (Pearson's chi-square test of homogeneity
+            over the judged groups x [detected, missed], no continuity
+            correction; 1.0 when every rate is 0 or 1), ``n_groups`` (judged)
+            and ``small_groups``. Values are NaN when ``n_groups < 2``.
+        """
+        by_t = normalize_by(by, list(self.attributes))
+        if not by_t:
+            raise DataValidationError("detection_gaps needs at least one attribute in by")
+        pairs = self.grouped_detection(by=by_t).reshape(-1, 2)
+        gap = detection_gap(pairs[:, 0], pairs[:, 1], min_support=min_support)
+        names = self.group_names(by_t)
+        return pd.DataFrame(
+            {
+                "by": [" x ".join(by_t)],
+                "low_group": [names[gap.low] if gap.n_groups >= 2 else ""],
+                "high_group": [names[gap.high] if gap.n_groups >= 2 else ""],
+                "low_rate": [gap.low_rate],
+                "high_rate": [gap.high_rate],
+                "difference": [gap.difference],
+                "ratio": [gap.ratio],
+                "p_value": [gap.p_value],
+                "n_groups": [gap.n_groups],
+                "small_groups": [gap.small_groups],
+            }
+        )
+
+    def with_detection(self, other: AuditResult) -> AuditResult:
+        """This audit's task statistics plus another audit's detection statistics.
+
+        Joins the classifier's audit and the detector's audit (from
+        :func:`~fairaudit.metrics.audit_detection`) into one result. A detection
+        already present here is replaced.
+
+        Parameters
+        ----------
+        other : AuditResult
+            An audit with detection statistics, over the same attributes and
+            vocabularies (in any order: its cells are reordered to match).
+
+        Returns
+        -------
+        AuditResult
+            A new result; ``metadata["detection"]`` is ``other``'s.
+
+        Raises
+        ------
+        DataValidationError
+            ``other`` has no detection, or its attributes or their classes differ.
+        """
+        if not isinstance(other, AuditResult):
+            raise TypeError(f"with_detection needs an AuditResult, got {type(other).__name__}")
+        detection = other._require_detection()
+        if set(other.attributes) != set(self.attributes) or any(
+            other.attributes[a] != v for a, v in self.attributes.items()
+        ):
+            raise DataValidationError(
+                "cannot add the detector audit: its attributes differ from this audit's: "
+                f"{_describe_attributes(other.attributes)} vs "
+                f"{_describe_attributes(self.attributes)}"
+            )
+        if list(other.attributes) != list(self.attributes):
+            order = [list(other.attributes).index(a) for a in self.attributes]
+            cube = detection.reshape(*other.shape, 2).transpose(*order, len(order))
+            detection = cube.reshape(-1, 2)
+        metadata = dict(self.metadata)
+        metadata.pop("detection", None)  # a replaced detection takes its metadata along
+        if "detection" in other.metadata:
+            metadata["detection"] = other.metadata["detection"]
+        return AuditResult(
+            tasks=self.tasks,
+            attributes=self.attributes,
+            counts=self.counts,
+            calibration=self.calibration_sums,
+            regression=self.regression,
+            n_bins=self.n_bins,
+            metadata=metadata,
+            detection=detection,
+        )
+
     # ------------------------------------------------------------------ merge
     def merge(self, other: AuditResult) -> AuditResult:
         """Sum the counts of two audits of disjoint rows (shards, batches).
@@ -710,6 +902,12 @@ class AuditResult:
                     f"cannot merge audits with different {what} statistics: "
                     f"{list(getattr(self, what))} vs {list(getattr(other, what))}"
                 )
+        if self.has_detection != other.has_detection:
+            raise DataValidationError(
+                "cannot merge an audit with detection statistics and one without "
+                f"(has_detection: {self.has_detection} vs {other.has_detection}); "
+                "add them to both (with_detection) or to neither"
+            )
         metadata = _merge_metadata(self, other)
         return AuditResult(
             tasks=self.tasks,
@@ -722,6 +920,7 @@ class AuditResult:
             regression={t: self.regression[t] + other.regression[t] for t in self.regression},
             n_bins=self.n_bins,
             metadata=metadata,
+            detection=None if self.detection is None else self.detection + other.detection,
         )
 
     def __add__(self, other: object) -> AuditResult:
@@ -732,7 +931,7 @@ class AuditResult:
     # -------------------------------------------------------------- save/load
     def to_dict(self) -> dict[str, Any]:
         """The saved form (see ``docs/audit-format.md``), JSON-serialisable."""
-        return {
+        saved = {
             "format": AUDIT_FORMAT,
             "format_version": AUDIT_FORMAT_VERSION,
             "library_version": __version__,
@@ -757,6 +956,12 @@ class AuditResult:
                 for t, r in self.regression.items()
             },
         }
+        if self.detection is not None:
+            saved["detection"] = {
+                "n": self.detection[:, 0].tolist(),
+                "detected": self.detection[:, 1].tolist(),
+            }
+        return saved
 
     @classmethod
     def from_dict(cls, obj: Mapping[str, Any], *, source: str = "audit") -> AuditResult:
@@ -794,6 +999,12 @@ class AuditResult:
                 for t, r in obj.get("regression", {}).items()
             }
             counts = {t: np.asarray(c, dtype=np.int64) for t, c in obj["counts"].items()}
+            detection = None
+            if obj.get("detection") is not None:
+                saved = obj["detection"]
+                detection = np.stack(
+                    [np.asarray(saved["n"]), np.asarray(saved["detected"])], axis=-1
+                )
             return cls(
                 tasks=tasks,
                 attributes=attributes,
@@ -802,6 +1013,7 @@ class AuditResult:
                 regression=regression,
                 n_bins=int(obj["n_bins"]),
                 metadata=obj.get("metadata", {}),
+                detection=detection,
             )
         except FairAuditError as exc:
             raise DataValidationError(f"{source}: {exc}") from exc
@@ -848,6 +1060,32 @@ class AuditResult:
         return audit_table(predictions, labels, **kwargs)
 
 
+def _checked_detection(detection: object, n_cells: int) -> np.ndarray:
+    """Validate detection counts: integers ``(n_cells, 2)``, ``0 <= detected <= n``."""
+    arr = np.asarray(detection)
+    if arr.shape != (n_cells, 2):
+        raise DataValidationError(
+            f"detection counts have shape {arr.shape}, expected {(n_cells, 2)} "
+            "([n_images, n_detected] per cell)"
+        )
+    if arr.size and arr.dtype.kind not in "iu":
+        raise DataValidationError(f"detection counts must be integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64, copy=False)
+    if (arr < 0).any():
+        raise DataValidationError("detection counts must be non-negative")
+    over = np.flatnonzero(arr[:, 1] > arr[:, 0])
+    if over.size:
+        raise DataValidationError(
+            f"detection counts: more detected images than images in cell(s) "
+            f"{over[:10].tolist()} ({arr[over[:10]].tolist()})"
+        )
+    return arr
+
+
+def _describe_attributes(attributes: Mapping[str, Vocabulary]) -> str:
+    return ", ".join(f"{a}{list(v.classes)}" for a, v in attributes.items()) or "none"
+
+
 def metric_columns(cm: np.ndarray, *, zero_division: float = 0.0) -> pd.DataFrame:
     """The columns of :meth:`AuditResult.metrics` from counts ``(G, C, C)``."""
     columns: dict[str, np.ndarray] = {"support": support(cm).astype(np.int64)}
@@ -878,11 +1116,12 @@ def _merge_metadata(a: AuditResult, b: AuditResult) -> dict[str, Any]:
     for key in ("data", "mappings"):
         if a.metadata.get(key) == b.metadata.get(key) and key in a.metadata:
             meta[key] = a.metadata[key]
-    join_a, join_b = a.metadata.get("join"), b.metadata.get("join")
-    if isinstance(join_a, dict) and isinstance(join_b, dict):
-        meta["join"] = {
-            k: join_a[k] + join_b[k]
-            for k in join_a
-            if isinstance(join_a[k], int) and isinstance(join_b.get(k), int)
-        }
+    for key in ("join", "detection"):
+        part_a, part_b = a.metadata.get(key), b.metadata.get(key)
+        if isinstance(part_a, dict) and isinstance(part_b, dict):
+            meta[key] = {
+                k: part_a[k] + part_b[k]
+                for k in part_a
+                if isinstance(part_a[k], int) and isinstance(part_b.get(k), int)
+            }
     return meta

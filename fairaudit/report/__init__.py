@@ -1,1 +1,50 @@
-"""fairaudit.report."""
+"""fairaudit.report: the self-contained HTML bias report of an audit.
+
+- :func:`render_report` / :func:`write_report`: one HTML file (figures, CSS and the
+  table sorter inline; no request of any kind) with the summary of disparities, the
+  dataset audit, per-task metrics, confusion matrices, heatmaps, fairness and
+  calibration, the model card, the metadata and a glossary.
+- :func:`render_comparison` / :func:`write_comparison_report`: the comparison report
+  of model versions (:mod:`fairaudit.report._compare_render`).
+- :data:`GLOSSARY`: the definitions the report's glossary shows.
+- Building blocks shared with other reports (:mod:`fairaudit.report._html`):
+  :func:`environment`, :func:`frame_to_html`, :func:`figure_to_data_uri`,
+  :func:`format_interval`.
+"""
+
+from fairaudit.report._card import load_model_card, resolve_model_card
+from fairaudit.report._compare_render import render_comparison, write_comparison_report
+from fairaudit.report._glossary import GLOSSARY, glossary_entries
+from fairaudit.report._html import (
+    environment,
+    figure_to_data_uri,
+    format_interval,
+    format_number,
+    format_p_value,
+    frame_to_html,
+)
+from fairaudit.report._render import (
+    default_heatmaps,
+    render_report,
+    task_random_state,
+    write_report,
+)
+
+__all__ = [
+    "GLOSSARY",
+    "default_heatmaps",
+    "environment",
+    "figure_to_data_uri",
+    "format_interval",
+    "format_number",
+    "format_p_value",
+    "frame_to_html",
+    "glossary_entries",
+    "load_model_card",
+    "render_comparison",
+    "render_report",
+    "resolve_model_card",
+    "task_random_state",
+    "write_comparison_report",
+    "write_report",
+]

@@ -14,8 +14,10 @@ from fairaudit.detect import (
     DetectedFace,
     FaceDetector,
     HaarCascadeDetector,
+    default_detector,
     detect_faces,
     expand_box,
+    read_image,
 )
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 
@@ -117,6 +119,32 @@ def test_grace_hopper_one_face_same_for_every_input_type(grace_hopper: Path) -> 
 
 
 @needs_cv2
+def test_encoded_bytes_and_read_image(grace_hopper: Path, tmp_path: Path) -> None:
+    from_path = detect_faces(grace_hopper)
+    from_bytes = detect_faces(grace_hopper.read_bytes())
+    assert [f.box for f in from_bytes] == [f.box for f in from_path]
+    np.testing.assert_array_equal(np.asarray(from_bytes[0].crop), np.asarray(from_path[0].crop))
+    assert detect_faces(bytearray(grace_hopper.read_bytes()))[0].box == from_path[0].box
+    # EXIF orientation applies to bytes as to files
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(gradient(40, 20)).save(path, exif=exif)
+    assert read_image(path.read_bytes()).size == (20, 40)
+    assert read_image(path).size == (20, 40)
+    assert read_image(gradient(7, 5)).mode == "RGB"
+    with pytest.raises(DataValidationError, match=r"the image bytes \(4 bytes\)"):
+        read_image(b"junk")
+
+
+def test_default_detector_is_the_photo_preset() -> None:
+    pytest.importorskip("cv2", reason="the Haar cascade detector needs opencv-python-headless<5")
+    detector = default_detector()
+    assert detector is default_detector()  # one shared instance
+    assert repr(detector) == repr(HaarCascadeDetector.for_photos())
+
+
+@needs_cv2
 def test_blank_and_noise_images_have_no_face() -> None:
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, size=(240, 320, 3), dtype=np.uint8)
@@ -161,15 +189,13 @@ def test_fairface_val_image_upscaled_has_a_centred_face(fairface_root: Path) -> 
 def test_fairface_tight_crop_needs_image_padding(fairface_root: Path) -> None:
     # val/3.jpg: the face fills the frame, so no search window fits without padding
     path = fairface_root / "val" / "3.jpg"
-    assert detect_faces(path) == []
-    tight = HaarCascadeDetector(
-        image_padding=0.25, min_size=(100, 100), scale_factor=1.05, min_neighbors=3
-    )
-    faces = detect_faces(path, detector=tight)
-    assert len(faces) == 1
-    cx, cy = faces[0].box.center
-    assert abs(cx - 112) < 40 and abs(cy - 112) < 40
-    assert faces[0].box.y < 0  # the box reaches into the padding above the image
+    assert detect_faces(path, detector=HaarCascadeDetector()) == []
+    for detector in (None, HaarCascadeDetector.for_face_crops()):  # both pad the image
+        faces = detect_faces(path, detector=detector)
+        assert len(faces) == 1
+        cx, cy = faces[0].box.center
+        assert abs(cx - 112) < 40 and abs(cy - 112) < 40
+        assert faces[0].box.y < 0  # the box reaches into the padding above the image
 
 
 # --- margin arithmetic, borders and ordering with stub detectors -------------------------

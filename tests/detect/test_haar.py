@@ -56,6 +56,10 @@ def test_bad_cascade_files_name_the_file(tmp_path: Path) -> None:
         ({"min_size": (0, 30)}, "min_size"),
         ({"min_size": 30}, "min_size"),
         ({"image_padding": -0.1}, "image_padding"),
+        ({"max_side": 0}, "max_side"),
+        ({"max_side": 512.0}, "max_side"),
+        ({"min_face_fraction": 0.0}, "min_face_fraction"),
+        ({"min_face_fraction": 1.5}, "min_face_fraction"),
     ],
 )
 def test_bad_options(options: dict[str, object], match: str) -> None:
@@ -85,3 +89,67 @@ def test_pickles_and_detects_the_same() -> None:
     assert len(found) == 1
     assert clone.detect_with_scores(image) == found
     assert detector.detect(image) == [found[0][0]]
+
+
+def test_presets_and_their_overrides() -> None:
+    photos = HaarCascadeDetector.for_photos()
+    assert (photos.image_padding, photos.max_side, photos.min_face_fraction) == (0.25, 1024, None)
+    assert (photos.scale_factor, photos.min_neighbors, photos.min_size) == (1.1, 5, (30, 30))
+    crops = HaarCascadeDetector.for_face_crops()
+    assert (crops.image_padding, crops.scale_factor, crops.min_neighbors) == (0.25, 1.05, 3)
+    assert crops.min_face_fraction == pytest.approx(100 / 224) and crops.max_side is None
+    assert HaarCascadeDetector.for_photos(max_side=None, min_neighbors=4).max_side is None
+    assert HaarCascadeDetector.for_face_crops(min_neighbors=6).min_neighbors == 6
+    assert "max_side=1024" in repr(photos) and "min_face_fraction" in repr(crops)
+    clone = pickle.loads(pickle.dumps(crops))
+    assert repr(clone) == repr(crops)
+
+
+def _upscaled(factor: int) -> np.ndarray:
+    from PIL import Image
+
+    data = pytest.importorskip("skimage.data", reason="scikit-image gives the astronaut photo")
+    image = Image.fromarray(data.astronaut())
+    return np.asarray(image.resize((512 * factor, 512 * factor), Image.Resampling.BICUBIC))
+
+
+def test_max_side_searches_a_shrunk_copy_and_maps_boxes_back() -> None:
+    data = pytest.importorskip("skimage.data", reason="scikit-image gives the astronaut photo")
+    small = HaarCascadeDetector(min_size=(60, 60)).detect(data.astronaut())
+    assert len(small) == 1
+    big = _upscaled(4)  # 2048 x 2048
+    shrunk = HaarCascadeDetector(min_size=(60, 60), max_side=512).detect(big)
+    # the search runs on a 512 px copy, nearly the original: the box is 4 times the one
+    # found on the original, to within the rounding of the resampling
+    assert len(shrunk) == 1
+    expected = small[0]
+    for got, want in zip(
+        (shrunk[0].x, shrunk[0].y, shrunk[0].width, shrunk[0].height),
+        (expected.x, expected.y, expected.width, expected.height),
+    ):
+        assert abs(got - 4 * want) <= 4 * 3
+    # an image smaller than max_side is searched as it is
+    same = HaarCascadeDetector(min_size=(60, 60), max_side=4096).detect(data.astronaut())
+    assert same == small
+
+
+def test_min_face_fraction_skips_small_windows() -> None:
+    data = pytest.importorskip("skimage.data", reason="scikit-image gives the astronaut photo")
+    image = data.astronaut()  # the face is about 95 px wide in 512 px
+    assert len(HaarCascadeDetector(min_face_fraction=0.15).detect(image)) == 1
+    assert HaarCascadeDetector(min_face_fraction=0.3).detect(image) == []  # 154 px minimum
+    # the same fraction finds the face at another resolution
+    assert len(HaarCascadeDetector(min_face_fraction=0.15).detect(_upscaled(2))) >= 1
+
+
+def test_one_detector_serves_several_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = pytest.importorskip("skimage.data", reason="scikit-image gives the astronaut photo")
+    images = [data.astronaut(), data.astronaut()[::2, ::2].copy(), data.chelsea()] * 4
+    detector = HaarCascadeDetector.for_photos()
+    alone = [detector.detect_with_scores(image) for image in images]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(detector.detect_with_scores, images))
+    assert together == alone
+    assert len(alone[0]) == 1 and alone[2] == []

@@ -1,0 +1,158 @@
+"""Photo page: the faces of an uploaded photo, each with its predicted labels.
+
+Layout only; the logic is in :mod:`fairaudit.app` (reading the photo, drawing the
+boxes, the per-face probability frames and charts).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import streamlit as st
+
+from fairaudit.app import (
+    draw_faces,
+    example_photo,
+    face_predictions,
+    fairface_models,
+    load_predictor,
+    model_card_markdown,
+    model_note,
+    probability_chart,
+    read_photo,
+)
+from fairaudit.exceptions import FairAuditError
+from fairaudit.inference import Predictor
+
+#: Shown under the "no face" warning: what the detector can and cannot find.
+DETECTOR_HINT = (
+    "The detector (OpenCV's frontal-face Haar cascade) finds upright faces seen from the "
+    "front; it misses profiles, tilted, small or partly hidden faces. Try a closer, "
+    "frontal photo."
+)
+
+
+@st.cache_resource(show_spinner="Loading the model...")
+def cached_predictor(name: str) -> Predictor:
+    """The model's predictor, loaded once per server process."""
+    return load_predictor(name)
+
+
+@st.cache_resource
+def prediction_lock() -> threading.Lock:
+    """One prediction at a time per server: sessions run in threads, and they share
+    the model and the detector (OpenCV's cascade is not documented as thread-safe)."""
+    return threading.Lock()
+
+
+@st.cache_data(max_entries=16, show_spinner="Finding faces and predicting...")
+def cached_faces(model: str, name: str, data: bytes) -> pd.DataFrame:
+    """The faces table of a photo (``Predictor.predict_photo``), kept across reruns."""
+    predictor = cached_predictor(model)
+    photo = read_photo(data, name=name)
+    with prediction_lock():
+        return predictor.predict_photo(photo)
+
+
+def _keep_model() -> None:
+    st.session_state["model"] = st.session_state["model_selector"]
+
+
+def _use_upload() -> None:
+    st.session_state["use_example"] = False
+
+
+def _use_example() -> None:
+    st.session_state["use_example"] = True
+
+
+def choose_model() -> str:
+    """The model selector in the sidebar; its choice survives page switches."""
+    models = fairface_models()
+    if st.session_state.get("model_selector") not in models:
+        st.session_state["model_selector"] = st.session_state["model"]
+    st.sidebar.selectbox(
+        "Model",
+        models,
+        key="model_selector",
+        on_change=_keep_model,
+        help="Shipped models trained on FairFace; see docs/model-cards.md.",
+    )
+    return st.session_state["model"]
+
+
+def chosen_photo() -> tuple[str, bytes] | None:
+    """The photo to analyse: the example if asked for last, else the uploaded file."""
+    uploaded = st.file_uploader(
+        "Upload a photo",
+        key="photo_upload",
+        on_change=_use_upload,
+        help="A JPEG, PNG, WebP, BMP, GIF or TIFF photo with one or more faces.",
+    )
+    st.button(
+        "Try an example photo",
+        on_click=_use_example,
+        help="Grace Hopper, a public-domain portrait bundled with matplotlib.",
+    )
+    if st.session_state.get("use_example"):
+        return example_photo()
+    if uploaded is not None:
+        return uploaded.name, uploaded.getvalue()
+    return None
+
+
+def show_model(model: str) -> None:
+    """The caution about the predictions, and the model card on demand."""
+    st.caption(model_note(model))
+    with st.expander(f"Model card: {model}"):
+        st.markdown(model_card_markdown(model))
+
+
+def show_faces(model: str, name: str, data: bytes) -> None:
+    """The photo with its faces boxed, then each face's labels and probability charts."""
+    try:
+        image = read_photo(data, name=name)
+        faces = cached_faces(model, name, data)
+    except FairAuditError as exc:
+        st.error(str(exc))
+        return
+    predictions = face_predictions(faces, cached_predictor(model).tasks)
+    if not predictions:
+        st.warning(f"No face found in {name}. {DETECTOR_HINT}")
+        st.image(image, caption=name, width="content")
+        return
+    count = f"{len(predictions)} face{'s' if len(predictions) > 1 else ''}"
+    st.subheader(f"{count} found in {name}")
+    st.image(draw_faces(image, faces), caption=f"{name}: {count}, largest first")
+    show_model(model)
+    for face in predictions:
+        st.subheader(f"Face {face.number}")
+        columns = st.columns([1, 3, 3, 3])
+        x, y, width, height = face.box
+        columns[0].image(image.crop((x, y, x + width, y + height)), caption=f"Face {face.number}")
+        for column, (task, label) in zip(columns[1:], face.labels.items()):
+            with column:
+                # the model's own class names: no Markdown in them
+                st.markdown(f"**{face.summary(task)}**")
+                if task in face.probabilities:
+                    chart = probability_chart(face.probabilities[task], predicted=label)
+                    st.altair_chart(chart, theme=None)
+
+
+def main() -> None:
+    """Lay out the photo page."""
+    st.title("Gender, age group and ethnicity of the faces in a photo")
+    model = choose_model()
+    photo = chosen_photo()
+    if photo is None:
+        st.info(
+            "No photo yet: upload one (JPEG, PNG, WebP, ...) or try the example photo. "
+            "Each face found is boxed and numbered, with its predicted labels."
+        )
+        show_model(model)
+        return
+    show_faces(model, *photo)
+
+
+main()

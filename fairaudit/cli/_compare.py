@@ -1,0 +1,227 @@
+"""``fairaudit compare``, ``pair`` and ``check``: model versions side by side, and the gate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+__all__ = ["register", "run_check", "run_compare", "run_pair"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``compare``, ``pair`` and ``check`` subcommands."""
+    compare = subparsers.add_parser(
+        "compare",
+        help="compare model versions audited on the same data (HTML report of changes)",
+        description=(
+            "Compare saved audits of versions of a model on the same labelled rows: every "
+            "metric and gap with its change from the first (baseline) audit, an interval and "
+            "a test; what improved and what regressed, where. Without --paired the "
+            "comparison is unpaired (independent bootstraps)."
+        ),
+    )
+    compare.add_argument("audits", nargs="+", metavar="AUDIT", help="saved audits (.json)")
+    compare.add_argument("--names", nargs="+", help="version names (default: file names)")
+    compare.add_argument(
+        "--paired",
+        nargs="+",
+        default=[],
+        metavar="PAIRED",
+        help="paired counts of the baseline and a candidate (from 'fairaudit pair')",
+    )
+    compare.add_argument("--tasks", nargs="+", help="tasks to compare (default: all)")
+    compare.add_argument(
+        "-o", "--output", default="compare.html", help="HTML report (default: compare.html)"
+    )
+    compare.add_argument("--json", metavar="PATH", help="also write the changes as JSON")
+    compare.add_argument(
+        "--resamples", type=int, default=1000, help="bootstrap replicates (default: 1000)"
+    )
+    compare.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    compare.add_argument(
+        "--confidence", type=float, default=0.95, help="interval coverage (default: 0.95)"
+    )
+    compare.add_argument(
+        "--min-support",
+        type=int,
+        default=30,
+        help="slices with fewer rows are never flagged (default: 30)",
+    )
+    compare.add_argument("--findings", type=int, default=10, help="findings to print (default: 10)")
+    compare.add_argument("--title", help="report title")
+    compare.set_defaults(func=run_compare)
+
+    pair = subparsers.add_parser(
+        "pair",
+        help="pair two versions' predictions on the same rows (aggregate counts for compare)",
+        description=(
+            "Join two predictions tables to the labels and count, per cell of the sensitive "
+            "attributes and true class, the rows both versions got right, only one, or "
+            "neither. Only these aggregates are written; rows that cannot be paired are "
+            "counted and reported."
+        ),
+    )
+    pair.add_argument("predictions_a", metavar="PREDICTIONS_A", help="baseline predictions")
+    pair.add_argument("predictions_b", metavar="PREDICTIONS_B", help="candidate predictions")
+    pair.add_argument("--labels", required=True, help="labels table joined on --on")
+    pair.add_argument("--on", default="file", help="join key column (default: file)")
+    pair.add_argument("--names", nargs=2, help="names of the two versions")
+    pair.add_argument(
+        "--by",
+        nargs="+",
+        default=["gender", "age", "race"],
+        help="sensitive attributes (default: gender age race; use the audits' ones)",
+    )
+    pair.add_argument(
+        "--vocab",
+        choices=["fairface", "utkface"],
+        default=None,
+        help="class vocabularies (default: from the labels, else FairFace)",
+    )
+    pair.add_argument(
+        "--unmatched",
+        choices=["report", "error"],
+        default="report",
+        help="rows that cannot be paired: report (default) or error",
+    )
+    pair.add_argument("-o", "--output", required=True, help="paired counts file (.json)")
+    pair.set_defaults(func=run_pair)
+
+    check = subparsers.add_parser(
+        "check",
+        help="fairness gate: exit 1 when an audit exceeds thresholds (for CI)",
+        description=(
+            "Check a saved audit against fairness thresholds. Exit status 0 when every "
+            "judged check passes, 1 when a threshold is exceeded, 2 on bad input. Metrics: "
+            "fairness gaps (e.g. equalized_odds_difference, disparate_impact_ratio) and "
+            "worst-slice metrics (e.g. accuracy)."
+        ),
+    )
+    check.add_argument("audit", metavar="AUDIT", help="saved audit (.json)")
+    check.add_argument(
+        "--max",
+        nargs="+",
+        default=[],
+        metavar="[TASK:]METRIC=VALUE",
+        help="upper bounds, e.g. equalized_odds_difference=0.1 race:fpr_difference=0.05",
+    )
+    check.add_argument(
+        "--min",
+        nargs="+",
+        default=[],
+        metavar="[TASK:]METRIC=VALUE",
+        help="lower bounds, e.g. disparate_impact_ratio=0.8 accuracy=0.7",
+    )
+    check.add_argument("--config", help="thresholds in a .toml or .json file (see docs/gate.md)")
+    check.add_argument(
+        "--by",
+        nargs="+",
+        help="groupings, e.g. gender race gender*race (default: each attribute but the task's own)",
+    )
+    check.add_argument("--tasks", nargs="+", help="tasks to check (default: all)")
+    check.add_argument(
+        "--min-support",
+        type=int,
+        default=None,
+        help="groups with fewer rows are not judged (default: 30)",
+    )
+    check.add_argument(
+        "--strict", action="store_true", default=None, help="fail checks that cannot be judged"
+    )
+    check.add_argument("--json", metavar="PATH", help="write a JSON summary ('-' for stdout)")
+    check.set_defaults(func=run_check)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Compare the audits, write the report, print the path and the top findings."""
+    from fairaudit.compare import PairedCounts, compare_audits
+    from fairaudit.report import write_comparison_report
+
+    paired = [PairedCounts.load(p) for p in args.paired] or None
+    comparison = compare_audits(
+        args.audits,
+        names=args.names,
+        paired=paired,
+        tasks=args.tasks,
+        confidence=args.confidence,
+        n_resamples=args.resamples,
+        random_state=args.seed,
+        min_support=args.min_support,
+        progress=sys.stderr.isatty(),
+    )
+    path = write_comparison_report(comparison, args.output, title=args.title)
+    if args.json:
+        comparison.save(args.json)
+    for note in comparison.pairing_notes():
+        print(note)
+    print(comparison.summary().to_string(index=False))
+    findings = comparison.findings(limit=args.findings)
+    if findings:
+        print(f"\ntop {len(findings)} finding(s):")
+        for sentence in findings:
+            print(f"- {sentence}")
+    else:
+        print("\nno significant change.")
+    print(f"\nwrote {path}")
+    if args.json:
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_pair(args: argparse.Namespace) -> int:
+    """Pair the two predictions tables and save the counts."""
+    import warnings
+
+    from fairaudit.compare import paired_counts
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the rows left out are printed below
+        pairs = paired_counts(
+            args.predictions_a,
+            args.predictions_b,
+            args.labels,
+            names=args.names,
+            tasks=args.vocab,
+            attributes=args.by,
+            on=args.on,
+            unmatched=args.unmatched,
+        )
+    path = pairs.save(args.output)
+    join = pairs.metadata["join"]
+    print(repr(pairs))
+    for role, name in zip("ab", pairs.names, strict=True):
+        r = join[role]
+        print(
+            f"{name}: {r['prediction_rows']} prediction rows, {r['unreadable_rows']} unreadable, "
+            f"{r['rows_without_label']} without a label row, {r['rows_not_in_other']} not "
+            "predicted by the other version (left out)"
+        )
+    print(f"paired rows: {join['paired_rows']}")
+    print(f"wrote {path}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Run the gate; exit status 1 when a threshold is exceeded."""
+    from fairaudit.gate import check_audit, parse_thresholds
+
+    result = check_audit(
+        args.audit,
+        max=parse_thresholds(args.max, option="--max"),
+        min=parse_thresholds(args.min, option="--min"),
+        config=args.config,
+        tasks=args.tasks,
+        by=args.by,
+        min_support=args.min_support,
+        strict=args.strict,
+    )
+    if args.json == "-":
+        print(json.dumps(result.to_dict(), indent=1))
+    else:
+        print(result.format())
+        if args.json:
+            result.save(args.json)
+            print(f"wrote {args.json}")
+    return 0 if result.passed else 1

@@ -1,0 +1,63 @@
+"""Subcommand ``demo``: the shipped models compared on FairFace val, nothing downloaded."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``demo`` to the ``fairaudit`` parser."""
+    demo = subparsers.add_parser(
+        "demo",
+        help="render the comparison report of the shipped models (nothing to download)",
+        description=(
+            "Render, from the audits shipped inside the package (aggregate counts of the "
+            "shipped FairFace models on the first 5,000 FairFace val images), the comparison "
+            "report of the two models and one bias report per model, and print where they "
+            "are. --rebuild-from recomputes those audits from a FairFace folder first."
+        ),
+    )
+    demo.add_argument(
+        "-o", "--out", default="fairaudit-demo", help="output folder (default: fairaudit-demo)"
+    )
+    demo.add_argument(
+        "--resamples", type=int, default=1000, metavar="N", help="bootstrap replicates (1000)"
+    )
+    demo.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
+    demo.add_argument(
+        "--rebuild-from",
+        metavar="FAIRFACE_ROOT",
+        help="predict FairFace val with the shipped models and the detector, and write the "
+        "recomputed audits to OUT/audits before rendering from them",
+    )
+    demo.add_argument("--no-progress", action="store_true")
+    demo.set_defaults(func=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from fairaudit.demo import (
+        build_demo_audits,
+        detect_demo,
+        load_demo_labels,
+        predict_demo,
+        run_demo,
+    )
+
+    audits = None
+    if args.rebuild_from:
+        progress = not args.no_progress
+        labels = load_demo_labels(args.rebuild_from)
+        predictions = predict_demo(labels, progress=progress)
+        detections = detect_demo(labels, progress=progress)
+        audits = build_demo_audits(predictions, labels, detections)
+        saved = audits.save(Path(args.out) / "audits")
+        print(f"recomputed demo audits: {saved}")
+    written = run_demo(args.out, n_resamples=args.resamples, random_state=args.seed, audits=audits)
+    for name, path in written.reports.items():
+        print(f"report of {name}: {path}")
+    print(f"comparison of the shipped models: {written.comparison}")
+    return 0

@@ -1,0 +1,79 @@
+"""``fairaudit report``: the self-contained HTML bias report of a saved audit."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run_report"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``report`` subcommand."""
+    parser = subparsers.add_parser(
+        "report",
+        help="write the HTML bias report of a saved audit (one self-contained file)",
+        description=(
+            "Render a saved audit (fairaudit audit --output, fairaudit evaluate --audit) as "
+            "one HTML file that opens from disk without any network request: ranked "
+            "disparities with intervals and p-values, small slices, four-fifths failures, "
+            "the dataset audit, per-task metrics, confusion matrices, heatmaps, fairness, "
+            "calibration, the model card, metadata and a glossary. Prints the written path."
+        ),
+    )
+    parser.add_argument("audit", metavar="AUDIT.json", help="a saved audit")
+    parser.add_argument(
+        "-o", "--output", help="the HTML file to write (default: AUDIT.html beside the audit)"
+    )
+    parser.add_argument("--title", help="title of the report (default: from the audit)")
+    parser.add_argument(
+        "--model-card",
+        metavar="NAME_OR_JSON",
+        help="a shipped model's name or a model card JSON file (default: the shipped model "
+        "the audit's metadata names, if any)",
+    )
+    parser.add_argument(
+        "--confusion-by",
+        nargs="*",
+        metavar="ATTR",
+        default=None,
+        help="attributes whose groups get their own confusion matrix "
+        "(default: gender if the audit has it; none: pass the flag alone)",
+    )
+    parser.add_argument(
+        "--resamples", type=int, default=1000, metavar="N", help="bootstrap replicates (1000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    parser.add_argument(
+        "--min-support",
+        type=int,
+        default=30,
+        help="slices with fewer rows are marked too small to judge (default: 30)",
+    )
+    parser.set_defaults(func=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Load the audit, write the report, print its path; returns the exit status."""
+    from fairaudit.metrics import AuditResult
+    from fairaudit.report import load_model_card, write_report
+
+    audit = AuditResult.load(args.audit)
+    confusion_by = args.confusion_by
+    if confusion_by is None:
+        confusion_by = ["gender"] if "gender" in audit.attributes else []
+    card = load_model_card(args.model_card) if args.model_card else None
+    output = Path(args.output) if args.output else Path(args.audit).with_suffix(".html")
+    path = write_report(
+        audit,
+        output,
+        title=args.title,
+        model_card=card,
+        confusion_by=confusion_by,
+        n_resamples=args.resamples,
+        random_state=args.seed,
+        min_support=args.min_support,
+    )
+    print(path)
+    return 0

@@ -1,0 +1,139 @@
+"""Paired statistics of two classifiers on the same rows: McNemar's test and a paired interval.
+
+For one slice, the rows both versions predicted form a 2x2 table: ``both`` (A and B
+right), ``a_only`` (A right, B wrong), ``b_only`` (B right, A wrong), ``neither``.
+The accuracies are ``acc_a = (both + a_only) / n`` and ``acc_b = (both + b_only) / n``,
+and their difference ``acc_b - acc_a = (b_only - a_only) / n`` depends only on the
+discordant pairs.
+
+- :func:`mcnemar_exact`: McNemar's exact test, i.e. the two-sided binomial test of
+  ``a_only`` successes in ``a_only + b_only`` trials with probability 1/2
+  (``scipy.stats.binomtest(a_only, a_only + b_only, 0.5).pvalue``), vectorised.
+- :func:`paired_difference_interval`: Newcombe's square-and-add interval for the
+  difference of paired proportions (Newcombe 1998, *Statistics in Medicine* 17:2635,
+  method 10): Wilson score intervals of the two accuracies combined with the
+  estimated correlation of the pairs. It stays inside [-1, 1], is defined for
+  every non-empty slice, and holds its coverage far better than the Wald interval
+  on small or extreme slices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats as _stats
+
+__all__ = ["mcnemar_exact", "paired_difference_interval", "wilson_interval"]
+
+
+def mcnemar_exact(a_only: np.ndarray, b_only: np.ndarray) -> np.ndarray:
+    """Exact (conditional) McNemar p-values, two-sided.
+
+    Parameters
+    ----------
+    a_only, b_only : array-like of int
+        Discordant pairs: rows only A got right, rows only B got right.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        ``min(1, 2 * P(X <= min(a_only, b_only)))`` with ``X ~ Binomial(a_only +
+        b_only, 1/2)``, which is ``scipy.stats.binomtest(a_only, a_only + b_only,
+        0.5).pvalue`` (the binomial is symmetric); 1 when there is no discordant
+        pair.
+
+    Examples
+    --------
+    >>> float(mcnemar_exact(6, 16).round(4))
+    0.0525
+    """
+    a = np.asarray(a_only, dtype=np.int64)
+    b = np.asarray(b_only, dtype=np.int64)
+    discordant = a + b
+    p = 2.0 * _stats.binom.cdf(np.minimum(a, b), discordant, 0.5)
+    return np.where(discordant > 0, np.minimum(p, 1.0), 1.0)
+
+
+def wilson_interval(
+    successes: np.ndarray, n: np.ndarray, *, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a proportion (no continuity correction).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Lower and upper bounds; NaN where ``n == 0``.
+    """
+    x = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    z = _stats.norm.ppf(0.5 + confidence / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = x / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    ok = n > 0
+    return np.where(ok, centre - half, np.nan), np.where(ok, centre + half, np.nan)
+
+
+def paired_difference_interval(
+    both: np.ndarray,
+    a_only: np.ndarray,
+    b_only: np.ndarray,
+    neither: np.ndarray,
+    *,
+    confidence: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Newcombe's square-and-add interval of ``acc_b - acc_a`` from paired 2x2 tables.
+
+    With ``p_b = (both + b_only) / n``, ``p_a = (both + a_only) / n``, Wilson
+    intervals ``[l_b, u_b]`` and ``[l_a, u_a]``, and the correlation estimate
+    ``phi = C / sqrt((both + b_only)(a_only + neither)(both + a_only)(b_only + neither))``
+    where ``A = both * neither - b_only * a_only`` and ``C = A - n/2`` if ``A > n/2``,
+    ``0`` if ``0 <= A <= n/2``, ``A`` if ``A < 0`` (``phi = 0`` when a margin is empty),
+    the interval of ``D = p_b - p_a`` is::
+
+        D - sqrt((p_b - l_b)^2 - 2 phi (p_b - l_b)(u_a - p_a) + (u_a - p_a)^2),
+        D + sqrt((u_b - p_b)^2 - 2 phi (u_b - p_b)(p_a - l_a) + (p_a - l_a)^2)
+
+    (Newcombe 1998, method 10; Fagerland, Lydersen and Laake 2017, section 8.5).
+
+    Parameters
+    ----------
+    both, a_only, b_only, neither : array-like of int
+        The paired 2x2 table of each slice (broadcast together).
+    confidence : float, default=0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Lower and upper bounds; NaN for empty slices.
+    """
+    t11, t10, t01, t00 = (
+        np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(both, b_only, a_only, neither)
+    )
+    # rows: B right (t11 + t10) / wrong; columns: A right (t11 + t01) / wrong
+    n = t11 + t10 + t01 + t00
+    b_right, b_wrong = t11 + t10, t01 + t00
+    a_right, a_wrong = t11 + t01, t10 + t00
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_b, p_a = b_right / n, a_right / n
+    l_b, u_b = wilson_interval(b_right, n, confidence=confidence)
+    l_a, u_a = wilson_interval(a_right, n, confidence=confidence)
+    product = b_right * b_wrong * a_right * a_wrong
+    a_stat = t11 * t00 - t10 * t01
+    corrected = np.where(a_stat > n / 2, a_stat - n / 2, np.where(a_stat >= 0, 0.0, a_stat))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        phi = np.where(product > 0, corrected / np.sqrt(np.where(product > 0, product, 1.0)), 0.0)
+        diff = p_b - p_a
+        lower = diff - np.sqrt(
+            np.maximum(
+                (p_b - l_b) ** 2 - 2 * phi * (p_b - l_b) * (u_a - p_a) + (u_a - p_a) ** 2, 0.0
+            )
+        )
+        upper = diff + np.sqrt(
+            np.maximum(
+                (u_b - p_b) ** 2 - 2 * phi * (u_b - p_b) * (p_a - l_a) + (p_a - l_a) ** 2, 0.0
+            )
+        )
+    ok = n > 0
+    return np.where(ok, lower, np.nan), np.where(ok, upper, np.nan)

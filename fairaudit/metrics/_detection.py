@@ -1,0 +1,408 @@
+"""The detector audit: how often a face detector finds the face, per group.
+
+A face that is never detected is never classified, so a pipeline's bias starts at
+its detector. On a labelled set of face images, every readable image counts once
+in its attribute cell: ``detection[cell] = [n_images, n_detected]``, where an image
+is *detected* when the detector finds at least one face in it. These counts live
+in :class:`~fairaudit.metrics.AuditResult` beside the classifier's count tensors,
+over the same cells, and add up like them.
+
+* :func:`wilson_interval` - the Wilson score interval of a proportion.
+* :func:`detection_gap` - the gap between the groups with the lowest and the
+  highest detection rate, and a chi-square test of homogeneity.
+* :func:`detection_counts` - the per-cell counts from per-image results.
+* :func:`audit_detection` - a detection table (from
+  :func:`fairaudit.detect.detect_dataset`) joined to labels, as an ``AuditResult``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _stats
+
+from fairaudit.exceptions import DataValidationError
+from fairaudit.metrics._counts import cell_index, encode_labels
+from fairaudit.vocab import Vocabulary
+
+if TYPE_CHECKING:
+    from fairaudit.metrics._result import AuditResult
+
+__all__ = [
+    "DETECTION_ATTRIBUTES",
+    "DetectionGap",
+    "audit_detection",
+    "detection_counts",
+    "detection_gap",
+    "wilson_interval",
+]
+
+#: Default sensitive attributes of a detector audit (FairFace's labels).
+DETECTION_ATTRIBUTES: tuple[str, ...] = ("gender", "age", "race")
+_STATUS_OK = "ok"
+_STATUS_UNREADABLE = "unreadable"
+_SHOWN = 10
+
+
+def wilson_interval(
+    successes: np.ndarray | int, n: np.ndarray | int, *, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion, element-wise.
+
+    With ``p = successes / n`` and ``z`` the ``(1 + confidence) / 2`` quantile of
+    the standard normal distribution::
+
+        centre = (p + z**2 / (2 n)) / (1 + z**2 / n)
+        half   = z / (1 + z**2 / n) * sqrt(p (1 - p) / n + z**2 / (4 n**2))
+        [centre - half, centre + half]
+
+    (as ``statsmodels.stats.proportion.proportion_confint(method="wilson")``),
+    clipped to ``[0, 1]`` against rounding; the bound is exactly 0 when
+    ``successes == 0`` and exactly 1 when ``successes == n``, as in exact
+    arithmetic. Unlike the normal approximation it stays inside ``[0, 1]`` and is
+    not zero-width at ``p = 0`` or ``p = 1``.
+
+    Parameters
+    ----------
+    successes, n : array-like of int
+        Successes and trials, broadcast together; ``0 <= successes <= n``.
+    confidence : float, default=0.95
+        Coverage, strictly between 0 and 1.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Lower and upper bounds (float64); NaN where ``n == 0``.
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(8, 10)
+    >>> round(float(low), 4), round(float(high), 4)
+    (0.4902, 0.9433)
+    """
+    if isinstance(confidence, bool) or not 0 < float(confidence) < 1:
+        raise DataValidationError(
+            f"confidence must lie strictly between 0 and 1, got {confidence!r}"
+        )
+    k = np.asarray(successes, dtype=np.float64)
+    total = np.asarray(n, dtype=np.float64)
+    if (k < 0).any() or (k > total).any():
+        raise DataValidationError("wilson_interval needs 0 <= successes <= n")
+    z = float(_stats.norm.ppf(0.5 + float(confidence) / 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / total
+        denominator = 1 + z**2 / total
+        centre = (p + z**2 / (2 * total)) / denominator
+        half = z / denominator * np.sqrt(p * (1 - p) / total + z**2 / (4 * total**2))
+        low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+        high = np.where(k == total, 1.0, np.clip(centre + half, 0.0, 1.0))
+        low = np.where(total > 0, low, np.nan)
+        high = np.where(total > 0, high, np.nan)
+    return low, high
+
+
+class DetectionGap(NamedTuple):
+    """The gap between the lowest and highest detection rate of the judged groups.
+
+    Indices refer to the groups given to :func:`detection_gap`; they are -1, and
+    the values NaN, when fewer than two groups are judged.
+    """
+
+    low: int
+    high: int
+    low_rate: float
+    high_rate: float
+    difference: float
+    ratio: float
+    p_value: float
+    n_groups: int
+    small_groups: int
+
+
+def detection_gap(n: np.ndarray, detected: np.ndarray, *, min_support: int) -> DetectionGap:
+    """Lowest vs highest detection rate among the groups with enough images.
+
+    Parameters
+    ----------
+    n, detected : numpy.ndarray of int, shape (G,)
+        Images and detected images of each group.
+    min_support : int
+        Groups with fewer images (and empty groups) are not judged: they take no
+        part in the gap or the test, and are counted in ``small_groups`` (empty
+        groups are not).
+
+    Returns
+    -------
+    DetectionGap
+        ``difference = high_rate - low_rate``; ``ratio = low_rate / high_rate``
+        (NaN when ``high_rate`` is 0); ``p_value`` of Pearson's chi-square test
+        of homogeneity (``scipy.stats.chi2_contingency`` without continuity
+        correction) on the judged groups x [detected, missed] table, 1.0 when no
+        or every image was detected (all rates equal); ``n_groups`` judged
+        groups. Ties go to the first group in order.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    detected = np.asarray(detected, dtype=np.int64)
+    judged = np.flatnonzero(n >= max(int(min_support), 1))
+    small = int(((n > 0) & (n < int(min_support))).sum())
+    if judged.size < 2:
+        nan = float("nan")
+        return DetectionGap(-1, -1, nan, nan, nan, nan, nan, int(judged.size), small)
+    rates = detected[judged] / n[judged]
+    low, high = int(np.argmin(rates)), int(np.argmax(rates))
+    table = np.stack([detected[judged], n[judged] - detected[judged]], axis=1)
+    if (table.sum(axis=0) == 0).any():
+        p_value = 1.0
+    else:
+        p_value = float(_stats.chi2_contingency(table, correction=False).pvalue)
+    low_rate, high_rate = float(rates[low]), float(rates[high])
+    return DetectionGap(
+        low=int(judged[low]),
+        high=int(judged[high]),
+        low_rate=low_rate,
+        high_rate=high_rate,
+        difference=high_rate - low_rate,
+        ratio=low_rate / high_rate if high_rate > 0 else float("nan"),
+        p_value=p_value,
+        n_groups=int(judged.size),
+        small_groups=small,
+    )
+
+
+def detection_counts(cell: np.ndarray, detected: np.ndarray, *, n_cells: int) -> np.ndarray:
+    """Per-cell ``[n_images, n_detected]`` of images with a cell code and a detected flag.
+
+    Parameters
+    ----------
+    cell : numpy.ndarray of int
+        Cell code of each image (see :func:`fairaudit.metrics._counts.cell_index`).
+    detected : numpy.ndarray of bool
+        Whether the detector found a face in each image.
+    n_cells : int
+        Number of cells.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_cells, 2)
+    """
+    cell = np.asarray(cell, dtype=np.int64)
+    detected = np.asarray(detected, dtype=bool)
+    n = np.bincount(cell, minlength=n_cells)
+    hits = np.bincount(cell[detected], minlength=n_cells)
+    return np.stack([n, hits], axis=1).astype(np.int64)
+
+
+def _abbreviate(values: Sequence[str]) -> list[str]:
+    return [str(v) for v in values[:_SHOWN]]
+
+
+def _detection_table(detections: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The per-image detection table, and what its run knew (missing images, detector)."""
+    from fairaudit.metrics._ingest import read_table
+
+    info: dict[str, Any] = {}
+    table = getattr(detections, "table", None)
+    summary = getattr(detections, "summary", None)
+    if isinstance(table, pd.DataFrame) and summary is not None:
+        info = {
+            "detector": str(getattr(summary, "detector", "")),
+            "source": str(getattr(summary, "source", "")),
+            "missing": tuple(getattr(summary, "missing", ())),
+            "seconds": float(getattr(summary, "seconds", 0.0)),
+        }
+        return table, info
+    if isinstance(detections, str | os.PathLike):
+        info["source"] = os.fspath(detections)
+    elif not isinstance(detections, pd.DataFrame):
+        raise DataValidationError(
+            "detections must be a DetectionRun, its table (DataFrame) or a CSV/Parquet file, "
+            f"got {type(detections).__name__}"
+        )
+    return read_table(detections, what="detections"), info
+
+
+def _labels_table(labels: Any) -> tuple[pd.DataFrame, str]:
+    from fairaudit.metrics._ingest import read_table
+
+    table = getattr(labels, "table", None)
+    if isinstance(table, pd.DataFrame):
+        root = getattr(getattr(labels, "report", None), "root", "") or "label table"
+        return table, str(root)
+    if isinstance(labels, str | os.PathLike):
+        return read_table(labels, what="labels"), os.fspath(labels)
+    if not isinstance(labels, pd.DataFrame):
+        raise DataValidationError(
+            "labels must be a LoadedDataset, a DataFrame or a CSV/Parquet file, "
+            f"got {type(labels).__name__}"
+        )
+    return labels, "label table"
+
+
+def audit_detection(
+    detections: Any,
+    labels: Any = None,
+    *,
+    attributes: Mapping[str, Vocabulary] | Sequence[str] = DETECTION_ATTRIBUTES,
+    on: str = "file",
+    unmatched: str = "error",
+    description: str | None = None,
+) -> AuditResult:
+    """Audit a face detector on labelled images: detection counts per attribute cell.
+
+    Parameters
+    ----------
+    detections : DetectionRun, pandas.DataFrame or path
+        What :func:`fairaudit.detect.detect_dataset` returned, its table, or that
+        table saved as CSV/Parquet: one row per image with ``on``, ``n_faces`` and
+        ``status`` (``"ok"`` or ``"unreadable"``), and the labels when it ran on a
+        label table.
+    labels : LoadedDataset, pandas.DataFrame or path, optional
+        The labels (``on`` and the attribute columns), joined on ``on``. Default:
+        the attribute columns of ``detections`` itself.
+    attributes : sequence of str or mapping of str to Vocabulary, default=("gender", "age", "race")
+        Sensitive attributes defining the cells, in this order. Vocabularies:
+        given, else a label column's categorical dtype, else FairFace's.
+    on : str, default="file"
+        Join key.
+    unmatched : {"error", "report"}, default="error"
+        Detection rows without a label row: an error naming them, or left out
+        and counted in the metadata.
+    description : str, optional
+        Stored in the metadata.
+
+    Returns
+    -------
+    AuditResult
+        No task (``tasks == {}``); ``detection[cell] = [n_images, n_detected]``
+        over the readable, labelled images (an image is detected when
+        ``n_faces >= 1``). ``metadata["detection"]`` counts what is not in the
+        cells: ``unreadable`` images, ``labels_without_detection`` (label rows
+        without a detection row, such as labelled images missing from disk),
+        ``unmatched_detection_rows``, with examples, and the ``detector``.
+
+    Raises
+    ------
+    DataValidationError
+        Missing columns, duplicate keys, unknown or missing labels (naming
+        rows and values), unmatched detection rows with ``unmatched="error"``,
+        or no usable image.
+    """
+    from fairaudit.metrics._accumulator import resolve_tasks
+    from fairaudit.metrics._ingest import _vocabularies_from_labels
+    from fairaudit.metrics._result import AuditResult
+
+    if unmatched not in ("error", "report"):
+        raise DataValidationError(f"unmatched must be 'error' or 'report', got {unmatched!r}")
+    table, info = _detection_table(detections)
+    for column in (on, "n_faces", "status"):
+        if column not in table.columns:
+            raise DataValidationError(
+                f"detections: missing column {column!r} (a table of "
+                f"fairaudit.detect.detect_dataset has {on!r}, 'n_faces', 'status'); "
+                f"columns: {list(table.columns)}"
+            )
+    keys = table[on].astype(str)
+    if keys.duplicated().any():
+        raise DataValidationError(
+            f"detections: {on!r} values listed twice: "
+            f"{_abbreviate(keys[keys.duplicated()].tolist())}"
+        )
+    status = table["status"].astype(str)
+    bad = ~status.isin([_STATUS_OK, _STATUS_UNREADABLE])
+    if bad.any():
+        rows = np.flatnonzero(bad.to_numpy())[:_SHOWN]
+        raise DataValidationError(
+            f"detections: status must be 'ok' or 'unreadable', got "
+            f"{status.iloc[rows].tolist()} at row(s) {rows.tolist()}"
+        )
+    names = list(attributes)
+    if not names:
+        raise DataValidationError("a detector audit needs at least one attribute")
+    unmatched_rows: list[str] = []
+    labels_without = list(info.get("missing", ()))
+    label_source = info.get("source", "detections")
+    if labels is None:
+        joined = table
+        absent = [a for a in names if a not in table.columns]
+        if absent:
+            raise DataValidationError(
+                f"detections have no label column(s) {absent}: pass labels= (a label table "
+                f"or file joined on {on!r}), or run detect_dataset on a label table"
+            )
+    else:
+        label_table, label_source = _labels_table(labels)
+        missing_cols = [c for c in (on, *names) if c not in label_table.columns]
+        if missing_cols:
+            raise DataValidationError(
+                f"labels ({label_source}): missing column(s) {missing_cols}; "
+                f"columns: {list(label_table.columns)}"
+            )
+        label_keys = label_table[on].astype(str)
+        if label_keys.duplicated().any():
+            raise DataValidationError(
+                f"labels ({label_source}): {on!r} values listed twice: "
+                f"{_abbreviate(label_keys[label_keys.duplicated()].tolist())}"
+            )
+        in_labels = keys.isin(set(label_keys)).to_numpy()
+        unmatched_rows = keys[~in_labels].tolist()
+        if unmatched_rows and unmatched == "error":
+            raise DataValidationError(
+                f"{len(unmatched_rows)} detection row(s) have no label row in {label_source} "
+                f"(joined on {on!r}), e.g. {_abbreviate(unmatched_rows)}; pass "
+                "unmatched='report' to leave them out (counted in the metadata)"
+            )
+        labels_without = label_keys[~label_keys.isin(set(keys))].tolist()
+        right = label_table[[on, *names]].copy()
+        right[on] = label_keys.to_numpy()
+        left = table.drop(columns=[c for c in names if c in table.columns]).copy()
+        left[on] = keys.to_numpy()
+        joined = left.loc[in_labels].merge(right, on=on, how="left", validate="one_to_one")
+    if isinstance(attributes, Mapping):
+        vocabs = resolve_tasks(attributes, names)
+    else:
+        vocabs = _vocabularies_from_labels(joined, names, None)
+    readable = joined["status"].astype(str).to_numpy() == _STATUS_OK
+    unreadable_files = joined.loc[~readable, on].astype(str).tolist()
+    usable = joined.loc[readable].reset_index(drop=True)
+    if usable.empty:
+        raise DataValidationError(
+            f"no readable, labelled image to audit ({len(unreadable_files)} unreadable, "
+            f"{len(unmatched_rows)} without labels)"
+        )
+    n_faces = pd.to_numeric(usable["n_faces"], errors="coerce")
+    if n_faces.isna().any() or (n_faces < 0).any():
+        rows = np.flatnonzero((n_faces.isna() | (n_faces < 0)).to_numpy())[:_SHOWN]
+        raise DataValidationError(
+            f"detections: n_faces must be a count >= 0 for readable images, got "
+            f"{usable['n_faces'].iloc[rows].tolist()} for {usable[on].iloc[rows].tolist()}"
+        )
+    codes = [
+        encode_labels(usable[a], vocabs[a], what=f"labels[{a!r}] (rows of readable images)")
+        for a in names
+    ]
+    shape = tuple(len(vocabs[a]) for a in names)
+    cell = cell_index(codes, shape, n_rows=len(usable))
+    counts = detection_counts(cell, n_faces.to_numpy() >= 1, n_cells=int(np.prod(shape)))
+    meta_detection = {
+        "detector": info.get("detector", ""),
+        "source": label_source,
+        "n_images": int(counts[:, 0].sum()),
+        "n_detected": int(counts[:, 1].sum()),
+        "unreadable": len(unreadable_files),
+        "unreadable_examples": _abbreviate(unreadable_files),
+        "labels_without_detection": len(labels_without),
+        "labels_without_detection_examples": _abbreviate(labels_without),
+        "unmatched_detection_rows": len(unmatched_rows),
+        "unmatched_examples": _abbreviate(unmatched_rows),
+    }
+    if "seconds" in info:
+        meta_detection["seconds"] = round(info["seconds"], 3)
+    metadata = {
+        "description": description or f"detector audit of {label_source}",
+        "detection": meta_detection,
+    }
+    return AuditResult(tasks={}, attributes=vocabs, counts={}, detection=counts, metadata=metadata)

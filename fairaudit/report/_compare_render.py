@@ -1,0 +1,297 @@
+"""The HTML report of a model-version comparison (:class:`fairaudit.compare.Comparison`).
+
+Rendering only: every number comes from ``comparison.changes`` (and the audits'
+metadata). The page extends ``base.html.j2``: one self-contained file, tables
+escaped by :func:`~fairaudit.report._html.frame_to_html`, every other value by the
+template's autoescaping, sortable tables, no request of any kind.
+
+Order: the findings first (what improved, what regressed, in plain sentences) with
+the plain statement of whether each comparison is paired; then, per task, the
+overall metrics side by side, the gaps, the per-slice changes; then the versions'
+metadata and how to read the numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import markupsafe
+import numpy as np
+import pandas as pd
+
+from fairaudit._io import atomic_write_text
+from fairaudit._version import __version__
+from fairaudit.report._html import environment, format_interval, frame_to_html
+
+if TYPE_CHECKING:
+    from fairaudit.compare import Comparison
+
+__all__ = ["render_comparison", "write_comparison_report"]
+
+#: Metrics of the per-slice tables (other metrics' significant changes are listed
+#: with the findings, and every row is in ``Comparison.save``'s JSON).
+DEFAULT_SLICE_METRICS = ("accuracy", "recall")
+
+_METADATA_KEYS = ("model", "description", "created", "library_version", "n_rows", "data")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "task"
+
+
+def _points(value: float) -> float:
+    return value * 100 if np.isfinite(value) else float("nan")
+
+
+def _number(value: float) -> str:
+    """Table cells: 3 decimals, scientific notation for tiny p-values (``1.2e-05``)."""
+    return f"{value:.1e}" if 0 < abs(value) < 1e-3 else f"{value:.3f}"
+
+
+def _change_text(change: float, low: float, high: float) -> str:
+    """``"2.1 [0.4, 3.9] pts"``: a change and its interval in percentage points."""
+    if not np.isfinite(change):
+        return "n/a"
+    return format_interval(_points(change), _points(low), _points(high), digits=1) + " pts"
+
+
+def _side_by_side(
+    changes: pd.DataFrame, names: Sequence[str], *, caption: str
+) -> markupsafe.Markup:
+    """One row per metric (and grouping): each version's value, each candidate's change."""
+    grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for record in changes.to_dict(orient="records"):
+        grouped.setdefault((record["by"], record["metric"], record["class"]), []).append(record)
+    with_class = any(key[2] for key in grouped)
+    rows, classes = [], []
+    for (by, metric, cls), items in grouped.items():
+        row: dict[str, Any] = {"by": by, "metric": metric}
+        if with_class:
+            row["class"] = cls
+        row["n"] = min(item["n"] for item in items)
+        row[names[0]] = items[0]["value_a"]
+        for item in items:
+            row[item["candidate"]] = item["value_b"]
+        for item in items:
+            prefix = f"{item['candidate']} vs {names[0]}"
+            row[f"{prefix}: change [CI]"] = _change_text(
+                item["change"], item["ci_low"], item["ci_high"]
+            )
+            row[f"{prefix}: p (Holm)"] = item["p_holm"]
+            row[f"{prefix}: test"] = item["test"]
+            row[f"{prefix}: direction"] = item["direction"]
+        rows.append(row)
+        if any(i["direction"] == "regressed" for i in items):
+            classes.append("fail")
+        else:
+            classes.append("small" if any(i["status"] != "ok" for i in items) else "")
+    return frame_to_html(
+        pd.DataFrame(rows),
+        caption=caption,
+        sortable=True,
+        row_classes=classes,
+        float_format=_number,
+    )
+
+
+def _slice_table(changes: pd.DataFrame, *, caption: str, many: bool) -> markupsafe.Markup:
+    texts = [
+        _change_text(c, lo, hi)
+        for c, lo, hi in zip(
+            changes["change"].to_numpy(),
+            changes["ci_low"].to_numpy(),
+            changes["ci_high"].to_numpy(),
+            strict=True,
+        )
+    ]
+    columns = ["by", "slice", "class", "metric", "n", "value_a", "value_b"]
+    columns += ["change [CI] (pts)", "p_value", "p_holm", "test", "direction"]
+    if many:
+        columns.insert(0, "candidate")
+    frame = changes.assign(**{"change [CI] (pts)": texts})[columns]
+    frame = frame.rename(columns={"value_a": "baseline", "value_b": "candidate value"})
+    classes = [
+        "fail" if d == "regressed" else ("small" if s != "ok" else "")
+        for d, s in zip(changes["direction"], changes["status"], strict=True)
+    ]
+    return frame_to_html(
+        frame.reset_index(drop=True),
+        caption=caption,
+        sortable=True,
+        row_classes=classes,
+        float_format=_number,
+    )
+
+
+def _flatten(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(obj, Mapping):
+        out: list[tuple[str, str]] = []
+        for key, value in obj.items():
+            out += _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(obj, list | tuple):
+        return [(prefix, json.dumps(obj, default=str))]
+    return [(prefix, "" if obj is None else str(obj))]
+
+
+def _versions_table(comparison: Comparison) -> markupsafe.Markup:
+    keys: list[str] = []
+    values: dict[str, dict[str, str]] = {}
+    for name, audit in zip(comparison.names, comparison.audits, strict=True):
+        flat = dict(_flatten(audit.metadata))
+        flat.setdefault("n_rows", str(audit.n_rows))
+        values[name] = flat
+        for key in flat:
+            if key not in keys:
+                keys.append(key)
+    # the well-known keys first
+    keys = [k for k in _METADATA_KEYS if k in keys] + [k for k in keys if k not in _METADATA_KEYS]
+    frame = pd.DataFrame(
+        {name: [values[name].get(k, "") for k in keys] for name in comparison.names},
+        index=pd.Index(keys, name="metadata"),
+    )
+    return frame_to_html(frame, caption="Metadata of each audited version", index=True)
+
+
+def _pairs_table(comparison: Comparison) -> markupsafe.Markup | None:
+    if not comparison.paired:
+        return None
+    rows = []
+    for candidate, pairs in comparison.paired.items():
+        join = pairs.metadata.get("join", {})
+        for role, name in zip("ab", (comparison.baseline, candidate), strict=True):
+            part = join.get(role, {}) if isinstance(join, Mapping) else {}
+            rows.append(
+                {
+                    "comparison": f"{candidate} vs {comparison.baseline}",
+                    "version": name,
+                    "paired rows": pairs.n_rows,
+                    "prediction rows": part.get("prediction_rows", np.nan),
+                    "unreadable (left out)": part.get("unreadable_rows", np.nan),
+                    "without a label row (left out)": part.get("rows_without_label", np.nan),
+                    "not predicted by the other version (left out)": part.get(
+                        "rows_not_in_other", np.nan
+                    ),
+                }
+            )
+    return frame_to_html(pd.DataFrame(rows), caption="Rows paired, and rows left out and why")
+
+
+def render_comparison(
+    comparison: Comparison,
+    *,
+    title: str | None = None,
+    slice_metrics: Sequence[str] = DEFAULT_SLICE_METRICS,
+    n_findings: int = 25,
+) -> str:
+    """Render a comparison as one self-contained HTML page.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        The result of :func:`fairaudit.compare.compare_audits`.
+    title : str, optional
+        Page title (default: ``"Model comparison: A vs B"``).
+    slice_metrics : sequence of str, default=("accuracy", "recall")
+        Metrics of the per-slice tables (all slices and classes); significant
+        changes of every metric are listed in the findings and the table of
+        significant changes.
+    n_findings : int, default=25
+        Findings written as sentences (the table of significant changes has all).
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
+    changes = comparison.changes
+    names = comparison.names
+    many = len(names) > 2
+    level = f"{comparison.settings['confidence'] * 100:g}%"
+    title = title or f"Model comparison: {' vs '.join(names)}"
+    significant = changes[changes["significant"]].copy()
+    significant = significant.loc[
+        significant["change"].abs().sort_values(ascending=False, kind="stable").index
+    ]
+    tasks = []
+    for task in comparison.settings["tasks"]:
+        rows = changes[changes["task"] == task]
+        overall = rows[(rows["by"] == "overall") & (rows["kind"] != "gap")]
+        gaps = rows[rows["kind"] == "gap"]
+        slices = rows[(rows["by"] != "overall") & rows["metric"].isin(list(slice_metrics))]
+        slices = slices[slices["kind"] != "gap"]
+        tasks.append(
+            {
+                "name": task,
+                "id": f"task-{_slug(task)}",
+                "overall": _side_by_side(
+                    overall,
+                    names,
+                    caption=f"{task}: overall metrics, side by side (n: rows behind the value)",
+                )
+                if len(overall)
+                else None,
+                "gaps": _side_by_side(
+                    gaps,
+                    names,
+                    caption=f"{task}: gaps between groups (lower differences, higher ratios "
+                    "are fairer; n: rows of the smallest group, never flagged under "
+                    f"{comparison.settings['min_support']})",
+                )
+                if len(gaps)
+                else None,
+                "slices": _slice_table(
+                    slices,
+                    caption=f"{task}: changes per slice ({', '.join(slice_metrics)})",
+                    many=many,
+                )
+                if len(slices)
+                else None,
+                "n_slices": len(slices),
+            }
+        )
+    summary = comparison.summary()
+    template = environment().get_template("compare.html.j2")
+    return template.render(
+        title=title,
+        names=names,
+        baseline=comparison.baseline,
+        candidates=comparison.candidates,
+        n_rows=comparison.audits[0].n_rows,
+        library_version=__version__,
+        level=level,
+        settings=comparison.settings,
+        notes=comparison.pairing_notes(),
+        any_unpaired=any(c not in comparison.paired for c in comparison.candidates),
+        findings=comparison.findings(limit=n_findings),
+        n_significant=len(significant),
+        summary_table=frame_to_html(
+            summary, caption="Changes per candidate and task", table_id="table-summary"
+        ),
+        significant_table=_slice_table(
+            significant, caption=f"Every significant change ({len(significant)})", many=many
+        )
+        if len(significant)
+        else None,
+        tasks=tasks,
+        versions_table=_versions_table(comparison),
+        pairs_table=_pairs_table(comparison),
+    )
+
+
+def write_comparison_report(
+    comparison: Comparison, path: str | os.PathLike[str], **options: Any
+) -> Path:
+    """Render the comparison (:func:`render_comparison`, same options) and write it atomically.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    return atomic_write_text(Path(path), render_comparison(comparison, **options))

@@ -1,0 +1,185 @@
+"""Definitions of every number a report shows: the one source of the report's glossary.
+
+Each definition states what the code computes (``fairaudit.metrics``,
+``fairaudit.audit``), with the notation of ``docs/metrics.md``: for a slice with
+confusion matrix ``M`` (rows true, columns predicted), ``n = sum M``,
+``tp_k = M[k,k]``, ``t_k`` the true rows of class ``k`` and ``p_k`` the rows
+predicted as ``k``. ``docs/reports.md`` lists the same entries (a test keeps the
+two equal) and the report renders them in its glossary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fairaudit.audit import IMBALANCE_STATISTICS
+from fairaudit.metrics import FAIRNESS_METRICS
+
+__all__ = ["GLOSSARY", "REQUIRED_TERMS", "glossary_entries"]
+
+#: Term -> definition, in the order the glossary shows them.
+GLOSSARY: dict[str, str] = {
+    # ----------------------------------------------------------- slices
+    "slice": (
+        "A group of audited rows defined by the true classes of one or more sensitive "
+        "attributes (e.g. Female, or Female & 20-29 & East Asian)."
+    ),
+    "support": "n: the number of audited rows in the slice (for a class: its true rows t_k).",
+    "status": (
+        "ok; small: fewer rows than the report's min_support, too few to judge (shown, "
+        "never hidden); empty: no row, every metric undefined (n/a)."
+    ),
+    "accuracy": "sum_k tp_k / n: the share of rows whose predicted class is the true class.",
+    "error_rate": "1 - accuracy.",
+    "balanced_accuracy": "Mean recall over the classes with t_k > 0 in the slice.",
+    "precision": "tp_k / p_k for one class (0 when nothing is predicted as k).",
+    "recall": "tp_k / t_k for one class, its true positive rate (0 when t_k = 0).",
+    "f1": "2 tp_k / (t_k + p_k) for one class (0 when t_k + p_k = 0).",
+    "precision_macro": (
+        "Unweighted mean of the per-class precision over the classes present in the slice "
+        "(t_k + p_k > 0), as scikit-learn's average='macro'."
+    ),
+    "recall_macro": "Unweighted mean of the per-class recall over the classes present.",
+    "f1_macro": "Unweighted mean of the per-class F1 over the classes present.",
+    "precision_weighted": "Mean of the per-class precision weighted by t_k.",
+    "recall_weighted": "Mean of the per-class recall weighted by t_k (equals accuracy).",
+    "f1_weighted": "Mean of the per-class F1 weighted by t_k.",
+    "predicted": "p_k: the rows predicted as the class.",
+    "selection_rate": "p_k / n: the share of the slice's rows predicted as class k.",
+    "fpr": "(p_k - tp_k) / (n - t_k): the share of rows not of class k predicted as k.",
+    "confusion matrix": (
+        "M[true, predicted] counts of the slice; a row divided by t_k (normalize='true') "
+        "gives the shares drawn in the figures, recall on the diagonal."
+    ),
+    # --------------------------------------------------------- fairness
+    "fairness gap": (
+        "For a rate and a class (one-vs-rest): difference = max_g - min_g and ratio = "
+        "min_g / max_g over the groups g where the rate is defined (n_groups of them; "
+        "ratio 1 when every rate is 0). The summary row (class 'all') is the worst class "
+        "(largest difference, smallest ratio; from_class names it); for a binary task it "
+        "is the positive class (by default the second, e.g. Female), as fairlearn."
+    ),
+    "from_class": "The class a summary gap comes from (its worst class, or a binary task's "
+    "positive class).",
+    "low_group / high_group": (
+        "The groups with the lowest and the highest rate behind a gap (low_value, high_value "
+        "or low_rate, high_rate are their rates)."
+    ),
+    "n_groups": "Groups where the rate is defined (a gap needs at least 2).",
+    "small_groups": "Compared groups with fewer rows than min_support.",
+    "demographic_parity_difference": "Fairness gap of the selection rate SR[g,k] = P(pred=k | g).",
+    "demographic_parity_ratio": "Ratio of the selection rate across groups (min / max).",
+    "disparate_impact_ratio": (
+        "The same ratio of selection rates as demographic_parity_ratio; the four-fifths rule "
+        "passes when it is at least 0.8."
+    ),
+    "equal_opportunity_difference": (
+        "Fairness gap of the true positive rate TPR[g,k] = P(pred=k | true=k, g)."
+    ),
+    "equal_opportunity_ratio": "Ratio of the true positive rate across groups (min / max).",
+    "fpr_difference": "Fairness gap of the false positive rate FPR[g,k] = P(pred=k | true!=k, g).",
+    "fpr_ratio": "Ratio of the false positive rate across groups (min / max).",
+    "equalized_odds_difference": "max(TPR difference, FPR difference) of the class.",
+    "equalized_odds_ratio": "min(TPR ratio, FPR ratio) of the class.",
+    "accuracy_difference": "Accuracy of the best group minus that of the worst group (no class).",
+    "accuracy_ratio": "Accuracy of the worst group divided by that of the best group.",
+    "four-fifths rule": (
+        "For each group and class: ratio = the group's selection rate / the reference "
+        "group's (the group with the highest selection rate of that class); it fails when "
+        "ratio < 0.8. Empty groups have no ratio and are not listed as failures."
+    ),
+    "own attribute": (
+        "When a task is also a grouping attribute (gender predicted, grouped by true "
+        "gender), its selection rate, TPR and FPR per group are not disparities (they "
+        "follow from the grouping); only the accuracy gap (the gap of per-class recall) "
+        "is reported for it."
+    ),
+    # -------------------------------------------------------- calibration
+    "confidence": "The predicted probability of the predicted class of a row.",
+    "ece": (
+        "Expected calibration error: sum over the confidence bins of |correct_b - "
+        "confidence_sum_b| / N (equal-width bins [b/B, (b+1)/B), the last closed)."
+    ),
+    "mce": "Maximum calibration error: max over non-empty bins of |accuracy_b - confidence_b|.",
+    "mean_confidence": "Mean confidence of the group's rows.",
+    "reliability diagram": (
+        "Per confidence bin, the accuracy of its rows against their mean confidence; "
+        "a calibrated model lies on the diagonal. Empty bins are not drawn."
+    ),
+    # --------------------------------------------------------- regression
+    "mae": "Mean |predicted - true| of a regression target (e.g. age in years).",
+    "bias": "Mean (predicted - true) of a regression target: above 0 over-estimates.",
+    "rmse": "Square root of the mean (predicted - true)^2.",
+    # -------------------------------------------------------- uncertainty
+    "bootstrap interval": (
+        "Percentile interval of the metric over multinomial bootstrap replicates of the "
+        "count tensor (the same as resampling the rows with replacement), each task "
+        "resampled on its own; the confidence level and number of replicates are in the "
+        "report's metadata. A gap is a max minus a min, biased upwards with many small "
+        "groups, so its interval can sit above the estimate."
+    ),
+    "p (chi2, Holm)": (
+        "Omnibus chi-square test of homogeneity of a rate over all groups where it is "
+        "defined (groups x [hits, misses], no continuity correction): is there any "
+        "difference? Holm-adjusted over every test of the same task x attribute table."
+    ),
+    "p (z, Holm)": (
+        "Pooled two-proportion z-test between the lowest and the highest group of the "
+        "rate, Holm-adjusted over every test of the same task x attribute table. The pair "
+        "is chosen after looking, so this p-value is optimistic; rely on the chi2 test."
+    ),
+    "p_value / p_adjusted": (
+        "In a table of tests: the test's p-value, and the same after Holm's step-down "
+        "adjustment over every test of the table."
+    ),
+    "significant": "The Holm-adjusted chi2 p-value is below alpha = 0.05.",
+    "CI low / CI high": "The bounds of the bootstrap interval (or of the Wilson interval of "
+    "a detection rate).",
+    # ------------------------------------------------------ dataset audit
+    "count": "Number of audited rows of a class or cell.",
+    "proportion": "count / N, the share of all audited rows.",
+    "max_ratio": "max_c p_c: the share of the largest class (p_c = n_c / N).",
+    "min_ratio": "min_c p_c: the share of the smallest class (0 if a class is absent).",
+    "ratio_range": "max_c p_c - min_c p_c.",
+    "cv": "Coefficient of variation of the class counts: std(n) / mean(n), population std.",
+    "entropy_bits": "-sum_c p_c log2 p_c (0 log 0 = 0); log2 K when the K classes are balanced.",
+    "gini": "Gini impurity 1 - sum_c p_c^2; 1 - 1/K when balanced.",
+    "imbalance_ratio": "max_c n_c / min_c n_c (inf when a class is empty).",
+    "normalized_entropy": "entropy_bits / log2 K (1 = perfectly balanced).",
+    "expected": "The count of an intersectional cell if the attributes were independent.",
+    "representation": "count / expected: below 1, the cell is rarer than its marginals imply.",
+    # ---------------------------------------------------------- detection
+    "detection rate": (
+        "detected / n: the share of a group's faces the detector found; its interval is "
+        "the Wilson score interval."
+    ),
+    "detection gap": (
+        "Highest minus lowest detection rate over the groups (difference) and lowest / "
+        "highest (ratio), with the p-value of the two-proportion test between them."
+    ),
+}
+
+#: Metric names a report's tables use that the glossary must define.
+REQUIRED_TERMS: tuple[str, ...] = (
+    tuple(name for name, _, _ in FAIRNESS_METRICS)
+    + IMBALANCE_STATISTICS
+    + ("imbalance_ratio", "normalized_entropy", "expected", "representation")
+    + ("support", "accuracy", "balanced_accuracy", "error_rate")
+    + tuple(f"{m}_{a}" for a in ("macro", "weighted") for m in ("precision", "recall", "f1"))
+    + ("precision", "recall", "f1", "selection_rate", "fpr", "predicted")
+    + ("ece", "mce", "mean_confidence", "mae", "bias", "rmse")
+)
+
+
+def glossary_entries(terms: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(term, definition) pairs of the glossary, in glossary order.
+
+    Parameters
+    ----------
+    terms : iterable of str, optional
+        Keep only these terms (default: every entry).
+    """
+    if terms is None:
+        return list(GLOSSARY.items())
+    wanted = set(terms)
+    return [(term, text) for term, text in GLOSSARY.items() if term in wanted]

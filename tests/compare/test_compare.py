@@ -1,0 +1,379 @@
+"""compare_audits: values vs sklearn/fairlearn, intervals vs row bootstraps, directions."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    precision_recall_fscore_support,
+)
+
+from fairaudit.compare import Comparison, compare_audits
+from fairaudit.compare._stats import paired_difference_interval
+from fairaudit.exceptions import DataValidationError
+from fairaudit.metrics import AuditResult, audit_table
+from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
+from fairaudit.vocab import Vocabulary
+
+from .conftest import joined
+
+pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning")
+
+RESAMPLES = 200
+
+
+@pytest.fixture(scope="module")
+def unpaired(audits) -> Comparison:
+    return compare_audits(
+        audits, names=["A", "B"], n_resamples=RESAMPLES, random_state=0, progress=False
+    )
+
+
+@pytest.fixture(scope="module")
+def paired(audits, pairs) -> Comparison:
+    return compare_audits(
+        audits,
+        names=["A", "B"],
+        paired=pairs,
+        n_resamples=RESAMPLES,
+        random_state=0,
+        progress=False,
+    )
+
+
+def _rows(comparison, **where) -> pd.DataFrame:
+    frame = comparison.changes
+    for key, value in where.items():
+        frame = frame[frame[key] == value]
+    return frame
+
+
+@pytest.mark.parametrize("kind", ["paired", "unpaired"])
+def test_known_changes_get_exactly_their_directions(kind, request):
+    comparison = request.getfixturevalue(kind)
+    by_race = _rows(comparison, task="race", metric="accuracy", by="race").set_index("slice")
+    assert by_race.loc["Black", "direction"] == "improved"
+    assert by_race.loc["White", "direction"] == "regressed"
+    others = by_race.drop(index=["Black", "White"])
+    assert (others["change"] == 0).all()
+    assert (others["direction"] == "no clear change").all()
+    # the tasks B did not touch are unchanged everywhere, gaps included
+    untouched = comparison.changes[comparison.changes["task"].isin(["gender", "age"])]
+    assert len(untouched) > 500
+    assert (untouched["change"].fillna(0) == 0).all()
+    assert (untouched["direction"] == "no clear change").all()
+    assert set(comparison.improved()["task"]) == {"race"}
+    assert set(comparison.regressed()["task"]) == {"race"}
+    # lower is better for gaps: the direction follows the sign and the metric
+    gaps = comparison.changes[comparison.changes["kind"] == "gap"]
+    worse = gaps[(gaps["direction"] == "regressed")]
+    assert ((worse["change"] > 0) == worse["metric"].str.endswith("_difference")).all()
+
+
+def test_paired_flags(paired, unpaired):
+    assert not unpaired.changes["paired"].any()
+    assert (unpaired.changes["test"] == "bootstrap").all()
+    assert not unpaired.is_paired("B") and paired.is_paired("B")
+    assert "unpaired" in unpaired.pairing_notes()[0]
+    assert "paired on the 4,000 rows" in paired.pairing_notes()[0]
+    flagged = paired.changes[paired.changes["paired"]]
+    assert set(flagged["metric"]) == {"accuracy", "recall"}
+    assert (flagged["test"] == "mcnemar").all()
+    rest = paired.changes[~paired.changes["metric"].isin(["accuracy", "recall"])]
+    assert not rest["paired"].any()
+    assert paired.summary()["paired"].all() and not unpaired.summary()["paired"].any()
+
+
+def test_per_slice_values_equal_sklearn(versions, unpaired):
+    rows = joined(versions)
+    frame = _rows(unpaired, task="age", by="gender x race")
+    for (gender, race), sub in rows.groupby(["gender", "race"]):
+        name = f"{gender} & {race}"
+        got = frame[frame["slice"] == name].set_index(["metric", "class"])
+        for version, column in (("a", "value_a"), ("b", "value_b")):
+            y, p = sub["age"], sub[f"age_{version}"]
+            assert got.loc[("accuracy", ""), column] == pytest.approx(accuracy_score(y, p))
+            assert got.loc[("balanced_accuracy", ""), column] == pytest.approx(
+                balanced_accuracy_score(y, p)
+            )
+            assert got.loc[("f1_macro", ""), column] == pytest.approx(
+                f1_score(y, p, average="macro", zero_division=0)
+            )
+            precision, recall, f1, support = precision_recall_fscore_support(
+                y, p, labels=list(V["age"].classes), zero_division=np.nan
+            )
+            for k, cls in enumerate(V["age"].classes):
+                for metric, expected in (("recall", recall), ("precision", precision)):
+                    value = got.loc[(metric, cls), column] if (metric, cls) in got.index else np.nan
+                    assert value == pytest.approx(expected[k], nan_ok=True), (name, metric, cls)
+                assert got.loc[("recall", cls), "n"] == support[k]
+                if ("precision", cls) in got.index:  # rows predicted as cls, fewer version
+                    predicted = min((sub[f"age_{v}"] == cls).sum() for v in "ab")
+                    assert got.loc[("precision", cls), "n"] == predicted
+
+
+def test_gaps_equal_fairlearn_and_a_naive_loop(versions, unpaired):
+    from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+
+    rows = joined(versions)
+    gaps = _rows(unpaired, kind="gap").set_index(["task", "by", "metric"])
+    for version, column in (("a", "value_a"), ("b", "value_b")):
+        y = (rows["gender"] == "Female").astype(int)
+        p = (rows[f"gender_{version}"] == "Female").astype(int)
+        assert gaps.loc[("gender", "race", "equalized_odds_difference"), column] == pytest.approx(
+            equalized_odds_difference(y, p, sensitive_features=rows["race"])
+        )
+        assert gaps.loc[
+            ("gender", "age", "demographic_parity_difference"), column
+        ] == pytest.approx(demographic_parity_difference(y, p, sensitive_features=rows["age"]))
+        accs = [(sub["race"] == sub[f"race_{version}"]).mean() for _, sub in rows.groupby("age")]
+        assert gaps.loc[("race", "age", "accuracy_difference"), column] == pytest.approx(
+            max(accs) - min(accs)
+        )
+    # a gap rests on its smallest group
+    assert gaps.loc[("race", "age", "accuracy_difference"), "n"] == rows["age"].value_counts().min()
+    # grouped by its own true label, a task keeps only its accuracy gaps
+    own = set(gaps.sort_index().loc[("race", "race")].index)
+    assert own == {"accuracy_difference", "accuracy_ratio"}
+    assert "race x gender" not in set(unpaired.changes["by"])
+
+
+def test_unpaired_interval_agrees_with_an_independent_row_bootstrap(versions, audits):
+    rows = joined(versions)
+    comparison = compare_audits(
+        audits, n_resamples=500, random_state=1, progress=False, tasks=["race"], by=["race"]
+    )
+    white = _rows(comparison, metric="accuracy", slice="White").iloc[0]
+    gap = _rows(comparison, metric="accuracy_difference", by="race").iloc[0]
+    rng = np.random.default_rng(7)
+    n = len(rows)
+    diffs_white, diffs_gap = [], []
+    race = rows["race"].to_numpy()
+    right = {v: (rows[f"race_{v}"] == rows["race"]).to_numpy() for v in "ab"}
+    for _ in range(500):
+        values = {}
+        for v in "ab":  # independent resamples of each audit's rows
+            idx = rng.integers(0, n, n)
+            accs = {r: right[v][idx][race[idx] == r].mean() for r in V["race"].classes}
+            values[v] = (accs["White"], max(accs.values()) - min(accs.values()))
+        diffs_white.append(values["b"][0] - values["a"][0])
+        diffs_gap.append(values["b"][1] - values["a"][1])
+    for row, naive in ((white, diffs_white), (gap, diffs_gap)):
+        assert row["ci_low"] == pytest.approx(np.quantile(naive, 0.025), abs=0.02)
+        assert row["ci_high"] == pytest.approx(np.quantile(naive, 0.975), abs=0.02)
+        se = np.std(naive, ddof=1)
+        assert row["p_value"] == pytest.approx(
+            2 * stats.norm.sf(abs(row["change"]) / se), rel=0.5, abs=1e-6
+        )
+
+
+def test_paired_rows_use_mcnemar_and_newcombe(versions, paired, unpaired):
+    rows = joined(versions)
+    for race in ("White", "Black", "Indian"):
+        sub = rows[rows["race"] == race]
+        a_right = (sub["race_a"] == sub["race"]).to_numpy()
+        b_right = (sub["race_b"] == sub["race"]).to_numpy()
+        a_only, b_only = int((a_right & ~b_right).sum()), int((~a_right & b_right).sum())
+        both, neither = int((a_right & b_right).sum()), int((~a_right & ~b_right).sum())
+        row = _rows(paired, task="race", metric="accuracy", by="race", slice=race).iloc[0]
+        low, high = paired_difference_interval(both, a_only, b_only, neither)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((float(low), float(high)))
+        expected_p = stats.binomtest(a_only, a_only + b_only).pvalue if a_only + b_only else 1.0
+        assert row["p_value"] == pytest.approx(expected_p, rel=1e-9)
+        assert row["change"] == pytest.approx(b_right.mean() - a_right.mean(), abs=1e-15)
+    # pairing removes the variance both versions share: a narrower interval
+    for race in ("White", "Black"):
+        one = _rows(paired, task="race", metric="accuracy", by="race", slice=race).iloc[0]
+        two = _rows(unpaired, task="race", metric="accuracy", by="race", slice=race).iloc[0]
+        assert one["change"] == two["change"]
+        assert one["ci_high"] - one["ci_low"] < 0.8 * (two["ci_high"] - two["ci_low"])
+
+
+def test_holm_is_applied_within_each_table(unpaired):
+    frame = unpaired.changes
+    for _, group in frame.groupby(["candidate", "task", "metric", "by"]):
+        p = group["p_value"].to_numpy()
+        ok = ~np.isnan(p)
+        m = ok.sum()
+        if not m:
+            continue
+        order = np.argsort(p[ok])
+        adjusted = np.maximum.accumulate(np.minimum(1, (m - np.arange(m)) * p[ok][order]))
+        np.testing.assert_allclose(group["p_holm"].to_numpy()[ok][order], adjusted)
+    sig = frame[frame["significant"]]
+    assert (sig["p_holm"] < 0.05).all() and (sig["status"] == "ok").all()
+    assert ((sig["ci_low"] > 0) | (sig["ci_high"] < 0)).all()
+
+
+def test_findings_are_plain_sentences_from_the_oracle(versions, paired):
+    rows = joined(versions)
+    sub = rows[rows["race"] == "White"]
+    change = ((sub["race_b"] == sub["race"]).mean() - (sub["race_a"] == sub["race"]).mean()) * 100
+    findings = paired.findings(limit=None)
+    assert findings and all(f.startswith("race ") for f in findings)
+    white = [f for f in findings if f.startswith("race accuracy for White people fell ")]
+    assert len(white) == 1
+    assert white[0].startswith(f"race accuracy for White people fell {abs(change):.1f} points")
+    assert "paired McNemar p" in white[0] and white[0].endswith("regressed.")
+    assert any(f.startswith("race accuracy for Black people rose") for f in findings)
+    # the recall of class White overall is the same number: told once
+    assert not any(f.startswith("race recall for White people fell") for f in findings)
+    # largest first
+    sizes = [float(f.split(" points")[0].split()[-1]) for f in findings]
+    assert sizes == sorted(sizes, reverse=True)
+    assert len(paired.findings(limit=3)) == 3
+
+
+def test_three_versions_compare_with_the_first(audits, pairs):
+    a, b = audits
+    comparison = compare_audits(
+        [a, b, a],
+        names=["A", "B", "C"],
+        paired=pairs,
+        n_resamples=50,
+        progress=False,
+        tasks=["race"],
+        by=["race"],
+    )
+    assert comparison.candidates == ["B", "C"]
+    c_rows = _rows(comparison, candidate="C")
+    assert (c_rows["change"].fillna(0) == 0).all() and not c_rows["significant"].any()
+    assert comparison.is_paired("B") and not comparison.is_paired("C")
+    assert all(f.startswith("B vs A: ") for f in comparison.findings())
+
+
+def test_seeded_and_saved(tmp_path, audits, unpaired):
+    again = compare_audits(
+        audits, names=["A", "B"], n_resamples=RESAMPLES, random_state=0, progress=False
+    )
+    pd.testing.assert_frame_equal(again.changes, unpaired.changes)
+    other = compare_audits(
+        audits, names=["A", "B"], n_resamples=RESAMPLES, random_state=5, progress=False
+    )
+    assert not np.allclose(other.changes["ci_low"], unpaired.changes["ci_low"], equal_nan=True)
+    path = unpaired.save(tmp_path / "changes.json")
+    obj = json.loads(path.read_text())
+    assert obj["format"] == "fairaudit-comparison" and obj["names"] == ["A", "B"]
+    assert len(obj["changes"]) == len(unpaired.changes)
+    assert obj["findings"] == unpaired.findings(limit=None)
+    assert "NaN" not in path.read_text()
+
+
+def test_names_default_from_files(tmp_path, audits):
+    a, b = audits
+    paths = [a.save(tmp_path / "model-v1.json"), b.save(tmp_path / "model-v2.json")]
+    comparison = compare_audits(paths, n_resamples=10, progress=False, by=["race"])
+    assert comparison.names == ["model-v1", "model-v2"]
+
+
+# ------------------------------------------------------------------------ bad input
+def test_fewer_than_two_audits(audits):
+    with pytest.raises(DataValidationError, match="at least two audits"):
+        compare_audits([audits[0]])
+    with pytest.raises(DataValidationError, match="at least two audits"):
+        compare_audits(audits[0])
+
+
+def test_other_tasks_classes_and_attributes_are_refused(versions, audits):
+    a, _ = audits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        only_race = audit_table(
+            versions["b"][["file", "race_pred"]], versions["labels"], attributes=a.attributes
+        )
+        reordered_cells = audit_table(
+            versions["b"], versions["labels"], attributes=["race", "gender", "age"]
+        )
+        other_attrs = audit_table(versions["b"], versions["labels"], attributes=["gender"])
+    with pytest.raises(DataValidationError, match="'A' and 'B'.*other tasks"):
+        compare_audits([a, only_race], names=["A", "B"])
+    with pytest.raises(DataValidationError, match="other sensitive attributes"):
+        compare_audits([a, other_attrs], names=["A", "B"])
+    with pytest.raises(DataValidationError, match="other sensitive attributes"):
+        compare_audits([a, reordered_cells], names=["A", "B"])
+    renamed = Vocabulary("race", tuple(f"group {k}" for k in range(7)))
+    other_classes = AuditResult(
+        tasks={"gender": V["gender"], "age": V["age"], "race": renamed},
+        attributes=a.attributes,
+        counts=a.counts,
+    )
+    with pytest.raises(DataValidationError, match="other tasks or classes"):
+        compare_audits([a, other_classes], names=["A", "B"])
+    with pytest.raises(DataValidationError, match="task 'race' has other classes"):
+        compare_audits([a, other_classes], names=["A", "B"], tasks=["race"])
+    # the same tasks in another order are the same tasks
+    reordered = AuditResult(
+        tasks={t: a.tasks[t] for t in ("race", "gender", "age")},
+        attributes=a.attributes,
+        counts=a.counts,
+    )
+    same = compare_audits([a, reordered], by=["race"], n_resamples=10, progress=False)
+    assert (same.changes["change"].fillna(0) == 0).all()
+    # the shared task alone can be compared
+    ok = compare_audits(
+        [a, only_race],
+        names=["A", "B"],
+        tasks=["race"],
+        by=["race"],
+        n_resamples=10,
+        progress=False,
+    )
+    assert set(ok.changes["task"]) == {"race"}
+
+
+def test_other_data_is_refused(versions, audits):
+    a, _ = audits
+    labels = versions["labels"].iloc[:-10]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fewer = audit_table(versions["b"], labels, unmatched="report")
+    with pytest.raises(DataValidationError, match="not audited on the same data.*4000 vs 3990"):
+        compare_audits([a, fewer], names=["v1", "v2"])
+
+
+def test_bad_files_are_refused(tmp_path, audits):
+    good = audits[0].save(tmp_path / "good.json")
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text(good.read_text()[:200])
+    with pytest.raises(DataValidationError, match="corrupt.json: not a JSON audit"):
+        compare_audits([good, corrupt])
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps(json.loads(good.read_text()) | {"format_version": 7}))
+    with pytest.raises(DataValidationError, match="newer.json: audit format_version 7"):
+        compare_audits([good, newer])
+
+
+def test_pairs_of_other_predictions_are_refused(versions, audits, pairs):
+    a, b = audits
+    other = versions["b"].copy()
+    other["gender_pred"] = other["gender_pred"].sample(frac=1.0, random_state=3).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shuffled = audit_table(other, versions["labels"])
+    with pytest.raises(DataValidationError, match="do not belong to the baseline 'A'"):
+        compare_audits([a, shuffled], names=["A", "B"], paired=pairs)
+    # pairs given in the other order are turned round
+    swapped = compare_audits(
+        [a, b],
+        names=["A", "B"],
+        paired=pairs.swapped(),
+        n_resamples=10,
+        by=["race"],
+        progress=False,
+    )
+    assert swapped.paired["B"].names == ("A", "B")
+
+
+def test_unknown_metric_or_attribute(audits):
+    with pytest.raises(DataValidationError, match="unknown metric.*choose from"):
+        compare_audits(audits, metrics=["acuracy"])
+    with pytest.raises(DataValidationError, match="unknown sensitive attribute"):
+        compare_audits(audits, by=["ethnicity"])

@@ -1,0 +1,180 @@
+"""The report in a real headless Chromium: no request, no error, sections, sorting, no XSS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairaudit.metrics import audit_predictions
+from fairaudit.report import write_report
+from fairaudit.vocab import Vocabulary
+
+from .conftest import TITLE
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+SECTIONS = (
+    "summary",
+    "summary-disparities",
+    "summary-small-slices",
+    "summary-four-fifths",
+    "dataset",
+    "task-gender",
+    "task-gender-confusion",
+    "task-gender-heatmaps",
+    "task-gender-fairness",
+    "task-gender-calibration",
+    "task-age",
+    "task-race",
+    "metadata",
+    "glossary",
+)
+
+
+@pytest.fixture(scope="module")
+def report_file(html, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _open(browser_page, path):
+    url = path.resolve().as_uri()
+    browser_page.page.goto(url)
+    return url
+
+
+def test_report_opens_offline_without_errors(browser_page, report_file, rows, audit, tmp_path):
+    url = _open(browser_page, report_file)
+    page = browser_page.page
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=False)
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    assert browser_page.console_errors == []
+    assert browser_page.requests == [url]
+    assert browser_page.dialogs == []
+    for section in SECTIONS:
+        assert page.locator(f"#{section}").count() == 1, section
+    assert page.title() == TITLE
+    assert page.inner_text("#summary-rows") == "1,500"
+    frame, _ = rows
+    accuracy = (frame["age"] == frame["age_pred"]).mean()
+    assert f"{accuracy:.3f} [" in page.inner_text("#summary")
+    overall = page.inner_text("#table-task-age-overall")
+    assert f"{accuracy:.4f}" in overall
+    assert "synthetic rows" in page.inner_text("#table-metadata")
+    # every figure is an inline data: image that the browser decoded
+    images = page.eval_on_selector_all(
+        "img", "els => els.map(e => [e.getAttribute('src').slice(0, 15), e.naturalWidth])"
+    )
+    assert len(images) >= 10
+    assert all(src == "data:image/png;" and width > 100 for src, width in images)
+    # exactly one script: the sorter, allowed by the page's CSP hash
+    assert page.evaluate("document.scripts.length") == 1
+
+
+def test_clicking_a_header_sorts_the_table(browser_page, report_file):
+    _open(browser_page, report_file)
+    page = browser_page.page
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    table = "#table-task-age-intersections"
+    column = page.eval_on_selector_all(
+        f"{table} thead th", "els => els.map(e => e.textContent.trim())"
+    ).index("accuracy")
+
+    def values():
+        return page.eval_on_selector_all(
+            f"{table} tbody tr",
+            f"rows => rows.map(r => r.cells[{column}].getAttribute('data-value'))",
+        )
+
+    before = values()
+    page.click(f"{table} thead th:nth-child({column + 1})")
+    ascending = values()
+    defined = [float(v) for v in ascending if v != ""]
+    assert defined == sorted(defined)
+    assert ascending[len(defined) :] == [""] * (len(ascending) - len(defined))  # n/a last
+    assert sorted(before, key=str) == sorted(ascending, key=str)
+    page.click(f"{table} thead th:nth-child({column + 1})")
+    descending = [float(v) for v in values() if v != ""]
+    assert descending == sorted(defined, reverse=True)
+    assert page.get_attribute(f"{table} thead th:nth-child({column + 1})", "aria-sort") == (
+        "descending"
+    )
+    # text columns sort too (keyboard: Enter on the focused header)
+    page.focus(f"{table} thead th:nth-child(1)")
+    page.keyboard.press("Enter")
+    first = page.eval_on_selector_all(
+        f"{table} tbody tr", "rows => rows.map(r => r.cells[0].textContent)"
+    )
+    assert first == sorted(first, key=str.lower)
+    assert browser_page.console_errors == []
+
+
+XSS = "<script>alert(1)</script>"
+QUOTE = '"><img src=x onerror=alert(2)>'
+DOLLARS = "price $1 or $2 \\frac{a}"
+TASK = 'label"><b>bold</b>'
+
+
+def _hostile_audit():
+    rng = np.random.default_rng(0)
+    n = 400
+    group = Vocabulary("group", (XSS, QUOTE, DOLLARS))
+    label = Vocabulary("label", (f"{XSS} yes", "no'"))
+    y_true = rng.choice(label.classes, size=n)
+    y_pred = np.where(rng.random(n) < 0.8, y_true, rng.choice(label.classes, size=n))
+    proba = rng.dirichlet([1, 1], size=n)
+    pred_code = pd.Series(y_pred).map(label.classes.index).to_numpy()
+    proba[np.arange(n), pred_code] += 1
+    proba /= proba.sum(axis=1, keepdims=True)
+    return audit_predictions(
+        y_true={TASK: y_true},
+        y_pred={TASK: y_pred},
+        y_proba={TASK: proba},
+        sensitive_features={"group": rng.choice(group.classes, size=n)},
+        tasks={TASK: label},
+        attributes={"group": group},
+        description=f"data {QUOTE} {XSS}",
+        metadata={"data": {"labels": f"{XSS}.csv"}, "note": QUOTE},
+    )
+
+
+def test_user_text_is_escaped_everywhere(browser_page, tmp_path):
+    audit = _hostile_audit()
+    card = {"name": XSS, "notes": QUOTE, "data": {"train": XSS}}
+    path = write_report(
+        audit,
+        tmp_path / "hostile.html",
+        title=f"{XSS} {QUOTE}",
+        model_card=card,
+        confusion_by=["group"],
+        n_resamples=20,
+    )
+    html = path.read_text(encoding="utf-8")
+    assert XSS not in html and "<img src=x" not in html
+    url = _open(browser_page, path)
+    page = browser_page.page
+    assert browser_page.dialogs == []
+    assert browser_page.console_errors == []
+    assert browser_page.requests == [url]
+    assert page.evaluate("document.scripts.length") == 1
+    assert page.evaluate("document.querySelectorAll('[onerror]').length") == 0
+    assert page.evaluate(
+        "Array.from(document.images).every(i => i.getAttribute('src').startsWith('data:image/'))"
+    )
+    assert page.title() == f"{XSS} {QUOTE}"
+    text = page.inner_text("body")
+    for literal in (XSS, QUOTE, DOLLARS, f"{XSS} yes", "no'"):
+        assert literal in text
+    assert XSS in page.inner_text("#model-card")
+    assert QUOTE in page.inner_text("#table-metadata")
+    # the task name is text in headings, attribute values (alt) and safe in ids
+    assert page.evaluate("document.querySelectorAll('b').length") == 0
+    assert f"Task: {TASK}" in text
+    alts = page.eval_on_selector_all("img", "els => els.map(e => e.alt)")
+    assert any(TASK in alt for alt in alts)
+    ids = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
+    assert all(all(c.isalnum() or c in "-_" for c in i) for i in ids)

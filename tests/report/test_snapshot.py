@@ -1,0 +1,380 @@
+"""The numbers of a rendered report equal the audit's own values and a row-level oracle.
+
+Each table is found by its id and read through the exact ``data-value`` of its
+numeric cells; the oracle is scikit-learn (accuracy, confusion matrices), fairlearn
+and naive loops over the synthetic rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from fairlearn.metrics import demographic_parity_difference
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
+
+from fairaudit.report import default_heatmaps, task_random_state
+from fairaudit.vocab import FAIRFACE_VOCABULARIES
+
+from ._parse import table_by_id
+from .conftest import N_RESAMPLES, TASKS, TITLE
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def _close(cell, expected, *, tol=1e-12):
+    value = cell.number
+    if isinstance(expected, float) and math.isnan(expected):
+        assert math.isnan(value), f"{cell.text} is not undefined"
+    else:
+        assert value == pytest.approx(expected, abs=tol), cell.text
+
+
+@pytest.fixture(scope="module")
+def boot(audit):
+    """The intervals the report must show: task i resampled by task_random_state(0, i)."""
+    import pandas as pd
+
+    frames = []
+    heatmaps = default_heatmaps(audit)
+    for i, task in enumerate(audit.tasks):
+        by = [(), ("gender",), ("age",), ("race",), *heatmaps[task]]
+        frames.append(
+            audit.bootstrap(
+                n_resamples=N_RESAMPLES,
+                tasks=[task],
+                by=by,
+                random_state=task_random_state(0, i),
+                progress=False,
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _boot(boot, task, by, group, metric, cls=""):
+    row = boot[
+        (boot.task == task)
+        & (boot["by"] == by)
+        & (boot.group == group)
+        & (boot.metric == metric)
+        & (boot["class"] == cls)
+    ]
+    assert len(row) == 1
+    return row.iloc[0]
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_overall_metrics_equal_sklearn_and_the_bootstrap(parsed, rows, boot, task):
+    frame, _ = rows
+    table = {
+        r["metric"].text: r for r in table_by_id(parsed, f"table-task-{task}-overall").records()
+    }
+    assert table["support"]["estimate"].number == len(frame)
+    _close(table["accuracy"]["estimate"], accuracy_score(frame[task], frame[f"{task}_pred"]))
+    _close(
+        table["balanced_accuracy"]["estimate"],
+        balanced_accuracy_score(frame[task], frame[f"{task}_pred"]),
+    )
+    for metric in ("accuracy", "balanced_accuracy", "f1_macro", "recall_weighted"):
+        expected = _boot(boot, task, "", "all", metric)
+        _close(table[metric]["CI low"], expected["lower"])
+        _close(table[metric]["CI high"], expected["upper"])
+        assert table[metric]["CI low"].number < table[metric]["CI high"].number
+
+
+@pytest.mark.parametrize(("task", "attribute"), list(itertools.product(TASKS, ("gender", "race"))))
+def test_group_tables_equal_sklearn_per_group(parsed, rows, audit, boot, task, attribute):
+    frame, _ = rows
+    table = table_by_id(parsed, f"table-task-{task}-by-{attribute}")
+    classes = FAIRFACE_VOCABULARIES[attribute].classes
+    assert [r[attribute].text for r in table.records()] == list(classes)
+    for record in table.records():
+        group = record[attribute].text
+        mask = frame[attribute] == group
+        assert record["support"].number == mask.sum()
+        _close(
+            record["accuracy"],
+            accuracy_score(frame.loc[mask, task], frame.loc[mask, f"{task}_pred"]),
+        )
+        expected = _boot(boot, task, attribute, group, "accuracy")
+        _close(record["accuracy CI low"], expected["lower"])
+        _close(record["accuracy CI high"], expected["upper"])
+        assert record["status"].text == ("ok" if mask.sum() >= 30 else "small")
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_confusion_tables_equal_sklearn_overall_and_per_gender(parsed, rows, task):
+    frame, _ = rows
+    classes = list(FAIRFACE_VOCABULARIES[task].classes)
+    panels = [np.ones(len(frame), dtype=bool)] + [
+        (frame["gender"] == g).to_numpy() for g in FAIRFACE_VOCABULARIES["gender"].classes
+    ]
+    for k, mask in enumerate(panels):
+        table = table_by_id(parsed, f"table-task-{task}-confusion-{k}")
+        assert table.header[1:] == classes
+        assert [row[0].text for row in table.rows] == classes
+        shown = np.array([[c.number for c in row[1:]] for row in table.rows])
+        expected = confusion_matrix(
+            frame.loc[mask, task], frame.loc[mask, f"{task}_pred"], labels=classes
+        )
+        np.testing.assert_array_equal(shown, expected)
+
+
+def test_accuracy_heatmap_equals_a_loop_over_cells(parsed, rows, audit, boot):
+    frame, _ = rows
+    # default for gender: accuracy by age (rows) x race (columns)
+    assert default_heatmaps(audit)["gender"] == [("age", "race")]
+    wide = table_by_id(parsed, "table-task-gender-heatmap-age-race")
+    detail = table_by_id(parsed, "table-task-gender-heatmap-age-race-detail")
+    races = list(FAIRFACE_VOCABULARIES["race"].classes)
+    assert wide.header[1:] == races
+    for row in wide.rows:
+        age = row[0].text
+        for race, cell in zip(races, row[1:], strict=True):
+            mask = (frame["age"] == age) & (frame["race"] == race)
+            if mask.sum() == 0:
+                assert cell.value == "" and cell.text == "n/a"
+                continue
+            _close(cell, accuracy_score(frame.loc[mask, "gender"], frame.loc[mask, "gender_pred"]))
+    for record in detail.records():
+        name = f"{record['age'].text} & {record['race'].text}"
+        mask = (frame["age"] == record["age"].text) & (frame["race"] == record["race"].text)
+        assert record["support"].number == mask.sum()
+        expected = _boot(boot, "gender", "age x race", name, "accuracy")
+        _close(record["accuracy CI low"], expected["lower"])
+        _close(record["accuracy CI high"], expected["upper"])
+
+
+def test_fairness_tables_equal_the_audit_and_fairlearn(parsed, rows, audit, boot):
+    frame, _ = rows
+    table = table_by_id(parsed, "table-task-gender-fairness-race")
+    records = {r["metric"].text: r for r in table.records()}
+    fairness = audit.fairness("gender", by="race")
+    summary = fairness[fairness["class"] == "all"].set_index("metric")
+    for metric, record in records.items():
+        _close(record["value"], float(summary.loc[metric, "value"]))
+        assert record["low_group"].text == summary.loc[metric, "low_group"]
+        expected = _boot(boot, "gender", "race", "all", metric, "all")
+        _close(record["CI low"], expected["lower"])
+    dpd = demographic_parity_difference(
+        frame["gender"] == "Female",
+        frame["gender_pred"] == "Female",
+        sensitive_features=frame["race"],
+    )
+    _close(records["demographic_parity_difference"]["value"], dpd, tol=1e-12)
+    # a task grouped by its own true label keeps only the accuracy gap
+    own = table_by_id(parsed, "table-task-gender-fairness-gender")
+    assert [r["metric"].text for r in own.records()] == ["accuracy_difference", "accuracy_ratio"]
+
+
+def test_ranked_disparities_are_sorted_and_equal_the_audit(parsed, audit):
+    table = table_by_id(parsed, "table-disparities")
+    gaps = [r["gap (estimate)"].number for r in table.records()]
+    assert gaps == sorted(gaps, reverse=True)
+    # 3 tasks x 3 attributes x 4 gaps, minus 3 rate gaps of each task by its own label
+    assert len(gaps) == 3 * 3 * 4 - 3 * 3
+    for record in table.records():
+        task, attribute = record["task"].text, record["attribute"].text
+        metric = record["metric"].text
+        fairness = audit.fairness(task, by=attribute)
+        expected = fairness[(fairness.metric == metric) & (fairness["class"] == "all")].iloc[0]
+        _close(record["gap (estimate)"], expected["value"])
+        rate = {
+            "accuracy_difference": ("accuracy", "all"),
+            "demographic_parity_difference": ("selection_rate", expected["from_class"]),
+            "equal_opportunity_difference": ("tpr", expected["from_class"]),
+            "fpr_difference": ("fpr", expected["from_class"]),
+        }[metric]
+        tests = audit.significance(task, by=attribute)
+        chosen = tests[(tests.rate == rate[0]) & (tests["class"] == rate[1])]
+        chi2 = chosen[chosen.test == "chi2"].iloc[0]
+        z = chosen[chosen.test == "z"].iloc[0]
+        _close(record["p (chi2, Holm)"], chi2["p_adjusted"])
+        _close(record["p (z, Holm)"], z["p_adjusted"])
+        # the z-test's pair is the gap's pair, and its difference the gap
+        assert {z["group_a"], z["group_b"]} == {record["low_group"].text, record["high_group"].text}
+        assert z["difference"] == pytest.approx(record["gap (estimate)"].number, abs=1e-12)
+        assert record["significant"].text == ("yes" if chi2["p_adjusted"] < 0.05 else "no")
+    top = table_by_id(parsed, "table-top-disparities")
+    assert [r["gap (estimate)"].number for r in top.records()] == gaps[: len(top.rows)]
+
+
+def test_small_slices_equal_a_naive_count(parsed, rows):
+    frame, _ = rows
+    table = table_by_id(parsed, "table-small-slices")
+    listed = {(r["grouping"].text, r["slice"].text): r["support"].number for r in table.records()}
+    expected = {}
+    groupings = [
+        ("gender",),
+        ("age",),
+        ("race",),
+        ("age", "race"),
+        ("gender", "race"),
+        ("gender", "age"),
+        ("gender", "age", "race"),
+    ]
+    for by in groupings:
+        for combo in itertools.product(*[FAIRFACE_VOCABULARIES[b].classes for b in by]):
+            mask = np.ones(len(frame), dtype=bool)
+            for b, v in zip(by, combo, strict=True):
+                mask &= (frame[b] == v).to_numpy()
+            if mask.sum() < 30:
+                expected[(" x ".join(by), " & ".join(combo))] = mask.sum()
+    assert listed == expected
+    assert expected, "the synthetic data must have small slices"
+
+
+def test_four_fifths_failures_equal_a_naive_loop(parsed, rows, audit):
+    frame, _ = rows
+    table = table_by_id(parsed, "table-four-fifths")
+    listed = {
+        (r["task"].text, r["attribute"].text, r["class"].text, r["group"].text): r["ratio"].number
+        for r in table.records()
+    }
+    expected = {}
+    for task, attribute in itertools.product(TASKS, TASKS):
+        if task == attribute:
+            continue
+        groups = FAIRFACE_VOCABULARIES[attribute].classes
+        for cls in FAIRFACE_VOCABULARIES[task].classes:
+            rates = {
+                g: (frame.loc[frame[attribute] == g, f"{task}_pred"] == cls).mean() for g in groups
+            }
+            best = max(rates.values())
+            for g, rate in rates.items():
+                if best > 0 and rate / best < 0.8:
+                    expected[(task, attribute, cls, g)] = rate / best
+    assert listed.keys() == expected.keys()
+    for key, ratio in expected.items():
+        assert listed[key] == pytest.approx(ratio, abs=1e-12)
+    ratios = list(listed.values())
+    assert ratios == sorted(ratios)
+
+
+def test_dataset_section_counts_the_rows(parsed, rows):
+    frame, _ = rows
+    table = table_by_id(parsed, "table-distribution")
+    for record in table.records():
+        attribute, cls = record["attribute"].text, record["class"].text
+        n = (frame[attribute] == cls).sum()
+        assert record["count"].number == n
+        _close(record["proportion"], n / len(frame))
+    imbalance = {r["attribute"].text: r for r in table_by_id(parsed, "table-imbalance").records()}
+    for attribute in TASKS:
+        counts = (
+            frame[attribute]
+            .value_counts()
+            .reindex(list(FAIRFACE_VOCABULARIES[attribute].classes), fill_value=0)
+            .to_numpy()
+        )
+        p = counts / counts.sum()
+        _close(imbalance[attribute]["gini"], 1 - (p**2).sum(), tol=1e-12)
+        _close(imbalance[attribute]["entropy_bits"], -(p[p > 0] * np.log2(p[p > 0])).sum())
+        _close(imbalance[attribute]["max_ratio"], p.max())
+    joint = table_by_id(parsed, "table-joint-age-race")
+    for row in joint.rows:
+        for race, cell in zip(joint.header[1:], row[1:], strict=True):
+            assert cell.number == ((frame["age"] == row[0].text) & (frame["race"] == race)).sum()
+
+
+def test_calibration_equals_a_naive_ece(parsed, rows):
+    frame, proba = rows
+    classes = list(FAIRFACE_VOCABULARIES["gender"].classes)
+    pred = frame["gender_pred"].map(classes.index).to_numpy()
+    confidence = proba["gender"][np.arange(len(frame)), pred]
+    correct = (frame["gender"] == frame["gender_pred"]).to_numpy()
+    table = table_by_id(parsed, "table-task-gender-calibration-race")
+    for record in table.records():
+        mask = (frame["race"] == record["race"].text).to_numpy()
+        bins = np.minimum((confidence[mask] * 15).astype(int), 14)
+        ece = (
+            sum(
+                abs(correct[mask][bins == b].sum() - confidence[mask][bins == b].sum())
+                for b in range(15)
+            )
+            / mask.sum()
+        )
+        _close(record["ece"], ece, tol=1e-9)
+    # a task without probabilities says so instead of a table
+    assert not [t for t in parsed.tables if t.id and t.id.startswith("table-task-age-calibration")]
+
+
+def test_summary_cards_and_metadata(html, parsed, rows, audit):
+    frame, _ = rows
+    assert 'id="summary-rows">1,500<' in html
+    acc = accuracy_score(frame["gender"], frame["gender_pred"])
+    assert f">{acc:.3f} [" in html
+    metadata = {
+        r["field"].text: r["value"].text for r in table_by_id(parsed, "table-metadata").records()
+    }
+    assert metadata["description"] == "synthetic rows"
+    assert metadata["library_version"] == audit.metadata["library_version"]
+    assert metadata["created"] == audit.metadata["created"]
+    settings = {
+        r["field"].text: r["value"].text
+        for r in table_by_id(parsed, "table-report-settings").records()
+    }
+    assert settings["bootstrap replicates"] == str(N_RESAMPLES)
+    assert settings["bootstrap seed (random_state)"] == "0"
+
+
+def test_every_table_is_accessible(parsed):
+    assert parsed.tables
+    for table in parsed.tables:
+        assert table.caption.strip(), table.id
+        assert table.header, table.id
+        for row in table.rows:
+            assert len(row) == len(table.header), table.id
+            for cell, kind in zip(row, table.header_types, strict=True):
+                if kind == "number" and not cell.header:
+                    assert cell.value is not None, (table.id, cell.text)
+    ids = [t.id for t in parsed.tables if t.id]
+    assert len(ids) == len(set(ids)), "table ids are unique"
+    assert len(parsed.ids) == len(set(parsed.ids)), "element ids are unique"
+    assert parsed.event_attributes == []
+    assert parsed.scripts == 1
+
+
+def test_same_seed_same_report_numbers(audit, html):
+    from fairaudit.report import render_report
+
+    again = render_report(audit, n_resamples=N_RESAMPLES, random_state=0, title=TITLE)
+
+    def without_date(text):
+        return [line for line in text.splitlines() if "report generated" not in line]
+
+    assert without_date(again) == without_date(html)
+    other_seed = render_report(audit, n_resamples=N_RESAMPLES, random_state=1, title=TITLE)
+    assert without_date(other_seed) != without_date(html)
+
+
+def test_regression_targets_equal_a_loop(rows):
+    from fairaudit.metrics import audit_predictions
+    from fairaudit.report import render_report
+
+    from ._parse import parse_report
+
+    frame, _ = rows
+    rng = np.random.default_rng(5)
+    years_true = rng.integers(1, 90, len(frame)).astype(float)
+    years_pred = years_true + rng.normal(2.0, 6.0, len(frame))
+    audit = audit_predictions(
+        y_true={"gender": frame["gender"]},
+        y_pred={"gender": frame["gender_pred"]},
+        sensitive_features={"race": frame["race"]},
+        attributes={"race": FAIRFACE_VOCABULARIES["race"]},
+        y_true_regression={"age_years": years_true},
+        y_pred_regression={"age_years": years_pred},
+    )
+    parsed = parse_report(render_report(audit, n_resamples=5, confusion_by=()))
+    assert "regression" in parsed.ids
+    error = years_pred - years_true
+    overall = table_by_id(parsed, "table-regression-age_years").records()[0]
+    _close(overall["mae"], np.abs(error).mean(), tol=1e-9)
+    _close(overall["bias"], error.mean(), tol=1e-9)
+    _close(overall["rmse"], np.sqrt((error**2).mean()), tol=1e-9)
+    for record in table_by_id(parsed, "table-regression-age_years-race").records():
+        mask = (frame["race"] == record["race"].text).to_numpy()
+        _close(record["mae"], np.abs(error[mask]).mean(), tol=1e-9)

@@ -1,0 +1,63 @@
+"""The demo: renders from the shipped audits; CI rebuilds those audits from the real images."""
+
+from __future__ import annotations
+
+import pytest
+
+from fairaudit.cli import main
+from fairaudit.demo import (
+    DEMO_MODELS,
+    build_demo_audits,
+    demo_differences,
+    detect_demo,
+    load_demo_audits,
+    load_demo_labels,
+    predict_demo,
+)
+
+MAX_REPORT_BYTES = 5 * 2**20
+
+
+def test_the_shipped_demo_audits_are_aggregates_of_the_5000_val_images():
+    demo = load_demo_audits()
+    assert list(demo.audits) == list(DEMO_MODELS)
+    for name, audit in demo.audits.items():
+        assert audit.n_rows == 5000 and audit.metadata["model"] == name
+        assert audit.has_detection
+        assert int(audit.detection[:, 0].sum()) == 5000
+    # Both audits are of the same rows: the same true labels in every cell.
+    a, b = (demo.audits[n] for n in DEMO_MODELS)
+    for task in a.tasks:
+        assert (a.counts[task].sum(axis=2) == b.counts[task].sum(axis=2)).all()
+    # The paired counts agree with each audit's accuracy.
+    for task, counts in demo.paired.counts.items():
+        right_a = counts[:, :, 1, :].sum()
+        right_b = counts[:, :, :, 1].sum()
+        assert right_a == int(sum(a.counts[task][:, k, k].sum() for k in range(len(a.tasks[task]))))
+        assert right_b == int(sum(b.counts[task][:, k, k].sum() for k in range(len(b.tasks[task]))))
+
+
+@pytest.mark.slow
+def test_fairaudit_demo_writes_the_reports(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path), "--resamples", "100"]) == 0
+    out = capsys.readouterr().out
+    compare = tmp_path / "compare.html"
+    assert str(compare) in out
+    html = compare.read_text(encoding="utf-8")
+    for name in DEMO_MODELS:
+        assert name in html
+        report = tmp_path / f"report-{name}.html"
+        assert 0 < report.stat().st_size < MAX_REPORT_BYTES
+    assert compare.stat().st_size < MAX_REPORT_BYTES
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_the_shipped_demo_audits_equal_a_rebuild_from_the_real_images(fairface_root):
+    labels = load_demo_labels(fairface_root)
+    rebuilt = build_demo_audits(
+        predict_demo(labels, threads=2, progress=False),
+        labels,
+        detect_demo(labels, progress=False),
+    )
+    assert demo_differences(rebuilt, load_demo_audits()) == []
