@@ -40,55 +40,37 @@ from tqdm.auto import tqdm
 
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
-from fairaudit.compare._paired import PairedCounts, _cell_names
 from fairaudit.compare._wording import (
-    HIGHER_IS_BETTER,
     conditions_text,
     finding_sentence,
     subject,
 )
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics._classification import per_class_scores
-from fairaudit.metrics._counts import group_sum, normalize_by
-from fairaudit.metrics._fairness import FAIRNESS_METRICS, group_rates
-from fairaudit.metrics._result import DEFAULT_MIN_SUPPORT, AuditResult
-from fairaudit.metrics._uncertainty import (
-    _fairness_values,
-    _percentile_interval,
-    _slice_metric_arrays,
+from fairaudit.functional import (
+    CLASS_METRICS,
+    GAP_METRICS,
+    METRICS,
+    SLICE_METRICS,
+    class_metric_values,
+    gap_values,
+    group_sum,
     holm,
     multinomial_replicates,
+    normalize_by,
+    percentile_interval,
+    slice_metric_values,
 )
+from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult, PairedCounts
 from fairaudit.vocab import Vocabulary
 
 __all__ = [
-    "CLASS_METRICS",
     "COMPARISON_FORMAT",
     "COMPARISON_FORMAT_VERSION",
     "DEFAULT_METRICS",
-    "GAP_METRICS",
-    "SLICE_METRICS",
     "Comparison",
     "compare_audits",
 ]
 
-#: Per-slice metrics (columns of :meth:`AuditResult.metrics`).
-SLICE_METRICS: tuple[str, ...] = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision_macro",
-    "recall_macro",
-    "f1_macro",
-    "precision_weighted",
-    "recall_weighted",
-    "f1_weighted",
-    "error_rate",
-)
-#: Per-slice, per-class scores (columns of :meth:`AuditResult.per_class`).
-CLASS_METRICS: tuple[str, ...] = ("recall", "precision", "f1", "fpr", "selection_rate")
-#: Gaps between groups (metrics of :meth:`AuditResult.fairness`, summary over classes).
-GAP_METRICS: tuple[str, ...] = tuple(m for m, _, _ in FAIRNESS_METRICS)
-_GAP_RATES = {m: rate for m, rate, _ in FAIRNESS_METRICS}
 #: Metrics compared by default.
 DEFAULT_METRICS: tuple[str, ...] = (
     "accuracy",
@@ -220,7 +202,7 @@ def _check_compatible(
             if not np.array_equal(rows_a, rows_b):
                 bad = np.argwhere(rows_a != rows_b)
                 cell, k = int(bad[0, 0]), int(bad[0, 1])
-                where = _cell_names(base.attributes, np.array([cell]))[0]
+                where = base.group_names(tuple(base.attributes))[cell]
                 raise DataValidationError(
                     f"cannot compare {pair}: they were not audited on the same data "
                     f"(task {task!r}: {int(rows_a.sum())} vs {int(rows_b.sum())} rows; the rows "
@@ -354,7 +336,7 @@ class _TaskStatistics:
         """
         if not self._own(by_t):
             return self.gap_metrics
-        return [m for m in self.gap_metrics if _GAP_RATES[m] == "accuracy"]
+        return [m for m in self.gap_metrics if GAP_METRICS[m].rate == "accuracy"]
 
     def _own(self, by_t: tuple[str, ...]) -> bool:
         """Whether the grouping holds the task's own true label (same classes)."""
@@ -368,26 +350,15 @@ class _TaskStatistics:
             cm = group_sum(counts, self.shape, self.names, by_t, n_trailing=2).reshape(
                 n_rep, -1, n_classes, n_classes
             )
-            slice_values: dict[str, np.ndarray] = {}
             if self.slice_metrics:
-                slice_values = _slice_metric_arrays(cm)
-                slice_values["error_rate"] = 1.0 - slice_values["accuracy"]
-            out += [slice_values[m] for m in self.slice_metrics]
+                values = slice_metric_values(cm, self.slice_metrics)
+                out += list(values.values())
             if not self._own(by_t) and self.class_metrics:
-                precision, recall, f1 = per_class_scores(cm, zero_division=np.nan)
-                rates = group_rates(cm)
-                class_values = {
-                    "recall": recall,
-                    "precision": precision,
-                    "f1": f1,
-                    "fpr": rates["fpr"],
-                    "selection_rate": rates["selection_rate"],
-                }
-                out += [class_values[m].reshape(n_rep, -1) for m in self.class_metrics]
+                values = class_metric_values(cm, self.class_metrics, zero_division=np.nan)
+                out += [v.reshape(n_rep, -1) for v in values.values()]
             gap_metrics = self._gaps(by_t) if by_t else []
             if gap_metrics:
-                gaps = _fairness_values(cm, None)
-                out += [gaps[(m, "all")].reshape(n_rep, 1) for m in gap_metrics]
+                out += [v.reshape(n_rep, 1) for v in gap_values(cm, gap_metrics).values()]
         return np.concatenate(out, axis=1)
 
     def describe(self) -> pd.DataFrame:
@@ -634,7 +605,7 @@ def compare_audits(
                 frame["n"] = np.minimum(supports[0], supports[j])
                 frame["value_a"], frame["value_b"] = points[0], points[j]
                 frame["change"] = points[j] - points[0]
-                low, high, std, _ = _percentile_interval(replicates[j] - replicates[0], alpha / 2)
+                low, high, std, _ = percentile_interval(replicates[j] - replicates[0], alpha / 2)
                 frame["ci_low"], frame["ci_high"] = low, high
                 with np.errstate(invalid="ignore", divide="ignore"):
                     z = np.abs(frame["change"].to_numpy()) / std
@@ -721,7 +692,7 @@ def _finish(changes: pd.DataFrame, *, alpha: float, min_support: int) -> None:
     changes["significant"] = (
         (np.nan_to_num(p_holm, nan=1.0) < alpha) & excludes_zero & (changes["status"] == "ok")
     )
-    higher = changes["metric"].map(HIGHER_IS_BETTER)
+    higher = changes["metric"].map({m: spec.higher_is_better for m, spec in METRICS.items()})
     changes["higher_is_better"] = higher
     change = changes["change"].to_numpy(dtype=np.float64)
     direction = np.full(len(changes), "no clear change", dtype=object)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from fairaudit.functional import METRICS
+
 __all__ = [
-    "HIGHER_IS_BETTER",
     "conditions_text",
     "finding_sentence",
     "metric_label",
@@ -21,57 +22,13 @@ __all__ = [
     "subject",
 ]
 
-#: Whether a higher value is better, per metric (None: neither, e.g. a selection rate).
-HIGHER_IS_BETTER: dict[str, bool | None] = {
-    "accuracy": True,
-    "balanced_accuracy": True,
-    "precision_macro": True,
-    "recall_macro": True,
-    "f1_macro": True,
-    "precision_weighted": True,
-    "recall_weighted": True,
-    "f1_weighted": True,
-    "error_rate": False,
-    "recall": True,
-    "precision": True,
-    "f1": True,
-    "fpr": False,
-    "selection_rate": None,
-    "demographic_parity_difference": False,
-    "demographic_parity_ratio": True,
-    "disparate_impact_ratio": True,
-    "equal_opportunity_difference": False,
-    "equal_opportunity_ratio": True,
-    "fpr_difference": False,
-    "fpr_ratio": True,
-    "equalized_odds_difference": False,
-    "equalized_odds_ratio": True,
-    "accuracy_difference": False,
-    "accuracy_ratio": True,
-}
-
-_LABELS = {
-    "balanced_accuracy": "balanced accuracy",
-    "precision_macro": "macro precision",
-    "recall_macro": "macro recall",
-    "f1_macro": "macro F1",
-    "precision_weighted": "weighted precision",
-    "recall_weighted": "weighted recall",
-    "f1_weighted": "weighted F1",
-    "error_rate": "error rate",
-    "f1": "F1",
-    "fpr": "false positive rate",
-    "selection_rate": "selection rate",
-    "fpr_difference": "false positive rate difference",
-    "fpr_ratio": "false positive rate ratio",
-}
-
 _NOUNS = {"Female": "women", "Male": "men"}
 
 
 def metric_label(metric: str) -> str:
-    """Readable name of a metric, e.g. ``"equalized odds difference"``."""
-    return _LABELS.get(metric, metric.replace("_", " "))
+    """Readable name of a metric (the registry's label), e.g. ``"macro F1"``."""
+    spec = METRICS.get(metric)
+    return spec.label if spec is not None else metric.replace("_", " ")
 
 
 def slice_phrase(conditions: Mapping[str, str]) -> str:

@@ -7,7 +7,7 @@ compares it with a threshold:
   :meth:`AuditResult.fairness`): the summary value (``class="all"``: the worst
   class of a multiclass task, the positive class of a binary one) between the
   groups of one grouping, over the rates whose denominator has at least
-  ``min_support`` rows (see :mod:`fairaudit.gate._judged`; with ``min_support=0``
+  ``min_support`` rows (see :func:`fairaudit.functional.group_rates`; with ``min_support=0``
   exactly :meth:`AuditResult.fairness`);
 - a **per-slice metric** (:data:`SLICE_GATE_METRICS`, columns of
   :meth:`AuditResult.metrics`): its worst value over the slices of the grouping
@@ -36,11 +36,15 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import ConfigurationError
+from fairaudit.functional import (
+    GAP_METRICS,
+    SLICE_METRICS,
+    fairness_arrays,
+    normalize_by,
+    slice_metric_values,
+)
 from fairaudit.gate._config import GateConfig, config_from_mapping, load_gate_config
-from fairaudit.gate._judged import judged_fairness
-from fairaudit.metrics._counts import normalize_by
-from fairaudit.metrics._fairness import FAIRNESS_METRICS
-from fairaudit.metrics._result import DEFAULT_MIN_SUPPORT, AuditResult, metric_columns
+from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult
 
 __all__ = [
     "FAIRNESS_GATE_METRICS",
@@ -51,20 +55,9 @@ __all__ = [
 ]
 
 #: Fairness metrics a gate can bound (:meth:`AuditResult.fairness`).
-FAIRNESS_GATE_METRICS: tuple[str, ...] = tuple(m for m, _, _ in FAIRNESS_METRICS)
+FAIRNESS_GATE_METRICS: tuple[str, ...] = tuple(GAP_METRICS)
 #: Per-slice metrics a gate can bound through their worst slice (:meth:`AuditResult.metrics`).
-SLICE_GATE_METRICS: tuple[str, ...] = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision_macro",
-    "recall_macro",
-    "f1_macro",
-    "precision_weighted",
-    "recall_weighted",
-    "f1_weighted",
-    "error_rate",
-)
-_RATES = {m: rate for m, rate, _ in FAIRNESS_METRICS}
+SLICE_GATE_METRICS: tuple[str, ...] = tuple(SLICE_METRICS)
 _RATE_WORDS = {
     "selection_rate": "selection rates",
     "tpr": "true positive rates",
@@ -350,7 +343,7 @@ def check_audit(
     strict = bool(strict if strict is not None else (cfg.strict or False))
     task_names = list(audit.tasks) if tasks is None else list(tasks)
     for task in task_names:
-        audit._check_task(task)
+        audit.task_vocabulary(task)
     bounds = {
         "max": _thresholds(upper, "max", audit, task_names),
         "min": _thresholds(lower, "min", audit, task_names),
@@ -358,7 +351,7 @@ def check_audit(
     pos_label = dict(pos_label or {})
     rows = []
     for task in task_names:
-        pos_index = audit._pos_index(task, pos_label.get(task))
+        pos_index = audit.pos_index(task, pos_label.get(task))
         for by_t in _groupings(by, audit, task):
             rows += _check_grouping(audit, task, by_t, bounds, min_support, pos_index)
     if not rows:
@@ -385,34 +378,35 @@ def _check_grouping(
     n = cm.sum(axis=(1, 2))
     judged = (n >= min_support) & (n > 0)
     left_out = "; ".join(f"{g} ({k} rows)" for g, k in zip(names[~judged], n[~judged], strict=True))
-    fairness = judged_fairness(cm, pos_index=pos_index, min_support=min_support)
+    fairness = fairness_arrays(cm, pos_index=pos_index, min_support=min_support)
     classes = audit.tasks[task].classes
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        slice_values = metric_columns(cm)
-    own = task in by_t and audit.attributes[task].classes == audit.tasks[task].classes
+        slice_values = slice_metric_values(cm)
+    own = audit.is_own_grouping(task, by_t)
     rows = []
     for kind in ("max", "min"):
         for metric, threshold in bounds[kind][task].items():
             note = ""
-            if own and metric in FAIRNESS_GATE_METRICS and _RATES[metric] != "accuracy":
+            if own and metric in GAP_METRICS and GAP_METRICS[metric].rate != "accuracy":
                 value, worst = float("nan"), ""
+                rate_words = _RATE_WORDS[GAP_METRICS[metric].rate]
                 note = (
-                    f"grouped by its own true label, the {_RATE_WORDS[_RATES[metric]]} of "
+                    f"grouped by its own true label, the {rate_words} of "
                     "each group follow from the grouping and are not a disparity"
                 )
             elif metric in FAIRNESS_GATE_METRICS:
-                summary = fairness[metric]
+                summary = fairness[metric]["summary"]
                 value = float(summary["value"])
                 worst = ""
                 if not np.isnan(value):
-                    k = int(summary["class_index"])
+                    k = int(fairness[metric]["class_index"])
                     worst = (
                         f"{names[int(summary['low_group'])]} vs {names[int(summary['high_group'])]}"
                     )
                     worst = f"class {classes[k]}: {worst}" if k >= 0 else worst
             else:
-                column = slice_values[metric].to_numpy(dtype=np.float64)
+                column = np.asarray(slice_values[metric], dtype=np.float64)
                 candidates = np.where(judged & ~np.isnan(column))[0]
                 if candidates.size:
                     pick = candidates[

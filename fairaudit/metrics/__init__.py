@@ -15,40 +15,22 @@ Main entry points
   significance; ``save`` / ``load`` / ``merge``; the detector audit
   (``detection_rates``, ``detection_gaps``, ``with_detection``).
 - :func:`audit_detection`: a face detector's per-image results joined to labels.
+- :func:`paired_counts`: two models' predictions on the same rows ->
+  :class:`PairedCounts` (2x2 agreement tables per cell and true class).
+- :func:`bootstrap_audit`, :func:`gap_significance`: intervals and tests over an audit.
+
+The metrics themselves (accuracy, fairness gaps, intervals, tests) are pure
+functions of counts in :mod:`fairaudit.functional`, the one registry every
+consumer reads.
 """
 
-from fairaudit.metrics._accumulator import (
-    AuditAccumulator,
-    audit_predictions,
-    resolve_tasks,
-    validate_proba,
-)
-from fairaudit.metrics._calibration import calibration_error
-from fairaudit.metrics._classification import (
-    accuracy,
-    averaged_scores,
-    balanced_accuracy,
-    per_class_scores,
-    support,
-)
-from fairaudit.metrics._counts import MISSING, confusion_counts, group_sum
-from fairaudit.metrics._detection import (
-    DETECTION_ATTRIBUTES,
-    DetectionGap,
-    audit_detection,
-    detection_counts,
-    detection_gap,
-    wilson_interval,
-)
+from fairaudit.metrics._accumulator import AuditAccumulator, audit_predictions
+from fairaudit.metrics._detection import audit_detection
 from fairaudit.metrics._distributed import audit_dask
-from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays, group_rates
-from fairaudit.metrics._ingest import (
-    JoinWarning,
-    audit_table,
-    parse_proba_column,
-    prepare_table,
-    read_table,
-)
+from fairaudit.metrics._encoding import MISSING
+from fairaudit.metrics._ingest import JoinWarning, audit_table, prepare_table, read_table
+from fairaudit.metrics._paired import PAIRED_FORMAT, PAIRED_FORMAT_VERSION, PairedCounts
+from fairaudit.metrics._pairing import paired_counts
 from fairaudit.metrics._result import (
     AUDIT_FORMAT,
     AUDIT_FORMAT_VERSION,
@@ -56,49 +38,27 @@ from fairaudit.metrics._result import (
     AuditResult,
     SmallSliceWarning,
 )
-from fairaudit.metrics._uncertainty import (
-    bootstrap_audit,
-    gap_significance,
-    holm,
-    multinomial_replicates,
-)
+from fairaudit.metrics._uncertainty import bootstrap_audit, gap_significance
 
 __all__ = [
     "AUDIT_FORMAT",
     "AUDIT_FORMAT_VERSION",
     "DEFAULT_MIN_SUPPORT",
-    "DETECTION_ATTRIBUTES",
-    "FAIRNESS_METRICS",
     "MISSING",
+    "PAIRED_FORMAT",
+    "PAIRED_FORMAT_VERSION",
     "AuditAccumulator",
     "AuditResult",
-    "DetectionGap",
     "JoinWarning",
+    "PairedCounts",
     "SmallSliceWarning",
-    "accuracy",
     "audit_dask",
     "audit_detection",
     "audit_predictions",
     "audit_table",
-    "averaged_scores",
-    "balanced_accuracy",
     "bootstrap_audit",
-    "calibration_error",
-    "confusion_counts",
-    "detection_counts",
-    "detection_gap",
-    "fairness_arrays",
     "gap_significance",
-    "group_rates",
-    "holm",
-    "multinomial_replicates",
-    "group_sum",
-    "parse_proba_column",
-    "per_class_scores",
+    "paired_counts",
     "prepare_table",
     "read_table",
-    "resolve_tasks",
-    "support",
-    "validate_proba",
-    "wilson_interval",
 ]

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics._calibration import calibration_counts
-from fairaudit.metrics._counts import MISSING, cell_index, confusion_counts, encode_labels
-from fairaudit.metrics._result import REGRESSION_STATS, AuditResult
+from fairaudit.functional import calibration_counts, cell_index, confusion_counts
+from fairaudit.metrics._encoding import MISSING, encode_labels
+from fairaudit.metrics._format import REGRESSION_STATS
+from fairaudit.metrics._result import AuditResult
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, UTKFACE_VOCABULARIES, Vocabulary
 
 __all__ = [

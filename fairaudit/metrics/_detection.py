@@ -7,7 +7,6 @@ is *detected* when the detector finds at least one face in it. These counts live
 in :class:`~fairaudit.metrics.AuditResult` beside the classifier's count tensors,
 over the same cells, and add up like them.
 
-* :func:`wilson_interval` - the Wilson score interval of a proportion.
 * :func:`detection_gap` - the gap between the groups with the lowest and the
   highest detection rate, and a chi-square test of homogeneity.
 * :func:`detection_counts` - the per-cell counts from per-image results.
@@ -19,26 +18,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _stats
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics._counts import cell_index, encode_labels
+from fairaudit.functional import cell_index, detection_counts
+from fairaudit.metrics._accumulator import resolve_tasks
+from fairaudit.metrics._encoding import encode_labels
+from fairaudit.metrics._ingest import read_table, vocabularies_from_labels
+from fairaudit.metrics._result import AuditResult
 from fairaudit.vocab import Vocabulary
-
-if TYPE_CHECKING:
-    from fairaudit.metrics._result import AuditResult
 
 __all__ = [
     "DETECTION_ATTRIBUTES",
-    "DetectionGap",
     "audit_detection",
-    "detection_counts",
-    "detection_gap",
-    "wilson_interval",
 ]
 
 #: Default sensitive attributes of a detector audit (FairFace's labels).
@@ -48,161 +43,12 @@ _STATUS_UNREADABLE = "unreadable"
 _SHOWN = 10
 
 
-def wilson_interval(
-    successes: np.ndarray | int, n: np.ndarray | int, *, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a binomial proportion, element-wise.
-
-    With ``p = successes / n`` and ``z`` the ``(1 + confidence) / 2`` quantile of
-    the standard normal distribution::
-
-        centre = (p + z**2 / (2 n)) / (1 + z**2 / n)
-        half   = z / (1 + z**2 / n) * sqrt(p (1 - p) / n + z**2 / (4 n**2))
-        [centre - half, centre + half]
-
-    (as ``statsmodels.stats.proportion.proportion_confint(method="wilson")``),
-    clipped to ``[0, 1]`` against rounding; the bound is exactly 0 when
-    ``successes == 0`` and exactly 1 when ``successes == n``, as in exact
-    arithmetic. Unlike the normal approximation it stays inside ``[0, 1]`` and is
-    not zero-width at ``p = 0`` or ``p = 1``.
-
-    Parameters
-    ----------
-    successes, n : array-like of int
-        Successes and trials, broadcast together; ``0 <= successes <= n``.
-    confidence : float, default=0.95
-        Coverage, strictly between 0 and 1.
-
-    Returns
-    -------
-    (numpy.ndarray, numpy.ndarray)
-        Lower and upper bounds (float64); NaN where ``n == 0``.
-
-    Examples
-    --------
-    >>> low, high = wilson_interval(8, 10)
-    >>> round(float(low), 4), round(float(high), 4)
-    (0.4902, 0.9433)
-    """
-    if isinstance(confidence, bool) or not 0 < float(confidence) < 1:
-        raise DataValidationError(
-            f"confidence must lie strictly between 0 and 1, got {confidence!r}"
-        )
-    k = np.asarray(successes, dtype=np.float64)
-    total = np.asarray(n, dtype=np.float64)
-    if (k < 0).any() or (k > total).any():
-        raise DataValidationError("wilson_interval needs 0 <= successes <= n")
-    z = float(_stats.norm.ppf(0.5 + float(confidence) / 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / total
-        denominator = 1 + z**2 / total
-        centre = (p + z**2 / (2 * total)) / denominator
-        half = z / denominator * np.sqrt(p * (1 - p) / total + z**2 / (4 * total**2))
-        low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-        high = np.where(k == total, 1.0, np.clip(centre + half, 0.0, 1.0))
-        low = np.where(total > 0, low, np.nan)
-        high = np.where(total > 0, high, np.nan)
-    return low, high
-
-
-class DetectionGap(NamedTuple):
-    """The gap between the lowest and highest detection rate of the judged groups.
-
-    Indices refer to the groups given to :func:`detection_gap`; they are -1, and
-    the values NaN, when fewer than two groups are judged.
-    """
-
-    low: int
-    high: int
-    low_rate: float
-    high_rate: float
-    difference: float
-    ratio: float
-    p_value: float
-    n_groups: int
-    small_groups: int
-
-
-def detection_gap(n: np.ndarray, detected: np.ndarray, *, min_support: int) -> DetectionGap:
-    """Lowest vs highest detection rate among the groups with enough images.
-
-    Parameters
-    ----------
-    n, detected : numpy.ndarray of int, shape (G,)
-        Images and detected images of each group.
-    min_support : int
-        Groups with fewer images (and empty groups) are not judged: they take no
-        part in the gap or the test, and are counted in ``small_groups`` (empty
-        groups are not).
-
-    Returns
-    -------
-    DetectionGap
-        ``difference = high_rate - low_rate``; ``ratio = low_rate / high_rate``
-        (NaN when ``high_rate`` is 0); ``p_value`` of Pearson's chi-square test
-        of homogeneity (``scipy.stats.chi2_contingency`` without continuity
-        correction) on the judged groups x [detected, missed] table, 1.0 when no
-        or every image was detected (all rates equal); ``n_groups`` judged
-        groups. Ties go to the first group in order.
-    """
-    n = np.asarray(n, dtype=np.int64)
-    detected = np.asarray(detected, dtype=np.int64)
-    judged = np.flatnonzero(n >= max(int(min_support), 1))
-    small = int(((n > 0) & (n < int(min_support))).sum())
-    if judged.size < 2:
-        nan = float("nan")
-        return DetectionGap(-1, -1, nan, nan, nan, nan, nan, int(judged.size), small)
-    rates = detected[judged] / n[judged]
-    low, high = int(np.argmin(rates)), int(np.argmax(rates))
-    table = np.stack([detected[judged], n[judged] - detected[judged]], axis=1)
-    if (table.sum(axis=0) == 0).any():
-        p_value = 1.0
-    else:
-        p_value = float(_stats.chi2_contingency(table, correction=False).pvalue)
-    low_rate, high_rate = float(rates[low]), float(rates[high])
-    return DetectionGap(
-        low=int(judged[low]),
-        high=int(judged[high]),
-        low_rate=low_rate,
-        high_rate=high_rate,
-        difference=high_rate - low_rate,
-        ratio=low_rate / high_rate if high_rate > 0 else float("nan"),
-        p_value=p_value,
-        n_groups=int(judged.size),
-        small_groups=small,
-    )
-
-
-def detection_counts(cell: np.ndarray, detected: np.ndarray, *, n_cells: int) -> np.ndarray:
-    """Per-cell ``[n_images, n_detected]`` of images with a cell code and a detected flag.
-
-    Parameters
-    ----------
-    cell : numpy.ndarray of int
-        Cell code of each image (see :func:`fairaudit.metrics._counts.cell_index`).
-    detected : numpy.ndarray of bool
-        Whether the detector found a face in each image.
-    n_cells : int
-        Number of cells.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (n_cells, 2)
-    """
-    cell = np.asarray(cell, dtype=np.int64)
-    detected = np.asarray(detected, dtype=bool)
-    n = np.bincount(cell, minlength=n_cells)
-    hits = np.bincount(cell[detected], minlength=n_cells)
-    return np.stack([n, hits], axis=1).astype(np.int64)
-
-
 def _abbreviate(values: Sequence[str]) -> list[str]:
     return [str(v) for v in values[:_SHOWN]]
 
 
 def _detection_table(detections: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The per-image detection table, and what its run knew (missing images, detector)."""
-    from fairaudit.metrics._ingest import read_table
 
     info: dict[str, Any] = {}
     table = getattr(detections, "table", None)
@@ -226,7 +72,6 @@ def _detection_table(detections: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 def _labels_table(labels: Any) -> tuple[pd.DataFrame, str]:
-    from fairaudit.metrics._ingest import read_table
 
     table = getattr(labels, "table", None)
     if isinstance(table, pd.DataFrame):
@@ -291,9 +136,6 @@ def audit_detection(
         rows and values), unmatched detection rows with ``unmatched="error"``,
         or no usable image.
     """
-    from fairaudit.metrics._accumulator import resolve_tasks
-    from fairaudit.metrics._ingest import _vocabularies_from_labels
-    from fairaudit.metrics._result import AuditResult
 
     if unmatched not in ("error", "report"):
         raise DataValidationError(f"unmatched must be 'error' or 'report', got {unmatched!r}")
@@ -364,7 +206,7 @@ def audit_detection(
     if isinstance(attributes, Mapping):
         vocabs = resolve_tasks(attributes, names)
     else:
-        vocabs = _vocabularies_from_labels(joined, names, None)
+        vocabs = vocabularies_from_labels(joined, names, None)
     readable = joined["status"].astype(str).to_numpy() == _STATUS_OK
     unreadable_files = joined.loc[~readable, on].astype(str).tolist()
     usable = joined.loc[readable].reset_index(drop=True)

@@ -275,7 +275,7 @@ def _detect_tasks(table: pd.DataFrame) -> list[str]:
     return found
 
 
-def _vocabularies_from_labels(
+def vocabularies_from_labels(
     table: pd.DataFrame, names: Sequence[str], tasks_arg: Any
 ) -> dict[str, Vocabulary]:
     """Default vocabularies: a labels column's categorical dtype wins over FairFace's."""
@@ -423,7 +423,7 @@ def audit_table(
     task_names = list(tasks) if tasks is not None and not isinstance(tasks, str) else None
     if task_names is None:
         task_names = _detect_tasks(pred_frame)
-    vocabularies = _vocabularies_from_labels(table, task_names, tasks)
+    vocabularies = vocabularies_from_labels(table, task_names, tasks)
     kwargs = prepare_table(
         table,
         tasks=vocabularies,

@@ -27,17 +27,26 @@ import pandas as pd
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError, FairAuditError
-from fairaudit.metrics._calibration import calibration_error
-from fairaudit.metrics._classification import (
-    accuracy,
-    averaged_scores,
-    balanced_accuracy,
-    per_class_scores,
+from fairaudit.functional import (
+    FAIRNESS_METRICS,
+    calibration_error,
+    class_metric_values,
+    detection_gap,
+    fairness_arrays,
+    group_rates,
+    group_sum,
+    normalize_by,
+    slice_metric_values,
     support,
+    wilson_interval,
 )
-from fairaudit.metrics._counts import group_sum, normalize_by
-from fairaudit.metrics._detection import detection_gap, wilson_interval
-from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays, group_rates
+from fairaudit.metrics._format import (
+    AUDIT_FORMAT,
+    AUDIT_FORMAT_VERSION,
+    REGRESSION_STATS,
+    audit_fields_from_dict,
+    audit_to_dict,
+)
 from fairaudit.vocab import Vocabulary
 
 __all__ = [
@@ -48,27 +57,12 @@ __all__ = [
     "SmallSliceWarning",
 ]
 
-#: Name of the saved format (the ``format`` field of a saved audit).
-AUDIT_FORMAT = "fairaudit-audit"
-#: Version of the saved format written by this library.
-AUDIT_FORMAT_VERSION = 1
 #: Slices with fewer rows are marked ``"small"`` (and a warning is issued).
 DEFAULT_MIN_SUPPORT = 30
-
-#: Regression statistics kept per cell, in order.
-REGRESSION_STATS = ("n", "error_sum", "abs_error_sum", "squared_error_sum")
 
 
 class SmallSliceWarning(UserWarning):
     """Some slices have fewer rows than ``min_support``; they are marked, not hidden."""
-
-
-def _vocab_to_json(vocab: Vocabulary) -> dict[str, Any]:
-    return {"name": vocab.name, "classes": list(vocab.classes), "ordered": vocab.ordered}
-
-
-def _vocab_from_json(obj: Mapping[str, Any]) -> Vocabulary:
-    return Vocabulary(str(obj["name"]), tuple(str(c) for c in obj["classes"]), bool(obj["ordered"]))
 
 
 def _status(n: np.ndarray, min_support: int) -> np.ndarray:
@@ -218,10 +212,30 @@ class AuditResult:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def _check_task(self, task: str) -> Vocabulary:
+    def task_vocabulary(self, task: str) -> Vocabulary:
+        """The classes of an audited task.
+
+        Raises
+        ------
+        DataValidationError
+            ``task`` is not audited here (the message lists the audited tasks).
+        """
         if task not in self.tasks:
             raise DataValidationError(f"unknown task {task!r}; this audit has {list(self.tasks)}")
         return self.tasks[task]
+
+    def is_own_grouping(self, task: str, by: str | Sequence[str] | None) -> bool:
+        """Whether the grouping ``by`` holds the task's own true label (same name and classes).
+
+        Grouped by its own true label, a task's selection rate, TPR and FPR per group
+        follow from the grouping (a better model widens the demographic parity gap),
+        and per-class scores inside a group are degenerate: only the spread of
+        accuracy across the groups (the per-class recall) describes the model, as
+        "how hard each class is", not as a disparity between people.
+        """
+        by_t = normalize_by(by, list(self.attributes))
+        vocab = self.task_vocabulary(task)
+        return task in by_t and self.attributes[task].classes == vocab.classes
 
     def _groups(self, by: tuple[str, ...]) -> pd.DataFrame:
         """One row per group of ``by`` (C order), categorical columns."""
@@ -250,7 +264,7 @@ class AuditResult:
         numpy.ndarray of int64, shape (*[classes of each attribute in by], C, C)
             ``by=None`` gives the overall ``(C, C)`` confusion counts.
         """
-        self._check_task(task)
+        self.task_vocabulary(task)
         by_t = normalize_by(by, list(self.attributes))
         return group_sum(self.counts[task], self.shape, list(self.attributes), by_t, n_trailing=2)
 
@@ -302,7 +316,7 @@ class AuditResult:
             ``f1_weighted``, ``error_rate`` and ``status``. Metrics of empty slices
             are NaN.
         """
-        self._check_task(task)
+        self.task_vocabulary(task)
         by_t = normalize_by(by, list(self.attributes))
         cm = self._flat_counts(task, by_t)
         frame = self._groups(by_t)
@@ -332,12 +346,11 @@ class AuditResult:
             ``selection_rate`` and ``fpr`` are NaN when undefined (no rows, no
             negative rows).
         """
-        vocab = self._check_task(task)
+        vocab = self.task_vocabulary(task)
         by_t = normalize_by(by, list(self.attributes))
         cm = self._flat_counts(task, by_t)
         n_groups, n_classes = cm.shape[0], cm.shape[1]
-        precision, recall, f1 = per_class_scores(cm, zero_division=zero_division)
-        rates = group_rates(cm[None])
+        scores = class_metric_values(cm, zero_division=zero_division)
         groups = self._groups(by_t)
         frame = groups.loc[groups.index.repeat(n_classes)].reset_index(drop=True)
         frame["class"] = pd.Categorical.from_codes(
@@ -345,11 +358,8 @@ class AuditResult:
         )
         frame["support"] = cm.sum(axis=-1).ravel()
         frame["predicted"] = cm.sum(axis=-2).ravel()
-        frame["precision"] = precision.ravel()
-        frame["recall"] = recall.ravel()
-        frame["f1"] = f1.ravel()
-        frame["selection_rate"] = rates["selection_rate"][0].ravel()
-        frame["fpr"] = rates["fpr"][0].ravel()
+        for name in ("precision", "recall", "f1", "selection_rate", "fpr"):
+            frame[name] = scores[name].ravel()
         frame["status"] = np.repeat(_status(support(cm), min_support), n_classes)
         return frame
 
@@ -374,7 +384,7 @@ class AuditResult:
             Index: the ``by`` attributes and ``true`` class; columns: predicted
             classes.
         """
-        vocab = self._check_task(task)
+        vocab = self.task_vocabulary(task)
         if normalize not in (None, "true"):
             raise DataValidationError(f"normalize must be None or 'true', got {normalize!r}")
         by_t = normalize_by(by, list(self.attributes))
@@ -434,8 +444,15 @@ class AuditResult:
         )
 
     # --------------------------------------------------------------- fairness
-    def _pos_index(self, task: str, pos_label: str | None) -> int | None:
-        vocab = self.tasks[task]
+    def pos_index(self, task: str, pos_label: str | None = None) -> int | None:
+        """Index of a binary task's positive class ``pos_label`` (``None``: the default).
+
+        Raises
+        ------
+        DataValidationError
+            ``pos_label`` is not a class of the task.
+        """
+        vocab = self.task_vocabulary(task)
         if pos_label is None:
             return None
         if pos_label not in vocab:
@@ -479,7 +496,7 @@ class AuditResult:
             (groups where the rate is defined), ``small_groups``. A value is NaN
             only when fewer than two groups define the rate (``n_groups < 2``).
         """
-        vocab = self._check_task(task)
+        vocab = self.task_vocabulary(task)
         by_t = normalize_by(by, list(self.attributes))
         if not by_t:
             raise DataValidationError("fairness needs at least one attribute in by")
@@ -487,7 +504,7 @@ class AuditResult:
         names = np.array(self.group_names(by_t), dtype=object)
         n = support(cm)
         small_groups = int(((n > 0) & (n < min_support)).sum())
-        arrays = fairness_arrays(cm, pos_index=self._pos_index(task, pos_label))
+        arrays = fairness_arrays(cm, pos_index=self.pos_index(task, pos_label))
         records = []
         for metric, _, _ in FAIRNESS_METRICS:
             entry = arrays[metric]
@@ -545,7 +562,7 @@ class AuditResult:
             ``reference_group``, ``ratio``, ``passes``. Empty groups have NaN rate
             and ratio and ``passes=False``.
         """
-        vocab = self._check_task(task)
+        vocab = self.task_vocabulary(task)
         by_t = normalize_by(by, list(self.attributes))
         cm = self._flat_counts(task, by_t)
         names = self.group_names(by_t)
@@ -575,7 +592,7 @@ class AuditResult:
     # ------------------------------------------------------------ calibration
     def calibration_stats(self, task: str, *, by: str | Sequence[str] | None = None) -> np.ndarray:
         """Calibration statistics ``(*groups, n_bins, 3)`` = ``[n, correct, confidence_sum]``."""
-        self._check_task(task)
+        self.task_vocabulary(task)
         if task not in self.calibration_sums:
             raise DataValidationError(
                 f"no probabilities were given for task {task!r}, so it has no calibration; "
@@ -758,7 +775,7 @@ class AuditResult:
             One row per group (every combination of the ``by`` classes, empty ones
             included): the ``by`` columns, ``n`` (images), ``detected`` (images
             with at least one face found), ``rate = detected / n``, ``ci_low``,
-            ``ci_high`` (:func:`~fairaudit.metrics.wilson_interval`) and
+            ``ci_high`` (:func:`~fairaudit.functional.wilson_interval`) and
             ``status``. Rate and interval are NaN for empty groups.
 
         Raises
@@ -931,90 +948,14 @@ class AuditResult:
     # -------------------------------------------------------------- save/load
     def to_dict(self) -> dict[str, Any]:
         """The saved form (see ``docs/audit-format.md``), JSON-serialisable."""
-        saved = {
-            "format": AUDIT_FORMAT,
-            "format_version": AUDIT_FORMAT_VERSION,
-            "library_version": __version__,
-            "saved": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "metadata": self.metadata,
-            "tasks": [_vocab_to_json(v) | {"task": t} for t, v in self.tasks.items()],
-            "attributes": [
-                _vocab_to_json(v) | {"attribute": a} for a, v in self.attributes.items()
-            ],
-            "n_bins": self.n_bins,
-            "counts": {t: c.tolist() for t, c in self.counts.items()},
-            "calibration": {
-                t: {
-                    "n": c[..., 0].astype(np.int64).tolist(),
-                    "correct": c[..., 1].astype(np.int64).tolist(),
-                    "confidence_sum": c[..., 2].tolist(),
-                }
-                for t, c in self.calibration_sums.items()
-            },
-            "regression": {
-                t: {name: r[:, i].tolist() for i, name in enumerate(REGRESSION_STATS)}
-                for t, r in self.regression.items()
-            },
-        }
-        if self.detection is not None:
-            saved["detection"] = {
-                "n": self.detection[:, 0].tolist(),
-                "detected": self.detection[:, 1].tolist(),
-            }
-        return saved
+        return audit_to_dict(self)
 
     @classmethod
     def from_dict(cls, obj: Mapping[str, Any], *, source: str = "audit") -> AuditResult:
         """Rebuild a result from :meth:`to_dict`'s form, refusing other formats/versions."""
-        found = obj.get("format") if isinstance(obj, Mapping) else None
-        if found != AUDIT_FORMAT:
-            raise DataValidationError(
-                f"{source}: not a fairaudit audit (format field {found!r}, "
-                f"expected {AUDIT_FORMAT!r})"
-            )
-        version = obj.get("format_version")
-        if version != AUDIT_FORMAT_VERSION:
-            raise DataValidationError(
-                f"{source}: audit format_version {version!r} is not supported by fairaudit "
-                f"{__version__}, which reads version {AUDIT_FORMAT_VERSION}"
-            )
+        fields = audit_fields_from_dict(obj, source=source)
         try:
-            tasks = {str(t["task"]): _vocab_from_json(t) for t in obj["tasks"]}
-            attributes = {str(a["attribute"]): _vocab_from_json(a) for a in obj["attributes"]}
-            calibration = {
-                t: np.stack(
-                    [
-                        np.asarray(c["n"], dtype=np.float64),
-                        np.asarray(c["correct"], dtype=np.float64),
-                        np.asarray(c["confidence_sum"], dtype=np.float64),
-                    ],
-                    axis=-1,
-                )
-                for t, c in obj.get("calibration", {}).items()
-            }
-            regression = {
-                t: np.stack(
-                    [np.asarray(r[name], dtype=np.float64) for name in REGRESSION_STATS], axis=-1
-                )
-                for t, r in obj.get("regression", {}).items()
-            }
-            counts = {t: np.asarray(c, dtype=np.int64) for t, c in obj["counts"].items()}
-            detection = None
-            if obj.get("detection") is not None:
-                saved = obj["detection"]
-                detection = np.stack(
-                    [np.asarray(saved["n"]), np.asarray(saved["detected"])], axis=-1
-                )
-            return cls(
-                tasks=tasks,
-                attributes=attributes,
-                counts=counts,
-                calibration=calibration,
-                regression=regression,
-                n_bins=int(obj["n_bins"]),
-                metadata=obj.get("metadata", {}),
-                detection=detection,
-            )
+            return cls(**fields)
         except FairAuditError as exc:
             raise DataValidationError(f"{source}: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
@@ -1052,13 +993,6 @@ class AuditResult:
             raise DataValidationError(f"{path}: not a JSON audit file ({exc})") from exc
         return cls.from_dict(obj, source=str(path))
 
-    @classmethod
-    def from_tables(cls, predictions: Any, labels: Any = None, **kwargs: Any) -> AuditResult:
-        """Audit a predictions table joined to a labels table; see :func:`audit_table`."""
-        from fairaudit.metrics._ingest import audit_table
-
-        return audit_table(predictions, labels, **kwargs)
-
 
 def _checked_detection(detection: object, n_cells: int) -> np.ndarray:
     """Validate detection counts: integers ``(n_cells, 2)``, ``0 <= detected <= n``."""
@@ -1089,14 +1023,7 @@ def _describe_attributes(attributes: Mapping[str, Vocabulary]) -> str:
 def metric_columns(cm: np.ndarray, *, zero_division: float = 0.0) -> pd.DataFrame:
     """The columns of :meth:`AuditResult.metrics` from counts ``(G, C, C)``."""
     columns: dict[str, np.ndarray] = {"support": support(cm).astype(np.int64)}
-    columns["accuracy"] = accuracy(cm)
-    columns["balanced_accuracy"] = balanced_accuracy(cm)
-    for average in ("macro", "weighted"):
-        p, r, f = averaged_scores(cm, average=average, zero_division=zero_division)
-        columns[f"precision_{average}"] = p
-        columns[f"recall_{average}"] = r
-        columns[f"f1_{average}"] = f
-    columns["error_rate"] = 1.0 - columns["accuracy"]
+    columns.update(slice_metric_values(cm, zero_division=zero_division))
     return pd.DataFrame(columns)
 
 

@@ -18,73 +18,37 @@ pair), with Holm's step-down correction over all tests of the table.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _stats
 from tqdm.auto import tqdm
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics._counts import group_sum, normalize_by
-from fairaudit.metrics._fairness import FAIRNESS_METRICS, fairness_arrays
+from fairaudit.functional import (
+    FAIRNESS_METRICS,
+    SLICE_METRICS,
+    chi2_homogeneity,
+    fairness_arrays,
+    group_sum,
+    holm,
+    multinomial_replicates,
+    normalize_by,
+    percentile_interval,
+    slice_metric_values,
+    two_proportion_z_test,
+)
 
 if TYPE_CHECKING:
     from fairaudit.metrics._result import AuditResult
 
-__all__ = ["bootstrap_audit", "gap_significance", "holm", "multinomial_replicates"]
+__all__ = ["bootstrap_audit", "gap_significance"]
 
-_SLICE_METRICS = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision_macro",
-    "recall_macro",
-    "f1_macro",
-    "precision_weighted",
-    "recall_weighted",
-    "f1_weighted",
-)
-
-
-def multinomial_replicates(
-    counts: np.ndarray, n_resamples: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Bootstrap replicates of a count array (rows resampled with replacement).
-
-    Parameters
-    ----------
-    counts : numpy.ndarray of int
-        Any-shaped counts summing to ``N``.
-    n_resamples : int
-        Number of replicates.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (n_resamples, *counts.shape)
-        Each replicate sums to ``N``; cells with zero count stay zero.
-    """
-    flat = np.asarray(counts, dtype=np.int64).ravel()
-    total = int(flat.sum())
-    out = np.zeros((n_resamples, flat.size), dtype=np.int64)
-    nonzero = np.flatnonzero(flat)
-    if total and n_resamples:
-        out[:, nonzero] = rng.multinomial(total, flat[nonzero] / total, size=n_resamples)
-    return out.reshape(n_resamples, *np.shape(counts))
-
-
-def _slice_metric_arrays(cm: np.ndarray) -> dict[str, np.ndarray]:
-    from fairaudit.metrics._classification import accuracy, averaged_scores, balanced_accuracy
-
-    out = {"accuracy": accuracy(cm), "balanced_accuracy": balanced_accuracy(cm)}
-    for average in ("macro", "weighted"):
-        p, r, f = averaged_scores(cm, average=average)
-        out[f"precision_{average}"] = p
-        out[f"recall_{average}"] = r
-        out[f"f1_{average}"] = f
-    return out
+#: Slice metrics bootstrapped (the error rate's interval is one minus accuracy's).
+_BOOTSTRAPPED = tuple(m for m in SLICE_METRICS if m != "error_rate")
 
 
 def _groupings(
@@ -181,7 +145,7 @@ def bootstrap_audit(
     groupings = _groupings(by, names)
     task_names = list(result.tasks) if tasks is None else list(tasks)
     for task in task_names:
-        result._check_task(task)
+        result.task_vocabulary(task)
     pos_label = dict(pos_label or {})
     alpha = (1 - confidence) / 2
     columns: dict[str, list] = {
@@ -193,12 +157,12 @@ def bootstrap_audit(
     for task in task_names:
         vocab = result.tasks[task]
         n_classes = len(vocab)
-        pos_index = result._pos_index(task, pos_label.get(task))
+        pos_index = result.pos_index(task, pos_label.get(task))
         counts = result.counts[task]
 
         def statistics(cm: np.ndarray, pos_index: int | None = pos_index) -> list[np.ndarray]:
             """Every statistic of one grouping, as a list of (..., k) blocks."""
-            blocks = [np.atleast_1d(v) for v in _slice_metric_arrays(cm).values()]
+            blocks = [np.atleast_1d(v) for v in slice_metric_values(cm, _BOOTSTRAPPED).values()]
             blocks += [v[..., None] for v in _fairness_values(cm, pos_index).values()]
             return blocks
 
@@ -207,7 +171,7 @@ def bootstrap_audit(
                 -1, n_classes, n_classes
             )
             group_names = result.group_names(by_t)
-            for metric, value in _slice_metric_arrays(cm).items():
+            for metric, value in slice_metric_values(cm, _BOOTSTRAPPED).items():
                 _extend(columns, task, by_t, group_names, metric, "", value)
             for (metric, k), value in _fairness_values(cm, pos_index).items():
                 cls = "all" if k == "all" else vocab.classes[int(k)]
@@ -229,12 +193,13 @@ def bootstrap_audit(
         replicate_blocks.append(np.concatenate(task_blocks, axis=0))
     bar.close()
     reps = np.concatenate(replicate_blocks, axis=1)  # (R, n_statistics)
-    lower, upper, std, n_valid = _percentile_interval(reps, alpha)
+    lower, upper, std, n_valid = percentile_interval(reps, alpha)
     frame = pd.DataFrame(columns)
     frame["lower"] = lower
     frame["upper"] = upper
     frame["std_error"] = std
-    with _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are undefined values
         frame["bias"] = np.nanmean(reps, axis=0) - frame["estimate"].to_numpy()
     frame["n_valid"] = n_valid
     return frame
@@ -255,69 +220,6 @@ def _extend(
     columns["metric"] += [metric] * len(groups)
     columns["class"] += [cls] * len(groups)
     columns["estimate"] += [float(v) for v in values]
-
-
-def _percentile_interval(
-    reps: np.ndarray, alpha: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """NaN-aware percentile bounds (numpy's "linear" method) of each column, vectorised."""
-    ordered = np.sort(reps, axis=0)  # NaN sort last
-    n_valid = (~np.isnan(reps)).sum(axis=0)
-    bounds = []
-    for q in (alpha, 1 - alpha):
-        position = q * np.maximum(n_valid - 1, 0)
-        below = np.floor(position).astype(np.int64)
-        above = np.minimum(below + 1, np.maximum(n_valid - 1, 0))
-        low = np.take_along_axis(ordered, below[None], axis=0)[0]
-        high = np.take_along_axis(ordered, above[None], axis=0)[0]
-        value = low + (high - low) * (position - below)
-        bounds.append(np.where(n_valid > 0, value, np.nan))
-    with _quiet():
-        std = np.nanstd(reps, axis=0, ddof=1)
-    std = np.where(n_valid > 1, std, np.nan)
-    return bounds[0], bounds[1], std, n_valid
-
-
-class _quiet:
-    """Silence numpy's all-NaN slice warnings (undefined values are reported as NaN)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
-
-
-def holm(p_values: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values (family-wise error control).
-
-    Examples
-    --------
-    >>> holm(np.array([0.01, 0.04, 0.03])).round(2).tolist()
-    [0.03, 0.06, 0.06]
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    m = p.size
-    if m == 0:
-        return p.copy()
-    order = np.argsort(p, kind="stable")
-    adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adjusted
-    return out
-
-
-def _z_test(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
-    pooled = (x1 + x2) / (n1 + n2)
-    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 0.0, 1.0
-    z = (x1 / n1 - x2 / n2) / se
-    return float(z), float(2 * _stats.norm.sf(abs(z)))
 
 
 def gap_significance(
@@ -359,7 +261,7 @@ def gap_significance(
         row of the conditioning event) take no part in its tests; a test with fewer
         than two such groups is not reported.
     """
-    vocab = result._check_task(task)
+    vocab = result.task_vocabulary(task)
     if pairs not in ("extreme", "all"):
         raise DataValidationError(f"pairs must be 'extreme' or 'all', got {pairs!r}")
     by_t = normalize_by(by, list(result.attributes))
@@ -384,12 +286,7 @@ def gap_significance(
         if defined.size < 2:
             continue
         rates = hits[defined] / totals[defined]
-        table = np.stack([hits[defined], totals[defined] - hits[defined]], axis=1)
-        if (table.sum(axis=0) == 0).any():
-            chi2, p_chi, dof = 0.0, 1.0, defined.size - 1
-        else:
-            test = _stats.chi2_contingency(table, correction=False)
-            chi2, p_chi, dof = float(test.statistic), float(test.pvalue), int(test.dof)
+        chi2, p_chi, dof = chi2_homogeneity(hits[defined], totals[defined])
         low, high = int(np.argmin(rates)), int(np.argmax(rates))
         rows.append(
             {
@@ -414,7 +311,7 @@ def gap_significance(
         )
         for a, b in pair_list:
             ga, gb = defined[a], defined[b]
-            z, p = _z_test(hits[ga], totals[ga], hits[gb], totals[gb])
+            z, p = two_proportion_z_test(hits[ga], totals[ga], hits[gb], totals[gb])
             rows.append(
                 {
                     "rate": rate_name,

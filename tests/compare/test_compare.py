@@ -17,8 +17,8 @@ from sklearn.metrics import (
 )
 
 from fairaudit.compare import Comparison, compare_audits
-from fairaudit.compare._stats import paired_difference_interval
 from fairaudit.exceptions import DataValidationError
+from fairaudit.functional import paired_difference_interval
 from fairaudit.metrics import AuditResult, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
 from fairaudit.vocab import Vocabulary

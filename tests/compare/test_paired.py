@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 from fairaudit.compare import PAIRED_FORMAT, PairedCounts, paired_counts
-from fairaudit.compare._stats import paired_difference_interval
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
+from fairaudit.functional import paired_difference_interval
 from fairaudit.metrics import JoinWarning, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
 

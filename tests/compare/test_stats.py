@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from fairaudit.compare import mcnemar_exact, paired_difference_interval, wilson_interval
+from fairaudit.functional import mcnemar_exact, paired_difference_interval, wilson_interval
 
 
 def test_mcnemar_exact_equals_scipy_binomtest():

@@ -11,22 +11,13 @@ tensor. Counts of several batches, shards or partitions simply add up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
 from fairaudit.vocab import Vocabulary
 
-__all__ = [
-    "MISSING",
-    "cell_index",
-    "confusion_counts",
-    "encode_labels",
-    "group_sum",
-    "normalize_by",
-]
+__all__ = ["MISSING", "encode_labels"]
 
 #: Class name of the explicit group that holds missing sensitive values when
 #: ``missing="group"`` is chosen.
@@ -110,101 +101,3 @@ def _check_codes(arr: np.ndarray, vocab: Vocabulary, *, what: str) -> np.ndarray
                 f"{list(vocab.classes)}), got {arr[bad].tolist()} at row(s) {(bad + 1).tolist()}"
             )
     return arr
-
-
-def cell_index(codes: Sequence[np.ndarray], shape: Sequence[int], *, n_rows: int) -> np.ndarray:
-    """Mixed-radix code of each row's cell (``np.ravel_multi_index``).
-
-    With no attributes, every row belongs to the single cell 0.
-    """
-    if not codes:
-        return np.zeros(n_rows, dtype=np.int64)
-    return np.ravel_multi_index(tuple(codes), tuple(shape)).astype(np.int64, copy=False)
-
-
-def confusion_counts(
-    cell: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, *, n_cells: int, n_classes: int
-) -> np.ndarray:
-    """Count tensor ``(n_cells, C, C)`` of one task in a single bincount.
-
-    Parameters
-    ----------
-    cell, y_true, y_pred : numpy.ndarray of int
-        Cell code, true class code and predicted class code of each row
-        (already validated).
-    n_cells, n_classes : int
-        Sizes of the axes.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (n_cells, n_classes, n_classes)
-        ``counts[c, t, p]`` is the number of rows of cell ``c`` with true class
-        ``t`` predicted as ``p``.
-    """
-    c2 = n_classes * n_classes
-    index = cell * c2
-    index += y_true.astype(np.int64, copy=False) * n_classes
-    index += y_pred
-    flat = np.bincount(index, minlength=n_cells * c2)
-    return flat.astype(np.int64, copy=False).reshape(n_cells, n_classes, n_classes)
-
-
-def normalize_by(by: str | Sequence[str] | None, names: Sequence[str]) -> tuple[str, ...]:
-    """Validate a grouping: ``None`` (overall), one attribute name, or several."""
-    if by is None:
-        return ()
-    by_tuple = (by,) if isinstance(by, str) else tuple(by)
-    unknown = [b for b in by_tuple if b not in names]
-    if unknown:
-        raise DataValidationError(
-            f"unknown sensitive attribute(s) {unknown}; this audit has {list(names)}"
-        )
-    if len(set(by_tuple)) != len(by_tuple):
-        raise DataValidationError(f"attribute repeated in by={list(by_tuple)}")
-    return by_tuple
-
-
-def group_sum(
-    array: np.ndarray,
-    shape: Sequence[int],
-    names: Sequence[str],
-    by: Sequence[str],
-    *,
-    n_trailing: int,
-) -> np.ndarray:
-    """Sum cell statistics over the attributes not in ``by``.
-
-    Parameters
-    ----------
-    array : numpy.ndarray, shape (*lead, n_cells, *trailing)
-        Per-cell statistics (counts, sums), with any leading axes (bootstrap
-        replicates) and ``n_trailing`` trailing axes (e.g. 2 for ``(C, C)``).
-    shape : sequence of int
-        Number of classes of each sensitive attribute (the mixed radix).
-    names : sequence of str
-        Attribute names, in the order of ``shape``.
-    by : sequence of str
-        Attributes to keep, in the order wanted in the output.
-    n_trailing : int
-        Number of trailing statistic axes.
-
-    Returns
-    -------
-    numpy.ndarray, shape (*lead, *[shape of by], *trailing)
-    """
-    n_lead = array.ndim - 1 - n_trailing
-    lead = array.shape[:n_lead]
-    trailing = array.shape[array.ndim - n_trailing :]
-    full = array.reshape(*lead, *shape, *trailing)
-    keep = [names.index(b) for b in by]
-    drop = tuple(n_lead + i for i in range(len(shape)) if i not in keep)
-    summed = full.sum(axis=drop) if drop else full
-    # remaining attribute axes are in original order; reorder them as in ``by``
-    remaining = sorted(keep)
-    order = [remaining.index(k) for k in keep]
-    perm = (
-        list(range(n_lead))
-        + [n_lead + o for o in order]
-        + list(range(n_lead + len(keep), summed.ndim))
-    )
-    return summed.transpose(perm)

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairaudit.metrics._classification import _divide
+from fairaudit.functional._arrays import safe_divide as _divide
 
 __all__ = [
     "FAIRNESS_METRICS",
     "fairness_arrays",
+    "gap_statistics",
     "group_rates",
 ]
 
@@ -50,24 +51,63 @@ FAIRNESS_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def group_rates(cm: np.ndarray) -> dict[str, np.ndarray]:
+def _rate(num: np.ndarray, den: np.ndarray, floor: int) -> np.ndarray:
+    """``num / den``, NaN where the denominator has fewer than ``floor`` rows."""
+    rate = _divide(num, den, np.nan)
+    if floor > 1:
+        rate = np.where(np.asarray(den) >= floor, rate, np.nan)
+    return rate
+
+
+def group_rates(cm: np.ndarray, *, min_support: int = 0) -> dict[str, np.ndarray]:
     """Per-group rates: selection rate, TPR, FPR of shape ``(..., G, C)``, accuracy ``(..., G)``.
 
-    Undefined rates (empty group, no row of the conditioning event) are NaN.
+    Parameters
+    ----------
+    cm : numpy.ndarray, shape (..., G, C, C)
+        Confusion counts of each group.
+    min_support : int, default=0
+        Rows a rate's denominator needs for the rate to be judged: the group's
+        rows for the selection rate and the accuracy, its true rows of the class
+        for the TPR, its other rows for the FPR. Rates with fewer rows are NaN.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Undefined rates (empty group, no row of the conditioning event, fewer
+        than ``min_support`` rows) are NaN.
     """
+    floor = max(int(min_support), 1)
     n = cm.sum(axis=(-2, -1))[..., None]
     tp = np.diagonal(cm, axis1=-2, axis2=-1)
     true_count = cm.sum(axis=-1)
     pred_count = cm.sum(axis=-2)
     return {
-        "selection_rate": _divide(pred_count, n, np.nan),
-        "tpr": _divide(tp, true_count, np.nan),
-        "fpr": _divide(pred_count - tp, n - true_count, np.nan),
-        "accuracy": _divide(tp.sum(axis=-1), n[..., 0], np.nan),
+        "selection_rate": _rate(pred_count, n, floor),
+        "tpr": _rate(tp, true_count, floor),
+        "fpr": _rate(pred_count - tp, n - true_count, floor),
+        "accuracy": _rate(tp.sum(axis=-1), n[..., 0], floor),
     }
 
 
-def _stats(rate: np.ndarray, axis: int) -> dict[str, np.ndarray]:
+def gap_statistics(rate: np.ndarray, axis: int) -> dict[str, np.ndarray]:
+    """Difference (max - min), ratio (min / max) and extremes of rates over groups.
+
+    Parameters
+    ----------
+    rate : numpy.ndarray
+        Rates with a group axis; NaN rates (undefined or not judged) take no part.
+    axis : int
+        The group axis.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``difference``, ``ratio`` (1 when every rate is 0), ``low``, ``high``,
+        ``low_group``, ``high_group`` (indices; ties go to the first group) and
+        ``n_groups`` (groups with a defined rate). Values are NaN when fewer than
+        two groups have a defined rate.
+    """
     defined = ~np.isnan(rate)
     n_groups = defined.sum(axis=axis)
     ok = n_groups >= 2
@@ -93,7 +133,7 @@ _KEYS = ("value", "low", "high", "low_group", "high_group", "n_groups")
 
 
 def fairness_arrays(
-    cm: np.ndarray, *, pos_index: int | None = None
+    cm: np.ndarray, *, pos_index: int | None = None, min_support: int = 0
 ) -> dict[str, dict[str, dict[str, np.ndarray] | np.ndarray | None]]:
     """Every fairness metric, per class and summarised over classes.
 
@@ -103,6 +143,9 @@ def fairness_arrays(
         Confusion counts of each group.
     pos_index : int, optional
         Positive class of a binary task (default 1). Ignored when ``C > 2``.
+    min_support : int, default=0
+        Rows a group's rate needs to take part (see :func:`group_rates`); 0 judges
+        every defined rate.
 
     Returns
     -------
@@ -116,9 +159,11 @@ def fairness_arrays(
         from (-1 for accuracy, which has no class).
     """
     n_classes = cm.shape[-1]
-    rates = group_rates(cm)
-    per_rate = {name: _stats(rates[name], axis=-2) for name in ("selection_rate", "tpr", "fpr")}
-    acc = _stats(rates["accuracy"], axis=-1)
+    rates = group_rates(cm, min_support=min_support)
+    per_rate = {
+        name: gap_statistics(rates[name], axis=-2) for name in ("selection_rate", "tpr", "fpr")
+    }
+    acc = gap_statistics(rates["accuracy"], axis=-1)
     pos = 1 if pos_index is None else pos_index
     out: dict[str, dict] = {}
     for metric, rate_name, kind in FAIRNESS_METRICS:

@@ -24,18 +24,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairaudit.compare._paired import PairedCounts
 from fairaudit.exceptions import DataValidationError
+from fairaudit.functional import cell_index
 from fairaudit.metrics._accumulator import _as_str_labels, audit_predictions
-from fairaudit.metrics._counts import MISSING, cell_index, encode_labels
+from fairaudit.metrics._encoding import MISSING, encode_labels
 from fairaudit.metrics._ingest import (
     JoinWarning,
     _detect_tasks,
-    _vocabularies_from_labels,
     join_tables,
     prepare_table,
     read_table,
+    vocabularies_from_labels,
 )
+from fairaudit.metrics._paired import PairedCounts
 from fairaudit.vocab import ClassMapping, Vocabulary
 
 __all__ = ["paired_counts"]
@@ -234,7 +235,7 @@ def paired_counts(
             )
     else:
         task_names = list(tasks)
-    vocabularies = _vocabularies_from_labels(table_a, task_names, tasks)
+    vocabularies = vocabularies_from_labels(table_a, task_names, tasks)
     prepared = [
         prepare_table(
             table,

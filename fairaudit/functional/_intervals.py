@@ -1,4 +1,7 @@
-"""Paired statistics of two classifiers on the same rows: McNemar's test and a paired interval.
+"""Intervals and exact tests of proportions: Wilson, McNemar exact, Newcombe paired.
+
+:func:`wilson_interval` is the score interval of one proportion (every per-slice rate,
+detection rates). The rest concern two classifiers on the same rows:
 
 For one slice, the rows both versions predicted form a 2x2 table: ``both`` (A and B
 right), ``a_only`` (A right, B wrong), ``b_only`` (B right, A wrong), ``neither``.
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats as _stats
+
+from fairaudit.exceptions import DataValidationError
 
 __all__ = ["mcnemar_exact", "paired_difference_interval", "wilson_interval"]
 
@@ -54,24 +59,60 @@ def mcnemar_exact(a_only: np.ndarray, b_only: np.ndarray) -> np.ndarray:
 
 
 def wilson_interval(
-    successes: np.ndarray, n: np.ndarray, *, confidence: float = 0.95
+    successes: np.ndarray | int, n: np.ndarray | int, *, confidence: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a proportion (no continuity correction).
+    """Wilson score interval of a binomial proportion, element-wise.
+
+    With ``p = successes / n`` and ``z`` the ``(1 + confidence) / 2`` quantile of
+    the standard normal distribution::
+
+        centre = (p + z**2 / (2 n)) / (1 + z**2 / n)
+        half   = z / (1 + z**2 / n) * sqrt(p (1 - p) / n + z**2 / (4 n**2))
+        [centre - half, centre + half]
+
+    (as ``statsmodels.stats.proportion.proportion_confint(method="wilson")``),
+    clipped to ``[0, 1]`` against rounding; the bound is exactly 0 when
+    ``successes == 0`` and exactly 1 when ``successes == n``, as in exact
+    arithmetic. Unlike the normal approximation it stays inside ``[0, 1]`` and is
+    not zero-width at ``p = 0`` or ``p = 1``.
+
+    Parameters
+    ----------
+    successes, n : array-like of int
+        Successes and trials, broadcast together; ``0 <= successes <= n``.
+    confidence : float, default=0.95
+        Coverage, strictly between 0 and 1.
 
     Returns
     -------
-    tuple of numpy.ndarray
-        Lower and upper bounds; NaN where ``n == 0``.
+    (numpy.ndarray, numpy.ndarray)
+        Lower and upper bounds (float64); NaN where ``n == 0``.
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(8, 10)
+    >>> round(float(low), 4), round(float(high), 4)
+    (0.4902, 0.9433)
     """
-    x = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    z = _stats.norm.ppf(0.5 + confidence / 2)
+    if isinstance(confidence, bool) or not 0 < float(confidence) < 1:
+        raise DataValidationError(
+            f"confidence must lie strictly between 0 and 1, got {confidence!r}"
+        )
+    k = np.asarray(successes, dtype=np.float64)
+    total = np.asarray(n, dtype=np.float64)
+    if (k < 0).any() or (k > total).any():
+        raise DataValidationError("wilson_interval needs 0 <= successes <= n")
+    z = float(_stats.norm.ppf(0.5 + float(confidence) / 2))
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = x / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    ok = n > 0
-    return np.where(ok, centre - half, np.nan), np.where(ok, centre + half, np.nan)
+        p = k / total
+        denominator = 1 + z**2 / total
+        centre = (p + z**2 / (2 * total)) / denominator
+        half = z / denominator * np.sqrt(p * (1 - p) / total + z**2 / (4 * total**2))
+        low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+        high = np.where(k == total, 1.0, np.clip(centre + half, 0.0, 1.0))
+        low = np.where(total > 0, low, np.nan)
+        high = np.where(total > 0, high, np.nan)
+    return low, high
 
 
 def paired_difference_interval(

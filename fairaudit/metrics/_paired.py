@@ -28,16 +28,16 @@ import pandas as pd
 
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
-from fairaudit.compare._stats import mcnemar_exact, paired_difference_interval
 from fairaudit.exceptions import DataValidationError, FairAuditError
-from fairaudit.metrics._counts import group_sum, normalize_by
-from fairaudit.metrics._result import (
-    DEFAULT_MIN_SUPPORT,
-    SmallSliceWarning,
-    _vocab_from_json,
-    _vocab_to_json,
+from fairaudit.functional import (
+    group_sum,
+    holm,
+    mcnemar_exact,
+    normalize_by,
+    paired_difference_interval,
 )
-from fairaudit.metrics._uncertainty import holm
+from fairaudit.metrics._format import vocab_from_json, vocab_to_json
+from fairaudit.metrics._result import DEFAULT_MIN_SUPPORT, SmallSliceWarning
 from fairaudit.vocab import Vocabulary
 
 if TYPE_CHECKING:
@@ -313,7 +313,7 @@ class PairedCounts:
                 bad = (rows != audit_rows) | (correct != audit_correct)
                 if bad.any():
                     cells = np.argwhere(bad)[:3]
-                    groups = _cell_names(self.attributes, cells[:, 0])
+                    groups = cell_names(self.attributes, cells[:, 0])
                     vocab = self.tasks[task]
                     where = "; ".join(
                         f"{g}, true {vocab.classes[k]}: paired {rows[c, k]} rows / "
@@ -337,10 +337,8 @@ class PairedCounts:
             "saved": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "names": list(self.names),
             "metadata": self.metadata,
-            "tasks": [_vocab_to_json(v) | {"task": t} for t, v in self.tasks.items()],
-            "attributes": [
-                _vocab_to_json(v) | {"attribute": a} for a, v in self.attributes.items()
-            ],
+            "tasks": [vocab_to_json(v) | {"task": t} for t, v in self.tasks.items()],
+            "attributes": [vocab_to_json(v) | {"attribute": a} for a, v in self.attributes.items()],
             "counts": {t: c.tolist() for t, c in self.counts.items()},
         }
 
@@ -360,8 +358,8 @@ class PairedCounts:
                 f"fairaudit {__version__}, which reads version {PAIRED_FORMAT_VERSION}"
             )
         try:
-            tasks = {str(t["task"]): _vocab_from_json(t) for t in obj["tasks"]}
-            attributes = {str(a["attribute"]): _vocab_from_json(a) for a in obj["attributes"]}
+            tasks = {str(t["task"]): vocab_from_json(t) for t in obj["tasks"]}
+            attributes = {str(a["attribute"]): vocab_from_json(a) for a in obj["attributes"]}
             counts = {t: np.asarray(c, dtype=np.int64) for t, c in obj["counts"].items()}
             return cls(
                 tasks=tasks,
@@ -416,7 +414,7 @@ def _groups_frame(attributes: Mapping[str, Vocabulary], by: tuple[str, ...]) -> 
     return frame
 
 
-def _cell_names(attributes: Mapping[str, Vocabulary], cells: np.ndarray) -> list[str]:
+def cell_names(attributes: Mapping[str, Vocabulary], cells: np.ndarray) -> list[str]:
     """Readable names of cells (``"gender=Female, race=Black"``)."""
     if not attributes:
         return ["all rows"] * len(cells)

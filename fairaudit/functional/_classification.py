@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fairaudit.functional._arrays import safe_divide as _divide
+
 __all__ = [
     "accuracy",
     "averaged_scores",
@@ -31,14 +33,6 @@ __all__ = [
     "per_class_scores",
     "support",
 ]
-
-
-def _divide(num: np.ndarray, den: np.ndarray, fill: float) -> np.ndarray:
-    num = np.asarray(num, dtype=np.float64)
-    den = np.asarray(den, dtype=np.float64)
-    out = np.full(np.broadcast_shapes(num.shape, den.shape), fill, dtype=np.float64)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
 
 
 def support(cm: np.ndarray) -> np.ndarray:

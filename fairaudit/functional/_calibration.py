@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairaudit.metrics._classification import _divide
+from fairaudit.functional._arrays import safe_divide as _divide
 
 __all__ = ["calibration_counts", "calibration_error", "confidence_bins"]
 

@@ -1,0 +1,97 @@
+"""fairaudit.functional: the metric core, pure functions of count arrays.
+
+Every metric, gap, interval and test of fairaudit is defined here once, as a
+function of numpy count arrays that keeps leading axes (slices, bootstrap
+replicates); no result objects, no I/O. Every consumer (``AuditResult``, the
+bootstrap, reports, comparisons, the gate) reads the one registry and calls these
+functions.
+
+- Counts: :func:`confusion_counts`, :func:`cell_index`, :func:`group_sum`,
+  :func:`normalize_by`.
+- Registry: :data:`METRICS` (= :data:`SLICE_METRICS` + :data:`CLASS_METRICS` +
+  :data:`GAP_METRICS`), :class:`MetricSpec`, :func:`slice_metric_values`,
+  :func:`class_metric_values`, :func:`gap_values`.
+- Classification: :func:`support`, :func:`accuracy`, :func:`balanced_accuracy`,
+  :func:`per_class_scores`, :func:`averaged_scores`.
+- Fairness: :func:`group_rates`, :func:`gap_statistics`, :func:`fairness_arrays`,
+  :data:`FAIRNESS_METRICS`.
+- Detection: :func:`detection_counts`, :func:`detection_gap` (:class:`DetectionGap`).
+- Calibration: :func:`calibration_counts`, :func:`calibration_error`.
+- Intervals: :func:`wilson_interval`, :func:`mcnemar_exact`,
+  :func:`paired_difference_interval` (Newcombe).
+- Tests: :func:`chi2_homogeneity`, :func:`two_proportion_z_test`, :func:`holm`.
+- Resampling: :func:`multinomial_replicates`, :func:`percentile_interval`.
+"""
+
+from fairaudit.functional._arrays import safe_divide
+from fairaudit.functional._calibration import calibration_counts, calibration_error
+from fairaudit.functional._classification import (
+    accuracy,
+    averaged_scores,
+    balanced_accuracy,
+    per_class_scores,
+    support,
+)
+from fairaudit.functional._counts import cell_index, confusion_counts, group_sum, normalize_by
+from fairaudit.functional._detection import DetectionGap, detection_counts, detection_gap
+from fairaudit.functional._fairness import (
+    FAIRNESS_METRICS,
+    fairness_arrays,
+    gap_statistics,
+    group_rates,
+)
+from fairaudit.functional._intervals import (
+    mcnemar_exact,
+    paired_difference_interval,
+    wilson_interval,
+)
+from fairaudit.functional._registry import (
+    CLASS_METRICS,
+    GAP_METRICS,
+    METRICS,
+    SLICE_METRICS,
+    MetricSpec,
+    class_metric_values,
+    gap_values,
+    slice_metric_values,
+)
+from fairaudit.functional._resampling import multinomial_replicates, percentile_interval
+from fairaudit.functional._significance import chi2_homogeneity, holm, two_proportion_z_test
+
+__all__ = [
+    "CLASS_METRICS",
+    "DetectionGap",
+    "detection_counts",
+    "detection_gap",
+    "FAIRNESS_METRICS",
+    "GAP_METRICS",
+    "METRICS",
+    "SLICE_METRICS",
+    "MetricSpec",
+    "accuracy",
+    "averaged_scores",
+    "balanced_accuracy",
+    "calibration_counts",
+    "calibration_error",
+    "cell_index",
+    "chi2_homogeneity",
+    "class_metric_values",
+    "confusion_counts",
+    "fairness_arrays",
+    "gap_statistics",
+    "gap_values",
+    "group_rates",
+    "group_sum",
+    "holm",
+    "mcnemar_exact",
+    "multinomial_replicates",
+    "normalize_by",
+    "paired_difference_interval",
+    "per_class_scores",
+    "percentile_interval",
+    "safe_divide",
+    "slice_metric_values",
+    "support",
+    "two_proportion_z_test",
+    "wilson_interval",
+]

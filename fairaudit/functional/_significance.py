@@ -1,0 +1,75 @@
+"""Significance tests of differences between groups, and multiple-testing corrections.
+
+- :func:`two_proportion_z_test`: pooled two-proportion z-test (two-sided).
+- :func:`chi2_homogeneity`: Pearson's chi-square test of homogeneity of a rate
+  across groups (groups x [hits, misses]), without continuity correction.
+- :func:`holm`: Holm's step-down adjusted p-values (family-wise error control).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats as _stats
+
+__all__ = ["chi2_homogeneity", "holm", "two_proportion_z_test"]
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error control).
+
+    Examples
+    --------
+    >>> holm(np.array([0.01, 0.04, 0.03])).round(2).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    m = p.size
+    if m == 0:
+        return p.copy()
+    order = np.argsort(p, kind="stable")
+    adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def two_proportion_z_test(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
+    """Pooled two-proportion z-test of ``x1 / n1`` against ``x2 / n2``.
+
+    Returns
+    -------
+    (float, float)
+        The z statistic and its two-sided p-value; ``(0, 1)`` when the pooled
+        proportion is 0 or 1 (no variation to test).
+    """
+    pooled = (x1 + x2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 0.0, 1.0
+    z = (x1 / n1 - x2 / n2) / se
+    return float(z), float(2 * _stats.norm.sf(abs(z)))
+
+
+def chi2_homogeneity(hits: np.ndarray, totals: np.ndarray) -> tuple[float, float, int]:
+    """Chi-square test that every group has the same rate ``hits / totals``.
+
+    Parameters
+    ----------
+    hits, totals : numpy.ndarray of int, shape (G,)
+        Successes and trials of each group (``totals > 0``).
+
+    Returns
+    -------
+    (float, float, int)
+        Statistic, p-value and degrees of freedom of
+        ``scipy.stats.chi2_contingency`` on the groups x [hits, misses] table
+        without continuity correction; ``(0, 1, G - 1)`` when every rate is 0 or
+        every rate is 1.
+    """
+    hits = np.asarray(hits)
+    totals = np.asarray(totals)
+    table = np.stack([hits, totals - hits], axis=1)
+    if (table.sum(axis=0) == 0).any():
+        return 0.0, 1.0, int(hits.size - 1)
+    test = _stats.chi2_contingency(table, correction=False)
+    return float(test.statistic), float(test.pvalue), int(test.dof)
