@@ -11,12 +11,12 @@ The paired statistics (McNemar exact, Newcombe) and every metric compared come
 from :mod:`fairaudit.functional`.
 """
 
-from fairaudit.compare._compare import (
+from fairaudit.compare._compare import compare_audits
+from fairaudit.compare._comparison import Comparison
+from fairaudit.compare._constants import (
     COMPARISON_FORMAT,
     COMPARISON_FORMAT_VERSION,
     DEFAULT_METRICS,
-    Comparison,
-    compare_audits,
 )
 from fairaudit.metrics import PAIRED_FORMAT, PAIRED_FORMAT_VERSION, PairedCounts, paired_counts
 
