@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from fairaudit._images import load_rgb
 from fairaudit.exceptions import DataValidationError
+from fairaudit.schema import BOX_COORDINATE_COLUMNS, pred_column, prob_column
 
 if TYPE_CHECKING:
     import altair
@@ -42,7 +43,7 @@ __all__ = [
 #: Colour of the face boxes and of their number tags (text in black).
 BOX_COLOR = (255, 212, 0)
 #: Columns of a faces table that place a face in the photo (original pixels).
-BOX_COLUMNS = ("x", "y", "width", "height")
+BOX_COLUMNS = BOX_COORDINATE_COLUMNS
 #: How the page names the tasks of the FairFace models.
 TASK_TITLES: Mapping[str, str] = {
     "gender": "Gender",
@@ -236,8 +237,6 @@ def face_predictions(faces: pd.DataFrame, tasks: Sequence[Any]) -> list[FacePred
     DataValidationError
         If a column the tasks call for is missing.
     """
-    from fairaudit.inference._outputs import pred_column, prob_column  # imports torch
-
     needed = list(BOX_COLUMNS)
     for task in tasks:
         needed.append(pred_column(task.name))

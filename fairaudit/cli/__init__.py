@@ -1,35 +1,48 @@
 """The ``fairaudit`` command line: a thin shell over the Python API.
 
 Each area of the library registers its subcommands from its own module
-(``_data.py``, ``_audit.py``, ``_models.py``, ``_train.py``); no logic lives only here.
+(``_data.py``, ``_audit.py``, ``_models.py``, ``_train.py``, ...); no logic lives only
+here. Those modules import nothing heavy at module level: each command imports
+the API it calls inside its run function, so ``fairaudit --help`` stays fast and
+torch-free.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from fairaudit._version import __version__
+from fairaudit.cli import (
+    _app,
+    _audit,
+    _compare,
+    _data,
+    _demo,
+    _detect,
+    _evaluate,
+    _models,
+    _report,
+    _train,
+)
 from fairaudit.exceptions import FairAuditError
 
 __all__ = ["build_parser", "main"]
 
-# Modules that each define ``register(subparsers)``; a missing one (an area not
-# built yet) is skipped so the rest of the command line keeps working.
+# Modules that each define ``register(subparsers)``, in the order of ``--help``.
 _COMMAND_MODULES = (
-    "fairaudit.cli._data",
-    "fairaudit.cli._audit",
-    "fairaudit.cli._train",
-    "fairaudit.cli._models",
-    "fairaudit.cli._evaluate",
-    "fairaudit.cli._report",
-    "fairaudit.cli._compare",
-    "fairaudit.cli._detect",
-    "fairaudit.cli._app",
-    "fairaudit.cli._demo",
+    _data,
+    _audit,
+    _train,
+    _models,
+    _evaluate,
+    _report,
+    _compare,
+    _detect,
+    _app,
+    _demo,
 )
 
 _DESCRIPTION = """\
@@ -58,13 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="log progress and repairs to stderr"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+    for module in _COMMAND_MODULES:
         module.register(subparsers)
     return parser
 

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fairaudit.cli._models import DETECTOR_PRESETS, detector_from_preset
 from fairaudit.exceptions import DataValidationError
 
 if TYPE_CHECKING:
@@ -40,8 +41,6 @@ Examples:
 
 def register(subparsers: Any) -> None:
     """Add the ``audit-detector`` subcommand."""
-    from fairaudit.cli._models import DETECTOR_PRESETS
-
     parser = subparsers.add_parser(
         "audit-detector",
         help="audit the face detector: detection rate per gender, age, race, with intervals",
@@ -108,7 +107,6 @@ def _dataset(args: argparse.Namespace) -> object:
 
 def run_audit_detector(args: argparse.Namespace) -> int:
     """Run the detector, audit it, print the rates; returns the exit status."""
-    from fairaudit.cli._models import detector_from_preset
     from fairaudit.detect import detect_dataset
     from fairaudit.metrics import AuditResult, audit_detection
 

@@ -1,13 +1,25 @@
-"""Face datasets: loaders (FairFace, UTKFace), integrity checks and a torch ``Dataset``.
+"""Face datasets: loaders (FairFace, UTKFace), integrity checks, image sets, a torch ``Dataset``.
 
 The loaders return a :class:`LoadedDataset`: a tidy label table (columns ``file``,
 ``path``, ``split``, ``gender``, ``age``, ``race``, + ``service_test`` for FairFace,
 ``age_years`` for UTKFace, and ``has_image``) and a :class:`LoadReport` counting
 what was found, missing, repaired, dropped or excluded. Nothing is dropped silently.
+
+:func:`resolve_images` turns a folder, image files or a label table into an
+:class:`ImageSet` (``file``, ``path``, true labels), the input of prediction
+(:mod:`fairaudit.inference`) and of the detector audit (:mod:`fairaudit.detect`).
 """
 
 from fairaudit.datasets._autodetect import load_dataset
 from fairaudit.datasets._fairface import load_fairface, load_fairface_labels
+from fairaudit.datasets._image_sets import (
+    IMAGE_EXTENSIONS,
+    ImageSet,
+    images_from_files,
+    images_from_folder,
+    images_from_table,
+    resolve_images,
+)
 from fairaudit.datasets._integrity import IntegrityReport, check_file, check_integrity
 from fairaudit.datasets._report import LabelRepair, LoadedDataset, LoadReport
 from fairaudit.datasets._torchdata import FaceBatch, FaceDataset, FaceItem, collate_faces
@@ -22,11 +34,13 @@ from fairaudit.datasets._utkface import UTKFACE_NAME_PATTERN, load_utkface, pars
 
 __all__ = [
     "IMAGENET_MEAN",
+    "IMAGE_EXTENSIONS",
     "IMAGENET_STD",
     "UTKFACE_NAME_PATTERN",
     "FaceBatch",
     "FaceDataset",
     "FaceItem",
+    "ImageSet",
     "ImageTransform",
     "IntegrityReport",
     "LabelRepair",
@@ -35,11 +49,15 @@ __all__ = [
     "check_file",
     "check_integrity",
     "collate_faces",
+    "images_from_files",
+    "images_from_folder",
+    "images_from_table",
     "load_dataset",
     "load_fairface",
     "load_fairface_labels",
     "load_rgb",
     "load_utkface",
     "parse_utkface_name",
+    "resolve_images",
     "to_rgb",
 ]

@@ -15,13 +15,24 @@ from tqdm.auto import tqdm
 from fairaudit._io import atomic_path
 from fairaudit.detect._detect import FaceDetector, default_detector, detect_faces, read_image
 from fairaudit.exceptions import ConfigurationError, DataValidationError
+from fairaudit.schema import (
+    BOX_COORDINATE_COLUMNS,
+    DETECTION_STATUSES,
+    ERROR_COLUMN,
+    FILE_COLUMN,
+    LABEL_COLUMNS,
+    N_FACES_COLUMN,
+    PATH_COLUMN,
+    SCORE_COLUMN,
+    STATUS_COLUMN,
+    STATUS_OK,
+    STATUS_UNREADABLE,
+)
 
 __all__ = ["DETECTION_STATUSES", "DetectionRun", "DetectionSummary", "detect_dataset"]
 
 logger = logging.getLogger(__name__)
 
-#: ``status`` values of a detection table: the image was searched, or could not be read.
-DETECTION_STATUSES: tuple[str, ...] = ("ok", "unreadable")
 _SHOWN = 10
 
 
@@ -155,7 +166,7 @@ def detect_dataset(
     ----------
     images : path-like, sequence of path-like, DataFrame, LoadedDataset or ImageSet
         A folder (recursive), image files, or a label table (the labels are
-        carried into the table); see :func:`fairaudit.inference.resolve_images`.
+        carried into the table); see :func:`fairaudit.datasets.resolve_images`.
     detector : FaceDetector, optional
         Default :func:`default_detector` (the Haar cascade's photo preset). For
         tight face crops such as FairFace's, compare
@@ -182,7 +193,9 @@ def detect_dataset(
     in the summary; labelled rows without an image file are not searched and
     are listed in ``summary.missing``. Nothing is dropped silently.
     """
-    from fairaudit.inference._inputs import LABEL_COLUMNS, resolve_images
+    # Imported here, not at the top: fairaudit.datasets imports torch, and importing
+    # fairaudit.detect stays torch-free (detect and datasets share a layer).
+    from fairaudit.datasets import resolve_images
 
     if detector is None:
         detector = default_detector()
@@ -193,10 +206,10 @@ def detect_dataset(
         )
     image_set = resolve_images(images, limit=limit)
     n = len(image_set)
-    files = image_set.table["file"].astype(str).tolist()
-    paths = image_set.table["path"].astype(str).tolist()
+    files = image_set.table[FILE_COLUMN].astype(str).tolist()
+    paths = image_set.table[PATH_COLUMN].astype(str).tolist()
     n_faces = np.full(n, -1, dtype=np.int64)
-    box = np.full((n, 4), -1, dtype=np.int64)
+    box = np.full((n, len(BOX_COORDINATE_COLUMNS)), -1, dtype=np.int64)
     score = np.full(n, np.nan)
     errors: list[str | None] = [None] * n
     start = time.perf_counter()
@@ -210,26 +223,26 @@ def detect_dataset(
         n_faces[i] = len(faces)
         if faces:
             largest = faces[0].box
-            box[i] = (largest.x, largest.y, largest.width, largest.height)
+            box[i] = [getattr(largest, name) for name in BOX_COORDINATE_COLUMNS]
             if faces[0].score is not None:
                 score[i] = faces[0].score
     seconds = time.perf_counter() - start
     readable = n_faces >= 0
     has_face = n_faces > 0
-    columns: dict[str, object] = {"file": pd.array(files, dtype="str")}
+    columns: dict[str, object] = {FILE_COLUMN: pd.array(files, dtype="str")}
     for name in LABEL_COLUMNS:
         if name in image_set.table.columns:
             column = image_set.table[name]
             columns[name] = column.to_numpy() if name == "age_years" else column.array
-    columns["n_faces"] = pd.array(np.where(readable, n_faces, 0), dtype="Int64")
-    columns["n_faces"][~readable] = pd.NA
-    for k, name in enumerate(("x", "y", "width", "height")):
+    columns[N_FACES_COLUMN] = pd.array(np.where(readable, n_faces, 0), dtype="Int64")
+    columns[N_FACES_COLUMN][~readable] = pd.NA
+    for k, name in enumerate(BOX_COORDINATE_COLUMNS):
         values = pd.array(box[:, k], dtype="Int64")
         values[~has_face] = pd.NA
         columns[name] = values
-    columns["score"] = pd.array(np.where(has_face, score, np.nan), dtype="Float64")
-    columns["status"] = pd.array(np.where(readable, "ok", "unreadable"), dtype="str")
-    columns["error"] = pd.array(errors, dtype="str")
+    columns[SCORE_COLUMN] = pd.array(np.where(has_face, score, np.nan), dtype="Float64")
+    columns[STATUS_COLUMN] = pd.array(np.where(readable, STATUS_OK, STATUS_UNREADABLE), dtype="str")
+    columns[ERROR_COLUMN] = pd.array(errors, dtype="str")
     table = pd.DataFrame(columns)
     unreadable = tuple((files[i], errors[i] or "") for i in np.flatnonzero(~readable))
     if unreadable:

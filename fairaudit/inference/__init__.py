@@ -11,10 +11,13 @@ through face detection first (``Predictor.run(..., detect=True)``,
 * :func:`optimize_for_inference` - batch norm folded into convolutions, channels_last.
 * :func:`export_onnx` / :class:`OnnxSession` - ONNX export (probabilities inside the
   graph, metadata recorded) and its ONNX Runtime session.
-* :func:`resolve_images` - folders, files and label tables into one :class:`ImageSet`.
+* :func:`resolve_images` - folders, files and label tables into one :class:`ImageSet`
+  (defined in :mod:`fairaudit.datasets`, re-exported here).
+
+The table's column names and status values are defined once in :mod:`fairaudit.schema`.
 """
 
-from fairaudit.inference._inputs import (
+from fairaudit.datasets import (
     IMAGE_EXTENSIONS,
     ImageSet,
     images_from_files,
@@ -32,6 +35,7 @@ from fairaudit.inference._onnx import (
 )
 from fairaudit.inference._optimize import count_batchnorm, fold_batchnorm, optimize_for_inference
 from fairaudit.inference._outputs import (
+    BOX_COLUMNS,
     STATUS_NO_FACE,
     STATUS_OK,
     STATUS_UNREADABLE,
@@ -44,14 +48,9 @@ from fairaudit.inference._outputs import (
     task_dtype,
     write_predictions,
 )
-from fairaudit.inference._predict import (
-    BACKENDS,
-    BOX_COLUMNS,
-    FaceCrop,
-    PredictionRun,
-    PredictionSummary,
-    Predictor,
-)
+from fairaudit.inference._pipeline import FaceCrop
+from fairaudit.inference._predictor import BACKENDS, Predictor
+from fairaudit.inference._summary import PredictionRun, PredictionSummary
 
 __all__ = [
     "BACKENDS",

@@ -9,7 +9,8 @@ in the task's unit (years: output times ``max_value``) ``(N,)`` per regression t
 The predictions table (what :meth:`Predictor.predict` returns and the audit engine
 reads) has, per task: ``{task}_pred`` (the predicted class, a categorical of the
 task's classes, or the regression value as float32) and, for classification,
-one ``{task}_prob_{class}`` float32 column per class.
+one ``{task}_prob_{class}`` float32 column per class. The column names and status
+values are defined in :mod:`fairaudit.schema`.
 """
 
 from __future__ import annotations
@@ -25,10 +26,22 @@ from torch import nn
 
 from fairaudit._io import atomic_path
 from fairaudit.exceptions import DataValidationError, MissingDependencyError
-from fairaudit.inference._inputs import LABEL_COLUMNS
+from fairaudit.schema import (
+    ERROR_COLUMN,
+    FACE_BOX_COLUMNS,
+    FILE_COLUMN,
+    LABEL_COLUMNS,
+    STATUS_COLUMN,
+    STATUS_NO_FACE,
+    STATUS_OK,
+    STATUS_UNREADABLE,
+    pred_column,
+    prob_column,
+)
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, UTKFACE_VOCABULARIES
 
 __all__ = [
+    "BOX_COLUMNS",
     "STATUS_NO_FACE",
     "STATUS_OK",
     "STATUS_UNREADABLE",
@@ -42,22 +55,11 @@ __all__ = [
     "write_predictions",
 ]
 
-#: ``status`` of a predicted image.
-STATUS_OK = "ok"
-#: ``status`` of an image that could not be read (its predictions are missing).
-STATUS_UNREADABLE = "unreadable"
-#: ``status`` of an image where face detection found no face (no predictions).
-STATUS_NO_FACE = "no_face"
-
-
-def pred_column(task: str) -> str:
-    """Name of the predicted-label column of a task: ``"{task}_pred"``."""
-    return f"{task}_pred"
-
-
-def prob_column(task: str, cls: str) -> str:
-    """Name of the probability column of one class: ``"{task}_prob_{class}"``."""
-    return f"{task}_prob_{cls}"
+#: Columns of a detected face in a predictions table: its index in the image
+#: (largest first) and its box in the original image's pixels
+#: (:data:`fairaudit.schema.FACE_BOX_COLUMNS`; the box alone is
+#: :data:`fairaudit.schema.BOX_COORDINATE_COLUMNS`).
+BOX_COLUMNS: tuple[str, ...] = FACE_BOX_COLUMNS
 
 
 def prediction_columns(tasks: Sequence[object]) -> list[str]:
@@ -198,13 +200,13 @@ def build_predictions_table(
         predictions and probabilities.
     """
     ok = np.asarray(ok, dtype=bool)
-    columns: dict[str, object] = {"file": images["file"].astype("str").to_numpy()}
+    columns: dict[str, object] = {FILE_COLUMN: images[FILE_COLUMN].astype("str").to_numpy()}
     for name in LABEL_COLUMNS:
         if name in images.columns:
             columns[name] = images[name].to_numpy() if name == "age_years" else images[name].array
     columns.update(task_columns(tasks, outputs, ok))
-    columns["status"] = pd.array(np.where(ok, STATUS_OK, STATUS_UNREADABLE), dtype="str")
-    columns["error"] = pd.array(list(errors), dtype="str")
+    columns[STATUS_COLUMN] = pd.array(np.where(ok, STATUS_OK, STATUS_UNREADABLE), dtype="str")
+    columns[ERROR_COLUMN] = pd.array(list(errors), dtype="str")
     table = pd.DataFrame(columns)
     if "age_years" in table.columns:
         table["age_years"] = table["age_years"].astype(images["age_years"].dtype)

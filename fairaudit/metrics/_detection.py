@@ -29,6 +29,8 @@ from fairaudit.metrics._accumulator import resolve_tasks
 from fairaudit.metrics._encoding import encode_labels
 from fairaudit.metrics._ingest import read_table, vocabularies_from_labels
 from fairaudit.metrics._result import AuditResult
+from fairaudit.schema import STATUS_OK as _STATUS_OK
+from fairaudit.schema import STATUS_UNREADABLE as _STATUS_UNREADABLE
 from fairaudit.vocab import Vocabulary
 
 __all__ = [
@@ -38,8 +40,6 @@ __all__ = [
 
 #: Default sensitive attributes of a detector audit (FairFace's labels).
 DETECTION_ATTRIBUTES: tuple[str, ...] = ("gender", "age", "race")
-_STATUS_OK = "ok"
-_STATUS_UNREADABLE = "unreadable"
 _SHOWN = 10
 
 

@@ -31,6 +31,14 @@ import pandas as pd
 from fairaudit.exceptions import DataValidationError
 from fairaudit.metrics._accumulator import audit_predictions, resolve_tasks, validate_proba
 from fairaudit.metrics._result import AuditResult
+from fairaudit.schema import (
+    FILE_COLUMN,
+    PRED_SUFFIX,
+    pred_column,
+    prob_column,
+    prob_prefix,
+    proba_column,
+)
 from fairaudit.vocab import ClassMapping, Vocabulary
 
 __all__ = [
@@ -120,14 +128,14 @@ def _model_classes(task: str, vocab: Vocabulary, mapping: Mapping_ | None) -> tu
 def _probabilities(
     table: pd.DataFrame, task: str, classes: Sequence[str], *, source: str, atol: float
 ) -> np.ndarray | None:
-    per_class = [c for c in table.columns if isinstance(c, str) and c.startswith(f"{task}_prob_")]
-    single = f"{task}_prob" in table.columns
+    per_class = [c for c in table.columns if isinstance(c, str) and c.startswith(prob_prefix(task))]
+    single = proba_column(task) in table.columns
     if single and per_class:
         raise DataValidationError(
             f"{source}: both {task}_prob and {task}_prob_<class> columns; keep one form"
         )
     if per_class:
-        expected = [f"{task}_prob_{c}" for c in classes]
+        expected = [prob_column(task, c) for c in classes]
         missing = [c for c in expected if c not in table.columns]
         extra = sorted(set(per_class) - set(expected))
         if missing or extra:
@@ -142,7 +150,9 @@ def _probabilities(
                 f"{source}: non-numeric {task} probabilities ({exc})"
             ) from exc
     elif single:
-        arr = parse_proba_column(table[f"{task}_prob"], len(classes), what=f"{source} {task}_prob")
+        arr = parse_proba_column(
+            table[proba_column(task)], len(classes), what=f"{source} {task}_prob"
+        )
     else:
         return None
     vocab = Vocabulary(task, tuple(classes))
@@ -200,17 +210,17 @@ def prepare_table(
                 f"{source}: {task} probabilities cannot go through a function mapping; "
                 "use a ClassMapping or drop the probability columns"
             )
-        pred_column = f"{task}_pred"
-        if pred_column in table.columns:
-            raw = table[pred_column]
+        pred_name = pred_column(task)
+        if pred_name in table.columns:
+            raw = table[pred_name]
         elif proba is not None:
             raw = pd.Series(np.asarray(classes, dtype=object)[proba.argmax(axis=1)])
         else:
             raise DataValidationError(
-                f"{source}: task {task!r} has neither a {pred_column} column nor probabilities"
+                f"{source}: task {task!r} has neither a {pred_name} column nor probabilities"
             )
         if isinstance(mapping, ClassMapping):
-            y_pred[task] = mapping.apply(raw, source=f"{source} {pred_column}")
+            y_pred[task] = mapping.apply(raw, source=f"{source} {pred_name}")
             if proba is not None:
                 target = np.zeros((len(table), len(vocab)))
                 for k, cls in enumerate(classes):
@@ -220,7 +230,7 @@ def prepare_table(
             try:
                 y_pred[task] = mapping(raw.to_numpy())
             except DataValidationError as exc:
-                raise DataValidationError(f"{source} {pred_column}: {exc}") from exc
+                raise DataValidationError(f"{source} {pred_name}: {exc}") from exc
             years = f"{task}_years"
             if years in table.columns:
                 reg_true[years] = table[years]
@@ -230,8 +240,8 @@ def prepare_table(
         if proba is not None:
             y_proba[task] = proba
     for column in table.columns:
-        if isinstance(column, str) and column.endswith("_pred"):
-            target = column[: -len("_pred")]
+        if isinstance(column, str) and column.endswith(PRED_SUFFIX):
+            target = column[: -len(PRED_SUFFIX)]
             if target not in tasks and target in table.columns and target not in reg_true:
                 reg_true[target] = table[target]
                 reg_pred[target] = table[column]
@@ -261,8 +271,8 @@ def prepare_table(
 def _detect_tasks(table: pd.DataFrame) -> list[str]:
     found = []
     for task in _TASK_CANDIDATES:
-        predicted = f"{task}_pred" in table.columns or any(
-            isinstance(c, str) and (c == f"{task}_prob" or c.startswith(f"{task}_prob_"))
+        predicted = pred_column(task) in table.columns or any(
+            isinstance(c, str) and (c == proba_column(task) or c.startswith(prob_prefix(task)))
             for c in table.columns
         )
         if predicted:
@@ -360,7 +370,7 @@ def audit_table(
     predictions: pd.DataFrame | str | os.PathLike[str],
     labels: pd.DataFrame | str | os.PathLike[str] | None = None,
     *,
-    on: str = "file",
+    on: str = FILE_COLUMN,
     tasks: Mapping[str, Vocabulary] | Sequence[str] | str | None = None,
     attributes: Mapping[str, Vocabulary] | Sequence[str] | None = None,
     mappings: Mapping[str, Mapping_] | None = None,

@@ -37,6 +37,7 @@ from fairaudit.metrics._ingest import (
     vocabularies_from_labels,
 )
 from fairaudit.metrics._paired import PairedCounts
+from fairaudit.schema import FILE_COLUMN, STATUS_COLUMN, STATUS_OK
 from fairaudit.vocab import ClassMapping, Vocabulary
 
 __all__ = ["paired_counts"]
@@ -52,9 +53,9 @@ def _name_of(table: object, default: str) -> str:
 
 def _readable_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Rows whose image was read (``status == "ok"``); all rows without a status column."""
-    if "status" not in frame.columns:
+    if STATUS_COLUMN not in frame.columns:
         return frame, 0
-    ok = frame["status"].astype("object").eq("ok").to_numpy()
+    ok = frame[STATUS_COLUMN].astype("object").eq(STATUS_OK).to_numpy()
     return frame.loc[ok].reset_index(drop=True), int((~ok).sum())
 
 
@@ -97,7 +98,7 @@ def paired_counts(
     names: Sequence[str] | None = None,
     tasks: Mapping[str, Vocabulary] | Sequence[str] | str | None = None,
     attributes: Mapping[str, Vocabulary] | Sequence[str] | None = ("gender", "age", "race"),
-    on: str = "file",
+    on: str = FILE_COLUMN,
     mappings: Mapping[str, ClassMapping | Callable[[Any], Any]] | None = None,
     missing: str = "error",
     unmatched: str = "report",

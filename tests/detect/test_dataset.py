@@ -26,7 +26,8 @@ from fairaudit.detect import (
     detect_faces,
 )
 from fairaudit.exceptions import ConfigurationError, DataValidationError
-from fairaudit.metrics import AuditResult, audit_detection, audit_predictions, wilson_interval
+from fairaudit.functional import wilson_interval
+from fairaudit.metrics import AuditResult, audit_detection, audit_predictions
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
 pytestmark = [

@@ -1,16 +1,11 @@
-"""The prediction pipeline: images in, a predictions table out.
+"""The predictor: a model (torch or ONNX Runtime) that predicts every task of images.
 
-:class:`Predictor` reads images (see :func:`~fairaudit.inference.resolve_images`),
-preprocesses them with the training preprocessing
+:class:`Predictor` preprocesses images with the training preprocessing
 (:class:`fairaudit.datasets.ImageTransform`, :func:`fairaudit.datasets.load_rgb`),
-runs a model in batches (optimised torch, plain torch, or ONNX Runtime) and builds
-the predictions table (see :func:`~fairaudit.inference.build_predictions_table`).
-
-Unreadable images (not an image, truncated, ...) are never dropped silently: with
-``on_unreadable="keep"`` (the default) they stay in the table with ``status``
-``"unreadable"``, the reason in ``error`` and no predictions, and the summary
-lists them; with ``on_unreadable="raise"`` the first one stops the run with a
-:class:`~fairaudit.exceptions.DataValidationError` naming it.
+runs a model in batches (optimised torch, plain torch, or ONNX Runtime), and
+predicts a whole image set through the pipeline of
+:mod:`fairaudit.inference._pipeline` (:meth:`Predictor.run`) or every face of one
+photo (:meth:`Predictor.predict_photo`).
 
 Raw photos go through face detection (:mod:`fairaudit.detect`):
 :meth:`Predictor.predict_photo` predicts every face of one photo, and
@@ -23,265 +18,35 @@ transformation of the decoded image.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import os
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
-from fairaudit.datasets import ImageTransform, load_rgb
-from fairaudit.detect import Box, FaceDetector, ImageInput, default_detector, detect_faces
-from fairaudit.detect import read_image as _read_image
+from fairaudit.datasets import ImageSet, ImageTransform, resolve_images
+from fairaudit.detect import FaceDetector, ImageInput, default_detector, detect_faces
 from fairaudit.exceptions import CheckpointError, ConfigurationError, DataValidationError
-from fairaudit.inference._inputs import LABEL_COLUMNS, ImageSet, resolve_images
 from fairaudit.inference._onnx import OnnxSession, build_onnx
 from fairaudit.inference._optimize import optimize_for_inference
-from fairaudit.inference._outputs import (
-    STATUS_NO_FACE,
-    ProbabilityModel,
-    build_predictions_table,
-    prediction_columns,
-    task_columns,
-    write_predictions,
-)
+from fairaudit.inference._outputs import ProbabilityModel, prediction_columns, task_columns
+from fairaudit.inference._pipeline import FaceCrop, _torch_threads, predict_faces, predict_images
+from fairaudit.inference._summary import PredictionRun
+from fairaudit.schema import BOX_COORDINATE_COLUMNS, FACE_BOX_COLUMNS, FACE_COLUMN
 
-__all__ = ["BACKENDS", "BOX_COLUMNS", "FaceCrop", "PredictionRun", "PredictionSummary", "Predictor"]
+__all__ = ["BACKENDS", "Predictor"]
 
 logger = logging.getLogger(__name__)
 
 #: Inference backends of :class:`Predictor`.
 BACKENDS: tuple[str, ...] = ("torch", "onnx")
 _UNREADABLE_POLICIES = ("keep", "raise")
-#: Errors PIL raises for files it cannot decode.
-_IMAGE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
-_SHOWN = 10
-
-#: A transformation of each decoded RGB image before preprocessing (``Predictor(face_crop=)``).
-FaceCrop = Callable[[Image.Image], Image.Image]
-#: Columns of a detected face in a predictions table: its index in the image
-#: (largest first) and its box in the original image's pixels.
-BOX_COLUMNS: tuple[str, ...] = ("face", "x", "y", "width", "height")
-
-
-@dataclass(frozen=True)
-class PredictionSummary:
-    """What a prediction run did, so nothing goes unnoticed.
-
-    Attributes
-    ----------
-    source : str
-        Where the images came from.
-    backend : str
-        ``"torch"`` or ``"onnx"``.
-    n_images : int
-        Images read or tried (rows of the predictions table).
-    n_predicted : int
-        Images predicted (``status == "ok"``).
-    unreadable : tuple of (str, str)
-        ``(file, reason)`` of each unreadable image.
-    missing : tuple of str
-        Labelled rows of the input without an image file (not in the table).
-    ignored : tuple of str
-        Files of the input skipped (non-image names, malformed dataset file
-        names; not in the table).
-    seconds : float
-        Wall time of reading, preprocessing and predicting.
-    detector : str or None
-        The face detector (its repr) when faces were detected first, else None.
-    n_faces : int
-        Faces detected and predicted (rows with ``status == "ok"``; with
-        detection, ``n_predicted`` counts the images with at least one face).
-    no_face : tuple of str
-        Images where the detector found no face (one ``"no_face"`` row each).
-    """
-
-    source: str
-    backend: str
-    n_images: int
-    n_predicted: int
-    unreadable: tuple[tuple[str, str], ...] = ()
-    missing: tuple[str, ...] = ()
-    ignored: tuple[str, ...] = ()
-    seconds: float = 0.0
-    detector: str | None = None
-    n_faces: int = 0
-    no_face: tuple[str, ...] = ()
-
-    @property
-    def n_no_face(self) -> int:
-        """Number of images without a detected face."""
-        return len(self.no_face)
-
-    @property
-    def n_unreadable(self) -> int:
-        """Number of unreadable images."""
-        return len(self.unreadable)
-
-    @property
-    def n_missing(self) -> int:
-        """Number of labelled rows without an image file (not predicted)."""
-        return len(self.missing)
-
-    @property
-    def images_per_second(self) -> float:
-        """Throughput over the whole run (reading included)."""
-        return self.n_images / self.seconds if self.seconds > 0 else float("nan")
-
-    def format(self) -> str:
-        """A few human-readable lines."""
-        lines = [f"images: {self.n_images} from {self.source}"]
-        if self.detector is not None:
-            lines += [
-                f"faces: {self.n_faces} in {self.n_predicted} image(s); images with no face: "
-                f"{self.n_no_face}; unreadable: {self.n_unreadable}",
-                f"detector: {self.detector}",
-            ]
-        else:
-            lines.append(f"predicted: {self.n_predicted}; unreadable: {self.n_unreadable}")
-        lines.append(
-            f"time: {self.seconds:.2f} s ({self.images_per_second:.1f} images/s, "
-            f"backend {self.backend})"
-        )
-        for file in self.no_face[:_SHOWN]:
-            lines.append(f"  no face: {file}")
-        if self.n_no_face > _SHOWN:
-            lines.append(f"  ... and {self.n_no_face - _SHOWN} more without a face")
-        for file, reason in self.unreadable[:_SHOWN]:
-            lines.append(f"  unreadable: {file}: {reason}")
-        if self.n_unreadable > _SHOWN:
-            lines.append(f"  ... and {self.n_unreadable - _SHOWN} more unreadable")
-        if self.missing:
-            shown = ", ".join(self.missing[:5]) + (" ..." if len(self.missing) > 5 else "")
-            lines.append(
-                f"labelled rows without image (not predicted): {len(self.missing)} ({shown})"
-            )
-        if self.ignored:
-            shown = ", ".join(self.ignored[:5]) + (" ..." if len(self.ignored) > 5 else "")
-            lines.append(
-                f"files skipped (not images, or excluded by the loader): {len(self.ignored)} "
-                f"({shown})"
-            )
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.format()
-
-
-@dataclass(frozen=True)
-class PredictionRun:
-    """The result of :meth:`Predictor.run`: the predictions table and its summary."""
-
-    table: pd.DataFrame
-    summary: PredictionSummary = field(repr=False)
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the table (CSV or Parquet by suffix), atomically; see :func:`write_predictions`."""
-        return write_predictions(self.table, path)
-
-
-class _Item(NamedTuple):
-    index: int
-    image: torch.Tensor | None
-    error: str | None
-
-
-class _Batch(NamedTuple):
-    indices: np.ndarray
-    images: torch.Tensor | None
-    failures: list[tuple[int, str]]
-
-
-class _ImageFiles(Dataset):
-    """Decoded, preprocessed images; an unreadable file gives its error instead."""
-
-    def __init__(
-        self, paths: Sequence[str], transform: ImageTransform, face_crop: FaceCrop | None
-    ) -> None:
-        self.paths = list(paths)
-        self.transform = transform
-        self.face_crop = face_crop
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> _Item:
-        try:
-            image = load_rgb(self.paths[index])
-        except _IMAGE_ERRORS as exc:
-            return _Item(index, None, f"{type(exc).__name__}: {exc}")
-        if self.face_crop is not None:
-            image = self.face_crop(image)
-        return _Item(index, self.transform(image), None)
-
-
-class _Faces(NamedTuple):
-    index: int
-    boxes: list[Box]
-    images: torch.Tensor | None
-    error: str | None
-
-
-class _DetectedFaces(Dataset):
-    """Per image: the detected faces' boxes and preprocessed crops, or why it is unreadable."""
-
-    def __init__(
-        self, paths: Sequence[str], transform: ImageTransform, detector: FaceDetector
-    ) -> None:
-        self.paths = list(paths)
-        self.transform = transform
-        self.detector = detector
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> _Faces:
-        try:
-            picture = _read_image(self.paths[index])
-        except DataValidationError as exc:
-            return _Faces(index, [], None, str(exc))
-        faces = detect_faces(picture, detector=self.detector)
-        if not faces:
-            return _Faces(index, [], None, None)
-        crops = torch.stack([self.transform(face.crop) for face in faces])
-        return _Faces(index, [face.box for face in faces], crops, None)
-
-
-def _one_item(item: _Faces) -> _Faces:
-    """DataLoader collate function that keeps an item as it is."""
-    return item
-
-
-def _collate(items: list[_Item]) -> _Batch:
-    good = [item for item in items if item.image is not None]
-    images = torch.stack([item.image for item in good]) if good else None
-    indices = np.array([item.index for item in good], dtype=np.int64)
-    return _Batch(indices, images, [(i.index, i.error) for i in items if i.image is None])
-
-
-@contextlib.contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
-    """Use ``threads`` intra-op threads in torch for the block, then restore."""
-    if threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _check_positive(name: str, value: object, *, allow_none: bool = False) -> None:
@@ -555,12 +320,12 @@ class Predictor:
                 outputs = self._predict_crops(crops)
         else:
             outputs = self._empty_outputs(0)
-        columns: dict[str, object] = {"face": np.arange(n, dtype=np.int64)}
-        for name in BOX_COLUMNS[1:]:
+        columns: dict[str, object] = {FACE_COLUMN: np.arange(n, dtype=np.int64)}
+        for name in BOX_COORDINATE_COLUMNS:
             columns[name] = np.array([getattr(f.box, name) for f in faces], dtype=np.int64)
         columns.update(task_columns(self.tasks, outputs, np.ones(n, dtype=bool)))
         frame = pd.DataFrame(columns)
-        assert list(frame.columns) == [*BOX_COLUMNS, *prediction_columns(self.tasks)]
+        assert list(frame.columns) == [*FACE_BOX_COLUMNS, *prediction_columns(self.tasks)]
         return frame
 
     def run(
@@ -617,156 +382,8 @@ class Predictor:
             )
         image_set: ImageSet = resolve_images(images, limit=limit)
         if detect:
-            return self._run_detect(image_set, detector or default_detector(), progress)
-        n = len(image_set)
-        start = time.perf_counter()
-        outputs = {
-            t.name: np.full(
-                (n, t.num_outputs) if t.kind == "classification" else n, np.nan, dtype=np.float32
-            )
-            for t in self.tasks
-        }
-        ok = np.zeros(n, dtype=bool)
-        errors: list[str | None] = [None] * n
-        files = image_set.table["file"].tolist()
-        dataset = _ImageFiles(image_set.table["path"].tolist(), self.transform, self.face_crop)
-        loader = DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=False,
-            num_workers=self.num_workers,
-            collate_fn=_collate,
-        )
-        with _torch_threads(self.threads):
-            for batch in tqdm(loader, desc="predict", unit="batch", disable=not progress):
-                for index, error in batch.failures:
-                    if self.on_unreadable == "raise":
-                        raise DataValidationError(
-                            f"unreadable image {files[index]} ({dataset.paths[index]}): {error}"
-                        )
-                    errors[index] = error
-                if batch.images is None:
-                    continue
-                probabilities = self._forward(batch.images)
-                for name, values in probabilities.items():
-                    outputs[name][batch.indices] = values
-                ok[batch.indices] = True
-        seconds = time.perf_counter() - start
-        table = build_predictions_table(image_set.table, self.tasks, outputs, ok, errors)
-        unreadable = tuple((files[i], errors[i]) for i in np.flatnonzero(~ok))
-        if unreadable:
-            logger.warning("%d unreadable image(s), e.g. %s: %s", len(unreadable), *unreadable[0])
-        summary = PredictionSummary(
-            source=image_set.source,
-            backend=self.backend,
-            n_images=n,
-            n_predicted=int(ok.sum()),
-            unreadable=unreadable,
-            missing=image_set.missing,
-            ignored=image_set.ignored,
-            seconds=seconds,
-        )
-        return PredictionRun(table=table, summary=summary)
-
-    def _run_detect(
-        self, image_set: ImageSet, detector: FaceDetector, progress: bool
-    ) -> PredictionRun:
-        """:meth:`run` with face detection: one row per face, or per image without one."""
-        if not callable(getattr(detector, "detect", None)):
-            raise ConfigurationError(
-                "detector must have a detect(image) method (the FaceDetector interface), "
-                f"got {type(detector).__name__}"
-            )
-        start = time.perf_counter()
-        files = image_set.table["file"].tolist()
-        dataset = _DetectedFaces(image_set.table["path"].tolist(), self.transform, detector)
-        loader = DataLoader(
-            dataset,
-            batch_size=None,
-            shuffle=False,
-            num_workers=self.num_workers,
-            collate_fn=_one_item,
-        )
-        # one entry per output row: (image index, face index or -1, box or None, error)
-        rows: list[tuple[int, int, Box | None, str | None]] = []
-        pending: list[tuple[int, torch.Tensor]] = []  # (first output row, crops)
-        chunks: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
-
-        def flush() -> None:
-            if pending:
-                crops = torch.cat([c for _, c in pending])
-                where = np.concatenate([np.arange(r, r + len(c)) for r, c in pending])
-                chunks.append((where, self._forward(crops)))
-                pending.clear()
-
-        unreadable: list[tuple[str, str]] = []
-        no_face: list[str] = []
-        with _torch_threads(self.threads):
-            bar = tqdm(loader, desc="detect + predict", unit="image", disable=not progress)
-            for item in bar:
-                if item.error is not None:
-                    if self.on_unreadable == "raise":
-                        raise DataValidationError(
-                            f"unreadable image {files[item.index]}: {item.error}"
-                        )
-                    unreadable.append((files[item.index], item.error))
-                    rows.append((item.index, -1, None, item.error))
-                elif item.images is None:
-                    no_face.append(files[item.index])
-                    rows.append((item.index, -1, None, None))
-                else:
-                    pending.append((len(rows), item.images))
-                    rows.extend((item.index, k, box, None) for k, box in enumerate(item.boxes))
-                    if sum(len(c) for _, c in pending) >= self.batch_size:
-                        flush()
-            flush()
-        n_rows = len(rows)
-        outputs = self._empty_outputs(n_rows)
-        for where, probabilities in chunks:
-            for name, values in probabilities.items():
-                outputs[name][where] = values
-        image_index = np.array([r[0] for r in rows], dtype=np.int64)
-        face_index = np.array([r[1] for r in rows], dtype=np.int64)
-        ok = face_index >= 0
-        errors = [r[3] for r in rows]
-        table = build_predictions_table(
-            image_set.table.iloc[image_index].reset_index(drop=True),
-            self.tasks,
-            outputs,
-            ok,
-            errors,
-        )
-        table.loc[(~ok) & table["error"].isna().to_numpy(), "status"] = STATUS_NO_FACE
-        at = 1 + sum(c in table.columns for c in LABEL_COLUMNS)
-        boxes = [r[2] for r in rows]
-        box_values = {
-            "face": face_index,
-            **{
-                name: np.array([getattr(b, name) if b is not None else -1 for b in boxes])
-                for name in BOX_COLUMNS[1:]
-            },
-        }
-        for offset, name in enumerate(BOX_COLUMNS):
-            column = pd.array(box_values[name], dtype="Int64")
-            column[~ok] = pd.NA
-            table.insert(at + offset, name, column)
-        seconds = time.perf_counter() - start
-        if unreadable:
-            logger.warning("%d unreadable image(s), e.g. %s: %s", len(unreadable), *unreadable[0])
-        summary = PredictionSummary(
-            source=image_set.source,
-            backend=self.backend,
-            n_images=len(image_set),
-            n_predicted=len(set(image_index[ok].tolist())),
-            unreadable=tuple(unreadable),
-            missing=image_set.missing,
-            ignored=image_set.ignored,
-            seconds=seconds,
-            detector=repr(detector),
-            n_faces=int(ok.sum()),
-            no_face=tuple(no_face),
-        )
-        return PredictionRun(table=table, summary=summary)
+            return predict_faces(self, image_set, detector or default_detector(), progress=progress)
+        return predict_images(self, image_set, progress=progress)
 
     def predict(
         self,

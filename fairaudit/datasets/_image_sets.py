@@ -1,8 +1,9 @@
-"""Resolve what a user asks to predict on into one table of images.
+"""Image sets: what a user asks to predict or detect on, resolved into one table of images.
 
-Inputs are a folder of images (searched recursively), a list of image files, or a
-label table from :mod:`fairaudit.datasets` (FairFace, UTKFace, a labels CSV). All of
-them become an :class:`ImageSet`: a table with one row per image to predict
+Shared by :mod:`fairaudit.inference` (predictions) and :mod:`fairaudit.detect`
+(the detector audit). Inputs are a folder of images (searched recursively), a list
+of image files, or a label table from :mod:`fairaudit.datasets` (FairFace, UTKFace,
+a labels CSV). All of them become an :class:`ImageSet`: a table with one row per image to predict
 (``file``, ``path`` and the true labels when known) and the counts of what was
 left out and why (labelled rows without image file, non-image files in a folder),
 so nothing is dropped silently.
@@ -19,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.vocab import ATTRIBUTES
+from fairaudit.schema import FILE_COLUMN, LABEL_COLUMNS, PATH_COLUMN
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -43,8 +44,6 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (
     ".tiff",
     ".webp",
 )
-#: Label columns carried from a label table into the predictions table.
-LABEL_COLUMNS: tuple[str, ...] = (*ATTRIBUTES, "age_years")
 _SHOWN = 5
 
 
@@ -154,8 +153,8 @@ def images_from_folder(folder: str | os.PathLike[str]) -> ImageSet:
     root_str = str(root)
     table = pd.DataFrame(
         {
-            "file": pd.array(images, dtype="str"),
-            "path": pd.array([os.path.join(root_str, f) for f in images], dtype="str"),
+            FILE_COLUMN: pd.array(images, dtype="str"),
+            PATH_COLUMN: pd.array([os.path.join(root_str, f) for f in images], dtype="str"),
         }
     )
     return ImageSet(table=table, source=root_str, ignored=tuple(ignored))
@@ -197,8 +196,8 @@ def images_from_files(files: Sequence[str | os.PathLike[str]]) -> ImageSet:
         raise DataValidationError(f"image file(s) listed more than once: {_abbreviate(dups)}")
     table = pd.DataFrame(
         {
-            "file": pd.array(keys, dtype="str"),
-            "path": pd.array([str(p) for p in paths], dtype="str"),
+            FILE_COLUMN: pd.array(keys, dtype="str"),
+            PATH_COLUMN: pd.array([str(p) for p in paths], dtype="str"),
         }
     )
     return ImageSet(table=table, source=f"list of {len(keys)} file(s)")
@@ -229,13 +228,13 @@ def images_from_table(table: pd.DataFrame, *, source: str = "label table") -> Im
         raise DataValidationError(
             f"expected a label table (pandas DataFrame), got {type(table).__name__}"
         )
-    absent = [c for c in ("file", "path") if c not in table.columns]
+    absent = [c for c in (FILE_COLUMN, PATH_COLUMN) if c not in table.columns]
     if absent:
         raise DataValidationError(
             f"{source}: missing column(s) {absent} (a label table from fairaudit.datasets has "
             "'file' and 'path'; load labels with an image root to get paths)"
         )
-    files = table["file"]
+    files = table[FILE_COLUMN]
     empty = files.isna() | (files.astype(str).str.strip() == "")
     if empty.any():
         raise DataValidationError(
@@ -248,9 +247,11 @@ def images_from_table(table: pd.DataFrame, *, source: str = "label table") -> Im
         has_image = table["has_image"].fillna(False).astype(bool).to_numpy()
     else:
         has_image = (
-            table["path"].map(lambda p: isinstance(p, str) and os.path.isfile(p)).to_numpy(bool)
+            table[PATH_COLUMN]
+            .map(lambda p: isinstance(p, str) and os.path.isfile(p))
+            .to_numpy(bool)
         )
-    has_image = has_image & table["path"].notna().to_numpy()
+    has_image = has_image & table[PATH_COLUMN].notna().to_numpy()
     missing = tuple(files[~has_image].astype(str).tolist())
     if not has_image.any():
         raise DataValidationError(
@@ -264,10 +265,10 @@ def images_from_table(table: pd.DataFrame, *, source: str = "label table") -> Im
             len(missing),
             _abbreviate(list(missing)),
         )
-    keep = ["file", "path", *(c for c in LABEL_COLUMNS if c in table.columns)]
+    keep = [FILE_COLUMN, PATH_COLUMN, *(c for c in LABEL_COLUMNS if c in table.columns)]
     out = table.loc[has_image, keep].reset_index(drop=True)
-    out["file"] = out["file"].astype("str")
-    out["path"] = out["path"].astype("str")
+    out[FILE_COLUMN] = out[FILE_COLUMN].astype("str")
+    out[PATH_COLUMN] = out[PATH_COLUMN].astype("str")
     return ImageSet(table=out, source=source, missing=missing)
 
 
