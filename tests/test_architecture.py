@@ -56,18 +56,18 @@ class _Imports(ast.NodeVisitor):
         self.package = module if is_package else module.rpartition(".")[0]
         self.found: list[tuple[str, str | None, int]] = []
 
-    def visit_If(self, node: ast.If) -> None:  # noqa: N802 (ast API)
+    def visit_If(self, node: ast.If) -> None:
         if _is_type_checking(node):
             for child in node.orelse:
                 self.visit(child)
             return
         self.generic_visit(node)
 
-    def visit_Import(self, node: ast.Import) -> None:  # noqa: N802
+    def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self.found.append((alias.name, None, node.lineno))
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:  # noqa: N802
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level:
             base = self.package.split(".")
             base = base[: len(base) - node.level + 1]

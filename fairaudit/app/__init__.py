@@ -14,7 +14,6 @@ Streamlit nor (until called) torch.
 
 from fairaudit.app._audit import audit_report_html, read_audit, report_file_name
 from fairaudit.app._launch import (
-    APP_SCRIPT,
     DEFAULT_ADDRESS,
     DEFAULT_PORT,
     run_app,
@@ -23,7 +22,6 @@ from fairaudit.app._launch import (
 from fairaudit.app._models import (
     DEFAULT_MODEL,
     AppOptions,
-    check_app_model,
     fairface_models,
     load_predictor,
     model_card_markdown,
@@ -31,30 +29,23 @@ from fairaudit.app._models import (
     parse_app_args,
 )
 from fairaudit.app._photo import (
-    BOX_COLOR,
     BOX_COLUMNS,
-    TASK_TITLES,
     FacePrediction,
     draw_faces,
     example_photo,
     face_predictions,
     probability_chart,
     read_photo,
-    task_title,
 )
 
 __all__ = [
-    "APP_SCRIPT",
-    "BOX_COLOR",
     "BOX_COLUMNS",
     "DEFAULT_ADDRESS",
     "DEFAULT_MODEL",
     "DEFAULT_PORT",
-    "TASK_TITLES",
     "AppOptions",
     "FacePrediction",
     "audit_report_html",
-    "check_app_model",
     "draw_faces",
     "example_photo",
     "face_predictions",
@@ -69,5 +60,4 @@ __all__ = [
     "report_file_name",
     "run_app",
     "streamlit_command",
-    "task_title",
 ]

@@ -8,8 +8,6 @@ from fairaudit.audit._compare import SplitComparison, compare_splits
 from fairaudit.audit._counts import LabelCounts
 from fairaudit.audit._dataset_audit import DatasetAudit, audit_dataset
 from fairaudit.audit._embedded import (
-    FAIRFACE_SPLITS,
-    build_fairface_label_counts,
     fairface_label_counts,
 )
 from fairaudit.audit._format import format_dataset_audit, format_split_comparison
@@ -17,13 +15,11 @@ from fairaudit.audit._imbalance import IMBALANCE_STATISTICS, imbalance_statistic
 from fairaudit.audit._plots import plot_distributions, plot_joint_heatmap
 
 __all__ = [
-    "FAIRFACE_SPLITS",
     "IMBALANCE_STATISTICS",
     "DatasetAudit",
     "LabelCounts",
     "SplitComparison",
     "audit_dataset",
-    "build_fairface_label_counts",
     "compare_splits",
     "fairface_label_counts",
     "format_dataset_audit",

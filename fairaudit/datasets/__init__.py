@@ -20,33 +20,25 @@ from fairaudit.datasets._image_sets import (
     images_from_table,
     resolve_images,
 )
-from fairaudit.datasets._integrity import IntegrityReport, check_file, check_integrity
+from fairaudit.datasets._integrity import IntegrityReport, check_integrity
 from fairaudit.datasets._report import LabelRepair, LoadedDataset, LoadReport
-from fairaudit.datasets._torchdata import FaceBatch, FaceDataset, FaceItem, collate_faces
+from fairaudit.datasets._torchdata import FaceDataset, collate_faces
 from fairaudit.datasets._transforms import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
     ImageTransform,
     load_rgb,
     to_rgb,
 )
-from fairaudit.datasets._utkface import UTKFACE_NAME_PATTERN, load_utkface, parse_utkface_name
+from fairaudit.datasets._utkface import load_utkface, parse_utkface_name
 
 __all__ = [
-    "IMAGENET_MEAN",
     "IMAGE_EXTENSIONS",
-    "IMAGENET_STD",
-    "UTKFACE_NAME_PATTERN",
-    "FaceBatch",
     "FaceDataset",
-    "FaceItem",
     "ImageSet",
     "ImageTransform",
     "IntegrityReport",
     "LabelRepair",
     "LoadReport",
     "LoadedDataset",
-    "check_file",
     "check_integrity",
     "collate_faces",
     "images_from_files",

@@ -23,7 +23,6 @@ functions.
 - Resampling: :func:`multinomial_replicates`, :func:`percentile_interval`.
 """
 
-from fairaudit.functional._arrays import safe_divide
 from fairaudit.functional._calibration import calibration_counts, calibration_error
 from fairaudit.functional._classification import (
     accuracy,
@@ -89,7 +88,6 @@ __all__ = [
     "paired_difference_interval",
     "per_class_scores",
     "percentile_interval",
-    "safe_divide",
     "slice_metric_values",
     "support",
     "two_proportion_z_test",

@@ -156,33 +156,34 @@ CLASS_METRICS: dict[str, MetricSpec] = {
     )
 }
 
-_RATE_WORDS = {
-    "selection_rate": "selection rate",
-    "tpr": "true positive rate",
-    "fpr": "false positive rate",
-    "tpr+fpr": "larger of the true and false positive rate gaps",
-    "accuracy": "accuracy",
+#: Definitions of the gaps (the report's glossary shows them as written here).
+_GAP_DEFINITIONS = {
+    "demographic_parity_difference": "Fairness gap of the selection rate SR[g,k] = P(pred=k | g).",
+    "demographic_parity_ratio": "Ratio of the selection rate across groups (min / max).",
+    "disparate_impact_ratio": (
+        "The same ratio of selection rates as demographic_parity_ratio; the four-fifths rule "
+        "passes when it is at least 0.8."
+    ),
+    "equal_opportunity_difference": (
+        "Fairness gap of the true positive rate TPR[g,k] = P(pred=k | true=k, g)."
+    ),
+    "equal_opportunity_ratio": "Ratio of the true positive rate across groups (min / max).",
+    "fpr_difference": "Fairness gap of the false positive rate FPR[g,k] = P(pred=k | true!=k, g).",
+    "fpr_ratio": "Ratio of the false positive rate across groups (min / max).",
+    "equalized_odds_difference": "max(TPR difference, FPR difference) of the class.",
+    "equalized_odds_ratio": "min(TPR ratio, FPR ratio) of the class.",
+    "accuracy_difference": "Accuracy of the best group minus that of the worst group (no class).",
+    "accuracy_ratio": "Accuracy of the worst group divided by that of the best group.",
 }
 
 
 def _gap_spec(name: str, rate: str, kind: str) -> MetricSpec:
-    words = _RATE_WORDS[rate]
-    if kind == "difference":
-        definition = f"max_g - min_g of the {words} over the groups (0 is parity)."
-    else:
-        definition = f"min_g / max_g of the {words} over the groups (1 is parity)."
-    if rate == "tpr+fpr":
-        definition = (
-            "The worse of the true and false positive rate "
-            + ("differences" if kind == "difference" else "ratios")
-            + " over the groups."
-        )
     label = name.replace("fpr_", "false positive rate ").replace("_", " ")
     return MetricSpec(
         name,
         "gap",
         label,
-        definition,
+        _GAP_DEFINITIONS[name],
         kind == "ratio",
         rate=rate,
         gap_kind=kind,

@@ -27,25 +27,20 @@ from fairaudit.datasets import (
 )
 from fairaudit.inference._onnx import (
     DEFAULT_OPSET,
-    EXPORT_ATOL,
     OnnxExport,
     OnnxSession,
     build_onnx,
     export_onnx,
 )
-from fairaudit.inference._optimize import count_batchnorm, fold_batchnorm, optimize_for_inference
+from fairaudit.inference._optimize import fold_batchnorm, optimize_for_inference
 from fairaudit.inference._outputs import (
     BOX_COLUMNS,
     STATUS_NO_FACE,
     STATUS_OK,
     STATUS_UNREADABLE,
     ProbabilityModel,
-    build_predictions_table,
     pred_column,
-    prediction_columns,
     prob_column,
-    task_columns,
-    task_dtype,
     write_predictions,
 )
 from fairaudit.inference._pipeline import FaceCrop
@@ -56,7 +51,6 @@ __all__ = [
     "BACKENDS",
     "BOX_COLUMNS",
     "DEFAULT_OPSET",
-    "EXPORT_ATOL",
     "IMAGE_EXTENSIONS",
     "STATUS_NO_FACE",
     "STATUS_OK",
@@ -70,8 +64,6 @@ __all__ = [
     "Predictor",
     "ProbabilityModel",
     "build_onnx",
-    "build_predictions_table",
-    "count_batchnorm",
     "export_onnx",
     "fold_batchnorm",
     "images_from_files",
@@ -79,10 +71,7 @@ __all__ = [
     "images_from_table",
     "optimize_for_inference",
     "pred_column",
-    "prediction_columns",
     "prob_column",
     "resolve_images",
-    "task_columns",
-    "task_dtype",
     "write_predictions",
 ]

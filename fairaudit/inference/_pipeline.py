@@ -4,7 +4,7 @@ The images of an :class:`~fairaudit.datasets.ImageSet` (see
 :func:`~fairaudit.datasets.resolve_images`) are decoded and preprocessed in a
 ``DataLoader``, predicted in batches by a :class:`~fairaudit.inference.Predictor`
 and assembled into the predictions table (see
-:func:`~fairaudit.inference.build_predictions_table`).
+:func:`~fairaudit.inference._outputs.build_predictions_table`).
 
 Unreadable images (not an image, truncated, ...) are never dropped silently: with
 ``on_unreadable="keep"`` (the default) they stay in the table with ``status``

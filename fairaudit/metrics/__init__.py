@@ -28,7 +28,7 @@ from fairaudit.metrics._accumulator import AuditAccumulator, audit_predictions
 from fairaudit.metrics._detection import audit_detection
 from fairaudit.metrics._distributed import audit_dask
 from fairaudit.metrics._encoding import MISSING
-from fairaudit.metrics._ingest import JoinWarning, audit_table, prepare_table, read_table
+from fairaudit.metrics._ingest import JoinWarning, audit_table
 from fairaudit.metrics._paired import PAIRED_FORMAT, PAIRED_FORMAT_VERSION, PairedCounts
 from fairaudit.metrics._pairing import paired_counts
 from fairaudit.metrics._result import (
@@ -59,6 +59,4 @@ __all__ = [
     "bootstrap_audit",
     "gap_significance",
     "paired_counts",
-    "prepare_table",
-    "read_table",
 ]

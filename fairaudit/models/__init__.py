@@ -13,7 +13,7 @@ with the extra ``fairaudit[backbones]`` (timm), ``"vgg19"``, ``"resnet50"``,
 ``"inception_v3"``, ``"xception"``, ``"mobilenet_v1"``, ``"mobilenet_v1_transformer"``.
 """
 
-from fairaudit.models._backbones import BACKBONES, BackboneSpec, create_backbone, timm_available
+from fairaudit.models._backbones import BACKBONES, BackboneSpec, create_backbone
 from fairaudit.models._base import MultiTaskNet
 from fairaudit.models._checkpoint import (
     CHECKPOINT_FORMAT,
@@ -22,17 +22,13 @@ from fairaudit.models._checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from fairaudit.models._lightweight import DepthwiseSeparableBlock, LightweightMTLNet224
+from fairaudit.models._lightweight import LightweightMTLNet224
 from fairaudit.models._mobilenet_v2 import MobileNetV2
 from fairaudit.models._pretrained import (
-    MOBILENET_V2_IMAGENET_FILENAME,
     MOBILENET_V2_IMAGENET_SHA256,
     MOBILENET_V2_WEIGHTS_ENV,
     load_mobilenet_v2_imagenet_state_dict,
-    load_state_dict_file,
     mobilenet_v2_imagenet_weights,
-    sha256_file,
-    verify_sha256,
 )
 from fairaudit.models._registry import available_architectures, build_model
 from fairaudit.models._shipped import (
@@ -46,7 +42,6 @@ from fairaudit.models._tasks import (
     UTKFACE_MAX_AGE,
     UTKFACE_TASKS,
     TaskSpec,
-    validate_tasks,
 )
 from fairaudit.models._transfer import TransferMTLNet, TransformerPool
 
@@ -55,13 +50,11 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_FORMAT_VERSION",
     "FAIRFACE_TASKS",
-    "MOBILENET_V2_IMAGENET_FILENAME",
     "MOBILENET_V2_IMAGENET_SHA256",
     "MOBILENET_V2_WEIGHTS_ENV",
     "UTKFACE_MAX_AGE",
     "UTKFACE_TASKS",
     "BackboneSpec",
-    "DepthwiseSeparableBlock",
     "LightweightMTLNet224",
     "LoadedCheckpoint",
     "MobileNetV2",
@@ -74,15 +67,10 @@ __all__ = [
     "create_backbone",
     "load_checkpoint",
     "load_mobilenet_v2_imagenet_state_dict",
-    "load_state_dict_file",
     "mobilenet_v2_imagenet_weights",
     "save_checkpoint",
     "load_shipped_model",
     "shipped_model_card",
     "shipped_model_path",
     "shipped_models",
-    "sha256_file",
-    "timm_available",
-    "validate_tasks",
-    "verify_sha256",
 ]

@@ -26,6 +26,7 @@ import pandas as pd
 
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
+from fairaudit.functional import CLASS_METRICS, SLICE_METRICS
 from fairaudit.report._html import environment, format_interval, frame_to_html
 
 if TYPE_CHECKING:
@@ -33,9 +34,10 @@ if TYPE_CHECKING:
 
 __all__ = ["render_comparison", "write_comparison_report"]
 
-#: Metrics of the per-slice tables (other metrics' significant changes are listed
-#: with the findings, and every row is in ``Comparison.save``'s JSON).
-DEFAULT_SLICE_METRICS = ("accuracy", "recall")
+#: Metrics of the per-slice tables, names of the :mod:`fairaudit.functional` registry:
+#: the slices' accuracy and the per-class recall (other metrics' significant changes
+#: are listed with the findings, and every row is in ``Comparison.save``'s JSON).
+DEFAULT_SLICE_METRICS = (SLICE_METRICS["accuracy"].name, CLASS_METRICS["recall"].name)
 
 _METADATA_KEYS = ("model", "description", "created", "library_version", "n_rows", "data")
 

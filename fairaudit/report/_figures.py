@@ -93,13 +93,17 @@ def _colorbar(fig: Figure, image: object, *, right: float, label: str) -> None:
     bar.ax.tick_params(labelsize=_SMALL)
 
 
-def plot_confusion_matrices(matrices: Sequence[tuple[str, pd.DataFrame]], *, title: str) -> Figure:
+def plot_confusion_matrices(
+    matrices: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]], *, title: str
+) -> Figure:
     """Row-normalised confusion matrices side by side (overall, then per group).
 
     Parameters
     ----------
-    matrices : sequence of (str, pandas.DataFrame)
-        Panel title and count matrix (true classes as rows, predicted as columns).
+    matrices : sequence of (str, pandas.DataFrame, pandas.DataFrame)
+        Panel title, count matrix (true classes as rows, predicted as columns) and
+        its row shares (:meth:`AuditResult.confusion_matrix` with ``normalize="true"``;
+        NaN rows are blank).
     title : str
         Figure title.
 
@@ -120,16 +124,14 @@ def plot_confusion_matrices(matrices: Sequence[tuple[str, pd.DataFrame]], *, tit
     _place(fig, left=left, right=right, bottom=bottom, top=top, gap=gap, n_columns=n)
     image = None
     ticks = np.arange(n_classes)
-    for i, (ax, (name, counts)) in enumerate(zip(axes, matrices, strict=True)):
-        values = counts.to_numpy(dtype=float)
-        rows = values.sum(axis=1, keepdims=True)
-        share = np.divide(values, rows, out=np.full_like(values, np.nan), where=rows > 0)
+    for i, (ax, (name, counts, shares)) in enumerate(zip(axes, matrices, strict=True)):
+        share = shares.to_numpy(dtype=float)
         image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
         ax.set_xticks(ticks)
         ax.set_xticklabels(labels, rotation=90, fontsize=_SMALL)
         ax.set_yticks(ticks)
         ax.set_yticklabels(labels if i == 0 else [], fontsize=_SMALL)
-        ax.set_title(f"{_short(name, 24)}\n(n = {int(values.sum()):,})", fontsize=_SMALL)
+        ax.set_title(f"{_short(name, 24)}\n(n = {int(counts.to_numpy().sum()):,})", fontsize=_SMALL)
         ax.set_xlabel("predicted", fontsize=_SMALL)
         if i == 0:
             ax.set_ylabel("true", fontsize=_SMALL)

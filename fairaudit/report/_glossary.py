@@ -1,11 +1,14 @@
 """Definitions of every number a report shows: the one source of the report's glossary.
 
-Each definition states what the code computes (``fairaudit.metrics``,
+Each definition states what the code computes (``fairaudit.functional``,
 ``fairaudit.audit``), with the notation of ``docs/metrics.md``: for a slice with
 confusion matrix ``M`` (rows true, columns predicted), ``n = sum M``,
 ``tp_k = M[k,k]``, ``t_k`` the true rows of class ``k`` and ``p_k`` the rows
-predicted as ``k``. ``docs/reports.md`` lists the same entries (a test keeps the
-two equal) and the report renders them in its glossary.
+predicted as ``k``. The entries of the per-slice and per-class metrics are the
+registry's definitions (:attr:`fairaudit.functional.MetricSpec.definition`); every
+registered metric has an entry (checked at import). ``docs/reports.md`` lists the
+same entries (a test keeps the two equal) and the report renders them in its
+glossary.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fairaudit.audit import IMBALANCE_STATISTICS
-from fairaudit.metrics import FAIRNESS_METRICS
+from fairaudit.functional import CLASS_METRICS, GAP_METRICS, METRICS, SLICE_METRICS
 
 __all__ = ["GLOSSARY", "REQUIRED_TERMS", "glossary_entries"]
 
@@ -29,24 +32,21 @@ GLOSSARY: dict[str, str] = {
         "ok; small: fewer rows than the report's min_support, too few to judge (shown, "
         "never hidden); empty: no row, every metric undefined (n/a)."
     ),
-    "accuracy": "sum_k tp_k / n: the share of rows whose predicted class is the true class.",
-    "error_rate": "1 - accuracy.",
-    "balanced_accuracy": "Mean recall over the classes with t_k > 0 in the slice.",
-    "precision": "tp_k / p_k for one class (0 when nothing is predicted as k).",
-    "recall": "tp_k / t_k for one class, its true positive rate (0 when t_k = 0).",
-    "f1": "2 tp_k / (t_k + p_k) for one class (0 when t_k + p_k = 0).",
-    "precision_macro": (
-        "Unweighted mean of the per-class precision over the classes present in the slice "
-        "(t_k + p_k > 0), as scikit-learn's average='macro'."
-    ),
-    "recall_macro": "Unweighted mean of the per-class recall over the classes present.",
-    "f1_macro": "Unweighted mean of the per-class F1 over the classes present.",
-    "precision_weighted": "Mean of the per-class precision weighted by t_k.",
-    "recall_weighted": "Mean of the per-class recall weighted by t_k (equals accuracy).",
-    "f1_weighted": "Mean of the per-class F1 weighted by t_k.",
+    "accuracy": SLICE_METRICS["accuracy"].definition,
+    "error_rate": SLICE_METRICS["error_rate"].definition,
+    "balanced_accuracy": SLICE_METRICS["balanced_accuracy"].definition,
+    "precision": CLASS_METRICS["precision"].definition,
+    "recall": CLASS_METRICS["recall"].definition,
+    "f1": CLASS_METRICS["f1"].definition,
+    "precision_macro": SLICE_METRICS["precision_macro"].definition,
+    "recall_macro": SLICE_METRICS["recall_macro"].definition,
+    "f1_macro": SLICE_METRICS["f1_macro"].definition,
+    "precision_weighted": SLICE_METRICS["precision_weighted"].definition,
+    "recall_weighted": SLICE_METRICS["recall_weighted"].definition,
+    "f1_weighted": SLICE_METRICS["f1_weighted"].definition,
     "predicted": "p_k: the rows predicted as the class.",
-    "selection_rate": "p_k / n: the share of the slice's rows predicted as class k.",
-    "fpr": "(p_k - tp_k) / (n - t_k): the share of rows not of class k predicted as k.",
+    "selection_rate": CLASS_METRICS["selection_rate"].definition,
+    "fpr": CLASS_METRICS["fpr"].definition,
     "confusion matrix": (
         "M[true, predicted] counts of the slice; a row divided by t_k (normalize='true') "
         "gives the shares drawn in the figures, recall on the diagonal."
@@ -67,22 +67,17 @@ GLOSSARY: dict[str, str] = {
     ),
     "n_groups": "Groups where the rate is defined (a gap needs at least 2).",
     "small_groups": "Compared groups with fewer rows than min_support.",
-    "demographic_parity_difference": "Fairness gap of the selection rate SR[g,k] = P(pred=k | g).",
-    "demographic_parity_ratio": "Ratio of the selection rate across groups (min / max).",
-    "disparate_impact_ratio": (
-        "The same ratio of selection rates as demographic_parity_ratio; the four-fifths rule "
-        "passes when it is at least 0.8."
-    ),
-    "equal_opportunity_difference": (
-        "Fairness gap of the true positive rate TPR[g,k] = P(pred=k | true=k, g)."
-    ),
-    "equal_opportunity_ratio": "Ratio of the true positive rate across groups (min / max).",
-    "fpr_difference": "Fairness gap of the false positive rate FPR[g,k] = P(pred=k | true!=k, g).",
-    "fpr_ratio": "Ratio of the false positive rate across groups (min / max).",
-    "equalized_odds_difference": "max(TPR difference, FPR difference) of the class.",
-    "equalized_odds_ratio": "min(TPR ratio, FPR ratio) of the class.",
-    "accuracy_difference": "Accuracy of the best group minus that of the worst group (no class).",
-    "accuracy_ratio": "Accuracy of the worst group divided by that of the best group.",
+    "demographic_parity_difference": GAP_METRICS["demographic_parity_difference"].definition,
+    "demographic_parity_ratio": GAP_METRICS["demographic_parity_ratio"].definition,
+    "disparate_impact_ratio": GAP_METRICS["disparate_impact_ratio"].definition,
+    "equal_opportunity_difference": GAP_METRICS["equal_opportunity_difference"].definition,
+    "equal_opportunity_ratio": GAP_METRICS["equal_opportunity_ratio"].definition,
+    "fpr_difference": GAP_METRICS["fpr_difference"].definition,
+    "fpr_ratio": GAP_METRICS["fpr_ratio"].definition,
+    "equalized_odds_difference": GAP_METRICS["equalized_odds_difference"].definition,
+    "equalized_odds_ratio": GAP_METRICS["equalized_odds_ratio"].definition,
+    "accuracy_difference": GAP_METRICS["accuracy_difference"].definition,
+    "accuracy_ratio": GAP_METRICS["accuracy_ratio"].definition,
     "four-fifths rule": (
         "For each group and class: ratio = the group's selection rate / the reference "
         "group's (the group with the highest selection rate of that class); it fails when "
@@ -159,16 +154,19 @@ GLOSSARY: dict[str, str] = {
     ),
 }
 
-#: Metric names a report's tables use that the glossary must define.
+#: Metric names a report's tables use that the glossary must define: every metric of
+#: the registry, and the other columns of the tables.
 REQUIRED_TERMS: tuple[str, ...] = (
-    tuple(name for name, _, _ in FAIRNESS_METRICS)
+    tuple(METRICS)
+    + ("support", "predicted")
     + IMBALANCE_STATISTICS
     + ("imbalance_ratio", "normalized_entropy", "expected", "representation")
-    + ("support", "accuracy", "balanced_accuracy", "error_rate")
-    + tuple(f"{m}_{a}" for a in ("macro", "weighted") for m in ("precision", "recall", "f1"))
-    + ("precision", "recall", "f1", "selection_rate", "fpr", "predicted")
     + ("ece", "mce", "mean_confidence", "mae", "bias", "rmse")
 )
+
+_UNDEFINED = [term for term in REQUIRED_TERMS if term not in GLOSSARY]
+if _UNDEFINED:  # a metric added to the registry needs its glossary entry
+    raise RuntimeError(f"the report's glossary does not define {_UNDEFINED}")
 
 
 def glossary_entries(terms: Iterable[str] | None = None) -> list[tuple[str, str]]:

@@ -9,39 +9,27 @@ and multi-process training with ``torchrun`` (DDP).
 from fairaudit.training._class_weights import compute_class_weights
 from fairaudit.training._config import TrainConfig
 from fairaudit.training._distributed import (
-    DistributedContext,
-    EpochSampler,
-    ShardSampler,
     init_distributed,
 )
 from fairaudit.training._early_stopping import EarlyStopping
-from fairaudit.training._history import plot_history, write_history
-from fairaudit.training._loop import TrainResult, dataset_tasks, train
+from fairaudit.training._history import plot_history
+from fairaudit.training._loop import TrainResult, train
 from fairaudit.training._splits import (
     UTKFACE_PROTOCOL_SIZES,
-    limit_rows,
-    proportional_sizes,
     utkface_protocol_split,
 )
 from fairaudit.training._tables import TrainingTables, load_training_tables
 
 __all__ = [
     "UTKFACE_PROTOCOL_SIZES",
-    "DistributedContext",
     "EarlyStopping",
-    "EpochSampler",
-    "ShardSampler",
     "TrainConfig",
     "TrainResult",
     "TrainingTables",
     "compute_class_weights",
-    "dataset_tasks",
     "init_distributed",
-    "limit_rows",
     "load_training_tables",
     "plot_history",
-    "proportional_sizes",
     "train",
     "utkface_protocol_split",
-    "write_history",
 ]

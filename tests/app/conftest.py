@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fairaudit.app import APP_SCRIPT
+from fairaudit.app._launch import APP_SCRIPT
 
 #: The fastest shipped FairFace model: the tests run the app with it (``--model``).
 TEST_MODEL = "fairface-lightweight-112"

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 import fairaudit.app._launch as launch
-from fairaudit.app import APP_SCRIPT, DEFAULT_MODEL, streamlit_command
+from fairaudit.app import DEFAULT_MODEL, streamlit_command
+from fairaudit.app._launch import APP_SCRIPT
 from fairaudit.cli import main
 from fairaudit.exceptions import ConfigurationError
 

@@ -11,15 +11,14 @@ from PIL import Image
 
 from fairaudit._images import load_rgb
 from fairaudit.app import (
-    BOX_COLOR,
     FacePrediction,
     draw_faces,
     example_photo,
     face_predictions,
     probability_chart,
     read_photo,
-    task_title,
 )
+from fairaudit.app._photo import BOX_COLOR, task_title
 from fairaudit.exceptions import DataValidationError
 from fairaudit.models import TaskSpec
 from fairaudit.vocab import FAIRFACE_VOCABULARIES

@@ -16,7 +16,6 @@ from fairaudit.audit import (
     IMBALANCE_STATISTICS,
     LabelCounts,
     audit_dataset,
-    build_fairface_label_counts,
     compare_splits,
     fairface_label_counts,
     format_dataset_audit,
@@ -24,6 +23,7 @@ from fairaudit.audit import (
     plot_distributions,
     plot_joint_heatmap,
 )
+from fairaudit.audit._embedded import build_fairface_label_counts
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, GENDER, Vocabulary
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fairaudit.datasets import check_file, check_integrity, load_fairface
+from fairaudit.datasets import check_integrity, load_fairface
+from fairaudit.datasets._integrity import check_file
 from fairaudit.exceptions import DataValidationError
 from tests.datasets._helpers import write_csv, write_image
 

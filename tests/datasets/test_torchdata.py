@@ -12,16 +12,14 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from fairaudit.datasets import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    FaceBatch,
     FaceDataset,
-    FaceItem,
     ImageTransform,
     collate_faces,
     load_fairface,
     load_utkface,
 )
+from fairaudit.datasets._torchdata import FaceBatch, FaceItem
+from fairaudit.datasets._transforms import IMAGENET_MEAN, IMAGENET_STD
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
 from fairaudit.vocab import FAIRFACE_RACE, UTKFACE_RACE
 from tests.datasets._helpers import write_image

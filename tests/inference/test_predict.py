@@ -12,7 +12,8 @@ import torch
 
 from fairaudit.datasets import ImageTransform
 from fairaudit.exceptions import CheckpointError, DataValidationError
-from fairaudit.inference import Predictor, prediction_columns
+from fairaudit.inference import Predictor
+from fairaudit.inference._outputs import prediction_columns
 from fairaudit.models import FAIRFACE_TASKS, UTKFACE_TASKS, LightweightMTLNet224, save_checkpoint
 from fairaudit.vocab import FAIRFACE_AGE, GENDER
 

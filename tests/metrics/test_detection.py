@@ -18,9 +18,8 @@ import pytest
 from scipy import stats
 
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
-from fairaudit.functional import wilson_interval
+from fairaudit.functional import detection_gap, wilson_interval
 from fairaudit.metrics import AuditResult, audit_detection, audit_predictions
-from fairaudit.functional import detection_gap
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, UTKFACE_VOCABULARIES
 
 pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning")

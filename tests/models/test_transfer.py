@@ -19,8 +19,8 @@ from fairaudit.models import (
     build_model,
     load_checkpoint,
     save_checkpoint,
-    timm_available,
 )
+from fairaudit.models._backbones import timm_available
 
 torch.set_num_threads(1)
 

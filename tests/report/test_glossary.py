@@ -8,7 +8,7 @@ from html import unescape
 import pytest
 
 from fairaudit.audit import IMBALANCE_STATISTICS
-from fairaudit.metrics import FAIRNESS_METRICS
+from fairaudit.functional import FAIRNESS_METRICS
 from fairaudit.report import GLOSSARY
 from fairaudit.report._glossary import REQUIRED_TERMS, glossary_entries
 

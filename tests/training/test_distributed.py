@@ -12,7 +12,7 @@ from torch.utils.data import DistributedSampler
 
 from fairaudit.cli import main
 from fairaudit.models import build_model, load_checkpoint
-from fairaudit.training import EpochSampler, ShardSampler
+from fairaudit.training._distributed import EpochSampler, ShardSampler
 
 from .conftest import TINY_ARCH_KWARGS, TINY_SIZE
 

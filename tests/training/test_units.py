@@ -19,12 +19,11 @@ from fairaudit.training import (
     EarlyStopping,
     TrainConfig,
     compute_class_weights,
-    limit_rows,
     plot_history,
-    proportional_sizes,
     utkface_protocol_split,
-    write_history,
 )
+from fairaudit.training._history import write_history
+from fairaudit.training._splits import limit_rows, proportional_sizes
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, GENDER, UTKFACE_RACE
 
 # -- config ----------------------------------------------------------------------------------

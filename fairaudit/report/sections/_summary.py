@@ -1,4 +1,4 @@
-"""The report's summary: ranked disparities, slices too small to judge, four-fifths failures.
+"""Section 1, the summary: ranked disparities, slices too small to judge, four-fifths failures.
 
 Every number is taken from the audit's own methods (:meth:`AuditResult.fairness`,
 :meth:`~AuditResult.bootstrap`, :meth:`~AuditResult.significance`,
@@ -10,46 +10,161 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fairaudit.metrics import SmallSliceWarning
-
-if TYPE_CHECKING:
-    from fairaudit.metrics import AuditResult
+from fairaudit.exceptions import DataValidationError
+from fairaudit.functional import GAP_METRICS, group_sum
+from fairaudit.metrics import AuditResult, SmallSliceWarning
+from fairaudit.report._html import format_interval, format_p_value, frame_to_html
+from fairaudit.report.sections._context import (
+    ReportContext,
+    boot_rows,
+    cell_supports,
+    is_own_attribute,
+    status_classes,
+)
 
 __all__ = [
     "RANKED_GAPS",
-    "cell_supports",
+    "build_summary",
     "four_fifths_failures",
-    "is_own_attribute",
     "rank_disparities",
     "small_slices",
 ]
 
-#: Gaps ranked in the summary: fairness metric -> the rate its significance tests test.
-#: (Equalized odds is the larger of the TPR and FPR gaps, already in the list.)
+#: Gaps ranked in the summary: fairness metric -> the rate its significance tests test
+#: (the registry's :attr:`~fairaudit.functional.MetricSpec.rate`). Equalized odds is
+#: the larger of the TPR and FPR gaps, already in the list.
 RANKED_GAPS: dict[str, str] = {
-    "accuracy_difference": "accuracy",
-    "demographic_parity_difference": "selection_rate",
-    "equal_opportunity_difference": "tpr",
-    "fpr_difference": "fpr",
-}
-
-
-def is_own_attribute(audit: AuditResult, task: str, attribute: str) -> bool:
-    """Whether ``attribute`` is the true label of ``task`` (same name and classes).
-
-    Grouped by its own true label, a task's selection rate, TPR and FPR per group
-    follow from the grouping and are not disparities; only its accuracy gap is.
-    """
-    return (
-        attribute == task
-        and attribute in audit.attributes
-        and audit.attributes[attribute].classes == audit.tasks[task].classes
+    name: GAP_METRICS[name].rate
+    for name in (
+        "accuracy_difference",
+        "demographic_parity_difference",
+        "equal_opportunity_difference",
+        "fpr_difference",
     )
+}
+#: Rows of the disparity ranking shown in the summary (the full list follows it).
+_TOP_DISPARITIES = 12
+
+
+def build_summary(ctx: ReportContext) -> dict[str, Any]:
+    """The summary: overall accuracy, ranked gaps, small slices, four-fifths failures."""
+    audit = ctx.audit
+    disparities = rank_disparities(
+        audit,
+        ctx.boot,
+        attributes=ctx.attributes,
+        min_support=ctx.min_support,
+        fairness_of=ctx.fairness_of,
+        significance_of=ctx.significance_of,
+    )
+    table = disparities.rename(
+        columns={
+            "gap": "gap (estimate)",
+            "gap_lower": "gap CI low",
+            "gap_upper": "gap CI high",
+            "p_chi2_holm": "p (chi2, Holm)",
+            "p_z_holm": "p (z, Holm)",
+        }
+    )
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    formats = {"p (chi2, Holm)": format_p_value, "p (z, Holm)": format_p_value}
+    row_classes = ["flag" if s else "" for s in disparities["significant"]]
+    top = frame_to_html(
+        table.head(_TOP_DISPARITIES),
+        caption=(
+            f"The {min(_TOP_DISPARITIES, len(table))} largest gaps between groups, "
+            f"ranked by the estimate (gap CI: {ctx.ci}; p: Holm-adjusted)"
+        ),
+        table_id="table-top-disparities",
+        column_formats=formats,
+        row_classes=row_classes[:_TOP_DISPARITIES],
+    )
+    full = frame_to_html(
+        table,
+        caption="Every ranked gap (click a header to sort)",
+        sortable=True,
+        table_id="table-disparities",
+        column_formats=formats,
+        row_classes=row_classes,
+    )
+    groupings = [(a,) for a in ctx.attributes]
+    for pairs in ctx.heatmaps.values():
+        groupings += [p for p in pairs if p not in groupings]
+    if len(ctx.attributes) > 1 and tuple(ctx.attributes) not in groupings:
+        groupings.append(tuple(ctx.attributes))
+    small = small_slices(audit, groupings, min_support=ctx.min_support)
+    failures = four_fifths_failures(audit, attributes=ctx.attributes)
+    overall = []
+    for task in audit.tasks:
+        row = boot_rows(ctx.boot, task, (), "accuracy").loc["all"]
+        overall.append(
+            {
+                "task": task,
+                "text": format_interval(row["estimate"], row["lower"], row["upper"]),
+                "n_classes": len(audit.tasks[task]),
+            }
+        )
+    detection_gaps = None
+    if getattr(audit, "has_detection", False) and ctx.attributes:
+        gaps = pd.concat(
+            [
+                audit.detection_gaps(by=attribute, min_support=ctx.min_support)
+                for attribute in ctx.attributes
+            ],
+            ignore_index=True,
+        ).sort_values("difference", ascending=False, na_position="last", kind="stable")
+        detection_gaps = frame_to_html(
+            gaps.reset_index(drop=True),
+            caption=(
+                "Face detection: gap between the groups detected least and most often, "
+                f"per attribute (groups of at least {ctx.min_support} images; p: "
+                "chi-square test of homogeneity)"
+            ),
+            table_id="table-summary-detection-gaps",
+            column_formats={"p_value": format_p_value},
+        )
+    return {
+        "overall": overall,
+        "detection_gaps": detection_gaps,
+        "n_disparities": len(disparities),
+        "n_significant": int(disparities["significant"].sum()),
+        "largest": disparities.iloc[0].to_dict() if len(disparities) else None,
+        "largest_significant": (
+            disparities[disparities["significant"]].iloc[0].to_dict()
+            if disparities["significant"].any()
+            else None
+        ),
+        "top_table": top,
+        "full_table": full,
+        "n_small": int((small["status"] == "small").sum()),
+        "n_empty": int((small["status"] == "empty").sum()),
+        "small_table": frame_to_html(
+            small,
+            caption=(
+                f"Slices with fewer than {ctx.min_support} rows (small: too few to "
+                "judge; empty: no row), per grouping"
+            ),
+            sortable=True,
+            table_id="table-small-slices",
+            row_classes=status_classes(small["status"]),
+        ),
+        "n_four_fifths": len(failures),
+        "four_fifths_table": frame_to_html(
+            failures,
+            caption=(
+                "Four-fifths-rule failures: a group's selection rate of a class below "
+                "0.8 x that of the group with the highest rate (ratio < 0.8)"
+            ),
+            sortable=True,
+            table_id="table-four-fifths",
+            row_classes=["fail"] * len(failures),
+        ),
+    }
 
 
 def rank_disparities(
@@ -162,8 +277,6 @@ _DISPARITY_COLUMNS = [
 def _significance(
     audit: AuditResult, task: str, attribute: str, alpha: float, min_support: int
 ) -> pd.DataFrame:
-    from fairaudit.exceptions import DataValidationError
-
     try:
         return audit.significance(task, by=attribute, alpha=alpha, min_support=min_support)
     except DataValidationError:  # fewer than two non-empty groups: nothing to test
@@ -192,22 +305,6 @@ def _p_values(tests: pd.DataFrame, rate: str, cls: str) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def cell_supports(audit: AuditResult) -> dict[str, np.ndarray]:
-    """Rows of each cell, per source: every task's counts, and the detector's images.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        ``{task: rows per cell}`` (counts summed over true and predicted classes)
-        and, when the audit holds a detector audit, ``{"detection": images per
-        cell}``; each of shape ``(n_cells,)``.
-    """
-    out = {task: counts.sum(axis=(-2, -1)) for task, counts in audit.counts.items()}
-    if getattr(audit, "has_detection", False):
-        out["detection"] = np.asarray(audit.detection)[:, 0]
-    return out
-
-
 def small_slices(
     audit: AuditResult, groupings: Sequence[tuple[str, ...]], *, min_support: int
 ) -> pd.DataFrame:
@@ -223,8 +320,6 @@ def small_slices(
         ``support``, ``status`` (``small`` or ``empty``) and ``source`` (``"all"``,
         a task name or ``"detection"``); in grouping order, then cell order.
     """
-    from fairaudit.metrics import group_sum
-
     names_all = list(audit.attributes)
     supports = cell_supports(audit)
     records = []

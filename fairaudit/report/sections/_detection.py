@@ -1,0 +1,132 @@
+"""Section 4, the face detector and the regression targets, per group.
+
+Face detection rates (Wilson intervals) and gaps per grouping, when the audit holds
+a detector audit; the error of each regression target overall and per group.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import pandas as pd
+
+from fairaudit.report._figures import plot_group_intervals
+from fairaudit.report._html import format_p_value, frame_to_html
+from fairaudit.report.sections._context import (
+    ReportContext,
+    group_label,
+    report_figure,
+    status_classes,
+)
+
+__all__ = ["build_detection", "build_regression"]
+
+
+def build_regression(ctx: ReportContext) -> list[dict[str, Any]]:
+    """Per regression target: its error overall and per group of each attribute."""
+    out = []
+    for target in ctx.audit.regression:
+        tables = [
+            frame_to_html(
+                ctx.audit.regression_metrics(target, min_support=ctx.min_support),
+                caption=f"{target}: error of the predictions, all rows",
+                table_id=ctx.unique_id(f"table-regression-{target}"),
+            )
+        ]
+        for attribute in ctx.attributes:
+            frame = ctx.audit.regression_metrics(target, by=attribute, min_support=ctx.min_support)
+            frame[attribute] = frame[attribute].astype(str)
+            tables.append(
+                frame_to_html(
+                    frame,
+                    caption=f"{target} by {attribute}",
+                    table_id=ctx.unique_id(f"table-regression-{target}-{attribute}"),
+                    row_classes=status_classes(frame["status"]),
+                )
+            )
+        out.append({"target": target, "tables": tables})
+    return out
+
+
+def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
+    """Face detection rates and gaps per grouping; None without a detector audit."""
+    audit = ctx.audit
+    if not getattr(audit, "has_detection", False):
+        return None
+    groupings: list[tuple[str, ...]] = [(a,) for a in ctx.attributes]
+    groupings += [p for p in combinations(ctx.attributes, 2)]
+    if len(ctx.attributes) > 2:
+        groupings.append(tuple(ctx.attributes))
+    rate_tables, panels, gaps = [], [], []
+    overall = audit.detection_rates(by=None, confidence=ctx.confidence, min_support=ctx.min_support)
+    rate_tables.append(
+        frame_to_html(
+            overall,
+            caption=f"Face detection rate, all faces ({ctx.level} Wilson interval)",
+            table_id="table-detection-overall",
+        )
+    )
+    for by in groupings:
+        rates = audit.detection_rates(
+            by=list(by), confidence=ctx.confidence, min_support=ctx.min_support
+        )
+        for attribute in by:
+            rates[attribute] = rates[attribute].astype(str)
+        name = " x ".join(by)
+        rate_tables.append(
+            frame_to_html(
+                rates,
+                caption=(f"Face detection rate by {name} ({ctx.level} Wilson interval)"),
+                table_id=ctx.unique_id(f"table-detection-{'-'.join(by)}"),
+                sortable=len(rates) > 8,
+                row_classes=status_classes(rates["status"]),
+            )
+        )
+        if len(by) == 1:
+            panels.append(
+                (
+                    by[0],
+                    pd.DataFrame(
+                        {
+                            "group": group_label(rates, by),
+                            "estimate": rates["rate"].to_numpy(dtype=float),
+                            "lower": rates["ci_low"].to_numpy(dtype=float),
+                            "upper": rates["ci_high"].to_numpy(dtype=float),
+                            "small": (rates["status"] != "ok").to_numpy(),
+                        }
+                    ),
+                )
+            )
+        gap = audit.detection_gaps(by=list(by), min_support=ctx.min_support)
+        gaps.append(gap)
+    gap_frame = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame()
+    figure = None
+    if panels:
+        figure = report_figure(
+            plot_group_intervals(
+                panels,
+                title="Face detection rate per group",
+                overall=float(overall["rate"].iloc[0]),
+                metric="detection rate",
+            ),
+            alt="Face detection rate per group of each attribute, with intervals",
+            caption=(
+                f"Share of faces detected per group with its {ctx.level} Wilson "
+                f"interval; hollow red points: fewer than {ctx.min_support} faces."
+            ),
+        )
+    return {
+        "rate_tables": rate_tables,
+        "figure": figure,
+        "gaps_table": frame_to_html(
+            gap_frame,
+            caption=(
+                "Detection gaps: lowest vs highest group of each grouping "
+                "(difference, ratio, p-value of the test between them)"
+            ),
+            table_id="table-detection-gaps",
+            sortable=True,
+            column_formats={"p_value": format_p_value},
+        ),
+    }
