@@ -235,12 +235,28 @@ def _vocabularies_up_front(
     names = list(tasks) if tasks is not None and not isinstance(tasks, str) else None
     if names is None:
         names = _detect_tasks(meta)
+    wanted = set(names) | (set(attributes) if attributes is not None else set())
     # columns present in both tables come from the labels after the join
     schema = meta.copy()
     if labels is not None:
         for column in labels.columns:
             schema[column] = labels[column].iloc[:0].to_numpy()
             schema[column] = schema[column].astype(labels[column].dtype)
+    # Dask does not know the categories of categorical Parquet columns up front; take
+    # them from the first partition (Parquet stores a categorical column's whole
+    # dictionary, so files written from one pandas dtype all agree)
+    unknown = [
+        c
+        for c in meta.columns
+        if c in wanted
+        and (labels is None or c not in labels.columns)
+        and isinstance(meta[c].dtype, pd.CategoricalDtype)
+        and "__UNKNOWN_CATEGORIES__" in meta[c].cat.categories
+    ]
+    if unknown:
+        first = predictions[unknown].get_partition(0).compute()
+        for column in unknown:
+            schema[column] = first[column].iloc[:0]
     vocabularies = _vocabularies_from_labels(schema, names, tasks)
     if isinstance(attributes, Mapping):
         bad = [a for a, v in attributes.items() if not isinstance(v, Vocabulary)]
@@ -254,23 +270,19 @@ def _vocabularies_up_front(
         for name in list(attributes) if attributes is not None else list(vocabularies):
             if name in vocabularies:
                 attrs[name] = vocabularies[name]
-            elif labels is not None and name in labels.columns:
-                attrs[name] = _infer_vocabulary(name, labels[name])
-                inferred.append(name)
-            elif name in meta.columns:
-                column = meta[name]
-                if isinstance(column.dtype, pd.CategoricalDtype) and column.cat.known:
-                    attrs[name] = _infer_vocabulary(name, column)
-                else:
-                    attrs[name] = _infer_vocabulary(
-                        name, predictions[name].dropna().unique().compute()
-                    )
-                inferred.append(name)
-            else:
+                continue
+            if name not in schema.columns:
                 raise DataValidationError(
                     f"sensitive attribute column {name!r} is in neither the predictions "
                     f"({list(meta.columns)}) nor the labels"
                 )
+            if labels is not None and name in labels.columns:
+                attrs[name] = _infer_vocabulary(name, labels[name])
+            elif isinstance(schema[name].dtype, pd.CategoricalDtype):
+                attrs[name] = _infer_vocabulary(name, schema[name])
+            else:  # one pass over this column only
+                attrs[name] = _infer_vocabulary(name, predictions[name].dropna().unique().compute())
+            inferred.append(name)
     if missing == "group":
         attrs = {
             a: v if a in vocabularies or MISSING in v else Vocabulary(v.name, (*v.classes, MISSING))

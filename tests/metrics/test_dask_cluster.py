@@ -154,3 +154,30 @@ def test_no_matching_file_is_a_clear_error(tmp_path) -> None:
         audit_parquet(str(tmp_path / "nothing-*.parquet"), progress=False)
     status = main(["audit", "--predictions", str(tmp_path / "nothing-*.parquet")])
     assert status == 2
+
+
+def test_categorical_logs_with_inline_labels(client, tmp_path) -> None:
+    """Labels inline, categorical columns (unknown to Dask up front), an attribute of the log."""
+    rng = np.random.default_rng(5)
+    n = 1500
+    columns = {}
+    for task in ("gender", "age", "race"):
+        classes = list(FAIRFACE_VOCABULARIES[task].classes)[::-1]  # not FairFace's order
+        true = rng.integers(0, len(classes), n)
+        pred = np.where(rng.random(n) < 0.7, true, rng.integers(0, len(classes), n))
+        columns[task] = pd.Categorical.from_codes(true, classes)
+        columns[f"{task}_pred"] = pd.Categorical.from_codes(pred, classes)
+    columns["site"] = rng.choice(["north", "south", "east"], n)
+    whole = pd.DataFrame(columns)
+    for k, (lo, hi) in enumerate(((0, 400), (400, 1000), (1000, n))):
+        whole.iloc[lo:hi].to_parquet(tmp_path / f"log-{k}.parquet")
+    whole = pd.read_parquet(tmp_path)
+    expected = audit_table(whole, attributes=["race", "site"])
+    assert expected.tasks["age"].classes[0] == "more than 70"
+    got = audit_dask_distributed(
+        dd.read_parquet(str(tmp_path / "*.parquet")),
+        client=client,
+        attributes=["race", "site"],
+        progress=False,
+    )
+    _assert_same(got, expected)
