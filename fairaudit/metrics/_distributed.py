@@ -402,6 +402,7 @@ def audit_dask_distributed(
     join = total.metadata.get("join")
     if join and labels is not None:
         # per-partition label counts do not add up: recount against the whole labels table
+        join["key"] = on
         join["label_rows"] = len(labels)
         join["labels_without_prediction"] = len(labels) - join.get("matched_rows", 0)
     if unmatched == "error" and join and join.get("unmatched_prediction_rows"):

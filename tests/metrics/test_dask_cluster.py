@@ -91,6 +91,7 @@ def test_cluster_audit_of_parquet_files_equals_in_memory(client, logs) -> None:
     _assert_same(got, expected)
     assert got.metadata["join"]["matched_rows"] == N
     assert got.metadata["join"]["labels_without_prediction"] == 0
+    assert got.metadata["join"]["key"] == "file"
     assert got.metadata["data"]["partitions"] == len(FILE_SIZES)
     # the default attributes (the tasks) too
     _assert_same(
@@ -147,6 +148,23 @@ def test_audit_parquet_and_cli_on_a_running_scheduler(client, logs, tmp_path, ca
     from fairaudit.metrics import AuditResult
 
     _assert_same(AuditResult.load(out), expected)
+    # the tables printed without --json
+    assert (
+        main(
+            [
+                "audit",
+                "--predictions",
+                str(folder),
+                "--labels",
+                str(labels_csv),
+                "--scheduler",
+                address,
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert "join on 'file': 2400 matched" in capsys.readouterr().out
 
 
 def test_no_matching_file_is_a_clear_error(tmp_path) -> None:
