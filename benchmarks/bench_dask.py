@@ -117,9 +117,7 @@ def main() -> None:
                 n_files = write_log(folder, n, args.rows_per_file)
                 written = time.perf_counter() - t0
                 dask_s, dask_result = bench_dask(folder, client)
-                line = (
-                    f"{n:>12,} {n_files:>6} {written:>8.1f} {dask_s:>8.1f} {n / dask_s:>12,.0f}"
-                )
+                line = f"{n:>12,} {n_files:>6} {written:>8.1f} {dask_s:>8.1f} {n / dask_s:>12,.0f}"
                 if n <= args.max_in_memory:
                     read_s, mem_s, mem_result = bench_memory(folder)
                     equal = all(

@@ -204,3 +204,32 @@ def test_real_fairface_subset(real_fairface) -> None:
     assert set(KNOWN_FAIRFACE_COPIES) <= set(zip(cross["file_a"], cross["file_b"]))
     # the 200 other images have no copy among themselves
     assert len(pairs) == len(KNOWN_FAIRFACE_COPIES)
+
+
+#: Copies in the real UTKFace that are not byte-identical (re-encoded), with other ages.
+KNOWN_UTKFACE_COPIES = [
+    ("24_0_0_20170104004125063.jpg.chip.jpg", "28_0_0_20170117202533919.jpg.chip.jpg"),
+    ("22_0_0_20170110232146790.jpg.chip.jpg", "24_0_0_20170117150004378.jpg.chip.jpg"),
+    ("28_0_1_20170103225933161.jpg.chip.jpg", "32_0_1_20170113001102379.jpg.chip.jpg"),
+]
+
+
+@pytest.mark.shared_data
+def test_real_utkface_subset(real_utkface) -> None:
+    table = real_utkface.table
+    known = {f for pair in KNOWN_UTKFACE_COPIES for f in pair}
+    subset = pd.concat([table[table["file"].isin(known)], table[table["has_image"]].iloc[:150]])
+    subset = subset.drop_duplicates("file")
+    report = check_integrity(subset, progress=False, near_duplicates=True)
+    pairs = report.near_duplicates
+    found = {frozenset(p) for p in zip(pairs["file_a"], pairs["file_b"])}
+    assert {frozenset(p) for p in KNOWN_UTKFACE_COPIES} <= found
+    known_rows = pairs[
+        [
+            frozenset(p) in map(frozenset, KNOWN_UTKFACE_COPIES)
+            for p in zip(pairs["file_a"], pairs["file_b"])
+        ]
+    ]
+    assert not known_rows["byte_identical"].any()  # byte hashes miss them
+    assert known_rows["conflicting_columns"].str.contains("age_years").all()
+    assert not pairs["cross_split"].any()  # UTKFace has one split
