@@ -26,7 +26,11 @@ def register(subparsers: Any) -> None:
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--predictions", help="predictions table (.csv or .parquet)")
+    source.add_argument(
+        "--predictions",
+        help="predictions table (.csv or .parquet), or Parquet logs audited with Dask: "
+        "a glob in quotes ('logs/*.parquet') or a folder",
+    )
     source.add_argument("--result", help="a saved audit (.json) to print again")
     parser.add_argument("--labels", help="labels table (.csv or .parquet) joined on --on")
     parser.add_argument("--on", default="file", help="join key column (default: file)")
@@ -73,6 +77,28 @@ def register(subparsers: Any) -> None:
         choices=["error", "group"],
         default="error",
         help="missing sensitive values: error (default) or a 'missing' group",
+    )
+    parser.add_argument(
+        "--dask",
+        action="store_true",
+        help="audit --predictions (Parquet) partition by partition on a dask.distributed "
+        "cluster; implied by a glob, a folder, --scheduler or --workers",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler (e.g. tcp://host:8786); "
+        "default: a local cluster of --workers processes",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes of the local Dask cluster (default: 2)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar over Dask partitions"
     )
     parser.add_argument("--output", help="save the audit to this JSON file")
     parser.add_argument(
@@ -121,12 +147,43 @@ def _mappings(items: list[str], vocab: str | None) -> dict[str, Any]:
     return mappings
 
 
+def _use_dask(args: argparse.Namespace) -> bool:
+    """Whether ``--predictions`` goes through the Dask path (flag, glob or folder)."""
+    import os
+
+    path = args.predictions
+    return bool(
+        args.dask
+        or args.scheduler
+        or args.workers
+        or any(c in path for c in "*?[")
+        or os.path.isdir(path)
+    )
+
+
 def run_audit(args: argparse.Namespace) -> int:
     """Run the audit and print it; returns the exit status."""
     if args.result:
         from fairaudit.metrics import AuditResult
 
         result = AuditResult.load(args.result)
+    elif _use_dask(args):
+        from fairaudit.metrics._distributed import audit_parquet
+
+        result = audit_parquet(
+            args.predictions,
+            args.labels,
+            scheduler=args.scheduler,
+            n_workers=args.workers or 2,
+            on=args.on,
+            tasks=args.vocab,
+            attributes=args.by,
+            unmatched=args.unmatched,
+            missing=args.missing,
+            mappings=_mappings(args.map, args.vocab),
+            progress=not args.no_progress,
+            description=f"predictions {args.predictions}, labels {args.labels}",
+        )
     else:
         from fairaudit.metrics import audit_table
 

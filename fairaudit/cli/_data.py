@@ -54,13 +54,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Check a dataset before trusting it: labels whose image is missing, unreadable or "
             "non-image files, byte-identical duplicate images within and across splits, and "
-            "duplicates whose labels conflict."
+            "duplicates whose labels conflict. With --near-duplicates, also copies that were "
+            "resized or re-encoded (a perceptual hash, verified on the pixels)."
         ),
     )
     integrity.add_argument("path", help="FairFace folder, UTKFace folder or labels CSV")
     integrity.add_argument("--json", metavar="FILE", help="write the report as JSON ('-': stdout)")
     integrity.add_argument(
         "--duplicates", metavar="CSV", help="write the table of duplicate images to CSV"
+    )
+    integrity.add_argument(
+        "--near-duplicates",
+        action="store_true",
+        help="also find near-duplicate pairs (perceptual hash), across splits and with "
+        "conflicting labels",
+    )
+    integrity.add_argument(
+        "--max-distance",
+        type=int,
+        default=None,
+        metavar="D",
+        help="largest Hamming distance of 64 bits between near-duplicates' hashes (default: 6)",
+    )
+    integrity.add_argument(
+        "--min-correlation",
+        type=float,
+        default=None,
+        metavar="R",
+        help="smallest correlation of the 32x32 grayscale downscales of a near-duplicate "
+        "pair (default: 0.95; 0 keeps every pair within the distance)",
+    )
+    integrity.add_argument(
+        "--near-duplicates-csv", metavar="CSV", help="write the near-duplicate pairs to CSV"
+    )
+    integrity.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="threads decoding images (default: 1)"
     )
     integrity.set_defaults(func=_run_integrity)
 
@@ -165,14 +193,27 @@ def _run_audit_data(args: argparse.Namespace) -> int:
 
 def _run_integrity(args: argparse.Namespace) -> int:
     from fairaudit.datasets import check_integrity, load_dataset
+    from fairaudit.datasets._near_duplicates import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_CORRELATION
 
+    near = bool(args.near_duplicates or args.near_duplicates_csv)
     loaded = load_dataset(args.path)
     print(loaded.report.summary())
-    report = check_integrity(loaded.table)
+    report = check_integrity(
+        loaded.table,
+        n_jobs=args.jobs,
+        near_duplicates=near,
+        max_distance=DEFAULT_MAX_DISTANCE if args.max_distance is None else args.max_distance,
+        min_correlation=(
+            DEFAULT_MIN_CORRELATION if args.min_correlation is None else args.min_correlation
+        ),
+    )
     print(report.summary())
     if args.duplicates:
         report.duplicates.to_csv(args.duplicates, index=False)
         print(f"duplicates written to {args.duplicates}")
+    if args.near_duplicates_csv and report.near_duplicates is not None:
+        report.near_duplicates.to_csv(args.near_duplicates_csv, index=False)
+        print(f"near-duplicate pairs written to {args.near_duplicates_csv}")
     if args.json:
         write_json({"load": loaded.report.to_dict(), "integrity": report.to_dict()}, args.json)
     return 0

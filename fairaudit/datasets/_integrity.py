@@ -1,4 +1,5 @@
-"""Integrity of a dataset's image files: unreadable files and byte-identical duplicates."""
+"""Integrity of a dataset's image files: unreadable files, byte-identical duplicates and
+(optionally) near-duplicates that survived resizing and re-encoding."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from fairaudit.datasets._near_duplicates import (
+    DEFAULT_MAX_DISTANCE,
+    DEFAULT_MIN_CORRELATION,
+    find_near_duplicates,
+)
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["IntegrityReport", "check_file", "check_integrity"]
@@ -94,6 +100,11 @@ class IntegrityReport:
         Decode mode used (see :func:`check_file`).
     elapsed_s : float
         Wall time of the check, in seconds.
+    near_duplicates : pandas.DataFrame or None
+        Pairs of perceptually near-identical images (see
+        :func:`fairaudit.datasets._near_duplicates.find_near_duplicates`), with
+        ``distance``, ``correlation``, ``cross_split``, ``byte_identical`` and
+        ``conflict``; None when not searched (``near_duplicates=False``).
     """
 
     unreadable: pd.DataFrame
@@ -103,6 +114,7 @@ class IntegrityReport:
     n_without_image: int = 0
     decode: str = "draft"
     elapsed_s: float = 0.0
+    near_duplicates: pd.DataFrame | None = None
 
     @property
     def n_unreadable(self) -> int:
@@ -129,6 +141,25 @@ class IntegrityReport:
         """Number of duplicate groups whose labels differ."""
         return int(self.conflicts["group"].nunique())
 
+    @property
+    def n_near_duplicate_pairs(self) -> int:
+        """Number of near-duplicate pairs (0 when not searched)."""
+        return 0 if self.near_duplicates is None else len(self.near_duplicates)
+
+    @property
+    def n_cross_split_near_duplicate_pairs(self) -> int:
+        """Number of near-duplicate pairs whose images are in different splits."""
+        if self.near_duplicates is None:
+            return 0
+        return int(self.near_duplicates["cross_split"].sum())
+
+    @property
+    def n_conflicting_near_duplicate_pairs(self) -> int:
+        """Number of near-duplicate pairs whose labels differ."""
+        if self.near_duplicates is None:
+            return 0
+        return int(self.near_duplicates["conflict"].sum())
+
     def summary(self) -> str:
         """A few human-readable lines."""
         skipped = (
@@ -148,6 +179,24 @@ class IntegrityReport:
             f"{self.n_duplicate_files} files; {self.n_cross_split_groups} groups across splits"
         )
         lines.append(f"  duplicate groups with conflicting labels: {self.n_conflicting_groups}")
+        near = self.near_duplicates
+        if near is not None:
+            lines.append(
+                f"  near-duplicate pairs (hash distance <= {near.attrs.get('max_distance')}, "
+                f"correlation >= {near.attrs.get('min_correlation')}): {len(near)}; "
+                f"{self.n_cross_split_near_duplicate_pairs} across splits, "
+                f"{self.n_conflicting_near_duplicate_pairs} with conflicting labels, "
+                f"{int(near['byte_identical'].fillna(False).sum())} byte-identical"
+            )
+            shown = near.sort_values(["cross_split", "distance"], ascending=[False, True])
+            for row in shown.head(_SHOWN).itertuples():
+                conflict = f"; labels differ: {row.conflicting_columns}" if row.conflict else ""
+                lines.append(
+                    f"    {row.file_a} ~ {row.file_b}: distance {row.distance}, "
+                    f"correlation {row.correlation:.3f}{conflict}"
+                )
+            if len(near) > _SHOWN:
+                lines.append(f"    ... ({len(near) - _SHOWN} more)")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,6 +205,15 @@ class IntegrityReport:
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             return json.loads(frame.to_json(orient="records"))
 
+        near: dict[str, Any] = {}
+        if self.near_duplicates is not None:
+            near = {
+                "n_near_duplicate_pairs": self.n_near_duplicate_pairs,
+                "n_cross_split_near_duplicate_pairs": self.n_cross_split_near_duplicate_pairs,
+                "n_conflicting_near_duplicate_pairs": self.n_conflicting_near_duplicate_pairs,
+                "near_duplicate_settings": dict(self.near_duplicates.attrs),
+                "near_duplicates": records(self.near_duplicates),
+            }
         return {
             "n_checked": self.n_checked,
             "n_without_image": self.n_without_image,
@@ -169,6 +227,7 @@ class IntegrityReport:
             "unreadable": records(self.unreadable),
             "duplicates": records(self.duplicates),
             "conflicts": records(self.conflicts),
+            **near,
         }
 
 
@@ -214,7 +273,14 @@ def _results(
 
 
 def check_integrity(
-    table: pd.DataFrame, *, progress: bool = True, decode: str = "draft", n_jobs: int = 1
+    table: pd.DataFrame,
+    *,
+    progress: bool = True,
+    decode: str = "draft",
+    n_jobs: int = 1,
+    near_duplicates: bool = False,
+    max_distance: int = DEFAULT_MAX_DISTANCE,
+    min_correlation: float | None = DEFAULT_MIN_CORRELATION,
 ) -> IntegrityReport:
     """Find unreadable images and byte-identical duplicates (with label conflicts).
 
@@ -234,6 +300,15 @@ def check_integrity(
         about half the time on JPEGs.
     n_jobs : int, default=1
         Threads reading and decoding (PIL and hashlib release the GIL).
+    near_duplicates : bool, default=False
+        Also find near-duplicate pairs with a perceptual hash (robust to resizing
+        and JPEG re-encoding), flagged across splits and with conflicting labels;
+        about 15 s more for FairFace's 45,000 images.
+    max_distance : int, default=DEFAULT_MAX_DISTANCE
+        Largest Hamming distance between the hashes of a pair (6 of 64 bits).
+    min_correlation : float or None, default=DEFAULT_MIN_CORRELATION
+        Smallest correlation of the grayscale downscales of a pair (0.95); None
+        keeps every pair within the distance.
 
     Returns
     -------
@@ -273,6 +348,17 @@ def check_integrity(
     unreadable = checked.loc[checked["error"].notna(), ["file", "split", "path", "error"]]
     duplicates = _duplicates(checked, label_columns)
     conflicts = _conflicts(duplicates, label_columns)
+    near = None
+    if near_duplicates:
+        near = find_near_duplicates(
+            rows,
+            max_distance=max_distance,
+            min_correlation=min_correlation,
+            label_columns=label_columns,
+            n_jobs=n_jobs,
+            progress=progress,
+            sha256=checked["sha256"].tolist(),
+        )
     return IntegrityReport(
         unreadable=unreadable.reset_index(drop=True),
         duplicates=duplicates,
@@ -281,6 +367,7 @@ def check_integrity(
         n_without_image=len(table) - len(rows),
         decode=decode,
         elapsed_s=time.perf_counter() - start,
+        near_duplicates=near,
     )
 
 
