@@ -168,7 +168,7 @@ def run_audit(args: argparse.Namespace) -> int:
 
         result = AuditResult.load(args.result)
     elif _use_dask(args):
-        from fairaudit.metrics._distributed import audit_parquet
+        from fairaudit.metrics import audit_parquet
 
         result = audit_parquet(
             args.predictions,

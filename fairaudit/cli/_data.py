@@ -193,20 +193,19 @@ def _run_audit_data(args: argparse.Namespace) -> int:
 
 def _run_integrity(args: argparse.Namespace) -> int:
     from fairaudit.datasets import check_integrity, load_dataset
-    from fairaudit.datasets._near_duplicates import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_CORRELATION
 
     near = bool(args.near_duplicates or args.near_duplicates_csv)
     loaded = load_dataset(args.path)
     print(loaded.report.summary())
-    report = check_integrity(
-        loaded.table,
-        n_jobs=args.jobs,
-        near_duplicates=near,
-        max_distance=DEFAULT_MAX_DISTANCE if args.max_distance is None else args.max_distance,
-        min_correlation=(
-            DEFAULT_MIN_CORRELATION if args.min_correlation is None else args.min_correlation
-        ),
-    )
+    thresholds = {
+        name: value
+        for name, value in (
+            ("max_distance", args.max_distance),
+            ("min_correlation", args.min_correlation),
+        )
+        if value is not None
+    }
+    report = check_integrity(loaded.table, n_jobs=args.jobs, near_duplicates=near, **thresholds)
     print(report.summary())
     if args.duplicates:
         report.duplicates.to_csv(args.duplicates, index=False)

@@ -21,6 +21,7 @@ from fairaudit.datasets._image_sets import (
     resolve_images,
 )
 from fairaudit.datasets._integrity import IntegrityReport, check_integrity
+from fairaudit.datasets._near_duplicates import find_near_duplicates, perceptual_hash
 from fairaudit.datasets._report import LabelRepair, LoadedDataset, LoadReport
 from fairaudit.datasets._torchdata import FaceDataset, collate_faces
 from fairaudit.datasets._transforms import (
@@ -40,6 +41,7 @@ __all__ = [
     "LoadReport",
     "LoadedDataset",
     "check_integrity",
+    "find_near_duplicates",
     "collate_faces",
     "images_from_files",
     "images_from_folder",
@@ -50,6 +52,7 @@ __all__ = [
     "load_rgb",
     "load_utkface",
     "parse_utkface_name",
+    "perceptual_hash",
     "resolve_images",
     "to_rgb",
 ]

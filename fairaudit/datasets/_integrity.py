@@ -17,18 +17,18 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from fairaudit.datasets._label_table import images_of_label_table
 from fairaudit.datasets._near_duplicates import (
     DEFAULT_MAX_DISTANCE,
     DEFAULT_MIN_CORRELATION,
     find_near_duplicates,
 )
 from fairaudit.exceptions import DataValidationError
+from fairaudit.schema import LABEL_COLUMNS
 
 __all__ = ["IntegrityReport", "check_file", "check_integrity"]
 
 #: Label columns compared within a duplicate group, when present in the table.
-LABEL_COLUMNS: tuple[str, ...] = ("gender", "age", "race", "age_years")
-_REQUIRED = ("file", "path", "split", "has_image")
 _DECODE_MODES = ("draft", "full")
 _SHOWN = 5
 
@@ -231,29 +231,6 @@ class IntegrityReport:
         }
 
 
-def _validate_table(table: pd.DataFrame) -> pd.DataFrame:
-    if not isinstance(table, pd.DataFrame):
-        raise DataValidationError(
-            f"check_integrity expects the label table (a DataFrame), got {type(table).__name__}"
-        )
-    missing = [c for c in _REQUIRED if c not in table.columns]
-    if missing:
-        raise DataValidationError(
-            f"the table lacks column(s) {missing} (use the table of a fairaudit.datasets loader)"
-        )
-    has_image = table["has_image"]
-    if has_image.isna().any():
-        raise DataValidationError("column 'has_image' has missing values")
-    rows = table[has_image.to_numpy(dtype=bool)]
-    no_path = np.flatnonzero(rows["path"].isna().to_numpy())
-    if no_path.size:
-        raise DataValidationError(
-            f"{no_path.size} rows with has_image True have no path, e.g. file "
-            f"{rows['file'].iloc[no_path[0]]!r}"
-        )
-    return rows
-
-
 def _results(
     paths: list[str], decode: str, n_jobs: int, progress: bool
 ) -> Iterator[tuple[str | None, str | None]]:
@@ -322,7 +299,7 @@ def check_integrity(
     if decode not in _DECODE_MODES:
         raise DataValidationError(f"decode must be one of {_DECODE_MODES}, got {decode!r}")
     start = time.perf_counter()
-    rows = _validate_table(table)
+    rows = images_of_label_table(table)
     paths = rows["path"].astype(str).tolist()
     hashes, errors = [], []
     for digest, error in _results(paths, decode, int(n_jobs), progress):

@@ -29,7 +29,9 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
+from fairaudit.datasets._label_table import images_of_label_table
 from fairaudit.exceptions import DataValidationError
+from fairaudit.schema import LABEL_COLUMNS
 
 __all__ = [
     "DEFAULT_MAX_DISTANCE",
@@ -297,10 +299,9 @@ def find_near_duplicates(
         path_b``; sorted by distance then file. ``attrs["elapsed_s"]`` holds the
         wall time and ``attrs["n_hashed"]`` the number of images hashed.
     """
-    from fairaudit.datasets._integrity import LABEL_COLUMNS, _validate_table
 
     start = time.perf_counter()
-    rows = _validate_table(table).reset_index(drop=True)
+    rows = images_of_label_table(table).reset_index(drop=True)
     if sha256 is not None and len(sha256) != len(rows):
         raise DataValidationError(f"{len(sha256)} byte hashes for {len(rows)} rows with images")
     hashes, ok, pixels = perceptual_hashes(

@@ -26,7 +26,7 @@ consumer reads.
 
 from fairaudit.metrics._accumulator import AuditAccumulator, audit_predictions
 from fairaudit.metrics._detection import audit_detection
-from fairaudit.metrics._distributed import audit_dask
+from fairaudit.metrics._distributed import audit_dask, audit_dask_distributed, audit_parquet
 from fairaudit.metrics._encoding import MISSING
 from fairaudit.metrics._ingest import JoinWarning, audit_table
 from fairaudit.metrics._paired import PAIRED_FORMAT, PAIRED_FORMAT_VERSION, PairedCounts
@@ -53,7 +53,9 @@ __all__ = [
     "PairedCounts",
     "SmallSliceWarning",
     "audit_dask",
+    "audit_dask_distributed",
     "audit_detection",
+    "audit_parquet",
     "audit_predictions",
     "audit_table",
     "bootstrap_audit",

@@ -32,14 +32,14 @@ from fairaudit.metrics._accumulator import (
     audit_predictions,
     resolve_tasks,
 )
-from fairaudit.metrics._counts import MISSING
+from fairaudit.metrics._encoding import MISSING
 from fairaudit.metrics._ingest import (
     Mapping_,
     _detect_tasks,
-    _vocabularies_from_labels,
     join_tables,
     prepare_table,
     read_table,
+    vocabularies_from_labels,
 )
 from fairaudit.metrics._result import AuditResult
 from fairaudit.vocab import Vocabulary
@@ -257,7 +257,7 @@ def _vocabularies_up_front(
         first = predictions[unknown].get_partition(0).compute()
         for column in unknown:
             schema[column] = first[column].iloc[:0]
-    vocabularies = _vocabularies_from_labels(schema, names, tasks)
+    vocabularies = vocabularies_from_labels(schema, names, tasks)
     if isinstance(attributes, Mapping):
         bad = [a for a, v in attributes.items() if not isinstance(v, Vocabulary)]
         if bad:

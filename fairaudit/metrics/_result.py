@@ -471,7 +471,7 @@ class AuditResult:
     ) -> pd.DataFrame:
         """Fairness metrics of a task between the groups of ``by``.
 
-        See :mod:`fairaudit.metrics._fairness` and ``docs/metrics.md`` for the
+        See :mod:`fairaudit.functional` and ``docs/metrics.md`` for the
         definitions (one-vs-rest per class, worst case over classes, fairlearn's
         positive class for binary tasks).
 
