@@ -5,6 +5,30 @@ import sys
 
 import fairaudit
 
+#: The public modules (docs/api.md lists their ``__all__``; everything else is private).
+PUBLIC_MODULES = (
+    "fairaudit",
+    "fairaudit.exceptions",
+    "fairaudit.vocab",
+    "fairaudit.schema",
+    "fairaudit.functional",
+    "fairaudit.datasets",
+    "fairaudit.audit",
+    "fairaudit.metrics",
+    "fairaudit.models",
+    "fairaudit.detect",
+    "fairaudit.training",
+    "fairaudit.inference",
+    "fairaudit.evaluate",
+    "fairaudit.model_card",
+    "fairaudit.report",
+    "fairaudit.compare",
+    "fairaudit.gate",
+    "fairaudit.demo",
+    "fairaudit.app",
+    "fairaudit.cli",
+)
+
 
 def test_every_lazy_name_resolves_to_the_subpackage_object():
     import importlib
@@ -41,3 +65,31 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
     assert path.read_text() == "{}"
     assert path.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_api_doc_lists_exactly_the_public_names():
+    import importlib
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"^## `([\w.]+)`\n\n[^\n]*\n\n([^\n]*)$", text, re.M))
+    assert list(sections) == list(PUBLIC_MODULES)
+    for name in PUBLIC_MODULES:
+        module = importlib.import_module(name)
+        listed = re.findall(r"`(\w+)`", sections[name])
+        assert listed == sorted(n for n in module.__all__ if n != "__version__"), name
+        for attribute in listed:
+            assert hasattr(module, attribute), f"{name}.{attribute}"
+
+
+def test_every_public_package_is_documented():
+    from pathlib import Path
+
+    root = Path(fairaudit.__file__).parent
+    packages = {
+        f"fairaudit.{p.stem if p.suffix else p.name}"
+        for p in root.iterdir()
+        if not p.name.startswith("_") and (p.suffix == ".py" or (p / "__init__.py").exists())
+    }
+    assert packages - {"fairaudit.data"} == set(PUBLIC_MODULES) - {"fairaudit"}
