@@ -1,4 +1,5 @@
-"""Atomic file writes: a temporary file in the destination folder, then ``os.replace``.
+"""File I/O: atomic writes (a temporary file in the destination folder, then ``os.replace``)
+and JSON reads with errors that name the file.
 
 Every result, table, checkpoint and report fairaudit writes goes through here, so a
 crash or an interrupt never leaves a half-written file where a complete one was.
@@ -7,12 +8,16 @@ crash or an interrupt never leaves a half-written file where a complete one was.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_text"]
+from fairaudit.exceptions import DataValidationError
+
+__all__ = ["atomic_path", "atomic_write_text", "read_json_file"]
 
 
 @contextlib.contextmanager
@@ -59,3 +64,28 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def read_json_file(path: str | os.PathLike[str], *, what: str) -> Any:
+    """Parse a JSON file written by fairaudit.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What it should hold, for error messages (``"audit"``, ``"paired counts"``).
+
+    Raises
+    ------
+    DataValidationError
+        The file is missing, or is not JSON (the message names the file).
+    """
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError as exc:
+        raise DataValidationError(f"{what} file not found: {path}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"{path}: not a JSON {what} file ({exc})") from exc

@@ -199,6 +199,15 @@ GAP_METRICS: dict[str, MetricSpec] = {
 METRICS: dict[str, MetricSpec] = {**SLICE_METRICS, **CLASS_METRICS, **GAP_METRICS}
 
 
+def _names(metrics: Iterable[str] | None, registry: dict[str, MetricSpec], kind: str) -> list[str]:
+    """The metrics asked for (default: the whole registry, in order), each one registered."""
+    names = list(registry) if metrics is None else list(metrics)
+    unknown = [m for m in names if m not in registry]
+    if unknown:
+        raise KeyError(f"unknown {kind} metric(s) {unknown}; known: {list(registry)}")
+    return names
+
+
 def slice_metric_values(
     cm: np.ndarray,
     metrics: Iterable[str] | None = None,
@@ -221,10 +230,7 @@ def slice_metric_values(
     dict of str to numpy.ndarray
         In the order asked; NaN for empty slices.
     """
-    names = list(SLICE_METRICS) if metrics is None else list(metrics)
-    unknown = [m for m in names if m not in SLICE_METRICS]
-    if unknown:
-        raise KeyError(f"unknown slice metric(s) {unknown}; known: {list(SLICE_METRICS)}")
+    names = _names(metrics, SLICE_METRICS, "slice")
     computed: dict[str, np.ndarray] = {}
     wanted = set(names)
     if wanted & {"accuracy", "error_rate"}:
@@ -262,10 +268,7 @@ def class_metric_values(
     -------
     dict of str to numpy.ndarray
     """
-    names = list(CLASS_METRICS) if metrics is None else list(metrics)
-    unknown = [m for m in names if m not in CLASS_METRICS]
-    if unknown:
-        raise KeyError(f"unknown class metric(s) {unknown}; known: {list(CLASS_METRICS)}")
+    names = _names(metrics, CLASS_METRICS, "class")
     precision, recall, f1 = per_class_scores(cm, zero_division=zero_division)
     rates = group_rates(cm[..., None, :, :])
     parts = {
@@ -305,9 +308,6 @@ def gap_values(
     -------
     dict of str to numpy.ndarray
     """
-    names = list(GAP_METRICS) if metrics is None else list(metrics)
-    unknown = [m for m in names if m not in GAP_METRICS]
-    if unknown:
-        raise KeyError(f"unknown gap metric(s) {unknown}; known: {list(GAP_METRICS)}")
+    names = _names(metrics, GAP_METRICS, "gap")
     arrays = fairness_arrays(cm, pos_index=pos_index, min_support=min_support)
     return {name: arrays[name]["summary"]["value"] for name in names}

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fairaudit._io import atomic_write_text
+from fairaudit._io import atomic_write_text, read_json_file
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError, FairAuditError
 from fairaudit.functional import (
@@ -387,14 +387,7 @@ class PairedCounts:
             If the file is missing, not JSON, not paired counts, or of another
             ``format_version``.
         """
-        path = Path(path)
-        try:
-            with path.open(encoding="utf-8") as handle:
-                obj = json.load(handle)
-        except FileNotFoundError as exc:
-            raise DataValidationError(f"paired counts file not found: {path}") from exc
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataValidationError(f"{path}: not a JSON paired counts file ({exc})") from exc
+        obj = read_json_file(path, what="paired counts")
         return cls.from_dict(obj, source=str(path))
 
 

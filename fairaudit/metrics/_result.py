@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairaudit._io import atomic_write_text
+from fairaudit._io import atomic_write_text, read_json_file
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError, FairAuditError
 from fairaudit.functional import (
@@ -983,14 +983,7 @@ class AuditResult:
             If the file is missing, not JSON, not an audit, or of another
             ``format_version``.
         """
-        path = Path(path)
-        try:
-            with path.open(encoding="utf-8") as handle:
-                obj = json.load(handle)
-        except FileNotFoundError as exc:
-            raise DataValidationError(f"audit file not found: {path}") from exc
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataValidationError(f"{path}: not a JSON audit file ({exc})") from exc
+        obj = read_json_file(path, what="audit")
         return cls.from_dict(obj, source=str(path))
 
 
