@@ -1,12 +1,7 @@
-"""The count tensor: encoding, one vectorised pass, and sums over coarser groupings.
+"""Labels to integer codes of a vocabulary, with errors naming rows and values.
 
-Every count-based metric of an audit derives from one integer tensor per task,
-``counts[cell, true, pred]``, where ``cell`` is the mixed-radix code of the
-sensitive attributes of a row (``np.ravel_multi_index`` over their vocabularies,
-e.g. gender x age x race = 2 * 9 * 7 = 126 cells). The tensor is built with a
-single :func:`numpy.bincount` over ``cell * C * C + true * C + pred``; coarser
-groupings (gender alone, age x race, ...) are sums over axes of the reshaped
-tensor. Counts of several batches, shards or partitions simply add up.
+The codes feed the count tensor (:func:`fairaudit.functional.confusion_counts`); a
+missing sensitive value becomes the explicit :data:`MISSING` group only when asked.
 """
 
 from __future__ import annotations

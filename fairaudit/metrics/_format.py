@@ -9,7 +9,7 @@ constructor validates shapes and values.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,6 +27,9 @@ __all__ = [
     "REGRESSION_STATS",
     "audit_fields_from_dict",
     "audit_to_dict",
+    "check_saved_format",
+    "checked_task_counts",
+    "stamped_metadata",
     "vocab_from_json",
     "vocab_to_json",
 ]
@@ -47,6 +50,94 @@ def vocab_to_json(vocab: Vocabulary) -> dict[str, Any]:
 def vocab_from_json(obj: Mapping[str, Any]) -> Vocabulary:
     """The vocabulary saved by :func:`vocab_to_json`."""
     return Vocabulary(str(obj["name"]), tuple(str(c) for c in obj["classes"]), bool(obj["ordered"]))
+
+
+def check_saved_format(
+    obj: object, *, expected: str, version: int, label: str, what: str, source: str
+) -> None:
+    """Refuse a saved object of another format or format version.
+
+    Parameters
+    ----------
+    obj : object
+        The parsed JSON.
+    expected, version : str, int
+        The ``format`` and ``format_version`` fields this library reads.
+    label : str
+        What the object should be, in "not {label}" (``"a fairaudit audit"``).
+    what : str
+        Its name before "format_version" (``"audit"``).
+    source : str
+        Where it came from, for the message.
+
+    Raises
+    ------
+    DataValidationError
+    """
+    found = obj.get("format") if isinstance(obj, Mapping) else None
+    if found != expected:
+        raise DataValidationError(
+            f"{source}: not {label} (format field {found!r}, expected {expected!r})"
+        )
+    found_version = obj.get("format_version")
+    if found_version != version:
+        raise DataValidationError(
+            f"{source}: {what} format_version {found_version!r} is not supported by fairaudit "
+            f"{__version__}, which reads version {version}"
+        )
+
+
+def checked_task_counts(
+    tasks: Mapping[str, Vocabulary],
+    counts: Mapping[str, Any],
+    shape: Callable[[Vocabulary], tuple[int, ...]],
+    *,
+    what: str,
+) -> dict[str, np.ndarray]:
+    """Per-task count arrays, validated: one per task, of the expected shape, integers >= 0.
+
+    Parameters
+    ----------
+    tasks : mapping of str to Vocabulary
+        The tasks and their classes.
+    counts : mapping of str to array-like
+        The counts given.
+    shape : callable
+        The expected shape of a task's counts from its vocabulary.
+    what : str
+        Their name in messages (``"counts"``, ``"paired counts"``).
+
+    Raises
+    ------
+    DataValidationError
+        A task without counts, counts of an unknown task, a wrong shape, or values
+        that are not non-negative integers (the message names the task).
+    """
+    out: dict[str, np.ndarray] = {}
+    for task, vocab in tasks.items():
+        if task not in counts:
+            raise DataValidationError(f"no {what} for task {task!r}")
+        arr = np.asarray(counts[task])
+        expected = shape(vocab)
+        if arr.shape != expected:
+            raise DataValidationError(
+                f"{what} of task {task!r} have shape {arr.shape}, expected {expected}"
+            )
+        if arr.size and (arr.dtype.kind not in "iu" or arr.min() < 0):
+            raise DataValidationError(f"{what} of task {task!r} must be non-negative integers")
+        out[task] = arr.astype(np.int64, copy=False)
+    extra = sorted(set(counts) - set(tasks))
+    if extra:
+        raise DataValidationError(f"{what} for unknown task(s) {extra}")
+    return out
+
+
+def stamped_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of ``metadata`` with the library version and creation time, unless given."""
+    out = dict(metadata or {})
+    out.setdefault("library_version", __version__)
+    out.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    return out
 
 
 def audit_to_dict(result: AuditResult) -> dict[str, Any]:
@@ -84,17 +175,14 @@ def audit_to_dict(result: AuditResult) -> dict[str, Any]:
 
 def audit_fields_from_dict(obj: Mapping[str, Any], *, source: str = "audit") -> dict[str, Any]:
     """The constructor arguments of a saved audit, refusing other formats and versions."""
-    found = obj.get("format") if isinstance(obj, Mapping) else None
-    if found != AUDIT_FORMAT:
-        raise DataValidationError(
-            f"{source}: not a fairaudit audit (format field {found!r}, expected {AUDIT_FORMAT!r})"
-        )
-    version = obj.get("format_version")
-    if version != AUDIT_FORMAT_VERSION:
-        raise DataValidationError(
-            f"{source}: audit format_version {version!r} is not supported by fairaudit "
-            f"{__version__}, which reads version {AUDIT_FORMAT_VERSION}"
-        )
+    check_saved_format(
+        obj,
+        expected=AUDIT_FORMAT,
+        version=AUDIT_FORMAT_VERSION,
+        label="a fairaudit audit",
+        what="audit",
+        source=source,
+    )
     try:
         tasks = {str(t["task"]): vocab_from_json(t) for t in obj["tasks"]}
         attributes = {str(a["attribute"]): vocab_from_json(a) for a in obj["attributes"]}

@@ -36,7 +36,13 @@ from fairaudit.functional import (
     normalize_by,
     paired_difference_interval,
 )
-from fairaudit.metrics._format import vocab_from_json, vocab_to_json
+from fairaudit.metrics._format import (
+    check_saved_format,
+    checked_task_counts,
+    stamped_metadata,
+    vocab_from_json,
+    vocab_to_json,
+)
 from fairaudit.metrics._result import DEFAULT_MIN_SUPPORT, SmallSliceWarning
 from fairaudit.vocab import Vocabulary
 
@@ -95,27 +101,10 @@ class PairedCounts:
             )
         self.names: tuple[str, str] = (names[0], names[1])
         n_cells = int(np.prod(self.shape)) if self.shape else 1
-        self.counts: dict[str, np.ndarray] = {}
-        for task, vocab in self.tasks.items():
-            if task not in counts:
-                raise DataValidationError(f"no paired counts for task {task!r}")
-            arr = np.asarray(counts[task])
-            expected = (n_cells, len(vocab), 2, 2)
-            if arr.shape != expected:
-                raise DataValidationError(
-                    f"paired counts of task {task!r} have shape {arr.shape}, expected {expected}"
-                )
-            if arr.size and (arr.dtype.kind not in "iu" or arr.min() < 0):
-                raise DataValidationError(
-                    f"paired counts of task {task!r} must be non-negative integers"
-                )
-            self.counts[task] = arr.astype(np.int64, copy=False)
-        extra = sorted(set(counts) - set(self.tasks))
-        if extra:
-            raise DataValidationError(f"paired counts for unknown task(s) {extra}")
-        self.metadata: dict[str, Any] = dict(metadata or {})
-        self.metadata.setdefault("library_version", __version__)
-        self.metadata.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+        self.counts = checked_task_counts(
+            self.tasks, counts, lambda vocab: (n_cells, len(vocab), 2, 2), what="paired counts"
+        )
+        self.metadata: dict[str, Any] = stamped_metadata(metadata)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -345,18 +334,14 @@ class PairedCounts:
     @classmethod
     def from_dict(cls, obj: Mapping[str, Any], *, source: str = "paired counts") -> PairedCounts:
         """Rebuild from :meth:`to_dict`'s form, refusing other formats and versions."""
-        found = obj.get("format") if isinstance(obj, Mapping) else None
-        if found != PAIRED_FORMAT:
-            raise DataValidationError(
-                f"{source}: not fairaudit paired counts (format field {found!r}, "
-                f"expected {PAIRED_FORMAT!r})"
-            )
-        version = obj.get("format_version")
-        if version != PAIRED_FORMAT_VERSION:
-            raise DataValidationError(
-                f"{source}: paired counts format_version {version!r} is not supported by "
-                f"fairaudit {__version__}, which reads version {PAIRED_FORMAT_VERSION}"
-            )
+        check_saved_format(
+            obj,
+            expected=PAIRED_FORMAT,
+            version=PAIRED_FORMAT_VERSION,
+            label="fairaudit paired counts",
+            what="paired counts",
+            source=source,
+        )
         try:
             tasks = {str(t["task"]): vocab_from_json(t) for t in obj["tasks"]}
             attributes = {str(a["attribute"]): vocab_from_json(a) for a in obj["attributes"]}

@@ -13,7 +13,6 @@ add up (``a + b``).
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import warnings
@@ -25,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from fairaudit._io import atomic_write_text, read_json_file
-from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError, FairAuditError
 from fairaudit.functional import (
     FAIRNESS_METRICS,
@@ -46,6 +44,8 @@ from fairaudit.metrics._format import (
     REGRESSION_STATS,
     audit_fields_from_dict,
     audit_to_dict,
+    checked_task_counts,
+    stamped_metadata,
 )
 from fairaudit.vocab import Vocabulary
 
@@ -120,19 +120,9 @@ class AuditResult:
         self.n_bins = int(n_bins)
         shape = self.shape
         n_cells = int(np.prod(shape)) if shape else 1
-        self.counts: dict[str, np.ndarray] = {}
-        for task, vocab in self.tasks.items():
-            if task not in counts:
-                raise DataValidationError(f"no counts for task {task!r}")
-            arr = np.asarray(counts[task])
-            expected = (n_cells, len(vocab), len(vocab))
-            if arr.shape != expected:
-                raise DataValidationError(
-                    f"counts of task {task!r} have shape {arr.shape}, expected {expected}"
-                )
-            if arr.size and (arr.dtype.kind not in "iu" or arr.min() < 0):
-                raise DataValidationError(f"counts of task {task!r} must be non-negative integers")
-            self.counts[task] = arr.astype(np.int64, copy=False)
+        self.counts = checked_task_counts(
+            self.tasks, counts, lambda vocab: (n_cells, len(vocab), len(vocab)), what="counts"
+        )
         self.calibration_sums: dict[str, np.ndarray] = {}
         for task, arr in (calibration or {}).items():
             arr = np.asarray(arr, dtype=np.float64)
@@ -154,9 +144,7 @@ class AuditResult:
         self.detection: np.ndarray | None = (
             None if detection is None else _checked_detection(detection, n_cells)
         )
-        self.metadata: dict[str, Any] = dict(metadata or {})
-        self.metadata.setdefault("library_version", __version__)
-        self.metadata.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+        self.metadata: dict[str, Any] = stamped_metadata(metadata)
 
     # ------------------------------------------------------------------ basics
     @property

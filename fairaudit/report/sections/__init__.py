@@ -22,7 +22,8 @@ template context; :func:`fairaudit.report.render_report` assembles them.
 from fairaudit.report.sections._card import build_metadata, build_model_card
 from fairaudit.report.sections._context import ReportContext, task_random_state
 from fairaudit.report.sections._dataset import build_dataset
-from fairaudit.report.sections._detection import build_detection, build_regression
+from fairaudit.report.sections._detection import build_detection
+from fairaudit.report.sections._regression import build_regression
 from fairaudit.report.sections._summary import build_summary
 from fairaudit.report.sections._task import build_tasks
 

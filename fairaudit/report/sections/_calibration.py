@@ -6,7 +6,7 @@ from typing import Any
 
 from fairaudit.report._figures import plot_reliability
 from fairaudit.report._html import frame_to_html
-from fairaudit.report.sections._context import ReportContext, report_figure, status_classes
+from fairaudit.report.sections._context import ReportContext, attribute_tables, report_figure
 
 __all__ = ["build_calibration"]
 
@@ -24,17 +24,12 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
             table_id=f"table-{tid}-calibration",
         )
     )
-    for attribute in ctx.attributes:
-        frame = ctx.audit.calibration(task, by=attribute, min_support=ctx.min_support)
-        frame[attribute] = frame[attribute].astype(str)
-        tables.append(
-            frame_to_html(
-                frame,
-                caption=f"Calibration of {task} by {attribute}",
-                table_id=ctx.unique_id(f"table-{tid}-calibration-{attribute}"),
-                row_classes=status_classes(frame["status"]),
-            )
-        )
+    tables += attribute_tables(
+        ctx,
+        lambda attribute: ctx.audit.calibration(task, by=attribute, min_support=ctx.min_support),
+        caption=f"Calibration of {task} by {{attribute}}",
+        table_id=f"table-{tid}-calibration-{{attribute}}",
+    )
     curves = [("all rows", ctx.audit.reliability(task))]
     by = ctx.confusion_by[0] if ctx.confusion_by else None
     if by is not None:

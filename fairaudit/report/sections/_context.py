@@ -10,7 +10,7 @@ sections share (a task grouped by its own label, rows per cell, unique ids).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,10 +19,11 @@ import pandas as pd
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import MetricSpec, support
 from fairaudit.metrics import AuditResult
-from fairaudit.report._html import figure_to_data_uri
+from fairaudit.report._html import figure_to_data_uri, frame_to_html
 
 __all__ = [
     "ReportContext",
+    "attribute_tables",
     "boot_rows",
     "cell_supports",
     "group_label",
@@ -102,6 +103,32 @@ def group_label(frame: pd.DataFrame, by: Sequence[str]) -> list[str]:
 def status_classes(status: pd.Series) -> list[str]:
     """CSS class of each row from its slice status (``small``, ``empty`` or none)."""
     return [s if s in ("small", "empty") else "" for s in status.astype(str)]
+
+
+def attribute_tables(
+    ctx: ReportContext,
+    view: Callable[[str], pd.DataFrame],
+    *,
+    caption: str,
+    table_id: str,
+) -> list[str]:
+    """One table per attribute of a view grouped by it, small and empty slices marked.
+
+    ``caption`` and ``table_id`` are formatted with ``attribute``.
+    """
+    tables = []
+    for attribute in ctx.attributes:
+        frame = view(attribute)
+        frame[attribute] = frame[attribute].astype(str)
+        tables.append(
+            frame_to_html(
+                frame,
+                caption=caption.format(attribute=attribute),
+                table_id=ctx.unique_id(table_id.format(attribute=attribute)),
+                row_classes=status_classes(frame["status"]),
+            )
+        )
+    return tables
 
 
 def boot_rows(boot: pd.DataFrame, task: str, by: Sequence[str], metric: str) -> pd.DataFrame:

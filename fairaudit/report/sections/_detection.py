@@ -1,7 +1,7 @@
-"""Section 4, the face detector and the regression targets, per group.
+"""Section 4, the face detector, per group.
 
 Face detection rates (Wilson intervals) and gaps per grouping, when the audit holds
-a detector audit; the error of each regression target overall and per group.
+a detector audit.
 """
 
 from __future__ import annotations
@@ -20,33 +20,7 @@ from fairaudit.report.sections._context import (
     status_classes,
 )
 
-__all__ = ["build_detection", "build_regression"]
-
-
-def build_regression(ctx: ReportContext) -> list[dict[str, Any]]:
-    """Per regression target: its error overall and per group of each attribute."""
-    out = []
-    for target in ctx.audit.regression:
-        tables = [
-            frame_to_html(
-                ctx.audit.regression_metrics(target, min_support=ctx.min_support),
-                caption=f"{target}: error of the predictions, all rows",
-                table_id=ctx.unique_id(f"table-regression-{target}"),
-            )
-        ]
-        for attribute in ctx.attributes:
-            frame = ctx.audit.regression_metrics(target, by=attribute, min_support=ctx.min_support)
-            frame[attribute] = frame[attribute].astype(str)
-            tables.append(
-                frame_to_html(
-                    frame,
-                    caption=f"{target} by {attribute}",
-                    table_id=ctx.unique_id(f"table-regression-{target}-{attribute}"),
-                    row_classes=status_classes(frame["status"]),
-                )
-            )
-        out.append({"target": target, "tables": tables})
-    return out
+__all__ = ["build_detection"]
 
 
 def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
