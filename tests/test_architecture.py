@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_version", "_io", "_images", "exceptions", "vocab", "schema"),
     ("functional",),
     ("datasets", "audit", "metrics", "models", "detect"),
-    ("training", "inference"),
+    ("training", "inference", "findings"),
     ("evaluate", "model_card", "report", "compare", "gate"),
     ("demo", "app", "cli", "__main__", "__init__", "data"),
 )

@@ -19,6 +19,7 @@ PUBLIC_MODULES = (
     "fairaudit.detect",
     "fairaudit.training",
     "fairaudit.inference",
+    "fairaudit.findings",
     "fairaudit.evaluate",
     "fairaudit.model_card",
     "fairaudit.report",

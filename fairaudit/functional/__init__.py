@@ -14,7 +14,7 @@ functions.
 - Classification: :func:`support`, :func:`accuracy`, :func:`balanced_accuracy`,
   :func:`per_class_scores`, :func:`averaged_scores`.
 - Fairness: :func:`group_rates`, :func:`gap_statistics`, :func:`fairness_arrays`,
-  :data:`FAIRNESS_METRICS`.
+  :func:`gap_intervals` (simultaneous intervals), :data:`FAIRNESS_METRICS`.
 - Detection: :func:`detection_counts`, :func:`detection_gap` (:class:`DetectionGap`).
 - Calibration: :func:`calibration_counts`, :func:`calibration_error`.
 - Intervals: :func:`wilson_interval`, :func:`mcnemar_exact`,
@@ -36,8 +36,10 @@ from fairaudit.functional._detection import DetectionGap, detection_counts, dete
 from fairaudit.functional._fairness import (
     FAIRNESS_METRICS,
     fairness_arrays,
+    gap_intervals,
     gap_statistics,
     group_rates,
+    rate_counts,
 )
 from fairaudit.functional._intervals import (
     mcnemar_exact,
@@ -77,6 +79,7 @@ __all__ = [
     "class_metric_values",
     "confusion_counts",
     "fairness_arrays",
+    "gap_intervals",
     "gap_statistics",
     "gap_values",
     "group_rates",
@@ -88,6 +91,7 @@ __all__ = [
     "paired_difference_interval",
     "per_class_scores",
     "percentile_interval",
+    "rate_counts",
     "slice_metric_values",
     "support",
     "two_proportion_z_test",

@@ -14,7 +14,8 @@ For each class the *difference* is ``max_g - min_g`` and the *ratio* ``min_g / m
 over the groups where the rate is defined (a group with no rows, or no row of the
 conditioning event, is left out of that class's comparison and ``n_groups`` says
 how many groups took part). Equalized odds of a class is the larger difference
-(smaller ratio) of its TPR and FPR. The summary over classes (``class="all"``) is
+(smaller ratio) of its TPR and FPR, defined only when both are (half a metric is no
+verdict). The summary over classes (``class="all"``) is
 the worst case: the largest difference, the smallest ratio. For a binary task the
 summary is the positive class alone (``pos_label``, by default the second class),
 which is exactly fairlearn's ``demographic_parity_difference/ratio`` and
@@ -27,12 +28,15 @@ from __future__ import annotations
 import numpy as np
 
 from fairaudit.functional._arrays import safe_divide as _divide
+from fairaudit.functional._intervals import wilson_interval
 
 __all__ = [
     "FAIRNESS_METRICS",
     "fairness_arrays",
+    "gap_intervals",
     "gap_statistics",
     "group_rates",
+    "rate_counts",
 ]
 
 #: Fairness metrics reported, in table order: (metric, underlying rate, kind).
@@ -193,6 +197,10 @@ def fairness_arrays(
                 )
                 for key in _KEYS
             }
+            # judged only when both halves are: half a metric is no verdict
+            both = ~np.isnan(tpr[kind]) & ~np.isnan(fpr[kind])
+            for key in ("value", "low", "high"):
+                stats[key] = np.where(both, stats[key], np.nan)
         else:
             stats = {key: per_rate[rate_name][kind if key == "value" else key] for key in _KEYS}
         value = stats["value"]
@@ -206,4 +214,142 @@ def fairness_arrays(
             key: np.take_along_axis(stats[key], index[..., None], axis=-1)[..., 0] for key in _KEYS
         }
         out[metric] = {"per_class": stats, "summary": summary, "class_index": index}
+    return out
+
+
+def rate_counts(cm: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per rate, ``(hits, totals)`` of shape ``(..., G, C)`` (accuracy: ``(..., G, 1)``).
+
+    The counts behind :func:`group_rates` (``rate = hits / totals``), for intervals
+    and tests of the rates: selection rate ``p_k / n``, TPR ``tp_k / t_k``, FPR
+    ``(p_k - tp_k) / (n - t_k)``, accuracy ``sum_k tp_k / n``.
+    """
+    n = cm.sum(axis=(-2, -1))[..., None]
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    true_count = cm.sum(axis=-1)
+    pred_count = cm.sum(axis=-2)
+    return {
+        "selection_rate": (pred_count, np.broadcast_to(n, pred_count.shape)),
+        "tpr": (tp, true_count),
+        "fpr": (pred_count - tp, n - true_count),
+        "accuracy": (tp.sum(axis=-1, keepdims=True), n),
+    }
+
+
+def _gap_bounds(low: np.ndarray, high: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of max - min (or min / max) over the group axis -2 from each group's interval."""
+    judged = ~np.isnan(low)
+    ok = judged.sum(axis=-2) >= 2
+    max_low = np.where(judged, low, -np.inf).max(axis=-2)
+    min_low = np.where(judged, low, np.inf).min(axis=-2)
+    max_high = np.where(judged, high, -np.inf).max(axis=-2)
+    min_high = np.where(judged, high, np.inf).min(axis=-2)
+    if kind == "difference":
+        lower = np.maximum(0.0, max_low - min_high)
+        upper = max_high - min_low
+    else:
+        lower = _divide(np.where(ok, min_low, 0.0), np.where(ok, max_high, 1.0), 1.0)
+        upper = np.minimum(
+            1.0, _divide(np.where(ok, min_high, 1.0), np.where(ok, max_low, 0.0), 1.0)
+        )
+    return np.where(ok, lower, np.nan), np.where(ok, upper, np.nan)
+
+
+def gap_intervals(
+    cm: np.ndarray,
+    *,
+    confidence: float = 0.95,
+    pos_index: int | None = None,
+    min_support: int = 0,
+) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray] | None]]:
+    """Simultaneous confidence intervals of every fairness metric, per class and summarised.
+
+    A gap is a maximum minus a minimum over groups, so a bootstrap of it is biased
+    upwards and its percentile interval misses a true gap of 0. Instead, each group's
+    rate gets a Wilson interval at level ``1 - alpha / m`` (Bonferroni over the ``m``
+    group rates the metric involves), so with probability at least ``confidence``
+    every group's interval holds its true rate, and then
+
+    - a difference ``max_g r_g - min_g r_g`` lies in
+      ``[max(0, max_g L_g - min_g U_g), max_g U_g - min_g L_g]``;
+    - a ratio ``min_g r_g / max_g r_g`` lies in
+      ``[min_g L_g / max_g U_g, min(1, min_g U_g / max_g L_g)]``;
+    - equalized odds (the worse of the TPR and FPR gaps) lies between the worse
+      of their lower and of their upper bounds (``m`` counts both rates);
+    - the summary over classes of a multiclass task (the worst class) lies between
+      the worst lower and the worst upper bound (``m`` counts every class).
+
+    The intervals cover at least at ``confidence`` whatever the true gap, 0 included,
+    and always contain the point estimate of :func:`fairness_arrays` computed with the
+    same ``min_support``.
+
+    Parameters
+    ----------
+    cm : numpy.ndarray, shape (..., G, C, C)
+        Confusion counts of each group.
+    confidence : float, default=0.95
+        Simultaneous coverage.
+    pos_index : int, optional
+        Positive class of a binary task (default 1), the summary's class.
+    min_support : int, default=0
+        Rows a group's rate needs to take part (see :func:`group_rates`).
+
+    Returns
+    -------
+    dict
+        ``{metric: {"per_class": (lower, upper) of shape (..., C) or None,
+        "summary": (lower, upper) of shape (...)}}``; NaN where the metric is
+        undefined (fewer than two groups judge its rate).
+    """
+    alpha = 1.0 - float(confidence)
+    floor = max(int(min_support), 1)
+    counts = rate_counts(cm)
+    n_classes = cm.shape[-1]
+    pos = 1 if pos_index is None else pos_index
+
+    def class_bounds(rate_names: list[str], kind: str, classes: np.ndarray | None):
+        """Per-class bounds with Bonferroni over the judged rates of ``classes`` (None: each)."""
+        judged = {r: counts[r][1] >= floor for r in rate_names}
+        if classes is None:  # each class its own family
+            m = sum(judged[r].sum(axis=-2, keepdims=True) for r in rate_names)
+        else:
+            m = sum(judged[r][..., classes].sum(axis=(-2, -1), keepdims=True) for r in rate_names)
+        m = np.maximum(m, 1)
+        halves = []
+        for r in rate_names:
+            hits, totals = counts[r]
+            low, high = wilson_interval(
+                np.where(judged[r], hits, 0),
+                np.where(judged[r], totals, 0),
+                confidence=1.0 - alpha / m,
+            )
+            low = np.where(judged[r], low, np.nan)
+            high = np.where(judged[r], high, np.nan)
+            halves.append(_gap_bounds(low, high, kind))
+        if len(halves) == 1:
+            return halves[0]
+        pick = np.fmax if kind == "difference" else np.fmin
+        lower = pick(halves[0][0], halves[1][0])
+        upper = pick(halves[0][1], halves[1][1])
+        both = ~np.isnan(halves[0][0]) & ~np.isnan(halves[1][0])
+        return np.where(both, lower, np.nan), np.where(both, upper, np.nan)
+
+    out: dict[str, dict[str, tuple[np.ndarray, np.ndarray] | None]] = {}
+    for metric, rate_name, kind in FAIRNESS_METRICS:
+        rates = ["tpr", "fpr"] if rate_name == "tpr+fpr" else [rate_name]
+        if rate_name == "accuracy":
+            lower, upper = class_bounds(rates, kind, None)
+            out[metric] = {"per_class": None, "summary": (lower[..., 0], upper[..., 0])}
+            continue
+        per_class = class_bounds(rates, kind, None)
+        if n_classes == 2:
+            lower, upper = class_bounds(rates, kind, np.array([pos]))
+            summary = (lower[..., pos], upper[..., pos])
+        else:
+            lower, upper = class_bounds(rates, kind, np.arange(n_classes))
+            if kind == "difference":
+                summary = (np.fmax.reduce(lower, axis=-1), np.fmax.reduce(upper, axis=-1))
+            else:  # fmax / fmin skip classes whose gap is undefined
+                summary = (np.fmin.reduce(lower, axis=-1), np.fmin.reduce(upper, axis=-1))
+        out[metric] = {"per_class": per_class, "summary": summary}
     return out

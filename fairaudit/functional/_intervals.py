@@ -59,7 +59,10 @@ def mcnemar_exact(a_only: np.ndarray, b_only: np.ndarray) -> np.ndarray:
 
 
 def wilson_interval(
-    successes: np.ndarray | int, n: np.ndarray | int, *, confidence: float = 0.95
+    successes: np.ndarray | int,
+    n: np.ndarray | int,
+    *,
+    confidence: float | np.ndarray = 0.95,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a binomial proportion, element-wise.
 
@@ -80,8 +83,9 @@ def wilson_interval(
     ----------
     successes, n : array-like of int
         Successes and trials, broadcast together; ``0 <= successes <= n``.
-    confidence : float, default=0.95
-        Coverage, strictly between 0 and 1.
+    confidence : float or array-like, default=0.95
+        Coverage, strictly between 0 and 1 (an array, broadcast with the counts,
+        gives each proportion its own level, as simultaneous intervals need).
 
     Returns
     -------
@@ -94,7 +98,8 @@ def wilson_interval(
     >>> round(float(low), 4), round(float(high), 4)
     (0.4902, 0.9433)
     """
-    if isinstance(confidence, bool) or not 0 < float(confidence) < 1:
+    level = np.asarray(confidence, dtype=np.float64)
+    if isinstance(confidence, bool) or not ((level > 0) & (level < 1)).all():
         raise DataValidationError(
             f"confidence must lie strictly between 0 and 1, got {confidence!r}"
         )
@@ -102,7 +107,7 @@ def wilson_interval(
     total = np.asarray(n, dtype=np.float64)
     if (k < 0).any() or (k > total).any():
         raise DataValidationError("wilson_interval needs 0 <= successes <= n")
-    z = float(_stats.norm.ppf(0.5 + float(confidence) / 2))
+    z = _stats.norm.ppf(0.5 + level / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / total
         denominator = 1 + z**2 / total

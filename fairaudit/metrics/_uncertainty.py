@@ -30,9 +30,11 @@ from tqdm.auto import tqdm
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import (
     FAIRNESS_METRICS,
+    GAP_METRICS,
     SLICE_METRICS,
     chi2_homogeneity,
     fairness_arrays,
+    gap_intervals,
     group_sum,
     holm,
     multinomial_replicates,
@@ -80,6 +82,27 @@ def _fairness_values(cm: np.ndarray, pos_index: int | None) -> dict[tuple[str, s
     return out
 
 
+def _gap_bounds(
+    cm: np.ndarray, pos_index: int | None, confidence: float
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """(metric, class) -> simultaneous interval, keyed as :func:`_fairness_values`."""
+    intervals = gap_intervals(cm, confidence=confidence, pos_index=pos_index)
+    out: dict[tuple[str, str], tuple[float, float]] = {}
+    for metric, _, _ in FAIRNESS_METRICS:
+        entry = intervals[metric]
+        out[(metric, "all")] = (float(entry["summary"][0]), float(entry["summary"][1]))
+        if entry["per_class"] is not None:
+            for k in range(cm.shape[-1]):
+                low, high = entry["per_class"]
+                out[(metric, str(k))] = (float(low[k]), float(high[k]))
+    return out
+
+
+#: The ``interval`` column: how each kind of row's bounds are computed.
+SLICE_INTERVAL = "percentile bootstrap"
+GAP_INTERVAL = "simultaneous Wilson (Bonferroni)"
+
+
 def bootstrap_audit(
     result: AuditResult,
     *,
@@ -92,7 +115,7 @@ def bootstrap_audit(
     batch_size: int = 250,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Percentile bootstrap intervals of per-slice metrics and fairness gaps.
+    """Intervals of per-slice metrics (percentile bootstrap) and fairness gaps (simultaneous).
 
     Parameters
     ----------
@@ -123,18 +146,22 @@ def bootstrap_audit(
         Columns ``task``, ``by``, ``group`` (a slice name, or ``"all"`` for a gap
         between groups), ``metric``, ``class`` (for fairness metrics: a class name
         or ``"all"``; ``""`` for slice metrics), ``estimate`` (the point estimate
-        from the audit's counts), ``lower``, ``upper``, ``std_error``, ``bias``
-        (mean of the replicates minus the estimate), ``n_valid`` (replicates where
-        the value is defined; an undefined value, e.g. an empty slice, has NaN
-        bounds).
+        from the audit's counts), ``lower``, ``upper``, ``interval`` (how the
+        bounds were computed), ``std_error`` and ``bias`` (standard deviation and
+        mean minus the estimate of the bootstrap replicates), ``n_valid``
+        (replicates where the value is defined; an undefined value, e.g. an empty
+        slice, has NaN bounds).
 
     Notes
     -----
-    A gap is a max minus a min over groups, so with many small groups it is
-    biased upwards (noise widens the spread) and its bootstrap distribution sits
-    above the estimate: the percentile interval may then not contain the
-    estimate. The ``bias`` column shows it; ``estimate - bias`` is the
-    bias-corrected gap.
+    A gap is a max minus a min over groups, so its bootstrap distribution is biased
+    upwards (noise widens the spread): a percentile interval misses a true gap of 0
+    and can even exclude its own estimate. Gaps therefore get the simultaneous
+    intervals of :func:`fairaudit.functional.gap_intervals` (every group's Wilson
+    interval at a Bonferroni level, combined), which cover at least at
+    ``confidence`` whatever the true gap and always contain the estimate; their
+    ``bias`` column still shows the bootstrap's bias. Per-slice metrics keep the
+    percentile bootstrap.
     """
     if not 0 < confidence < 1:
         raise DataValidationError(f"confidence must lie in (0, 1), got {confidence}")
@@ -151,6 +178,8 @@ def bootstrap_audit(
     columns: dict[str, list] = {
         key: [] for key in ("task", "by", "group", "metric", "class", "estimate")
     }
+    gap_lower: list[float] = []
+    gap_upper: list[float] = []
     replicate_blocks: list[np.ndarray] = []
     total_batches = len(task_names) * -(-n_resamples // batch_size)
     bar = tqdm(total=total_batches, desc="bootstrap", disable=not progress, leave=False)
@@ -173,9 +202,15 @@ def bootstrap_audit(
             group_names = result.group_names(by_t)
             for metric, value in slice_metric_values(cm, _BOOTSTRAPPED).items():
                 _extend(columns, task, by_t, group_names, metric, "", value)
+                gap_lower += [np.nan] * len(group_names)
+                gap_upper += [np.nan] * len(group_names)
+            bounds = _gap_bounds(cm, pos_index, confidence) if by_t else {}
             for (metric, k), value in _fairness_values(cm, pos_index).items():
                 cls = "all" if k == "all" else vocab.classes[int(k)]
                 _extend(columns, task, by_t, ["all"], metric, cls, np.atleast_1d(value))
+                low, high = bounds.get((metric, k), (np.nan, np.nan))
+                gap_lower.append(low)
+                gap_upper.append(high)
         task_blocks: list[np.ndarray] = []
         done = 0
         while done < n_resamples:
@@ -195,8 +230,10 @@ def bootstrap_audit(
     reps = np.concatenate(replicate_blocks, axis=1)  # (R, n_statistics)
     lower, upper, std, n_valid = percentile_interval(reps, alpha)
     frame = pd.DataFrame(columns)
-    frame["lower"] = lower
-    frame["upper"] = upper
+    is_gap = frame["metric"].isin(GAP_METRICS).to_numpy()
+    frame["lower"] = np.where(is_gap, gap_lower, lower)
+    frame["upper"] = np.where(is_gap, gap_upper, upper)
+    frame["interval"] = np.where(is_gap, GAP_INTERVAL, SLICE_INTERVAL)
     frame["std_error"] = std
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are undefined values

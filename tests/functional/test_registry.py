@@ -11,12 +11,12 @@ import pytest
 from fairaudit.compare import DEFAULT_METRICS, compare_audits
 from fairaudit.compare._inputs import check_metrics
 from fairaudit.compare._wording import metric_label
+from fairaudit.findings import RANKED_GAPS
 from fairaudit.functional import CLASS_METRICS, GAP_METRICS, METRICS, SLICE_METRICS
 from fairaudit.gate import FAIRNESS_GATE_METRICS, GATE_METRICS, SLICE_GATE_METRICS, check_audit
 from fairaudit.metrics import audit_predictions
 from fairaudit.report._compare_render import DEFAULT_SLICE_METRICS
 from fairaudit.report._glossary import GLOSSARY
-from fairaudit.report.sections._summary import RANKED_GAPS
 from fairaudit.report.sections._task import _GROUP_METRICS, _OVERALL_METRICS
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 from tests.metrics.conftest import make_data
@@ -95,7 +95,7 @@ def test_report_names_and_glossary_come_from_the_registry() -> None:
     assert set(_GROUP_METRICS) - {"support"} <= set(SLICE_METRICS)
     assert set(_OVERALL_METRICS) <= set(SLICE_METRICS)
     assert set(RANKED_GAPS) <= set(GAP_METRICS)
-    assert all(RANKED_GAPS[m] == GAP_METRICS[m].rate for m in RANKED_GAPS)
+    assert all(GAP_METRICS[m].gap_kind == "difference" for m in RANKED_GAPS)
     assert set(DEFAULT_SLICE_METRICS) <= set(METRICS)
     for name, spec in METRICS.items():
         assert GLOSSARY[name] == spec.definition, name

@@ -178,3 +178,36 @@ def test_user_text_is_escaped_everywhere(browser_page, tmp_path):
     assert any(TASK in alt for alt in alts)
     ids = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
     assert all(all(c.isalnum() or c in "-_" for c in i) for i in ids)
+
+
+def test_every_flagged_row_is_drawn_in_its_colour(browser_page, report_file):
+    """What is drawn, not class names: zebra striping must not hide a flagged row."""
+    _open(browser_page, report_file)
+    drawn = browser_page.page.evaluate(
+        """() => {
+            const css = getComputedStyle(document.documentElement);
+            const want = {small: '--warn-bg', fail: '--bad-bg', flag: '--bad-bg'};
+            const probe = document.createElement('div');
+            document.body.appendChild(probe);
+            const colour = (name) => {
+                probe.style.background = css.getPropertyValue(want[name]).trim();
+                return getComputedStyle(probe).backgroundColor;
+            };
+            const out = {checked: 0, even: 0, wrong: []};
+            for (const name of Object.keys(want)) {
+                for (const row of document.querySelectorAll(`table.report-table tr.${name}`)) {
+                    const cell = row.querySelector('td');
+                    if (!cell || cell.hasAttribute('style')) continue;
+                    out.checked += 1;
+                    const index = Array.from(row.parentNode.children).indexOf(row);
+                    if (index % 2 === 1) out.even += 1;
+                    const got = getComputedStyle(cell).backgroundColor;
+                    if (got !== colour(name)) out.wrong.push(`${name} row ${index}: ${got}`);
+                }
+            }
+            probe.remove();
+            return out;
+        }"""
+    )
+    assert drawn["checked"] > 0 and drawn["even"] > 0, drawn
+    assert drawn["wrong"] == [], drawn["wrong"][:10]

@@ -171,6 +171,7 @@ class ReportContext:
         self.min_support = min_support
         self.level = f"{100 * confidence:g}%"
         self.ci = f"{self.level} bootstrap interval ({n_resamples:,} replicates)"
+        self.gap_ci = f"{self.level} simultaneous interval (Wilson, Bonferroni over the groups)"
         self.ids: set[str] = set()
         self._fairness_cache: dict[tuple[str, str], pd.DataFrame] = {}
         self._tests_cache: dict[tuple[str, str], pd.DataFrame | None] = {}

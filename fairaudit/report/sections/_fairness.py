@@ -1,7 +1,7 @@
 """A task's fairness: gaps between the groups of each attribute, their tests, four-fifths.
 
 Per attribute: the summary gap of each fairness metric (its worst class) with its
-bootstrap interval, the per-class gaps, the significance tests of the gaps and the
+simultaneous interval, the per-class gaps, the significance tests of the gaps and the
 four-fifths-rule table. A task grouped by its own true label
 (:meth:`~fairaudit.metrics.AuditResult.is_own_grouping`) shows only its accuracy gap.
 """
@@ -52,7 +52,7 @@ def build_fairness(ctx: ReportContext, task: str, tid: str, attribute: str) -> d
             summary,
             caption=(
                 f"Fairness of {task} between the {attribute} groups: worst class "
-                f"(from_class) of each metric, with its {ctx.ci}"
+                f"(from_class) of each metric, with its {ctx.gap_ci}"
             ),
             table_id=ctx.unique_id(f"table-{slug}"),
         ),

@@ -8,16 +8,15 @@ only selects, joins and ranks them.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import GAP_METRICS, group_sum
-from fairaudit.metrics import AuditResult, SmallSliceWarning
+from fairaudit.findings import class_recall, rank_disparities
+from fairaudit.functional import group_sum
+from fairaudit.metrics import AuditResult
 from fairaudit.report._html import format_interval, format_p_value, frame_to_html
 from fairaudit.report.sections._context import (
     ReportContext,
@@ -28,25 +27,11 @@ from fairaudit.report.sections._context import (
 )
 
 __all__ = [
-    "RANKED_GAPS",
     "build_summary",
     "four_fifths_failures",
-    "rank_disparities",
     "small_slices",
 ]
 
-#: Gaps ranked in the summary: fairness metric -> the rate its significance tests test
-#: (the registry's :attr:`~fairaudit.functional.MetricSpec.rate`). Equalized odds is
-#: the larger of the TPR and FPR gaps, already in the list.
-RANKED_GAPS: dict[str, str] = {
-    name: GAP_METRICS[name].rate
-    for name in (
-        "accuracy_difference",
-        "demographic_parity_difference",
-        "equal_opportunity_difference",
-        "fpr_difference",
-    )
-}
 #: Rows of the disparity ranking shown in the summary (the full list follows it).
 _TOP_DISPARITIES = 12
 
@@ -55,12 +40,7 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
     """The summary: overall accuracy, ranked gaps, small slices, four-fifths failures."""
     audit = ctx.audit
     disparities = rank_disparities(
-        audit,
-        ctx.boot,
-        attributes=ctx.attributes,
-        min_support=ctx.min_support,
-        fairness_of=ctx.fairness_of,
-        significance_of=ctx.significance_of,
+        audit, attributes=ctx.attributes, min_support=ctx.min_support, confidence=ctx.confidence
     )
     table = disparities.rename(
         columns={
@@ -68,18 +48,19 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
             "gap_lower": "gap CI low",
             "gap_upper": "gap CI high",
             "p_chi2_holm": "p (chi2, Holm)",
-            "p_z_holm": "p (z, Holm)",
         }
-    )
+    ).drop(columns=["p_chi2"])
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    formats = {"p (chi2, Holm)": format_p_value, "p (z, Holm)": format_p_value}
-    row_classes = ["flag" if s else "" for s in disparities["significant"]]
+    formats = {"p (chi2, Holm)": format_p_value}
+    row_classes = ["flag" if s else "" for s in disparities["supported"]]
+    ranking = (
+        f"ranked by the lower bound of the gap's {ctx.level} simultaneous interval, the "
+        f"smallest gap the data support; groups of at least {ctx.min_support} rows"
+    )
     top = frame_to_html(
         table.head(_TOP_DISPARITIES),
-        caption=(
-            f"The {min(_TOP_DISPARITIES, len(table))} largest gaps between groups, "
-            f"ranked by the estimate (gap CI: {ctx.ci}; p: Holm-adjusted)"
-        ),
+        caption=f"The {min(_TOP_DISPARITIES, len(table))} best-supported gaps between groups, "
+        + ranking,
         table_id="table-top-disparities",
         column_formats=formats,
         row_classes=row_classes[:_TOP_DISPARITIES],
@@ -92,6 +73,22 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
         column_formats=formats,
         row_classes=row_classes,
     )
+    difficulty = [
+        {
+            "task": task,
+            "table": frame_to_html(
+                class_recall(audit, task, confidence=ctx.confidence),
+                caption=(
+                    f"How hard each class of {task} is: recall per true class, with "
+                    f"{ctx.level} Wilson intervals (what grouping {task} by its own "
+                    "label shows; not a disparity between people)"
+                ),
+                table_id=f"table-class-recall-{task}",
+            ),
+        }
+        for task in audit.tasks
+        if any(audit.is_own_grouping(task, (attribute,)) for attribute in ctx.attributes)
+    ]
     groupings = [(a,) for a in ctx.attributes]
     for pairs in ctx.heatmaps.values():
         groupings += [p for p in pairs if p not in groupings]
@@ -132,13 +129,14 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
         "overall": overall,
         "detection_gaps": detection_gaps,
         "n_disparities": len(disparities),
-        "n_significant": int(disparities["significant"].sum()),
-        "largest": disparities.iloc[0].to_dict() if len(disparities) else None,
-        "largest_significant": (
-            disparities[disparities["significant"]].iloc[0].to_dict()
-            if disparities["significant"].any()
+        "n_supported": int(disparities["supported"].sum()),
+        "largest": (
+            disparities.iloc[0].to_dict()
+            if len(disparities) and disparities["supported"].iloc[0]
             else None
         ),
+        "ranking": ranking,
+        "difficulty": difficulty,
         "top_table": top,
         "full_table": full,
         "n_small": int((small["status"] == "small").sum()),
@@ -165,144 +163,6 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
             row_classes=["fail"] * len(failures),
         ),
     }
-
-
-def rank_disparities(
-    audit: AuditResult,
-    boot: pd.DataFrame,
-    *,
-    attributes: Sequence[str],
-    min_support: int,
-    alpha: float = 0.05,
-    fairness_of: Callable[[str, str], pd.DataFrame] | None = None,
-    significance_of: Callable[[str, str], pd.DataFrame | None] | None = None,
-) -> pd.DataFrame:
-    """Every gap of :data:`RANKED_GAPS` per task and attribute, largest first.
-
-    Parameters
-    ----------
-    audit : AuditResult
-    boot : pandas.DataFrame
-        :meth:`AuditResult.bootstrap` output holding the groupings ``(attribute,)``.
-    attributes : sequence of str
-        Attributes whose groups are compared (one at a time).
-    min_support : int
-        Groups with fewer rows count in ``small_groups``.
-    alpha : float, default=0.05
-        Level of the ``significant`` column (on the Holm-adjusted chi2 p-value).
-    fairness_of, significance_of : callable, optional
-        ``(task, attribute) -> table``: :meth:`AuditResult.fairness` and
-        :meth:`AuditResult.significance` (None when nothing can be tested) computed
-        once by a caller that shows them too. Default: computed here.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``task``, ``attribute``, ``metric``, ``class`` (the class the gap
-        comes from; empty for accuracy), ``gap`` (the fairness value), ``gap_lower``,
-        ``gap_upper`` (bootstrap), ``low_group``, ``low_rate``, ``high_group``,
-        ``high_rate``, ``p_chi2_holm``, ``p_z_holm``, ``significant``,
-        ``small_groups``, ``n_groups``; sorted by ``gap`` descending (undefined last).
-    """
-    records = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SmallSliceWarning)
-        for task in audit.tasks:
-            for attribute in attributes:
-                own = is_own_attribute(audit, task, attribute)
-                if fairness_of is None:
-                    fairness = audit.fairness(task, by=attribute, min_support=min_support)
-                else:
-                    fairness = fairness_of(task, attribute)
-                if significance_of is None:
-                    tests = _significance(audit, task, attribute, alpha, min_support)
-                else:
-                    tests = significance_of(task, attribute)
-                if tests is None:
-                    tests = pd.DataFrame(columns=["rate", "class", "test", "p_adjusted"])
-                summary = fairness[fairness["class"] == "all"].set_index("metric")
-                for metric, rate in RANKED_GAPS.items():
-                    if own and rate != "accuracy":
-                        continue
-                    row = summary.loc[metric]
-                    cls = "all" if rate == "accuracy" else str(row["from_class"])
-                    interval = _interval(boot, task, attribute, metric)
-                    p_chi, p_z = _p_values(tests, rate, cls)
-                    records.append(
-                        {
-                            "task": task,
-                            "attribute": attribute,
-                            "metric": metric,
-                            "class": "" if rate == "accuracy" else cls,
-                            "gap": float(row["value"]),
-                            "gap_lower": interval[0],
-                            "gap_upper": interval[1],
-                            "low_group": row["low_group"],
-                            "low_rate": float(row["low_value"]),
-                            "high_group": row["high_group"],
-                            "high_rate": float(row["high_value"]),
-                            "p_chi2_holm": p_chi,
-                            "p_z_holm": p_z,
-                            "significant": bool(np.isfinite(p_chi) and p_chi < alpha),
-                            "small_groups": int(row["small_groups"]),
-                            "n_groups": int(row["n_groups"]),
-                        }
-                    )
-    frame = pd.DataFrame.from_records(records, columns=_DISPARITY_COLUMNS)
-    return frame.sort_values("gap", ascending=False, na_position="last", kind="stable").reset_index(
-        drop=True
-    )
-
-
-_DISPARITY_COLUMNS = [
-    "task",
-    "attribute",
-    "metric",
-    "class",
-    "gap",
-    "gap_lower",
-    "gap_upper",
-    "low_group",
-    "low_rate",
-    "high_group",
-    "high_rate",
-    "p_chi2_holm",
-    "p_z_holm",
-    "significant",
-    "small_groups",
-    "n_groups",
-]
-
-
-def _significance(
-    audit: AuditResult, task: str, attribute: str, alpha: float, min_support: int
-) -> pd.DataFrame:
-    try:
-        return audit.significance(task, by=attribute, alpha=alpha, min_support=min_support)
-    except DataValidationError:  # fewer than two non-empty groups: nothing to test
-        return pd.DataFrame(columns=["rate", "class", "test", "p_adjusted"])
-
-
-def _interval(boot: pd.DataFrame, task: str, attribute: str, metric: str) -> tuple[float, float]:
-    rows = boot[
-        (boot["task"] == task)
-        & (boot["by"] == attribute)
-        & (boot["group"] == "all")
-        & (boot["metric"] == metric)
-        & (boot["class"] == "all")
-    ]
-    if rows.empty:
-        return float("nan"), float("nan")
-    return float(rows["lower"].iloc[0]), float(rows["upper"].iloc[0])
-
-
-def _p_values(tests: pd.DataFrame, rate: str, cls: str) -> tuple[float, float]:
-    rows = tests[(tests["rate"] == rate) & (tests["class"] == cls)]
-    out = []
-    for test in ("chi2", "z"):
-        picked = rows[rows["test"] == test]
-        out.append(float(picked["p_adjusted"].iloc[0]) if not picked.empty else float("nan"))
-    return out[0], out[1]
 
 
 def small_slices(

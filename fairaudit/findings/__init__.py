@@ -1,0 +1,17 @@
+"""fairaudit.findings: what the counts support, ranked for a reviewer.
+
+- :func:`rank_disparities`: every gap between the groups of each attribute, over the
+  groups with enough rows, ranked by the lower bound of its simultaneous interval
+  (the smallest gap the data support), one finding per task, attribute, class and
+  pair of groups.
+- :func:`class_recall`: per-class recall of a task with Wilson intervals, "how hard
+  each class is", which is what a task grouped by its own true label shows (not a
+  disparity between people).
+
+Every value comes from :mod:`fairaudit.functional` through an
+:class:`~fairaudit.metrics.AuditResult`; nothing here recomputes a metric.
+"""
+
+from fairaudit.findings._disparities import RANKED_GAPS, class_recall, rank_disparities
+
+__all__ = ["RANKED_GAPS", "class_recall", "rank_disparities"]
