@@ -15,8 +15,12 @@ from collections.abc import Mapping
 from fairaudit.functional import METRICS
 
 __all__ = [
+    "also_text",
     "conditions_text",
     "finding_sentence",
+    "gap_sentence",
+    "join_words",
+    "mention_text",
     "metric_label",
     "slice_phrase",
     "subject",
@@ -167,3 +171,99 @@ def finding_sentence(
     if versions:
         text = f"{versions}: {text}"
     return text
+
+
+def join_words(words: list[str]) -> str:
+    """``["a"]`` -> ``"a"``; ``["a", "b", "c"]`` -> ``"a, b and c"``."""
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _signed(value: float, digits: int) -> str:
+    return f"{value:+.{digits}f}"
+
+
+def mention_text(
+    *,
+    subject_text: str,
+    value_a: float,
+    value_b: float,
+    change: float,
+    ci_low: float,
+    ci_high: float,
+    direction: str,
+    confidence: float,
+    points: bool = True,
+) -> str:
+    """A change told in passing, inside another finding's sentence.
+
+    ``points``: the change in percentage points (per-slice scores); otherwise the
+    values themselves, to 3 decimals (the gaps between groups).
+
+    Examples
+    --------
+    >>> mention_text(subject_text="macro F1", value_a=0.486, value_b=0.589, change=0.103,
+    ...     ci_low=0.084, ci_high=0.121, direction="improved", confidence=0.95)
+    'macro F1 +10.3 points (95% CI 8.4 to 12.1): improved'
+    >>> mention_text(subject_text="demographic parity difference", value_a=0.048,
+    ...     value_b=0.128, change=0.080, ci_low=0.055, ci_high=0.098, direction="regressed",
+    ...     confidence=0.95, points=False)
+    'demographic parity difference from 0.048 to 0.128 (+0.080, 95% CI 0.055 to 0.098): regressed'
+    """
+    level = f"{confidence * 100:g}%"
+    if points:
+        return (
+            f"{subject_text} {_signed(change * 100, 1)} points ({level} CI {ci_low * 100:.1f} "
+            f"to {ci_high * 100:.1f}): {direction}"
+        )
+    return (
+        f"{subject_text} from {value_a:.3f} to {value_b:.3f} ({_signed(change, 3)}, {level} CI "
+        f"{ci_low:.3f} to {ci_high:.3f}): {direction}"
+    )
+
+
+def also_text(mentions: list[str]) -> str:
+    """The other metrics of a merged finding: ``" Also: a; b."`` (empty without any)."""
+    return f" Also: {'; '.join(mentions)}." if mentions else ""
+
+
+def gap_sentence(
+    *,
+    task: str,
+    by: str,
+    label: str,
+    value_a: float,
+    value_b: float,
+    change: float,
+    ci_low: float,
+    ci_high: float,
+    p_value: float,
+    p_holm: float,
+    direction: str,
+    confidence: float,
+    versions: str = "",
+) -> str:
+    """The lead sentence of the gaps of one task between the groups of one attribute.
+
+    Gaps are differences or ratios of group rates, written as values (3 decimals),
+    not percentages.
+
+    Examples
+    --------
+    >>> gap_sentence(task="race", by="gender", label="equal opportunity difference",
+    ...     value_a=0.157, value_b=0.366, change=0.209, ci_low=0.109, ci_high=0.273,
+    ...     p_value=1e-7, p_holm=1e-6, direction="regressed", confidence=0.95)
+    'race gaps between gender groups: equal opportunity difference rose from 0.157 to 0.366 (+0.209, 95% CI 0.109 to 0.273, unpaired bootstrap p<0.001, Holm-adjusted p<0.001): regressed.'
+    """  # noqa: E501
+    verb = "rose" if change > 0 else "fell"
+    level = f"{confidence * 100:g}%"
+    text = (
+        f"{task} gaps between {by} groups: {label} {verb} from {value_a:.3f} to {value_b:.3f} "
+        f"({_signed(change, 3)}, {level} CI {ci_low:.3f} to {ci_high:.3f}, unpaired bootstrap "
+        f"p{_p_text(p_value)}"
+    )
+    if not math.isnan(p_holm):
+        text += f", Holm-adjusted p{_p_text(p_holm)}"
+    text += f"): {direction}."
+    return f"{versions}: {text}" if versions else text

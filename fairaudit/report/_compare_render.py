@@ -5,10 +5,14 @@ metadata). The page extends ``base.html.j2``: one self-contained file, tables
 escaped by :func:`~fairaudit.report._html.frame_to_html`, every other value by the
 template's autoescaping, sortable tables, no request of any kind.
 
-Order: the findings first (what improved, what regressed, in plain sentences) with
-the plain statement of whether each comparison is paired; then, per task, the
-overall metrics side by side, the gaps, the per-slice changes; then the versions'
-metadata and how to read the numbers.
+Order: the findings first, in the order of :meth:`Comparison.finding_table`: per
+candidate, the overall change of each task (with its interval, significant or not),
+a compact table of the changes of the gaps between groups (per task and attribute,
+regressions first), the slice findings with the largest lower bound, then every
+finding and every significant change behind a disclosure, and the plain statement of
+whether each comparison is paired; then, per task, the overall metrics side by side,
+the gaps, the per-slice changes; then the versions' metadata and how to read the
+numbers.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import pandas as pd
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
 from fairaudit.functional import CLASS_METRICS, SLICE_METRICS
-from fairaudit.report._html import environment, format_interval, frame_to_html
+from fairaudit.report._html import environment, format_interval, format_number, frame_to_html
 
 if TYPE_CHECKING:
     from fairaudit.compare import Comparison
@@ -130,6 +134,88 @@ def _slice_table(changes: pd.DataFrame, *, caption: str, many: bool) -> markupsa
     )
 
 
+def _gap_text(value_a: float, value_b: float) -> str:
+    """``"0.157 → 0.366"``: a gap's baseline and candidate values."""
+    return f"{format_number(value_a)} \u2192 {format_number(value_b)}"
+
+
+def _signed_interval(change: float, low: float, high: float) -> str:
+    """``"+0.209 [0.109, 0.273]"``: a gap's change and its interval, as values."""
+    if not np.isfinite(change):
+        return "n/a"
+    return f"{change:+.3f} [{format_number(low)}, {format_number(high)}]"
+
+
+def _gap_findings_table(
+    comparison: Comparison, gaps: pd.DataFrame, *, candidate: str
+) -> markupsafe.Markup:
+    """One row per gap finding (task and attribute): the lead gap, the others told."""
+    changes = comparison.changes
+    rows, classes = [], []
+    for finding in gaps.itertuples(index=False):
+        told = changes.loc[list(finding.rows)]
+        others = [
+            f"{label} {_gap_text(r.value_a, r.value_b)} ({r.direction})"
+            for label, r in zip(finding.labels[1:], told.iloc[1:].itertuples(), strict=True)
+        ]
+        rows.append(
+            {
+                "task": finding.task,
+                "attribute": finding.by,
+                "gap metric": finding.labels[0],
+                "baseline \u2192 candidate": _gap_text(finding.value_a, finding.value_b),
+                "change [CI]": _signed_interval(finding.change, finding.ci_low, finding.ci_high),
+                "p (Holm)": finding.p_holm,
+                "direction": finding.direction,
+                "other significant gaps": "; ".join(others) or "none",
+                "n (smallest group)": finding.n,
+            }
+        )
+        classes.append(
+            "fail"
+            if finding.direction == "regressed"
+            else ("small" if finding.n < comparison.settings["min_support"] else "")
+        )
+    versus = f"{candidate} vs {comparison.baseline}: " if len(comparison.candidates) > 1 else ""
+    return frame_to_html(
+        pd.DataFrame(rows),
+        caption=versus + "Gaps between the groups of each attribute, per task (lower "
+        "differences and higher ratios are fairer; regressions first, in red)",
+        table_id=f"finding-gaps-{_slug(candidate)}",
+        row_classes=classes,
+        float_format=_number,
+    )
+
+
+def _finding_blocks(comparison: Comparison, n_slices: int) -> list[dict[str, Any]]:
+    """Per candidate: the overall findings, the gap table, the top slice findings."""
+    blocks = []
+    for candidate in comparison.candidates:
+        table = comparison.finding_table(candidate=candidate)
+        rows = comparison.changes[comparison.changes["candidate"] == candidate]
+        gaps = table[table["block"] == "gap"]
+        slices = table[table["block"] == "slice"]
+        blocks.append(
+            {
+                "candidate": candidate,
+                "id": _slug(candidate),
+                "overall": table.loc[table["block"] == "overall", "sentence"].tolist(),
+                "gaps": _gap_findings_table(comparison, gaps, candidate=candidate)
+                if len(gaps)
+                else None,
+                "slices": slices["sentence"].head(n_slices).tolist(),
+                "all": table["sentence"].tolist(),
+                "n_findings": len(table),
+                "n_gaps": len(gaps),
+                "n_gap_changes": int((gaps["direction"] != "no clear change").sum()),
+                "n_slices": len(slices),
+                "n_significant": int(rows["significant"].sum()),
+                "n_compared": len(rows),
+            }
+        )
+    return blocks
+
+
 def _flatten(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(obj, Mapping):
         out: list[tuple[str, str]] = []
@@ -189,7 +275,7 @@ def render_comparison(
     *,
     title: str | None = None,
     slice_metrics: Sequence[str] = DEFAULT_SLICE_METRICS,
-    n_findings: int = 25,
+    n_findings: int = 10,
 ) -> str:
     """Render a comparison as one self-contained HTML page.
 
@@ -203,8 +289,10 @@ def render_comparison(
         Metrics of the per-slice tables (all slices and classes); significant
         changes of every metric are listed in the findings and the table of
         significant changes.
-    n_findings : int, default=25
-        Findings written as sentences (the table of significant changes has all).
+    n_findings : int, default=10
+        Slice findings shown on the first screen, per candidate (after the overall
+        and the gap findings, which are all shown); every finding is listed behind
+        a disclosure, and the table of significant changes has every row.
 
     Returns
     -------
@@ -216,10 +304,10 @@ def render_comparison(
     many = len(names) > 2
     level = f"{comparison.settings['confidence'] * 100:g}%"
     title = title or f"Model comparison: {' vs '.join(names)}"
-    significant = changes[changes["significant"]].copy()
-    significant = significant.loc[
-        significant["change"].abs().sort_values(ascending=False, kind="stable").index
-    ]
+    significant = changes[changes["significant"]]
+    # the smallest size of the change its interval allows, largest first
+    bound = np.where(significant["change"] > 0, significant["ci_low"], -significant["ci_high"])
+    significant = significant.iloc[np.argsort(-bound, kind="stable")]
     tasks = []
     for task in comparison.settings["tasks"]:
         rows = changes[changes["task"] == task]
@@ -270,13 +358,16 @@ def render_comparison(
         settings=comparison.settings,
         notes=comparison.pairing_notes(),
         any_unpaired=any(c not in comparison.paired for c in comparison.candidates),
-        findings=comparison.findings(limit=n_findings),
+        blocks=_finding_blocks(comparison, n_findings),
         n_significant=len(significant),
         summary_table=frame_to_html(
             summary, caption="Changes per candidate and task", table_id="table-summary"
         ),
         significant_table=_slice_table(
-            significant, caption=f"Every significant change ({len(significant)})", many=many
+            significant,
+            caption=f"Every significant change ({len(significant)} rows of the changes table, "
+            "largest lower bound of the change first)",
+            many=many,
         )
         if len(significant)
         else None,

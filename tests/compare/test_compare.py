@@ -217,18 +217,29 @@ def test_findings_are_plain_sentences_from_the_oracle(versions, paired):
     rows = joined(versions)
     sub = rows[rows["race"] == "White"]
     change = ((sub["race_b"] == sub["race"]).mean() - (sub["race_a"] == sub["race"]).mean()) * 100
+    table = paired.finding_table()
     findings = paired.findings(limit=None)
-    assert findings and all(f.startswith("race ") for f in findings)
-    white = [f for f in findings if f.startswith("race accuracy for White people fell ")]
+    assert findings == table["sentence"].tolist()
+    # overall per task first (B equals A on gender and age: no clear change), then gaps
+    assert list(table["block"].head(3)) == ["overall"] * 3
+    assert list(table["task"].head(3)) == ["gender", "age", "race"]
+    assert findings[0].startswith("gender accuracy overall") and "no clear change" in findings[0]
+    slices = table[table["block"] == "slice"]
+    assert len(slices) and (slices["task"] == "race").all()
+    sentences = slices["sentence"].tolist()
+    white = [f for f in sentences if f.startswith("race accuracy for White people (")]
     assert len(white) == 1
-    assert white[0].startswith(f"race accuracy for White people fell {abs(change):.1f} points")
-    assert "paired McNemar p" in white[0] and white[0].endswith("regressed.")
-    assert any(f.startswith("race accuracy for Black people rose") for f in findings)
-    # the recall of class White overall is the same number: told once
-    assert not any(f.startswith("race recall for White people fell") for f in findings)
-    # largest first
-    sizes = [float(f.split(" points")[0].split()[-1]) for f in findings]
-    assert sizes == sorted(sizes, reverse=True)
+    assert white[0].startswith(
+        "race accuracy for White people (the same number: recall for White people and "
+        f"balanced accuracy) fell {abs(change):.1f} points"
+    )
+    assert "paired McNemar p" in white[0] and "): regressed." in white[0]
+    assert any(f.startswith("race accuracy for Black people") for f in sentences)
+    # the recall of class White overall is the same number: told once, in that sentence
+    assert not any(f.startswith("race recall for White people") for f in findings)
+    # slice findings: largest lower bound first
+    bounds = slices["lower_bound"].to_numpy()
+    assert (np.diff(bounds) <= 1e-12).all()
     assert len(paired.findings(limit=3)) == 3
 
 

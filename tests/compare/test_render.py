@@ -94,7 +94,8 @@ def test_page_in_a_browser(hostile, tmp_path, browser_page):
     assert browser_page.console_errors == []
     assert browser_page.dialogs == []
     assert browser_page.requests == [path.as_uri()]
-    assert page.locator("#finding-list li").count() > 0
+    assert page.locator("#findings ol.finding-list li").count() > 0
+    assert page.locator("#findings table[id^=finding-gaps-] tbody tr").count() > 0
     # sortable tables sort on a click
     table = page.locator("#task-race table.sortable").first
     header = table.locator("thead th", has_text="metric").first

@@ -1,0 +1,137 @@
+"""The order of the findings on the demo comparison: overall, gaps, then slices by lower bound."""
+
+from __future__ import annotations
+
+import markupsafe
+import numpy as np
+import pytest
+
+from fairaudit.compare import compare_audits
+from fairaudit.demo import DEMO_MODELS, load_demo_audits
+from fairaudit.report import render_comparison
+
+pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning")
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The demo's comparison, built as ``run_demo`` builds compare.html (paired counts)."""
+    audits = load_demo_audits()
+    return compare_audits(
+        [audits.audits[name] for name in DEMO_MODELS],
+        names=list(DEMO_MODELS),
+        paired=audits.paired,
+        n_resamples=1000,
+        random_state=0,
+        progress=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def table(demo):
+    return demo.finding_table()
+
+
+def test_overall_findings_come_first_one_per_task(demo, table):
+    tasks = demo.settings["tasks"]
+    first = table.head(len(tasks))
+    assert list(first["block"]) == ["overall"] * len(tasks)
+    assert list(first["task"]) == tasks
+    assert (table["block"] == "overall").sum() == len(tasks)
+    for finding in first.itertuples():
+        assert finding.metric == "accuracy" and finding.by == "overall"
+        row = demo.changes.loc[finding.rows[0]]
+        assert (row["value_a"], row["value_b"]) == (finding.value_a, finding.value_b)
+        # the other overall metrics are told in the same sentence, not as findings
+        assert {"balanced_accuracy", "f1_macro"} <= set(finding.metrics)
+        assert "balanced accuracy" in finding.sentence and "macro F1" in finding.sentence
+        assert f"{demo.settings['confidence'] * 100:g}% CI" in finding.sentence
+    # then the gap findings, then the slices: three blocks, in that order
+    blocks = table["block"].tolist()
+    assert blocks == sorted(blocks, key=["overall", "gap", "slice"].index)
+
+
+def test_gap_findings_one_per_task_and_attribute(demo, table):
+    gaps = table[table["block"] == "gap"]
+    audit = demo.audits[0]
+    expected = {
+        (t, a)
+        for t in demo.settings["tasks"]
+        for a in audit.attributes
+        if not audit.is_own_grouping(t, (a,))
+    }
+    assert set(zip(gaps["task"], gaps["by"], strict=True)) == expected
+    assert len(gaps) == len(expected)
+    rank = {"regressed": 0, "improved": 1, "no clear change": 2}
+    directions = gaps["direction"].map(rank).tolist()
+    assert directions == sorted(directions)
+    assert "no clear change" in gaps["direction"].tolist()  # shown too
+
+
+def test_the_race_equal_opportunity_regression_is_on_the_first_screen(demo, table):
+    first_screen = table[table["block"] != "slice"]
+    race = first_screen[(first_screen["task"] == "race") & (first_screen["by"] == "gender")]
+    assert len(race) == 1
+    finding = race.iloc[0]
+    assert finding["direction"] == "regressed"
+    assert finding["metric"] == "equal_opportunity_difference"
+    assert finding["value_a"] == pytest.approx(0.157, abs=5e-4)
+    assert finding["value_b"] == pytest.approx(0.366, abs=5e-4)
+    assert "from 0.157 to 0.366" in finding["sentence"]
+    # the demographic parity regression is told in the same finding
+    assert "demographic_parity_difference" in finding["metrics"]
+    assert "demographic parity difference from 0.048 to 0.128" in finding["sentence"]
+    # the first regression of the gap block, among the first findings
+    assert list(table.index[table["block"] == "gap"])[0] == finding.name
+    assert finding["sentence"] in demo.findings(limit=10)
+    html = render_comparison(demo)
+    start = html.index('id="findings"')
+    first_slice = html.index('id="finding-slices-', start)
+    gaps_table = html[html.index('id="finding-gaps-', start) : first_slice]
+    assert "0.157 \u2192 0.366" in gaps_table and "regressed" in gaps_table
+    overall = html[start : html.index('id="finding-gaps-', start)]
+    for sentence in table.loc[table["block"] == "overall", "sentence"]:
+        assert str(markupsafe.escape(sentence)) in overall
+    # the headline is the findings' count, with the raw significant rows after it
+    n_significant = int(demo.changes["significant"].sum())
+    headline = html[start:first_slice]
+    count, raw = f"{len(table)} finding(s)", f"{n_significant} significant"
+    assert headline.index(count) < headline.index(raw)
+
+
+def test_slice_findings_are_distinct_ranked_and_supported(demo, table):
+    slices = table[table["block"] == "slice"]
+    assert len(slices) > 10
+    keys = list(zip(slices["task"], slices["where"], strict=True))
+    assert len(keys) == len(set(keys))
+    bounds = slices["lower_bound"].to_numpy()
+    assert (np.diff(bounds) <= 1e-12).all()
+    assert (bounds > 0).all()
+    min_support = demo.settings["min_support"]
+    assert (slices["n"] >= min_support).all()
+    for finding in slices.itertuples():
+        rows = demo.changes.loc[list(finding.rows)]
+        assert rows["significant"].all() and (rows["n"] >= min_support).all()
+        change, low, high = finding.change, finding.ci_low, finding.ci_high
+        assert finding.lower_bound == (low if change > 0 else -high)
+    # every significant slice row is covered by exactly one finding
+    significant = demo.changes[
+        demo.changes["significant"]
+        & (demo.changes["kind"] != "gap")
+        & ~((demo.changes["by"] == "overall") & (demo.changes["kind"] == "slice"))
+    ]
+    covered = slices["metrics"].map(len).sum()
+    assert covered == len(significant)
+    # accuracy and recall of the same people are one finding, told once as the same number
+    same = slices[slices["metrics"].map(lambda m: "accuracy" in m and "recall" in m)]
+    assert len(same)
+    for finding in same.itertuples():
+        told = set(demo.changes.loc[list(finding.rows), "metric"])
+        assert not {"accuracy", "recall"} <= told
+    assert any("(the same number: recall for " in s for s in same["sentence"])
+
+
+def test_findings_limit_and_saved_form(demo, table):
+    assert demo.findings(limit=None) == table["sentence"].tolist()
+    assert demo.findings(limit=4) == table["sentence"].head(4).tolist()
+    assert demo.to_dict()["findings"] == table["sentence"].tolist()
