@@ -1,4 +1,5 @@
-"""The fairness gate: values against fairlearn and naive loops, configuration, the CLI."""
+"""The fairness gate: values against fairlearn and naive loops, statuses and exit codes,
+relative thresholds, configuration, the CLI."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pytest
 from fairaudit.cli import main
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.gate import GATE_METRICS, check_audit, load_gate_config, parse_thresholds
-from fairaudit.metrics import audit_table
+from fairaudit.metrics import audit_predictions, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
+from fairaudit.vocab import Vocabulary
 
 pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning")
 
@@ -123,16 +125,22 @@ def _naive_gaps(rows, task, attribute, min_support, pos=None):
                 tpr.append(pred[true].mean())
             if (~true).sum() >= floor:
                 fpr.append(pred[~true].mean())
-        spread = [max(v) - min(v) for v in (tpr, fpr) if len(v) >= 2]
-        eod[cls] = max(spread) if spread else np.nan
+        # equalized odds is judged only when both its TPR and its FPR gaps are
+        both = len(tpr) >= 2 and len(fpr) >= 2
+        eod[cls] = max(max(tpr) - min(tpr), max(fpr) - min(fpr)) if both else np.nan
         dpd[cls] = max(sr) - min(sr) if len(sr) >= 2 else np.nan
     accs = [(g[task] == g[f"{task}_pred"]).mean() for g in groups if len(g) >= floor]
     if pos is not None:
         return eod[pos], dpd[pos], min(accs) / max(accs)
-    return np.nanmax(list(eod.values())), np.nanmax(list(dpd.values())), min(accs) / max(accs)
+
+    def worst(values):
+        judged = [v for v in values if not np.isnan(v)]
+        return max(judged) if judged else np.nan
+
+    return worst(eod.values()), worst(dpd.values()), min(accs) / max(accs)
 
 
-@pytest.mark.parametrize("min_support", [0, 60, 150])
+@pytest.mark.parametrize("min_support", [0, 60, 150, 300])
 def test_gaps_equal_a_naive_loop_that_judges_only_rates_with_enough_rows(rows, audit, min_support):
     result = check_audit(
         audit,
@@ -158,6 +166,39 @@ def test_gaps_equal_a_naive_loop_that_judges_only_rates_with_enough_rows(rows, a
         fair = audit.fairness("age", by="race").set_index(["metric", "class"])
         judged = _check(result, "age", "race", "equalized_odds_difference")["value"]
         assert judged < fair.loc[("equalized_odds_difference", "all"), "value"]
+
+
+def test_unjudged_notes_name_the_rates_that_lack_rows(rows, audit):
+    """At 300 rows, half of some equalized odds is judged: not judged, and the note says why."""
+    result = check_audit(
+        audit, max={"equalized_odds_difference": 1}, by=["age", "race"], min_support=300
+    )
+    unjudged = result.unjudged.set_index(["task", "by"])
+    assert result.exit_code == 3 and len(unjudged) == 4
+    for (task, attribute), row in unjudged.iterrows():
+        groups = {name: g for name, g in rows.groupby(attribute)}
+        judged = {}  # class -> (groups whose TPR, FPR rest on 300 rows)
+        for cls in V[task].classes:
+            tpr = [n for n, g in groups.items() if (g[task] == cls).sum() >= 300]
+            fpr = [n for n, g in groups.items() if (g[task] != cls).sum() >= 300]
+            judged[cls] = (tpr, fpr)
+        if task == "gender":
+            tpr, fpr = judged["Female"]
+            assert len(tpr) >= 2 and len(fpr) == 1
+            assert row["note"] == (
+                "fewer than two groups whose FPR of class Female rests on at least 300 rows "
+                f"(judged only in {fpr[0]}); its TPR is judged in {len(tpr)} groups, but half "
+                "an equalized odds is no verdict"
+            )
+            continue
+        assert all(min(len(t), len(f)) < 2 for t, f in judged.values())
+        best = max(judged, key=lambda c: (min(map(len, judged[c])), sum(map(len, judged[c]))))
+        tpr, fpr = judged[best]
+        assert row["note"] == (
+            "for no class do two groups have a TPR and an FPR resting on at least 300 rows "
+            f"(closest: class {best}, judged TPR in {len(tpr)}, FPR in {len(fpr)} of "
+            f"{len(groups)} groups)"
+        )
 
 
 def test_worst_slice_metrics_and_small_groups(rows, audit):
@@ -226,16 +267,20 @@ def test_own_attribute_and_unjudged_checks(audit):
     huge = check_audit(
         audit, max={"equalized_odds_difference": 1}, by=["age"], tasks=["race"], min_support=10**6
     )
-    assert (huge.checks["status"] == "not judged").all() and huge.passed
-    strict = check_audit(
+    # a check that cannot be judged fails the gate unless allowed (it used to pass)
+    assert (huge.checks["status"] == "not judged").all() and not huge.passed
+    assert huge.exit_code == 3 and len(huge.violations) == len(huge.checks)
+    assert huge.checks["note"].eq("fewer than two groups with at least 1000000 rows").all()
+    allowed = check_audit(
         audit,
         max={"equalized_odds_difference": 1},
         by=["age"],
         tasks=["race"],
         min_support=10**6,
-        strict=True,
+        allow_unjudged=True,
     )
-    assert not strict.passed and len(strict.violations) == len(strict.checks)
+    assert allowed.passed and allowed.exit_code == 0 and allowed.violations.empty
+    assert len(allowed.unjudged) == len(allowed.checks)
 
 
 def test_summary_outputs(audit):
@@ -383,3 +428,413 @@ def test_cli_in_a_subprocess(tmp_path, audit):
     assert done.returncode == 1, done.stderr
     summary = json.loads(done.stdout)
     assert summary["passed"] is False and summary["n_failed"] >= 1
+
+
+# ---------------------------------------------------------------- synthetic audits
+SITE = Vocabulary("site", ("A", "B"))
+
+
+def _synthetic(cells, attribute=SITE):
+    """A gender audit (positive Female) by ``attribute`` from ``{group: (tp, fn, fp, tn)}``."""
+    y_true, y_pred, group = [], [], []
+    for name, (tp, fn, fp, tn) in cells.items():
+        for true, pred, k in (
+            ("Female", "Female", tp),
+            ("Female", "Male", fn),
+            ("Male", "Female", fp),
+            ("Male", "Male", tn),
+        ):
+            y_true += [true] * k
+            y_pred += [pred] * k
+            group += [name] * k
+    return audit_predictions(
+        y_true={"gender": y_true},
+        y_pred={"gender": y_pred},
+        sensitive_features={attribute.name: group},
+        tasks=["gender"],
+        attributes={attribute.name: attribute},
+    )
+
+
+def _run(capsys, *argv):
+    status = main(["check", *map(str, argv)])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def _only(result, metric, kind=None):
+    frame = result.checks[result.checks["metric"] == metric]
+    if kind is not None:
+        frame = frame[frame["kind"] == kind]
+    assert len(frame) == 1, frame
+    return frame.iloc[0]
+
+
+# A: TPR 0.8, FPR 0.2; B: TPR 0.7, FPR 0.3 -> equalized odds difference 0.1
+FAIR = {"A": (40, 10, 10, 40), "B": (35, 15, 15, 35)}
+
+
+def test_exit_0_when_every_check_is_judged_and_passes(tmp_path, capsys):
+    path = _synthetic(FAIR).save(tmp_path / "audit.json")
+    status, out, _ = _run(capsys, path, "--max", "equalized_odds_difference=0.15")
+    assert status == 0
+    assert out.startswith(f"fairness gate on {path}: PASSED: all 1 judged check(s) within")
+    assert "gender by site: equalized_odds_difference = 0.1000 (needs <= 0.15)" in out
+    result = check_audit(path, max={"equalized_odds_difference": 0.15})
+    row = _only(result, "equalized_odds_difference")
+    assert row["value"] == pytest.approx(0.1) and row["status"] == "pass" and row["note"] == ""
+    assert row["worst"] == "class Female: B vs A"  # FPR 0.3 vs 0.2 (ties go to the FPR)
+    assert result.passed and result.exit_code == 0 and np.isnan(row["baseline_value"])
+
+
+def test_exit_1_when_a_threshold_is_exceeded(tmp_path, capsys):
+    path = _synthetic(FAIR).save(tmp_path / "audit.json")
+    status, out, _ = _run(capsys, path, "--max", "equalized_odds_difference=0.05")
+    assert status == 1
+    assert "FAILED: 1 of 1 check(s) exceeded their threshold" in out
+    assert "FAIL gender by site: equalized_odds_difference = 0.1000 (needs <= 0.05)" in out
+    row = _only(
+        check_audit(path, max={"equalized_odds_difference": 0.05}), "equalized_odds_difference"
+    )
+    assert row["status"] == "fail" and row["value"] == pytest.approx(0.1)
+
+
+def test_failures_win_over_unjudged_checks(capsys, tmp_path):
+    # B has no true Female: its TPR is undefined, its selection rate is not
+    path = _synthetic({"A": (40, 10, 10, 40), "B": (0, 0, 20, 180)}).save(tmp_path / "a.json")
+    argv = ["--max", "equal_opportunity_difference=0.5", "demographic_parity_difference=0.1"]
+    status, out, _ = _run(capsys, path, *argv)
+    assert status == 1
+    assert "FAILED: 1 of 2 check(s) exceeded their threshold; 1 could not be judged" in out
+    assert "FAIL gender by site: demographic_parity_difference = 0.4000" in out  # 0.5 vs 0.1
+    assert "NOT JUDGED gender by site: equal_opportunity_difference" in out
+    # with the failure fixed and the unjudged check allowed, the gate passes
+    argv = ["--max", "equal_opportunity_difference=0.5", "demographic_parity_difference=0.5"]
+    status, out, _ = _run(capsys, path, *argv, "--allow-unjudged")
+    assert status == 0
+    assert "PASSED: all 1 judged check(s) within thresholds; 1 not judged (allowed)" in out
+    assert "1 check(s) could not be judged (allowed, they do not fail the gate):" in out
+
+
+UNJUDGED = {
+    # a large group with no positives: B's TPR is undefined, whatever min_support
+    "undefined": (
+        {"A": (40, 10, 10, 40), "B": (0, 0, 20, 180)},
+        SITE,
+        "equal_opportunity_difference",
+        "fewer than two groups whose TPR of class Female rests on at least 30 rows "
+        "(judged only in A)",
+    ),
+    "every group under min support": (
+        {"A": (5, 5, 5, 5), "B": (4, 6, 6, 4)},
+        SITE,
+        "equalized_odds_difference",
+        "fewer than two groups with at least 30 rows",
+    ),
+    "one group": (
+        {"A": (40, 10, 10, 40)},
+        Vocabulary("site", ("A",)),
+        "equalized_odds_difference",
+        "only one group (A): nothing to compare",
+    ),
+    "one group with rows": (
+        {"A": (40, 10, 10, 40)},
+        SITE,
+        "demographic_parity_difference",
+        "only one group has rows (A, 100 rows)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(UNJUDGED))
+def test_exit_3_when_a_check_cannot_be_judged_and_0_when_allowed(case, tmp_path, capsys):
+    cells, attribute, metric, why = UNJUDGED[case]
+    path = _synthetic(cells, attribute).save(tmp_path / "audit.json")
+    status, out, _ = _run(capsys, path, "--max", f"{metric}=0.5")
+    assert status == 3, out
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"fairness gate on {path}: NOT JUDGED: 1 of 1 check(s) could not be judged, "
+        "which fails the gate"
+    )
+    assert lines[1].startswith("1 check(s) could not be judged (each fails the gate")
+    assert lines[2] == f"  NOT JUDGED gender by site: {metric} (needs <= 0.5): {why}"
+    result = check_audit(path, max={metric: 0.5})
+    row = _only(result, metric)
+    assert row["status"] == "not judged" and np.isnan(row["value"]) and row["note"] == why
+    assert not row["passed"] and not result.passed and result.exit_code == 3
+    # --allow-unjudged: reported, but the gate passes
+    status, out, _ = _run(capsys, path, "--max", f"{metric}=0.5", "--allow-unjudged")
+    assert status == 0
+    assert "PASSED: none of the 1 check(s) could be judged, which is allowed" in out
+    assert f"NOT JUDGED gender by site: {metric} (needs <= 0.5): {why}" in out
+    allowed = check_audit(path, max={metric: 0.5}, allow_unjudged=True)
+    assert allowed.passed and allowed.exit_code == 0
+    assert _only(allowed, metric)["status"] == "not judged"
+    assert allowed.to_dict()["allow_unjudged"] is True and allowed.to_dict()["exit_code"] == 0
+
+
+@pytest.mark.parametrize(
+    ("cells", "why"),
+    [
+        # the issue: both TPRs 1.0 (a gap of 0, "20-29 vs 20-29"), B's FPR on 10 rows only
+        (
+            {"A": (30, 0, 8, 32), "B": (30, 0, 5, 5)},
+            "fewer than two groups whose FPR of class Female rests on at least 30 rows "
+            "(judged only in A); its TPR is judged in 2 groups, but half an equalized odds "
+            "is no verdict",
+        ),
+        # B's positives under min_support: its TPR is not judged, its FPR is
+        (
+            {"A": (40, 10, 10, 40), "B": (10, 5, 20, 180)},
+            "fewer than two groups whose TPR of class Female rests on at least 30 rows "
+            "(judged only in A); its FPR is judged in 2 groups, but half an equalized odds "
+            "is no verdict",
+        ),
+    ],
+)
+def test_equalized_odds_does_not_pass_on_half_a_metric(cells, why, tmp_path, capsys):
+    audit = _synthetic(cells)
+    path = audit.save(tmp_path / "audit.json")
+    status, out, _ = _run(capsys, path, "--max", "equalized_odds_difference=0.5")
+    assert status == 3, out
+    assert f"NOT JUDGED gender by site: equalized_odds_difference (needs <= 0.5): {why}" in out
+    row = _only(
+        check_audit(audit, max={"equalized_odds_difference": 0.5}), "equalized_odds_difference"
+    )
+    assert row["status"] == "not judged" and np.isnan(row["value"]) and row["note"] == why
+    # the judged half alone is still a judged check of its own
+    half = "equal_opportunity_difference" if "its TPR is judged" in why else "fpr_difference"
+    result = check_audit(audit, max={half: 0.5})
+    assert _only(result, half)["status"] == "pass" and result.exit_code == 0
+
+
+def test_a_gap_of_zero_names_no_single_group_twice(tmp_path):
+    audit = _synthetic({"A": (30, 0, 8, 32), "B": (30, 0, 5, 5)})
+    row = _only(
+        check_audit(audit, max={"equal_opportunity_difference": 0.5}),
+        "equal_opportunity_difference",
+    )
+    assert row["value"] == 0.0 and row["worst"] == "class Female: all 2 judged groups equal"
+
+
+def test_worst_slice_metrics_are_judged_even_for_one_group(tmp_path):
+    audit = _synthetic({"A": (40, 10, 10, 40)}, Vocabulary("site", ("A",)))
+    row = _only(check_audit(audit, min={"accuracy": 0.7}), "accuracy")
+    assert row["status"] == "pass" and row["value"] == pytest.approx(0.8)
+    tiny = _synthetic({"A": (5, 5, 5, 5), "B": (4, 6, 6, 4)})
+    row = _only(check_audit(tiny, min={"accuracy": 0.1}), "accuracy")
+    assert row["status"] == "not judged" and row["note"] == "no slice with at least 30 rows"
+
+
+# ---------------------------------------------------------------- relative thresholds
+# baseline: EO 0.04 (TPR 0.8 / 0.76, FPR 0.2 / 0.24), worst accuracy 0.76 (B)
+BASELINE = {"A": (40, 10, 10, 40), "B": (38, 12, 12, 38)}
+# candidate: EO 0.08 (B: TPR 0.72, FPR 0.28), worst accuracy 0.72 (B)
+CANDIDATE = {"A": (40, 10, 10, 40), "B": (36, 14, 14, 36)}
+
+
+@pytest.fixture
+def versions(tmp_path):
+    baseline = _synthetic(BASELINE).save(tmp_path / "baseline.json")
+    candidate = _synthetic(CANDIDATE).save(tmp_path / "candidate.json")
+    return baseline, candidate
+
+
+def test_relative_thresholds_pass_and_fail(versions):
+    baseline, candidate = versions
+    loose = check_audit(
+        candidate,
+        baseline=baseline,
+        max_increase={"equalized_odds_difference": 0.05},
+        max_decrease={"accuracy": 0.05},
+    )
+    eo = _only(loose, "equalized_odds_difference")
+    acc = _only(loose, "accuracy")
+    assert eo["kind"] == "max_increase" and acc["kind"] == "max_decrease"
+    assert eo["value"] == pytest.approx(0.08) and eo["baseline_value"] == pytest.approx(0.04)
+    assert acc["value"] == pytest.approx(0.72) and acc["baseline_value"] == pytest.approx(0.76)
+    assert eo["status"] == acc["status"] == "pass" and loose.passed and loose.exit_code == 0
+    assert acc["worst"] == "worst slice B (baseline: worst slice B)"
+    assert loose.baseline == str(baseline)
+    tight = check_audit(
+        candidate,
+        baseline=baseline,
+        max_increase={"equalized_odds_difference": 0.02},
+        max_decrease={"accuracy": 0.01},
+        max={"equalized_odds_difference": 0.1},
+    )
+    assert list(tight.checks["kind"]) == ["max", "max_increase", "max_decrease"]
+    assert list(tight.checks["status"]) == ["pass", "fail", "fail"]
+    assert tight.exit_code == 1 and list(tight.violations["kind"]) == [
+        "max_increase",
+        "max_decrease",
+    ]
+    text = tight.format()
+    assert (
+        "FAIL gender by site: equalized_odds_difference = 0.0800, baseline 0.0400 (+0.0400) "
+        "(needs an increase <= 0.02 over the baseline)" in text
+    )
+    assert (
+        "FAIL gender by site: accuracy = 0.7200, baseline 0.7600 (-0.0400) "
+        "(needs a decrease <= 0.01 from the baseline)" in text
+    )
+    # the same audit as its own baseline: no change, passes any non-negative bound
+    same = check_audit(candidate, baseline=candidate, max_increase={"equalized_odds_difference": 0})
+    assert _only(same, "equalized_odds_difference")["status"] == "pass"
+    # an improvement passes a bound that demands one
+    better = check_audit(
+        baseline, baseline=candidate, max_increase={"equalized_odds_difference": -0.03}
+    )
+    row = _only(better, "equalized_odds_difference")
+    assert row["status"] == "pass" and row["value"] == pytest.approx(0.04)
+
+
+def test_relative_thresholds_on_the_command_line(versions, capsys):
+    baseline, candidate = versions
+    argv = [candidate, "--baseline", baseline, "--max-increase", "equalized_odds_difference=0.05"]
+    status, out, _ = _run(capsys, *argv, "--max-decrease", "accuracy=0.05")
+    assert status == 0
+    assert f"relative thresholds against the baseline {baseline}" in out
+    assert "pass gender by site: equalized_odds_difference = 0.0800, baseline 0.0400" in out
+    status, out, _ = _run(capsys, *argv, "--max-decrease", "accuracy=0.01", "--json", "-")
+    assert status == 1
+    summary = json.loads(out)
+    assert summary["exit_code"] == 1 and summary["baseline"] == str(baseline)
+    (acc,) = [c for c in summary["checks"] if c["metric"] == "accuracy"]
+    assert acc["kind"] == "max_decrease" and acc["status"] == "fail"
+    assert acc["value"] == pytest.approx(0.72) and acc["baseline_value"] == pytest.approx(0.76)
+
+
+def test_relative_check_not_judged_when_the_baseline_cannot_be_judged(tmp_path, capsys):
+    baseline = _synthetic({"A": (40, 10, 10, 40), "B": (5, 5, 5, 5)}).save(tmp_path / "b.json")
+    candidate = _synthetic(CANDIDATE).save(tmp_path / "c.json")
+    result = check_audit(
+        candidate, baseline=baseline, max_increase={"equalized_odds_difference": 0.02}
+    )
+    row = _only(result, "equalized_odds_difference")
+    assert row["status"] == "not judged" and row["value"] == pytest.approx(0.08)
+    assert np.isnan(row["baseline_value"])
+    assert row["note"] == "baseline: fewer than two groups with at least 30 rows"
+    status, out, _ = _run(
+        capsys, candidate, "--baseline", baseline, "--max-increase", "equalized_odds_difference=1"
+    )
+    assert status == 3 and "baseline: fewer than two groups with at least 30 rows" in out
+    # ... and when both cannot be judged, both reasons are given
+    both = check_audit(
+        baseline, baseline=baseline, max_increase={"equalized_odds_difference": 0.02}
+    )
+    assert _only(both, "equalized_odds_difference")["note"] == (
+        "audit: fewer than two groups with at least 30 rows; "
+        "baseline: fewer than two groups with at least 30 rows"
+    )
+
+
+def test_relative_thresholds_in_a_configuration_file(versions, tmp_path, capsys):
+    baseline, candidate = versions
+    folder = tmp_path / "ci"
+    folder.mkdir()
+    config = folder / "gate.toml"
+    config.write_text(
+        "baseline = '../baseline.json'\n\n[max_increase]\nequalized_odds_difference = 0.05\n\n"
+        "[tasks.gender.max_decrease]\naccuracy = 0.01\n"
+    )
+    loaded = load_gate_config(config)
+    assert loaded.baseline == str(folder / "../baseline.json")  # the file's folder
+    assert loaded.max_increase == {"equalized_odds_difference": 0.05}
+    assert loaded.max_decrease == {"gender:accuracy": 0.01}
+    result = check_audit(candidate, config=config)
+    assert list(result.checks["status"]) == ["pass", "fail"]
+    assert _only(result, "accuracy")["baseline_value"] == pytest.approx(0.76)
+    status, out, _ = _run(capsys, candidate, "--config", config)
+    assert status == 1 and "FAIL gender by site: accuracy = 0.7200, baseline 0.7600" in out
+    as_json = folder / "gate.json"
+    as_json.write_text(
+        json.dumps(
+            {
+                "baseline": str(baseline),
+                "allow_unjudged": True,
+                "max_increase": {"equalized_odds_difference": 0.05},
+            }
+        )
+    )
+    result = check_audit(candidate, config=as_json)
+    assert result.allow_unjudged and _only(result, "equalized_odds_difference")["status"] == "pass"
+
+
+def test_an_incompatible_baseline_is_bad_input(versions, tmp_path, capsys):
+    baseline, candidate = versions
+    other_sites = _synthetic(
+        {"A": (40, 10, 10, 40), "B": (38, 12, 12, 38), "C": (30, 10, 10, 30)},
+        Vocabulary("site", ("A", "B", "C")),
+    ).save(tmp_path / "other-sites.json")
+    argv = ["--max-increase", "equalized_odds_difference=0.05"]
+    status, _, err = _run(capsys, candidate, "--baseline", other_sites, *argv)
+    assert status == 2
+    assert (
+        f"fairaudit check: error: baseline {other_sites} is not comparable with the audit: "
+        "other sensitive attributes (audit: site: ['A', 'B']; baseline: site: ['A', 'B', 'C'])"
+    ) in err
+    other_task = audit_predictions(
+        y_true={"race": ["White", "Black"] * 40},
+        y_pred={"race": ["White", "White"] * 40},
+        sensitive_features={"site": ["A", "B"] * 40},
+        tasks=["race"],
+        attributes={"site": SITE},
+    ).save(tmp_path / "other-task.json")
+    status, _, err = _run(capsys, candidate, "--baseline", other_task, *argv)
+    assert status == 2 and "is not comparable with the audit: other tasks or classes" in err
+    with pytest.raises(DataValidationError, match="not comparable.*other tasks"):
+        check_audit(candidate, baseline=other_task, max_increase={"accuracy": 0.1})
+    status, _, err = _run(capsys, candidate, "--baseline", tmp_path / "missing.json", *argv)
+    assert status == 2 and "missing.json" in err
+    # relative thresholds and a baseline go together
+    status, _, err = _run(capsys, candidate, *argv)
+    assert status == 2 and "compare with a baseline audit" in err
+    status, _, err = _run(capsys, candidate, "--baseline", baseline, "--max", "accuracy=1")
+    assert status == 2 and "a baseline audit is only read by max_increase" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--max", "eq_odds=0.1"], "unknown metric 'eq_odds' in max threshold"),
+        (["--max-increase", "eq_odds=0.1"], "unknown metric 'eq_odds' in max_increase"),
+        (["--max", "equalized_odds_difference"], "expected METRIC=VALUE"),
+        (["--min", "accuracy=high"], "--min 'accuracy=high': 'high' is not a number"),
+        (["--max", "accuracy=nan"], "threshold must be finite"),
+        (["--max", "accuracy=1", "--by", "ethnicity"], "unknown sensitive attribute"),
+        (["--max", "ethnicity:accuracy=1"], "unknown task 'ethnicity'"),
+        ([], "no thresholds"),
+        (["--max", "accuracy=1", "--strict", "--allow-unjudged"], "contradict each other"),
+    ],
+)
+def test_bad_configuration_exits_2(argv, message, tmp_path, capsys):
+    path = _synthetic(FAIR).save(tmp_path / "audit.json")
+    status, out, err = _run(capsys, path, *argv)
+    assert status == 2 and out == ""
+    assert err.startswith("fairaudit check: error: ") and message in err
+
+
+def test_unreadable_files_exit_2(tmp_path, capsys):
+    path = _synthetic(FAIR).save(tmp_path / "audit.json")
+    status, _, err = _run(capsys, tmp_path / "none.json", "--max", "accuracy=1")
+    assert status == 2 and "none.json" in err
+    config = tmp_path / "gate.toml"
+    config.write_text("[max\n")
+    status, _, err = _run(capsys, path, "--config", config)
+    assert status == 2 and "gate.toml: not a valid TOML gate configuration" in err
+    # the removed strict key says what replaced it
+    config.write_text("strict = false\n[max]\naccuracy = 1\n")
+    status, _, err = _run(capsys, path, "--config", config)
+    assert status == 2 and "'strict' was removed" in err and "allow_unjudged = true" in err
+    config.write_text("allow_unjudged = 'yes'\n[max]\naccuracy = 1\n")
+    with pytest.raises(ConfigurationError, match="allow_unjudged must be true or false"):
+        load_gate_config(config)
+
+
+def test_strict_is_a_deprecated_no_op(tmp_path, capsys):
+    path = _synthetic({"A": (5, 5, 5, 5), "B": (4, 6, 6, 4)}).save(tmp_path / "audit.json")
+    status, out, err = _run(capsys, path, "--max", "equalized_odds_difference=1", "--strict")
+    assert status == 3 and "--strict is deprecated" in err
+    assert "NOT JUDGED gender by site: equalized_odds_difference" in out

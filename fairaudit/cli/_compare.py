@@ -91,12 +91,16 @@ def register(subparsers: Any) -> None:
 
     check = subparsers.add_parser(
         "check",
-        help="fairness gate: exit 1 when an audit exceeds thresholds (for CI)",
+        help="fairness gate: exit 1 when an audit exceeds thresholds, 3 when it cannot judge",
         description=(
-            "Check a saved audit against fairness thresholds. Exit status 0 when every "
-            "judged check passes, 1 when a threshold is exceeded, 2 on bad input. Metrics: "
-            "fairness gaps (e.g. equalized_odds_difference, disparate_impact_ratio) and "
-            "worst-slice metrics (e.g. accuracy)."
+            "Check a saved audit against fairness thresholds, absolute (--max, --min) or "
+            "relative to a baseline audit (--baseline with --max-increase, --max-decrease). "
+            "Exit status 0 when every check is judged and passes, 1 when a threshold is "
+            "exceeded, 3 when nothing is exceeded but some check cannot be judged (an "
+            "undefined metric, fewer than two groups with --min-support rows; "
+            "--allow-unjudged lets those pass), 2 on bad input. Metrics: fairness gaps "
+            "(e.g. equalized_odds_difference, disparate_impact_ratio) and worst-slice "
+            "metrics (e.g. accuracy). See docs/gate.md."
         ),
     )
     check.add_argument("audit", metavar="AUDIT", help="saved audit (.json)")
@@ -114,6 +118,26 @@ def register(subparsers: Any) -> None:
         metavar="[TASK:]METRIC=VALUE",
         help="lower bounds, e.g. disparate_impact_ratio=0.8 accuracy=0.7",
     )
+    check.add_argument(
+        "--baseline",
+        metavar="AUDIT",
+        help="saved audit that --max-increase / --max-decrease compare with (e.g. the last "
+        "release's), with the same tasks, classes and attributes",
+    )
+    check.add_argument(
+        "--max-increase",
+        nargs="+",
+        default=[],
+        metavar="[TASK:]METRIC=VALUE",
+        help="largest increase over the baseline, e.g. equalized_odds_difference=0.02",
+    )
+    check.add_argument(
+        "--max-decrease",
+        nargs="+",
+        default=[],
+        metavar="[TASK:]METRIC=VALUE",
+        help="largest decrease from the baseline, e.g. accuracy=0.01",
+    )
     check.add_argument("--config", help="thresholds in a .toml or .json file (see docs/gate.md)")
     check.add_argument(
         "--by",
@@ -125,10 +149,16 @@ def register(subparsers: Any) -> None:
         "--min-support",
         type=int,
         default=None,
-        help="groups with fewer rows are not judged (default: 30)",
+        help="rates resting on fewer rows are not judged (default: 30)",
     )
     check.add_argument(
-        "--strict", action="store_true", default=None, help="fail checks that cannot be judged"
+        "--allow-unjudged",
+        action="store_true",
+        default=None,
+        help="let checks that cannot be judged pass (default: they fail, exit status 3)",
+    )
+    check.add_argument(  # deprecated: its behaviour is now the default
+        "--strict", action="store_true", default=False, help=argparse.SUPPRESS
     )
     check.add_argument("--json", metavar="PATH", help="write a JSON summary ('-' for stdout)")
     check.set_defaults(func=run_check)
@@ -204,18 +234,30 @@ def run_pair(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Run the gate; exit status 1 when a threshold is exceeded."""
+    """Run the gate; exit status 0 passed, 1 a threshold exceeded, 3 not judged."""
+    from fairaudit.exceptions import ConfigurationError
     from fairaudit.gate import check_audit, parse_thresholds
 
+    if args.strict:
+        if args.allow_unjudged:
+            raise ConfigurationError("--strict and --allow-unjudged contradict each other")
+        print(
+            "fairaudit check: --strict is deprecated: checks that cannot be judged now fail "
+            "by default (exit status 3)",
+            file=sys.stderr,
+        )
     result = check_audit(
         args.audit,
         max=parse_thresholds(args.max, option="--max"),
         min=parse_thresholds(args.min, option="--min"),
+        max_increase=parse_thresholds(args.max_increase, option="--max-increase"),
+        max_decrease=parse_thresholds(args.max_decrease, option="--max-decrease"),
+        baseline=args.baseline,
         config=args.config,
         tasks=args.tasks,
         by=args.by,
         min_support=args.min_support,
-        strict=args.strict,
+        allow_unjudged=False if args.strict else args.allow_unjudged,
     )
     if args.json == "-":
         print(json.dumps(result.to_dict(), indent=1))
@@ -224,4 +266,4 @@ def run_check(args: argparse.Namespace) -> int:
         if args.json:
             result.save(args.json)
             print(f"wrote {args.json}")
-    return 0 if result.passed else 1
+    return result.exit_code

@@ -7,50 +7,61 @@ compares it with a threshold:
   :meth:`AuditResult.fairness`): the summary value (``class="all"``: the worst
   class of a multiclass task, the positive class of a binary one) between the
   groups of one grouping, over the rates whose denominator has at least
-  ``min_support`` rows (see :func:`fairaudit.functional.group_rates`; with ``min_support=0``
-  exactly :meth:`AuditResult.fairness`);
+  ``min_support`` rows (:func:`fairaudit.functional.fairness_arrays`; with
+  ``min_support=0`` exactly :meth:`AuditResult.fairness`);
 - a **per-slice metric** (:data:`SLICE_GATE_METRICS`, columns of
   :meth:`AuditResult.metrics`): its worst value over the slices of the grouping
-  with at least ``min_support`` rows: the lowest for a ``min`` threshold, the
-  highest for a ``max`` threshold.
+  with at least ``min_support`` rows: the lowest for a ``min`` or ``max_decrease``
+  bound, the highest for a ``max`` or ``max_increase`` bound.
 
-A ``max`` check passes when ``value <= threshold``, a ``min`` check when
-``value >= threshold``. Groups under ``min_support`` rows are left out and listed;
-a check with fewer than two judged rates (no judged slice for a per-slice metric)
-is "not judged": reported, and a failure only with ``strict=True``. Grouped by a task's own
-true label, only the accuracy gaps and per-slice metrics apply (the selection rate,
-TPR and FPR of a group follow from the grouping); the default groupings leave the
-task's own attribute out.
+Bounds: ``max`` passes when ``value <= threshold``, ``min`` when ``value >=
+threshold``; relative to a baseline audit (the same number, computed the same way),
+``max_increase`` passes when ``value - baseline_value <= threshold`` and
+``max_decrease`` when ``baseline_value - value <= threshold``.
+
+Every value comes from :mod:`fairaudit.functional`, and NaN means "cannot be
+judged": an undefined metric, fewer than two groups whose rate rests on
+``min_support`` rows, a single group, half an equalized odds. Such a check has
+status ``"not judged"`` and fails the gate (exit status 3 of ``fairaudit check``)
+unless ``allow_unjudged=True``. Grouped by a task's own true label, only the
+accuracy gaps and per-slice metrics apply (the selection rate, TPR and FPR of a
+group follow from the grouping): the other gaps are ``"not applicable"``, never
+failing; the default groupings leave the task's own attribute out.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fairaudit.exceptions import ConfigurationError
+from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.functional import (
     GAP_METRICS,
     SLICE_METRICS,
     fairness_arrays,
+    group_rates,
     normalize_by,
     slice_metric_values,
 )
-from fairaudit.gate._config import GateConfig, config_from_mapping, load_gate_config
+from fairaudit.gate._config import (
+    BOUND_KINDS,
+    RELATIVE_KINDS,
+    GateConfig,
+    config_from_mapping,
+    load_gate_config,
+)
+from fairaudit.gate._result import CHECK_COLUMNS, GateResult
 from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult
 
 __all__ = [
     "FAIRNESS_GATE_METRICS",
     "GATE_METRICS",
     "SLICE_GATE_METRICS",
-    "GateResult",
     "check_audit",
 ]
 
@@ -58,165 +69,18 @@ __all__ = [
 FAIRNESS_GATE_METRICS: tuple[str, ...] = tuple(GAP_METRICS)
 #: Per-slice metrics a gate can bound through their worst slice (:meth:`AuditResult.metrics`).
 SLICE_GATE_METRICS: tuple[str, ...] = tuple(SLICE_METRICS)
+#: Every metric name a gate accepts.
+GATE_METRICS: tuple[str, ...] = FAIRNESS_GATE_METRICS + SLICE_GATE_METRICS
+
 _RATE_WORDS = {
     "selection_rate": "selection rates",
     "tpr": "true positive rates",
     "fpr": "false positive rates",
     "tpr+fpr": "true and false positive rates",
 }
-#: Every metric name a gate accepts.
-GATE_METRICS: tuple[str, ...] = FAIRNESS_GATE_METRICS + SLICE_GATE_METRICS
-
-#: Small groups named per grouping in :meth:`GateResult.format` (all are in ``checks``).
-_SHOWN_GROUPS = 8
-
-_CHECK_COLUMNS = [
-    "task",
-    "by",
-    "metric",
-    "kind",
-    "threshold",
-    "value",
-    "status",
-    "passed",
-    "worst",
-    "groups_judged",
-    "not_judged",
-    "note",
-]
-
-
-class GateResult:
-    """Outcome of a fairness gate.
-
-    Attributes
-    ----------
-    checks : pandas.DataFrame
-        One row per task, grouping, metric and bound: ``task``, ``by``,
-        ``metric``, ``kind`` (``"max"`` or ``"min"``), ``threshold``, ``value``
-        (NaN when not judged), ``status`` (``"pass"``, ``"fail"``,
-        ``"not judged"``: too few rows; ``"not applicable"``: a gap of a task
-        grouped by its own true label, see the module docstring), ``passed``
-        (``status == "pass"``), ``worst`` (the groups behind the value:
-        ``"low vs high"`` for a gap, the worst slice for a per-slice metric),
-        ``groups_judged``, ``not_judged`` (groups under ``min_support`` rows with
-        their row counts, separated by ``"; "``), ``note`` (why a check was not
-        judged or does not apply).
-    min_support : int
-        Groups with fewer rows were left out.
-    strict : bool
-        Whether "not judged" counts as a failure.
-    source : str
-        What was checked (a file name), quoted in the summary.
-    """
-
-    def __init__(
-        self, checks: pd.DataFrame, *, min_support: int, strict: bool, source: str = "audit"
-    ) -> None:
-        self.checks = checks
-        self.min_support = int(min_support)
-        self.strict = bool(strict)
-        self.source = source
-
-    @property
-    def violations(self) -> pd.DataFrame:
-        """Checks that failed (and, with ``strict``, checks that could not be judged)."""
-        bad = self.checks["status"].eq("fail")
-        if self.strict:
-            bad |= self.checks["status"].eq("not judged")
-        return self.checks[bad].reset_index(drop=True)
-
-    @property
-    def passed(self) -> bool:
-        """True when no check failed (with ``strict``, also none left unjudged)."""
-        return self.violations.empty
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def __repr__(self) -> str:
-        counts = self.checks["status"].value_counts()
-        return (
-            f"GateResult(passed={self.passed}, checks={len(self.checks)}, "
-            f"failed={int(counts.get('fail', 0))}, not_judged={int(counts.get('not judged', 0))})"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable summary: outcome, counts, settings and every check."""
-        counts = self.checks["status"].value_counts()
-        records = self.checks.astype(object).where(self.checks.notna(), None)
-        return {
-            "passed": self.passed,
-            "source": self.source,
-            "n_checks": len(self.checks),
-            "n_failed": int(counts.get("fail", 0)),
-            "n_not_judged": int(counts.get("not judged", 0)),
-            "n_not_applicable": int(counts.get("not applicable", 0)),
-            "min_support": self.min_support,
-            "strict": self.strict,
-            "checks": [
-                {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
-                for r in records.to_dict(orient="records")
-            ],
-        }
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_dict` as JSON, atomically; returns the path."""
-        from fairaudit._io import atomic_write_text
-
-        return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
-
-    def format(self) -> str:
-        """Readable summary: the outcome, then every failure, then every other check."""
-        n = len(self.checks)
-        failed = self.checks[self.checks["status"] == "fail"]
-        unjudged = self.checks[self.checks["status"] == "not judged"]
-        judged = int(self.checks["status"].isin(["pass", "fail"]).sum())
-        if self.passed:
-            head = f"PASSED: all {judged} judged check(s) within thresholds"
-        else:
-            head = f"FAILED: {len(self.violations)} of {n} check(s) violated"
-        if len(unjudged):
-            head += f"; {len(unjudged)} not judged" + (
-                " (strict: counted as failures)" if self.strict else ""
-            )
-        lines = [f"fairness gate on {self.source}: {head}"]
-        passed = self.checks[self.checks["status"] == "pass"]
-        order = pd.concat([failed, unjudged, passed]).itertuples(index=False)
-        for row in order:
-            sign = "<=" if row.kind == "max" else ">="
-            label = {
-                "fail": "FAIL",
-                "pass": "pass",
-                "not judged": "n/a ",
-            }[row.status]
-            where = f"{row.task} by {row.by}: {row.metric}"
-            if row.status == "not judged":
-                lines.append(
-                    f"  {label} {where} (needs {sign} {row.threshold:g}): {row.status}, {row.note}"
-                )
-                continue
-            text = f"  {label} {where} = {row.value:.4f} (needs {sign} {row.threshold:g})"
-            if row.worst:
-                text += f"; {row.worst}"
-            lines.append(text)
-        moot = self.checks[self.checks["status"] == "not applicable"]
-        if len(moot):
-            lines.append(
-                "not applicable (a task grouped by its own true label: its selection rate, "
-                "TPR and FPR per group follow from the grouping):"
-            )
-            for (task, by), group in moot.groupby(["task", "by"], sort=False):
-                lines.append(f"  {task} by {by}: {', '.join(dict.fromkeys(group['metric']))}")
-        skipped = self.checks[self.checks["not_judged"] != ""].drop_duplicates("by")
-        if len(skipped):
-            lines.append(f"groups under {self.min_support} rows, left out of the checks:")
-        for row in skipped.itertuples(index=False):
-            groups = row.not_judged.split("; ")
-            shown = ", ".join(groups[:_SHOWN_GROUPS])
-            more = len(groups) - _SHOWN_GROUPS
-            lines.append(f"  by {row.by}: {shown}" + (f" and {more} more" if more > 0 else ""))
-        return "\n".join(lines)
+_RATE_SHORT = {"selection_rate": "selection rate", "tpr": "TPR", "fpr": "FPR"}
+#: Relative checks allow for the rounding of ``value - baseline_value``.
+_TOLERANCE = 1e-12
 
 
 def _resolve_config(
@@ -272,19 +136,55 @@ def _thresholds(
     return {t: {**general, **specific.get(t, {})} for t in tasks}
 
 
+def _describe_vocabularies(vocabs: Mapping[str, Any]) -> str:
+    return "; ".join(f"{name}: {list(v.classes)}" for name, v in vocabs.items()) or "none"
+
+
+def _check_comparable(
+    audit: AuditResult, baseline: AuditResult, task_names: Sequence[str], all_tasks: bool, name: str
+) -> None:
+    """Refuse a baseline with other tasks, classes or sensitive attributes."""
+    where = f"baseline {name} is not comparable with the audit"
+    if all_tasks and baseline.tasks != audit.tasks:
+        raise DataValidationError(
+            f"{where}: other tasks or classes (audit: {_describe_vocabularies(audit.tasks)}; "
+            f"baseline: {_describe_vocabularies(baseline.tasks)}); pass tasks=[...] (--tasks) "
+            "to check the tasks they share"
+        )
+    for task in task_names:
+        if task not in baseline.tasks:
+            raise DataValidationError(
+                f"{where}: it has no task {task!r} (it has {list(baseline.tasks)})"
+            )
+        if baseline.tasks[task] != audit.tasks[task]:
+            raise DataValidationError(
+                f"{where}: task {task!r} has other classes ({list(audit.tasks[task].classes)} "
+                f"vs {list(baseline.tasks[task].classes)})"
+            )
+    if list(baseline.attributes.items()) != list(audit.attributes.items()):
+        raise DataValidationError(
+            f"{where}: other sensitive attributes (audit: "
+            f"{_describe_vocabularies(audit.attributes)}; baseline: "
+            f"{_describe_vocabularies(baseline.attributes)})"
+        )
+
+
 def check_audit(
     audit: AuditResult | str | os.PathLike[str],
     *,
     max: Mapping[str, float] | None = None,
     min: Mapping[str, float] | None = None,
+    max_increase: Mapping[str, float] | None = None,
+    max_decrease: Mapping[str, float] | None = None,
+    baseline: AuditResult | str | os.PathLike[str] | None = None,
     config: GateConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
     tasks: Sequence[str] | None = None,
     by: str | Sequence[str | Sequence[str]] | None = None,
     min_support: int | None = None,
-    strict: bool | None = None,
+    allow_unjudged: bool | None = None,
     pos_label: Mapping[str, str] | None = None,
 ) -> GateResult:
-    """Check an audit against fairness thresholds.
+    """Check an audit against fairness thresholds, absolute or relative to a baseline.
 
     Parameters
     ----------
@@ -294,9 +194,19 @@ def check_audit(
         Upper and lower bounds: ``{"equalized_odds_difference": 0.1}`` for every
         task, ``{"race:accuracy": 0.6}`` for one task (wins over the general
         bound). Metric names: :data:`GATE_METRICS`.
+    max_increase, max_decrease : mapping of str to float, optional
+        Bounds relative to ``baseline``, keyed the same way: the value may exceed
+        the baseline's value by at most ``max_increase``, fall below it by at most
+        ``max_decrease`` (``{"equalized_odds_difference": 0.02}``,
+        ``{"accuracy": 0.01}``).
+    baseline : AuditResult or path, optional
+        The audit relative bounds compare with (e.g. the last release's), with the
+        same tasks, classes and sensitive attributes; its values are computed the
+        same way (same grouping, ``min_support`` and positive class).
     config : GateConfig, mapping, or path to a .toml / .json file, optional
-        Thresholds and options (see :mod:`fairaudit.gate._config`); ``max``,
-        ``min``, ``by``, ``min_support`` and ``strict`` given here win over it.
+        Thresholds and options (see :mod:`fairaudit.gate._config`); thresholds,
+        ``baseline``, ``by``, ``min_support`` and ``allow_unjudged`` given here win
+        over it.
     tasks : sequence of str, optional
         Tasks to check (default: every task of the audit).
     by : str or sequence, optional
@@ -307,8 +217,8 @@ def check_audit(
         Rows a rate's denominator (a slice, for a per-slice metric) needs to be
         judged; smaller groups are listed (default 30; 0 judges every defined
         rate, as :meth:`AuditResult.fairness` does).
-    strict : bool, optional
-        Count checks that cannot be judged as failures (default False).
+    allow_unjudged : bool, optional
+        Let checks that cannot be judged pass (default False: they fail the gate).
     pos_label : mapping of str to str, optional
         Positive class of binary tasks (default: their second class).
 
@@ -319,117 +229,243 @@ def check_audit(
     Raises
     ------
     ConfigurationError
-        Unknown metric (the message lists the valid ones) or task, no threshold.
+        Unknown metric (the message lists the valid ones) or task, no threshold,
+        relative thresholds without a baseline (or a baseline without them).
     DataValidationError
-        Unreadable audit or configuration file, unknown attribute.
+        Unreadable audit, baseline or configuration file, unknown attribute, a
+        baseline with other tasks, classes or attributes.
     """
     source = "audit"
     if not isinstance(audit, AuditResult):
         source = str(audit)
         audit = AuditResult.load(audit)
     cfg = _resolve_config(config)
-    upper = {**cfg.max, **dict(max or {})}
-    lower = {**cfg.min, **dict(min or {})}
-    if not upper and not lower:
+    given = {"max": max, "min": min, "max_increase": max_increase, "max_decrease": max_decrease}
+    merged = {kind: {**cfg.bounds(kind), **dict(given[kind] or {})} for kind in BOUND_KINDS}
+    if not any(merged.values()):
         raise ConfigurationError(
-            "no thresholds: give --max/--min METRIC=VALUE or a configuration file; "
-            f"metrics: {list(GATE_METRICS)}"
+            "no thresholds: give --max/--min METRIC=VALUE (or --max-increase/--max-decrease "
+            f"with --baseline) or a configuration file; metrics: {list(GATE_METRICS)}"
+        )
+    task_names = list(audit.tasks) if tasks is None else list(tasks)
+    for task in task_names:
+        audit.task_vocabulary(task)
+    bounds = {kind: _thresholds(merged[kind], kind, audit, task_names) for kind in BOUND_KINDS}
+    relative = any(merged[kind] for kind in RELATIVE_KINDS)
+    baseline = baseline if baseline is not None else cfg.baseline
+    if relative and baseline is None:
+        raise ConfigurationError(
+            "max_increase / max_decrease thresholds compare with a baseline audit: give "
+            "baseline=AUDIT (--baseline AUDIT, or baseline in the configuration file)"
+        )
+    if baseline is not None and not relative:
+        raise ConfigurationError(
+            "a baseline audit is only read by max_increase / max_decrease thresholds, and "
+            "none is given (e.g. --max-increase equalized_odds_difference=0.02)"
         )
     by = by if by is not None else cfg.by
     min_support = min_support if min_support is not None else cfg.min_support
     min_support = DEFAULT_MIN_SUPPORT if min_support is None else int(min_support)
     if min_support < 0:
         raise ConfigurationError(f"min_support must be non-negative, got {min_support}")
-    strict = bool(strict if strict is not None else (cfg.strict or False))
-    task_names = list(audit.tasks) if tasks is None else list(tasks)
-    for task in task_names:
-        audit.task_vocabulary(task)
-    bounds = {
-        "max": _thresholds(upper, "max", audit, task_names),
-        "min": _thresholds(lower, "min", audit, task_names),
-    }
+    if allow_unjudged is None:
+        allow_unjudged = cfg.allow_unjudged
+    allow_unjudged = bool(allow_unjudged)
+    baseline_source = None
+    if baseline is not None:
+        baseline_source = "baseline audit"
+        if not isinstance(baseline, AuditResult):
+            baseline_source = str(baseline)
+            baseline = AuditResult.load(baseline)
+        _check_comparable(audit, baseline, task_names, tasks is None, baseline_source)
     pos_label = dict(pos_label or {})
     rows = []
     for task in task_names:
         pos_index = audit.pos_index(task, pos_label.get(task))
         for by_t in _groupings(by, audit, task):
-            rows += _check_grouping(audit, task, by_t, bounds, min_support, pos_index)
+            rows += _check_grouping(audit, baseline, task, by_t, bounds, min_support, pos_index)
     if not rows:
         raise ConfigurationError(
             f"nothing to check: no grouping of tasks {task_names} (the audit's attributes are "
             f"{list(audit.attributes)}, and a task is not grouped by its own label by default); "
             "pass by=[...]"
         )
-    checks = pd.DataFrame(rows, columns=_CHECK_COLUMNS)
-    return GateResult(checks, min_support=min_support, strict=strict, source=source)
+    checks = pd.DataFrame(rows, columns=CHECK_COLUMNS)
+    return GateResult(
+        checks,
+        min_support=min_support,
+        allow_unjudged=allow_unjudged,
+        source=source,
+        baseline=baseline_source,
+    )
+
+
+class _Grouping:
+    """One audit's values for one task and grouping, all from :mod:`fairaudit.functional`."""
+
+    def __init__(
+        self,
+        audit: AuditResult,
+        task: str,
+        by_t: tuple[str, ...],
+        min_support: int,
+        pos_index: int | None,
+    ) -> None:
+        n_classes = len(audit.tasks[task])
+        cm = audit.grouped_counts(task, by=by_t).reshape(-1, n_classes, n_classes)
+        self.names = np.array(audit.group_names(by_t), dtype=object)
+        self.classes = audit.tasks[task].classes
+        self.binary = n_classes == 2
+        self.min_support = min_support
+        self.n = cm.sum(axis=(1, 2))
+        self.judged = (self.n >= min_support) & (self.n > 0)
+        self.fairness = fairness_arrays(cm, pos_index=pos_index, min_support=min_support)
+        # which group rates are judged: only to explain a value that is not
+        self.rates = group_rates(cm, min_support=min_support)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.slices = slice_metric_values(cm)
+
+    def left_out(self) -> str:
+        small = ~self.judged
+        return "; ".join(
+            f"{g} ({k} rows)" for g, k in zip(self.names[small], self.n[small], strict=True)
+        )
+
+    def read(self, metric: str, highest: bool) -> tuple[float, str, str]:
+        """``(value, worst, why)``: ``why`` says why the value is NaN (else "")."""
+        if metric in FAIRNESS_GATE_METRICS:
+            return self._gap(metric)
+        column = np.asarray(self.slices[metric], dtype=np.float64)
+        candidates = np.where(self.judged & ~np.isnan(column))[0]
+        if not candidates.size:
+            why = f"no slice with at least {self.min_support} rows"
+            if self.judged.any():
+                why += f" has a defined {metric}"
+            return float("nan"), "", why
+        pick = candidates[
+            np.argmax(column[candidates]) if highest else np.argmin(column[candidates])
+        ]
+        return float(column[pick]), f"worst slice {self.names[pick]}", ""
+
+    def _gap(self, metric: str) -> tuple[float, str, str]:
+        entry = self.fairness[metric]
+        summary = entry["summary"]
+        value = float(summary["value"])
+        if np.isnan(value):
+            return value, "", self._why_gap(metric)
+        low, high = int(summary["low_group"]), int(summary["high_group"])
+        if low == high:  # every judged group has the same rate (ties go to the first)
+            worst = f"all {int(summary['n_groups'])} judged groups equal"
+        else:
+            worst = f"{self.names[low]} vs {self.names[high]}"
+        k = int(entry["class_index"])
+        return value, (f"class {self.classes[k]}: {worst}" if k >= 0 else worst), ""
+
+    def _rests(self) -> str:
+        return (
+            "is defined" if self.min_support <= 1 else f"rests on at least {self.min_support} rows"
+        )
+
+    def _why_gap(self, metric: str) -> str:
+        with_rows = self.n > 0
+        if len(self.names) == 1:
+            return f"only one group ({self.names[0]}): nothing to compare"
+        if with_rows.sum() < 2:
+            if not with_rows.any():
+                return "no rows"
+            only = int(np.argmax(with_rows))
+            return f"only one group has rows ({self.names[only]}, {self.n[only]} rows)"
+        if self.judged.sum() < 2:
+            return f"fewer than two groups with at least {self.min_support} rows"
+        rate = GAP_METRICS[metric].rate
+        halves = ["tpr", "fpr"] if rate == "tpr+fpr" else [rate]
+        judged = {r: ~np.isnan(self.rates[r]) for r in halves}  # (G, C)
+        if not self.binary:
+            counts = {r: judged[r].sum(axis=0) for r in halves}  # judged groups per class
+            least = np.minimum.reduce([counts[r] for r in halves])
+            total = np.add.reduce([counts[r] for r in halves])
+            k = int(np.lexsort((-total, -least))[0])  # most groups judged in both halves
+            words = " and an ".join(_RATE_SHORT[r] for r in halves)
+            rests = "is defined" if self.min_support <= 1 else f"at least {self.min_support} rows"
+            closest = ", ".join(f"{_RATE_SHORT[r]} in {int(counts[r][k])}" for r in halves)
+            return (
+                f"for no class do two groups have a {words} resting on {rests} (closest: "
+                f"class {self.classes[k]}, judged {closest} of {len(self.names)} groups)"
+            )
+        words = " and ".join(_RATE_SHORT[r] for r in halves)
+        k = int(self.fairness[metric]["class_index"])
+        parts, fine = [], []
+        for r in halves:
+            groups = self.names[judged[r][:, k]]
+            if len(groups) >= 2:
+                fine.append(f"its {_RATE_SHORT[r]} is judged in {len(groups)} groups")
+                continue
+            where = f"only in {groups[0]}" if len(groups) else "in no group"
+            parts.append(
+                f"fewer than two groups whose {_RATE_SHORT[r]} of class {self.classes[k]} "
+                f"{self._rests()} (judged {where})"
+            )
+        why = "; ".join(parts) or f"no two groups with a judged {words}"
+        if fine:
+            why += f"; {fine[0]}, but half an equalized odds is no verdict"
+        return why
+
+
+def _status(kind: str, threshold: float, value: float, base: float) -> str:
+    if kind == "max":
+        ok = value <= threshold
+    elif kind == "min":
+        ok = value >= threshold
+    elif kind == "max_increase":
+        ok = value - base <= threshold + _TOLERANCE
+    else:
+        ok = base - value <= threshold + _TOLERANCE
+    return "pass" if ok else "fail"
 
 
 def _check_grouping(
     audit: AuditResult,
+    baseline: AuditResult | None,
     task: str,
     by_t: tuple[str, ...],
     bounds: Mapping[str, Mapping[str, Mapping[str, float]]],
     min_support: int,
     pos_index: int | None,
 ) -> list[dict[str, Any]]:
-    n_classes = len(audit.tasks[task])
-    cm = audit.grouped_counts(task, by=by_t).reshape(-1, n_classes, n_classes)
-    names = np.array(audit.group_names(by_t), dtype=object)
-    n = cm.sum(axis=(1, 2))
-    judged = (n >= min_support) & (n > 0)
-    left_out = "; ".join(f"{g} ({k} rows)" for g, k in zip(names[~judged], n[~judged], strict=True))
-    fairness = fairness_arrays(cm, pos_index=pos_index, min_support=min_support)
-    classes = audit.tasks[task].classes
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        slice_values = slice_metric_values(cm)
+    candidate = _Grouping(audit, task, by_t, min_support, pos_index)
+    base = None
+    if baseline is not None and any(bounds[kind][task] for kind in RELATIVE_KINDS):
+        base = _Grouping(baseline, task, by_t, min_support, pos_index)
     own = audit.is_own_grouping(task, by_t)
+    left_out = candidate.left_out()
     rows = []
-    for kind in ("max", "min"):
+    for kind in BOUND_KINDS:
+        highest = kind in ("max", "max_increase")
         for metric, threshold in bounds[kind][task].items():
-            note = ""
+            base_value, note = float("nan"), ""
             if own and metric in GAP_METRICS and GAP_METRICS[metric].rate != "accuracy":
                 value, worst = float("nan"), ""
-                rate_words = _RATE_WORDS[GAP_METRICS[metric].rate]
-                note = (
-                    f"grouped by its own true label, the {rate_words} of "
-                    "each group follow from the grouping and are not a disparity"
-                )
-            elif metric in FAIRNESS_GATE_METRICS:
-                summary = fairness[metric]["summary"]
-                value = float(summary["value"])
-                worst = ""
-                if not np.isnan(value):
-                    k = int(fairness[metric]["class_index"])
-                    worst = (
-                        f"{names[int(summary['low_group'])]} vs {names[int(summary['high_group'])]}"
-                    )
-                    worst = f"class {classes[k]}: {worst}" if k >= 0 else worst
-            else:
-                column = np.asarray(slice_values[metric], dtype=np.float64)
-                candidates = np.where(judged & ~np.isnan(column))[0]
-                if candidates.size:
-                    pick = candidates[
-                        np.argmax(column[candidates])
-                        if kind == "max"
-                        else np.argmin(column[candidates])
-                    ]
-                    value, worst = float(column[pick]), f"worst slice {names[pick]}"
-                else:
-                    value, worst = float("nan"), ""
-            if note:
                 status = "not applicable"
-            elif np.isnan(value):
-                status = "not judged"
                 note = (
-                    f"fewer than two groups whose rate rests on at least {min_support} rows"
-                    if metric in FAIRNESS_GATE_METRICS
-                    else f"no slice with at least {min_support} rows"
+                    f"grouped by its own true label, the {_RATE_WORDS[GAP_METRICS[metric].rate]} "
+                    "of each group follow from the grouping and are not a disparity"
                 )
-            elif kind == "max":
-                status = "pass" if value <= threshold else "fail"
             else:
-                status = "pass" if value >= threshold else "fail"
+                value, worst, why = candidate.read(metric, highest)
+                reasons = [why] if why else []
+                if kind in RELATIVE_KINDS and base is not None:
+                    base_value, base_worst, base_why = base.read(metric, highest)
+                    if reasons:
+                        reasons = [f"audit: {why}"]
+                    if base_why:
+                        reasons.append(f"baseline: {base_why}")
+                    if base_worst:
+                        worst = f"{worst} (baseline: {base_worst})" if worst else worst
+                if reasons:
+                    status, note = "not judged", "; ".join(reasons)
+                else:
+                    status = _status(kind, float(threshold), value, base_value)
             rows.append(
                 {
                     "task": task,
@@ -438,10 +474,11 @@ def _check_grouping(
                     "kind": kind,
                     "threshold": float(threshold),
                     "value": value,
+                    "baseline_value": base_value,
                     "status": status,
                     "passed": status == "pass",
                     "worst": worst,
-                    "groups_judged": int(judged.sum()),
+                    "groups_judged": int(candidate.judged.sum()),
                     "not_judged": left_out,
                     "note": note,
                 }

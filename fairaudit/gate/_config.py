@@ -5,7 +5,9 @@ A gate file (TOML shown; JSON has the same structure)::
     min_support = 30                 # optional: groups with fewer rows are not judged
     by = ["gender", "race"]          # optional: attributes to group by ("gender*race":
                                      #   their intersection); default each attribute
-    strict = false                   # optional: fail when a check cannot be judged
+    allow_unjudged = false           # optional: true lets checks that cannot be judged pass
+    baseline = "release-1.2.json"    # optional: the audit relative thresholds compare with
+                                     #   (a relative path is read from this file's folder)
 
     [max]                            # value must be <= threshold, every task
     equalized_odds_difference = 0.10
@@ -13,7 +15,13 @@ A gate file (TOML shown; JSON has the same structure)::
     [min]                            # value must be >= threshold, every task
     disparate_impact_ratio = 0.8
 
-    [tasks.race.max]                 # overrides for one task
+    [max_increase]                   # value must be <= the baseline's value + threshold
+    equalized_odds_difference = 0.02
+
+    [max_decrease]                   # value must be >= the baseline's value - threshold
+    accuracy = 0.01
+
+    [tasks.race.max]                 # overrides for one task (also max_increase, ...)
     equalized_odds_difference = 0.20
 
 Thresholds become flat mappings ``{"metric": value, "task:metric": value}``, the form
@@ -28,7 +36,7 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +44,15 @@ from fairaudit.exceptions import ConfigurationError, DataValidationError
 
 __all__ = ["GateConfig", "load_gate_config", "parse_thresholds"]
 
-_TOP_KEYS = ("max", "min", "tasks", "by", "min_support", "strict")
-_TASK_KEYS = ("max", "min")
+#: Kinds of bound: absolute (``max``, ``min``) and relative to a baseline audit.
+BOUND_KINDS = ("max", "min", "max_increase", "max_decrease")
+RELATIVE_KINDS = ("max_increase", "max_decrease")
+_TOP_KEYS = (*BOUND_KINDS, "tasks", "by", "min_support", "allow_unjudged", "baseline")
+_TASK_KEYS = BOUND_KINDS
+_STRICT_REMOVED = (
+    "'strict' was removed: a check that cannot be judged now fails the gate by default "
+    "(exit status 3); delete the key, or set allow_unjudged = true to let such checks pass"
+)
 
 
 @dataclass(frozen=True)
@@ -47,23 +62,36 @@ class GateConfig:
     Attributes
     ----------
     max, min : dict of str to float
-        ``{"metric": value}`` for every task, ``{"task:metric": value}`` for one.
+        Absolute bounds: ``{"metric": value}`` for every task, ``{"task:metric": value}``
+        for one.
+    max_increase, max_decrease : dict of str to float
+        Bounds relative to the ``baseline`` audit, keyed the same way.
     by : list of str, optional
         Groupings (``"race"``, ``"gender*race"``); None: the default.
     min_support : int, optional
         Groups with fewer rows are not judged; None: the default (30).
-    strict : bool, optional
-        Whether a check that cannot be judged fails; None: the default (False).
+    allow_unjudged : bool, optional
+        Whether a check that cannot be judged may pass; None: the default (False).
+    baseline : str, optional
+        Path of the baseline audit (resolved against the file's folder when read
+        from a file); None: none.
     source : str
         Where the configuration came from (quoted in errors).
     """
 
     max: dict[str, float] = field(default_factory=dict)
     min: dict[str, float] = field(default_factory=dict)
+    max_increase: dict[str, float] = field(default_factory=dict)
+    max_decrease: dict[str, float] = field(default_factory=dict)
     by: list[str] | None = None
     min_support: int | None = None
-    strict: bool | None = None
+    allow_unjudged: bool | None = None
+    baseline: str | None = None
     source: str = "gate configuration"
+
+    def bounds(self, kind: str) -> dict[str, float]:
+        """The thresholds of one kind (``"max"``, ``"min"``, ``"max_increase"``, ...)."""
+        return dict(getattr(self, kind))
 
 
 def _number(value: Any, *, where: str) -> float:
@@ -86,11 +114,13 @@ def config_from_mapping(
     """Validate a parsed configuration (the structure of the module docstring)."""
     if not isinstance(obj, Mapping):
         raise ConfigurationError(f"{source}: expected a table at the top level, got {obj!r}")
+    if "strict" in obj:
+        raise ConfigurationError(f"{source}: {_STRICT_REMOVED}")
     unknown = sorted(set(obj) - set(_TOP_KEYS))
     if unknown:
         raise ConfigurationError(f"{source}: unknown key(s) {unknown}; allowed: {list(_TOP_KEYS)}")
-    bounds: dict[str, dict[str, float]] = {"max": {}, "min": {}}
-    for kind in ("max", "min"):
+    bounds: dict[str, dict[str, float]] = {kind: {} for kind in BOUND_KINDS}
+    for kind in BOUND_KINDS:
         for metric, value in _table(obj.get(kind, {}), where=f"{source} [{kind}]").items():
             bounds[kind][str(metric)] = _number(value, where=f"{source} [{kind}] {metric}")
     tasks = _table(obj.get("tasks", {}), where=f"{source} [tasks]")
@@ -119,15 +149,22 @@ def config_from_mapping(
         raise ConfigurationError(
             f"{source}: min_support must be a non-negative integer, got {min_support!r}"
         )
-    strict = obj.get("strict")
-    if strict is not None and not isinstance(strict, bool):
-        raise ConfigurationError(f"{source}: strict must be true or false, got {strict!r}")
+    allow_unjudged = obj.get("allow_unjudged")
+    if allow_unjudged is not None and not isinstance(allow_unjudged, bool):
+        raise ConfigurationError(
+            f"{source}: allow_unjudged must be true or false, got {allow_unjudged!r}"
+        )
+    baseline = obj.get("baseline")
+    if baseline is not None and (not isinstance(baseline, str) or not baseline):
+        raise ConfigurationError(
+            f"{source}: baseline must be the path of a saved audit, got {baseline!r}"
+        )
     return GateConfig(
-        max=bounds["max"],
-        min=bounds["min"],
+        **bounds,
         by=by,
         min_support=min_support,
-        strict=strict,
+        allow_unjudged=allow_unjudged,
+        baseline=baseline,
         source=source,
     )
 
@@ -135,13 +172,15 @@ def config_from_mapping(
 def load_gate_config(path: str | os.PathLike[str]) -> GateConfig:
     """Read a gate configuration from a ``.toml`` or ``.json`` file.
 
+    A relative ``baseline`` path is resolved against the file's folder.
+
     Raises
     ------
     DataValidationError
         The file is missing or cannot be parsed (the message names it).
     ConfigurationError
-        Unknown keys, thresholds that are not numbers, a bad ``by`` or
-        ``min_support``.
+        Unknown keys (including the removed ``strict``), thresholds that are not
+        numbers, a bad ``by``, ``min_support``, ``allow_unjudged`` or ``baseline``.
     """
     path = Path(path)
     try:
@@ -158,7 +197,10 @@ def load_gate_config(path: str | os.PathLike[str]) -> GateConfig:
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
         raise DataValidationError(f"{path}: not a valid {kind} gate configuration ({exc})") from exc
-    return config_from_mapping(obj, source=str(path))
+    config = config_from_mapping(obj, source=str(path))
+    if config.baseline is not None and not Path(config.baseline).is_absolute():
+        config = replace(config, baseline=str(path.parent / config.baseline))
+    return config
 
 
 def parse_thresholds(items: Sequence[str], *, option: str = "--max") -> dict[str, float]:

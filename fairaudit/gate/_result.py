@@ -1,0 +1,236 @@
+"""The verdict of a gate: its checks, exit status, terminal summary and saved form."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairaudit.gate._config import RELATIVE_KINDS
+
+__all__ = [
+    "CHECK_COLUMNS",
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILED",
+    "EXIT_NOT_JUDGED",
+    "EXIT_PASSED",
+    "GateResult",
+]
+
+#: Exit statuses of ``fairaudit check`` (:attr:`GateResult.exit_code`).
+EXIT_PASSED = 0  # every check judged and within its threshold (or unjudged, allowed)
+EXIT_FAILED = 1  # some threshold exceeded (whatever else)
+EXIT_BAD_INPUT = 2  # unreadable audit, unknown metric, task or attribute, bad threshold
+EXIT_NOT_JUDGED = 3  # nothing exceeded, but some check could not be judged
+
+#: Small groups named per grouping in :meth:`GateResult.format` (all are in ``checks``).
+_SHOWN_GROUPS = 8
+
+CHECK_COLUMNS = [
+    "task",
+    "by",
+    "metric",
+    "kind",
+    "threshold",
+    "value",
+    "baseline_value",
+    "status",
+    "passed",
+    "worst",
+    "groups_judged",
+    "not_judged",
+    "note",
+]
+
+
+def _bound_text(kind: str, threshold: float) -> str:
+    return {
+        "max": f"needs <= {threshold:g}",
+        "min": f"needs >= {threshold:g}",
+        "max_increase": f"needs an increase <= {threshold:g} over the baseline",
+        "max_decrease": f"needs a decrease <= {threshold:g} from the baseline",
+    }[kind]
+
+
+class GateResult:
+    """Outcome of a fairness gate.
+
+    Attributes
+    ----------
+    checks : pandas.DataFrame
+        One row per task, grouping, metric and bound: ``task``, ``by``,
+        ``metric``, ``kind`` (``"max"``, ``"min"``, ``"max_increase"``,
+        ``"max_decrease"``), ``threshold`` (for a relative bound: the change
+        allowed), ``value`` (NaN when it cannot be judged), ``baseline_value``
+        (the baseline's value of a relative check, else NaN), ``status``
+        (``"pass"``, ``"fail"``, ``"not judged"``: a NaN value, see ``note``;
+        ``"not applicable"``: a gap of a task grouped by its own true label),
+        ``passed`` (``status == "pass"``), ``worst`` (the groups behind the
+        value: ``"low vs high"`` for a gap, the worst slice for a per-slice
+        metric), ``groups_judged`` (groups with at least ``min_support`` rows),
+        ``not_judged`` (the other groups with their row counts, separated by
+        ``"; "``), ``note`` (why a check was not judged or does not apply).
+    min_support : int
+        Rates (slices) resting on fewer rows were left out.
+    allow_unjudged : bool
+        Whether checks that cannot be judged let the gate pass.
+    source : str
+        What was checked (a file name), quoted in the summary.
+    baseline : str or None
+        The baseline audit of relative checks (a file name), if any.
+    """
+
+    def __init__(
+        self,
+        checks: pd.DataFrame,
+        *,
+        min_support: int,
+        allow_unjudged: bool = False,
+        source: str = "audit",
+        baseline: str | None = None,
+    ) -> None:
+        self.checks = checks
+        self.min_support = int(min_support)
+        self.allow_unjudged = bool(allow_unjudged)
+        self.source = source
+        self.baseline = baseline
+
+    def _with_status(self, *statuses: str) -> pd.DataFrame:
+        return self.checks[self.checks["status"].isin(statuses)].reset_index(drop=True)
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        """Checks whose value exceeded their threshold."""
+        return self._with_status("fail")
+
+    @property
+    def unjudged(self) -> pd.DataFrame:
+        """Checks that could not be judged (status ``"not judged"``; ``note`` says why)."""
+        return self._with_status("not judged")
+
+    @property
+    def violations(self) -> pd.DataFrame:
+        """Checks that make the gate fail: failures and, unless allowed, unjudged checks."""
+        statuses = ("fail",) if self.allow_unjudged else ("fail", "not judged")
+        return self._with_status(*statuses)
+
+    @property
+    def passed(self) -> bool:
+        """True when no check failed and (unless ``allow_unjudged``) every check was judged."""
+        return self.violations.empty
+
+    @property
+    def exit_code(self) -> int:
+        """Exit status of ``fairaudit check``: 0 passed, 1 a threshold exceeded, 3 not judged."""
+        if len(self.failures):
+            return EXIT_FAILED
+        if len(self.unjudged) and not self.allow_unjudged:
+            return EXIT_NOT_JUDGED
+        return EXIT_PASSED
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        counts = self.checks["status"].value_counts()
+        return (
+            f"GateResult(passed={self.passed}, checks={len(self.checks)}, "
+            f"failed={int(counts.get('fail', 0))}, not_judged={int(counts.get('not judged', 0))})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable summary: outcome, counts, settings and every check."""
+        counts = self.checks["status"].value_counts()
+        records = self.checks.astype(object).where(self.checks.notna(), None)
+        return {
+            "passed": self.passed,
+            "exit_code": self.exit_code,
+            "source": self.source,
+            "baseline": self.baseline,
+            "n_checks": len(self.checks),
+            "n_passed": int(counts.get("pass", 0)),
+            "n_failed": int(counts.get("fail", 0)),
+            "n_not_judged": int(counts.get("not judged", 0)),
+            "n_not_applicable": int(counts.get("not applicable", 0)),
+            "min_support": self.min_support,
+            "allow_unjudged": self.allow_unjudged,
+            "checks": [
+                {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+                for r in records.to_dict(orient="records")
+            ],
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_dict` as JSON, atomically; returns the path."""
+        from fairaudit._io import atomic_write_text
+
+        return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
+
+    def _head(self) -> str:
+        n = len(self.checks)
+        failed, unjudged = len(self.failures), len(self.unjudged)
+        judged = int(self.checks["status"].isin(["pass", "fail"]).sum())
+        if failed:
+            head = f"FAILED: {failed} of {n} check(s) exceeded their threshold"
+            return head + (f"; {unjudged} could not be judged" if unjudged else "")
+        if unjudged and not self.allow_unjudged:
+            head = (
+                f"NOT JUDGED: {unjudged} of {n} check(s) could not be judged, which fails the gate"
+            )
+            return head + (
+                f"; the {judged} judged check(s) are within thresholds" if judged else ""
+            )
+        if unjudged and not judged:
+            return f"PASSED: none of the {unjudged} check(s) could be judged, which is allowed"
+        head = f"PASSED: all {judged} judged check(s) within thresholds"
+        return head + (f"; {unjudged} not judged (allowed)" if unjudged else "")
+
+    def format(self) -> str:
+        """Readable summary: the outcome, the checks not judged and why, failures, passes."""
+        lines = [f"fairness gate on {self.source}: {self._head()}"]
+        if self.baseline is not None:
+            lines.append(f"relative thresholds against the baseline {self.baseline}")
+        unjudged = self.unjudged
+        if len(unjudged):
+            effect = (
+                "allowed, they do not fail the gate"
+                if self.allow_unjudged
+                else "each fails the gate unless allow_unjudged / --allow-unjudged"
+            )
+            lines.append(f"{len(unjudged)} check(s) could not be judged ({effect}):")
+        for row in unjudged.itertuples(index=False):
+            lines.append(
+                f"  NOT JUDGED {row.task} by {row.by}: {row.metric} "
+                f"({_bound_text(row.kind, row.threshold)}): {row.note}"
+            )
+        for row in pd.concat([self.failures, self._with_status("pass")]).itertuples(index=False):
+            label = "FAIL" if row.status == "fail" else "pass"
+            text = f"  {label} {row.task} by {row.by}: {row.metric} = {row.value:.4f}"
+            if row.kind in RELATIVE_KINDS:
+                change = row.value - row.baseline_value
+                text += f", baseline {row.baseline_value:.4f} ({change:+.4f})"
+            text += f" ({_bound_text(row.kind, row.threshold)})"
+            if row.worst:
+                text += f"; {row.worst}"
+            lines.append(text)
+        moot = self.checks[self.checks["status"] == "not applicable"]
+        if len(moot):
+            lines.append(
+                "not applicable (a task grouped by its own true label: its selection rate, "
+                "TPR and FPR per group follow from the grouping):"
+            )
+            for (task, by), group in moot.groupby(["task", "by"], sort=False):
+                lines.append(f"  {task} by {by}: {', '.join(dict.fromkeys(group['metric']))}")
+        skipped = self.checks[self.checks["not_judged"] != ""].drop_duplicates("by")
+        if len(skipped):
+            lines.append(f"groups under {self.min_support} rows, left out of the checks:")
+        for row in skipped.itertuples(index=False):
+            groups = row.not_judged.split("; ")
+            shown = ", ".join(groups[:_SHOWN_GROUPS])
+            more = len(groups) - _SHOWN_GROUPS
+            lines.append(f"  by {row.by}: {shown}" + (f" and {more} more" if more > 0 else ""))
+        return "\n".join(lines)
