@@ -77,3 +77,31 @@ def test_the_shipped_demo_audits_equal_a_rebuild_from_the_real_images(fairface_r
         detect_demo(labels, progress=False),
     )
     assert demo_differences(rebuilt, load_demo_audits()) == []
+
+
+def test_every_interval_the_demo_reports_show_contains_its_estimate():
+    """The intervals of the shipped reports (same resamples, seeds and groupings)."""
+    import warnings
+
+    from fairaudit.report import default_heatmaps, task_random_state
+
+    for audit in load_demo_audits().audits.values():
+        heatmaps = default_heatmaps(audit)
+        for i, task in enumerate(audit.tasks):
+            by = [(), *((a,) for a in audit.attributes), *heatmaps[task]]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                boot = audit.bootstrap(
+                    n_resamples=1000,
+                    random_state=task_random_state(0, i),
+                    tasks=[task],
+                    by=by,
+                    progress=False,
+                )
+            shown = boot.dropna(subset=["estimate", "lower", "upper"])
+            assert len(shown) > 100
+            outside = shown[
+                (shown["estimate"] < shown["lower"] - 1e-12)
+                | (shown["estimate"] > shown["upper"] + 1e-12)
+            ]
+            assert outside.empty, outside[["by", "group", "metric", "class", "estimate"]]
