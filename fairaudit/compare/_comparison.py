@@ -29,31 +29,7 @@ from fairaudit.metrics import AuditResult, PairedCounts
 
 __all__ = ["FINDING_COLUMNS", "Comparison"]
 
-#: Columns of :meth:`Comparison.finding_table`.
-FINDING_COLUMNS = [
-    "candidate",
-    "block",
-    "task",
-    "by",
-    "where",
-    "metric",
-    "metrics",
-    "rows",
-    "labels",
-    "n",
-    "value_a",
-    "value_b",
-    "change",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "p_holm",
-    "test",
-    "paired",
-    "direction",
-    "lower_bound",
-    "sentence",
-]
+#: Columns of a finding taken from the ``changes`` row of its leading metric.
 _LEAD_COLUMNS = (
     "value_a",
     "value_b",
@@ -66,6 +42,22 @@ _LEAD_COLUMNS = (
     "paired",
     "direction",
 )
+#: Columns of :meth:`Comparison.finding_table`.
+FINDING_COLUMNS = [
+    "candidate",
+    "block",
+    "task",
+    "by",
+    "where",
+    "metric",
+    "metrics",
+    "rows",
+    "labels",
+    "n",
+    *_LEAD_COLUMNS,
+    "lower_bound",
+    "sentence",
+]
 
 
 class Comparison:
