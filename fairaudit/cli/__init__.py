@@ -25,6 +25,7 @@ from fairaudit.cli import (
     _evaluate,
     _models,
     _report,
+    _slices,
     _train,
 )
 from fairaudit.exceptions import FairAuditError
@@ -39,6 +40,7 @@ _COMMAND_MODULES = (
     _models,
     _evaluate,
     _report,
+    _slices,
     _compare,
     _detect,
     _app,

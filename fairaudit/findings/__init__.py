@@ -8,10 +8,15 @@
   each class is", which is what a task grouped by its own true label shows (not a
   disparity between people).
 
+- :func:`worst_slices`: every combination of up to ``max_order`` attribute values
+  against the rest of the rows, discoveries controlled by Benjamini-Hochberg, ranked
+  by the smallest shortfall the data support, children that add nothing pruned.
+
 Every value comes from :mod:`fairaudit.functional` through an
 :class:`~fairaudit.metrics.AuditResult`; nothing here recomputes a metric.
 """
 
 from fairaudit.findings._disparities import RANKED_GAPS, class_recall, rank_disparities
+from fairaudit.findings._slices import SLICE_RATES, worst_slices
 
-__all__ = ["RANKED_GAPS", "class_recall", "rank_disparities"]
+__all__ = ["RANKED_GAPS", "SLICE_RATES", "class_recall", "rank_disparities", "worst_slices"]

@@ -17,9 +17,10 @@ functions.
   :func:`gap_intervals` (simultaneous intervals), :data:`FAIRNESS_METRICS`.
 - Detection: :func:`detection_counts`, :func:`detection_gap` (:class:`DetectionGap`).
 - Calibration: :func:`calibration_counts`, :func:`calibration_error`.
-- Intervals: :func:`wilson_interval`, :func:`mcnemar_exact`,
-  :func:`paired_difference_interval` (Newcombe).
-- Tests: :func:`chi2_homogeneity`, :func:`two_proportion_z_test`, :func:`holm`.
+- Intervals: :func:`wilson_interval`, :func:`difference_interval` (Newcombe,
+  independent), :func:`mcnemar_exact`, :func:`paired_difference_interval` (Newcombe).
+- Tests: :func:`chi2_homogeneity`, :func:`two_proportion_z_test(s)`, :func:`holm`,
+  :func:`benjamini_hochberg`.
 - Resampling: :func:`multinomial_replicates`, :func:`percentile_interval`.
 """
 
@@ -42,6 +43,7 @@ from fairaudit.functional._fairness import (
     rate_counts,
 )
 from fairaudit.functional._intervals import (
+    difference_interval,
     mcnemar_exact,
     paired_difference_interval,
     wilson_interval,
@@ -57,12 +59,19 @@ from fairaudit.functional._registry import (
     slice_metric_values,
 )
 from fairaudit.functional._resampling import multinomial_replicates, percentile_interval
-from fairaudit.functional._significance import chi2_homogeneity, holm, two_proportion_z_test
+from fairaudit.functional._significance import (
+    benjamini_hochberg,
+    chi2_homogeneity,
+    holm,
+    two_proportion_z_test,
+    two_proportion_z_tests,
+)
 
 __all__ = [
     "CLASS_METRICS",
     "DetectionGap",
     "detection_counts",
+    "difference_interval",
     "detection_gap",
     "FAIRNESS_METRICS",
     "GAP_METRICS",
@@ -72,6 +81,7 @@ __all__ = [
     "accuracy",
     "averaged_scores",
     "balanced_accuracy",
+    "benjamini_hochberg",
     "calibration_counts",
     "calibration_error",
     "cell_index",
@@ -95,5 +105,6 @@ __all__ = [
     "slice_metric_values",
     "support",
     "two_proportion_z_test",
+    "two_proportion_z_tests",
     "wilson_interval",
 ]

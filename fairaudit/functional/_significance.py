@@ -4,6 +4,8 @@
 - :func:`chi2_homogeneity`: Pearson's chi-square test of homogeneity of a rate
   across groups (groups x [hits, misses]), without continuity correction.
 - :func:`holm`: Holm's step-down adjusted p-values (family-wise error control).
+- :func:`benjamini_hochberg`: Benjamini-Hochberg adjusted p-values (false discovery
+  rate control).
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as _stats
 
-__all__ = ["chi2_homogeneity", "holm", "two_proportion_z_test"]
+__all__ = [
+    "benjamini_hochberg",
+    "chi2_homogeneity",
+    "holm",
+    "two_proportion_z_test",
+    "two_proportion_z_tests",
+]
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:
@@ -33,6 +41,56 @@ def holm(p_values: np.ndarray) -> np.ndarray:
     return out
 
 
+def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values): reject where ``q <= fdr``.
+
+    ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the sorted p-values, as
+    ``statsmodels.stats.multitest.multipletests(method="fdr_bh")``. Rejecting every
+    ``q <= fdr`` controls the false discovery rate at ``fdr`` for independent or
+    positively dependent tests.
+
+    Examples
+    --------
+    >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03])).round(3).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    m = p.size
+    if m == 0:
+        return p.copy()
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def two_proportion_z_tests(
+    x1: np.ndarray,
+    n1: np.ndarray,
+    x2: np.ndarray,
+    n2: np.ndarray,
+    *,
+    alternative: str = "two-sided",
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`two_proportion_z_test`, element-wise over arrays (``n1, n2 > 0``).
+
+    ``alternative="less"`` gives the one-sided p-value of ``x1 / n1 < x2 / n2``
+    (``statsmodels``' ``test_proportions_2indep(..., alternative="smaller")``).
+    """
+    if alternative not in ("two-sided", "less"):
+        raise ValueError(f"alternative must be 'two-sided' or 'less', got {alternative!r}")
+    x1, n1, x2, n2 = (np.asarray(v, dtype=np.float64) for v in (x1, n1, x2, n2))
+    pooled = (x1 + x2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(se > 0, (x1 / n1 - x2 / n2) / np.where(se > 0, se, 1.0), 0.0)
+    if alternative == "less":
+        return z, np.where(se > 0, _stats.norm.cdf(z), 1.0)
+    return z, np.where(se > 0, 2 * _stats.norm.sf(np.abs(z)), 1.0)
+
+
 def two_proportion_z_test(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
     """Pooled two-proportion z-test of ``x1 / n1`` against ``x2 / n2``.
 
@@ -42,12 +100,8 @@ def two_proportion_z_test(x1: float, n1: float, x2: float, n2: float) -> tuple[f
         The z statistic and its two-sided p-value; ``(0, 1)`` when the pooled
         proportion is 0 or 1 (no variation to test).
     """
-    pooled = (x1 + x2) / (n1 + n2)
-    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 0.0, 1.0
-    z = (x1 / n1 - x2 / n2) / se
-    return float(z), float(2 * _stats.norm.sf(abs(z)))
+    z, p = two_proportion_z_tests(x1, n1, x2, n2)
+    return float(z), float(p)
 
 
 def chi2_homogeneity(hits: np.ndarray, totals: np.ndarray) -> tuple[float, float, int]:
