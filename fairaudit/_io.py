@@ -11,13 +11,14 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
 
-__all__ = ["atomic_path", "atomic_write_text", "read_json_file"]
+__all__ = ["atomic_path", "atomic_write_text", "check_saved_format", "read_json_file"]
 
 
 @contextlib.contextmanager
@@ -89,3 +90,38 @@ def read_json_file(path: str | os.PathLike[str], *, what: str) -> Any:
         raise DataValidationError(f"{what} file not found: {path}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataValidationError(f"{path}: not a JSON {what} file ({exc})") from exc
+
+
+def check_saved_format(
+    obj: object, *, expected: str, version: int, label: str, what: str, source: str
+) -> None:
+    """Refuse a saved object of another format or format version.
+
+    Parameters
+    ----------
+    obj : object
+        The parsed JSON.
+    expected, version : str, int
+        The ``format`` and ``format_version`` fields this library reads.
+    label : str
+        What the object should be, in "not {label}" (``"a fairaudit audit"``).
+    what : str
+        Its name before "format_version" (``"audit"``).
+    source : str
+        Where it came from, for the message.
+
+    Raises
+    ------
+    DataValidationError
+    """
+    found = obj.get("format") if isinstance(obj, Mapping) else None
+    if found != expected:
+        raise DataValidationError(
+            f"{source}: not {label} (format field {found!r}, expected {expected!r})"
+        )
+    found_version = obj.get("format_version")
+    if found_version != version:
+        raise DataValidationError(
+            f"{source}: {what} format_version {found_version!r} is not supported by fairaudit "
+            f"{__version__}, which reads version {version}"
+        )

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("functional",),
     ("datasets", "audit", "metrics", "models", "detect"),
     ("training", "inference", "findings"),
-    ("evaluate", "model_card", "report", "compare", "gate"),
+    ("evaluate", "model_card", "report", "compare", "gate", "publish"),
     ("demo", "app", "cli", "__main__", "__init__", "data"),
 )
 SHARED_PRIVATE = {"fairaudit._io", "fairaudit._version", "fairaudit._images"}

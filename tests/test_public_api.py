@@ -25,6 +25,7 @@ PUBLIC_MODULES = (
     "fairaudit.report",
     "fairaudit.compare",
     "fairaudit.gate",
+    "fairaudit.publish",
     "fairaudit.demo",
     "fairaudit.app",
     "fairaudit.cli",

@@ -6,6 +6,8 @@
   calibration, the model card, the metadata and a glossary.
 - :func:`render_comparison` / :func:`write_comparison_report`: the comparison report
   of model versions (:mod:`fairaudit.report._compare_render`).
+- :func:`write_findings_csv` / :func:`findings_table`: the ranked disparities as CSV;
+  :func:`terminal_summary`: the largest supported disparities per task, as text.
 - :data:`GLOSSARY`: the definitions the report's glossary shows.
 - Building blocks shared with other reports (:mod:`fairaudit.report._html`):
   :func:`environment`, :func:`frame_to_html`, :func:`figure_to_data_uri`,
@@ -14,14 +16,17 @@
 
 from fairaudit.report._card import load_model_card, resolve_model_card
 from fairaudit.report._compare_render import render_comparison, write_comparison_report
+from fairaudit.report._exports import findings_table, terminal_summary, write_findings_csv
 from fairaudit.report._glossary import GLOSSARY, glossary_entries
 from fairaudit.report._html import (
+    content_security_policy,
     environment,
     figure_to_data_uri,
     format_interval,
     format_number,
     format_p_value,
     frame_to_html,
+    inline_script,
 )
 from fairaudit.report._render import (
     default_heatmaps,
@@ -32,19 +37,24 @@ from fairaudit.report._render import (
 
 __all__ = [
     "GLOSSARY",
+    "content_security_policy",
     "default_heatmaps",
     "environment",
     "figure_to_data_uri",
+    "findings_table",
     "format_interval",
     "format_number",
     "format_p_value",
     "frame_to_html",
     "glossary_entries",
+    "inline_script",
     "load_model_card",
     "render_comparison",
     "render_report",
     "resolve_model_card",
     "task_random_state",
+    "terminal_summary",
     "write_comparison_report",
+    "write_findings_csv",
     "write_report",
 ]

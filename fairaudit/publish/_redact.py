@@ -1,0 +1,405 @@
+"""Redaction of an audit: publish only counts that reveal no small group, even by subtraction.
+
+What is protected: the number of people in each combination of sensitive attribute
+values (the cells of every grouping, e.g. "Middle Eastern women over 70: 2"). A
+grouping's cell counts are published only when every cell holds 0 or at least
+``min_count`` rows, and only if, together with everything published before it, they
+let no suppressed count (a cell of 1 to ``min_count - 1`` rows of any grouping) be
+
+- derived exactly as a linear combination of published counts (the "subtract the
+  margins" attack), or
+- narrowed by linear programming over non-negative counts to an interval narrower
+  than ``min_count`` (so a reader cannot tell 2 from 12).
+
+Groupings are tried from the coarsest (overall, each attribute) to the finest, so
+the most useful ones are kept. A cell published as 0 tells that every finer cell
+inside it is 0; the checks know it.
+
+What is published besides counts: per task and published cell of at least
+``min_count`` rows, the accuracy with its Wilson interval; per task and published
+grouping, the accuracy gap between its cells with the simultaneous interval of
+:func:`fairaudit.functional.gap_intervals`. These are computed from the full counts.
+Per-class scores, confusion matrices, calibration and detection counts are not
+published: they count people by their true class inside a cell, i.e. in a finer
+grouping (the tasks' true labels are sensitive attributes too). The accuracy of a
+published cell reveals how many of its (at least ``min_count``) people were
+misclassified, not who they are.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from collections.abc import Mapping
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
+from fairaudit._version import __version__
+from fairaudit.exceptions import DataValidationError
+from fairaudit.functional import fairness_arrays, gap_intervals, group_sum, wilson_interval
+from fairaudit.metrics import AuditResult
+
+__all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
+
+PUBLISHED_FORMAT = "fairaudit-published-audit"
+PUBLISHED_FORMAT_VERSION = 1
+
+
+class PublishedAudit:
+    """The publishable form of an audit: safe counts, metrics of large cells, what was hidden.
+
+    Attributes
+    ----------
+    min_count : int
+        No published count lies in ``1 .. min_count - 1``, nor can one be derived.
+    counts : pandas.DataFrame
+        Published cell counts: ``grouping`` (``"gender x race"``, ``"overall"``),
+        ``cell`` (``"Female & Black"``, ``"all"``), ``n``.
+    metrics : pandas.DataFrame
+        ``task``, ``grouping``, ``cell``, ``n``, ``accuracy``, ``ci_low``, ``ci_high``
+        (Wilson) for published cells of at least ``min_count`` rows.
+    gaps : pandas.DataFrame
+        ``task``, ``grouping``, ``accuracy_difference``, ``ci_low``, ``ci_high``
+        (simultaneous), ``n_groups``, per published grouping.
+    suppressed : pandas.DataFrame
+        ``grouping`` and ``reason`` of every grouping not published.
+    metadata : dict
+        The source audit's description, model and data; ``protection``: how many
+        suppressed counts were checked and the narrowest interval a reader can infer.
+    """
+
+    def __init__(
+        self,
+        *,
+        min_count: int,
+        counts: pd.DataFrame,
+        metrics: pd.DataFrame,
+        gaps: pd.DataFrame,
+        suppressed: pd.DataFrame,
+        metadata: Mapping[str, Any],
+    ) -> None:
+        self.min_count = int(min_count)
+        self.counts = counts.reset_index(drop=True)
+        self.metrics = metrics.reset_index(drop=True)
+        self.gaps = gaps.reset_index(drop=True)
+        self.suppressed = suppressed.reset_index(drop=True)
+        self.metadata = dict(metadata)
+        small = self.counts["n"].between(1, self.min_count - 1)
+        if small.any():
+            raise DataValidationError(
+                f"a published audit holds counts under min_count={self.min_count}: "
+                f"{self.counts[small].head(3).to_dict('records')}"
+            )
+
+    def __repr__(self) -> str:
+        groupings = self.counts["grouping"].nunique()
+        return (
+            f"PublishedAudit(min_count={self.min_count}, {groupings} grouping(s) published, "
+            f"{len(self.suppressed)} suppressed)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The saved form (JSON-serialisable)."""
+        return {
+            "format": PUBLISHED_FORMAT,
+            "format_version": PUBLISHED_FORMAT_VERSION,
+            "library_version": __version__,
+            "saved": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "min_count": self.min_count,
+            "metadata": self.metadata,
+            **{
+                name: json.loads(frame.to_json(orient="records"))
+                for name, frame in (
+                    ("counts", self.counts),
+                    ("metrics", self.metrics),
+                    ("gaps", self.gaps),
+                    ("suppressed", self.suppressed),
+                )
+            },
+        }
+
+    @classmethod
+    def from_dict(
+        cls, obj: Mapping[str, Any], *, source: str = "published audit"
+    ) -> PublishedAudit:
+        """Rebuild from :meth:`to_dict`'s form, refusing other formats and versions."""
+        check_saved_format(
+            obj,
+            expected=PUBLISHED_FORMAT,
+            version=PUBLISHED_FORMAT_VERSION,
+            label="a fairaudit published audit",
+            what="published audit",
+            source=source,
+        )
+        try:
+            return cls(
+                min_count=int(obj["min_count"]),
+                counts=pd.DataFrame(obj["counts"], columns=["grouping", "cell", "n"]),
+                metrics=pd.DataFrame(obj["metrics"], columns=_METRIC_COLUMNS),
+                gaps=pd.DataFrame(obj["gaps"], columns=_GAP_COLUMNS),
+                suppressed=pd.DataFrame(obj["suppressed"], columns=["grouping", "reason"]),
+                metadata=obj.get("metadata", {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataValidationError(f"{source}: malformed published audit ({exc!r})") from exc
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write as JSON, atomically; returns the path."""
+        return atomic_write_text(Path(path), json.dumps(self.to_dict(), allow_nan=False))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> PublishedAudit:
+        """Read a file written by :meth:`save`."""
+        return cls.from_dict(read_json_file(path, what="published audit"), source=str(path))
+
+    def to_html(self, *, title: str | None = None) -> str:
+        """A self-contained HTML page of everything published and what was suppressed."""
+        from fairaudit.report import (
+            content_security_policy,
+            environment,
+            frame_to_html,
+            inline_script,
+        )
+
+        title = title or f"Published audit (no group under {self.min_count} people)"
+        template = environment().from_string(_TEMPLATE)
+        tables = [
+            frame_to_html(
+                self.metrics,
+                caption="Accuracy per published cell (Wilson 95%)",
+                table_id="published-metrics",
+                sortable=True,
+            ),
+            frame_to_html(
+                self.gaps,
+                caption="Accuracy gap per published grouping (simultaneous 95%)",
+                table_id="published-gaps",
+            ),
+            frame_to_html(
+                self.counts, caption="Published counts", table_id="published-counts", sortable=True
+            ),
+            frame_to_html(
+                self.suppressed,
+                caption="Suppressed groupings and why",
+                table_id="published-suppressed",
+            ),
+        ]
+        return template.render(
+            title=title,
+            min_count=self.min_count,
+            protection=self.metadata.get("protection", {}),
+            description=self.metadata.get("description", ""),
+            tables=tables,
+            content_security_policy=content_security_policy(),
+            inline_script=inline_script(),
+        )
+
+    def write_html(self, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
+        """Write :meth:`to_html` atomically; returns the path."""
+        return atomic_write_text(Path(path), self.to_html(title=title))
+
+
+_METRIC_COLUMNS = ["task", "grouping", "cell", "n", "accuracy", "ci_low", "ci_high"]
+_GAP_COLUMNS = ["task", "grouping", "accuracy_difference", "ci_low", "ci_high", "n_groups"]
+
+_TEMPLATE = """{% extends "base.html.j2" %}
+{% block title %}{{ title }}{% endblock %}
+{% block header %}<h1 id="report-title">{{ title }}</h1>
+<p>{{ description }}</p>{% endblock %}
+{% block content %}
+<section id="published">
+<p>No count of people published here lies between 1 and {{ min_count - 1 }}, and none of the
+suppressed ones can be derived from the published figures: not exactly by adding and
+subtracting them, and not to within {{ min_count }} by bounding non-negative counts
+({{ protection.get("targets", 0) }} suppressed counts checked; the narrowest interval a reader
+can infer spans {{ protection.get("narrowest_interval", "n/a") }} people). Accuracy and gaps
+are computed from the full audit.</p>
+{% for table in tables %}<div class="table-scroll">{{ table }}</div>{% endfor %}
+</section>
+{% endblock %}
+"""
+
+
+def _cell_matrix(audit: AuditResult, by: tuple[str, ...]) -> np.ndarray:
+    """Rows: the cells of ``by``; columns: the full cells; 1 where a full cell lies inside."""
+    n_full = int(np.prod(audit.shape)) if audit.shape else 1
+    eye = np.eye(n_full)
+    return group_sum(eye, audit.shape, list(audit.attributes), by, n_trailing=1).reshape(-1, n_full)
+
+
+def _rows_of(audit: AuditResult, by: tuple[str, ...], n: np.ndarray) -> list[np.ndarray]:
+    """Published linear knowledge of a grouping: its cells, and every full cell of a zero."""
+    matrix = _cell_matrix(audit, by)
+    rows = list(matrix)
+    for row, count in zip(matrix, n, strict=True):
+        if count == 0:
+            rows += [np.eye(matrix.shape[1])[j] for j in np.flatnonzero(row)]
+    return rows
+
+
+def _exposed(
+    published: list[np.ndarray], values: np.ndarray, targets: list[np.ndarray], min_count: int
+) -> tuple[bool, float]:
+    """Whether some target is derivable or boxed in; and the narrowest interval found."""
+    matrix = np.array(published)
+    rank = np.linalg.matrix_rank(matrix)
+    narrowest = np.inf
+    for target in targets:
+        if np.linalg.matrix_rank(np.vstack([matrix, target])) == rank:
+            return True, 0.0
+        bounds = []
+        for sign in (1.0, -1.0):
+            result = linprog(
+                sign * target, A_eq=matrix, b_eq=values, bounds=(0, None), method="highs"
+            )
+            bounds.append(sign * result.fun if result.status == 0 else np.inf * sign)
+        width = bounds[1] - bounds[0]
+        narrowest = min(narrowest, width)
+        if width < min_count:
+            return True, width
+    return False, narrowest
+
+
+def redact_audit(
+    audit: AuditResult, *, min_count: int = 10, max_order: int | None = None
+) -> PublishedAudit:
+    """The publishable form of ``audit``: no count under ``min_count``, none derivable.
+
+    Parameters
+    ----------
+    audit : AuditResult
+    min_count : int, default=10
+        Smallest number of people a published count may hold (``K``); 0 is published.
+    max_order : int, optional
+        Finest groupings considered (attributes combined; default: all).
+
+    Returns
+    -------
+    PublishedAudit
+
+    Raises
+    ------
+    DataValidationError
+        ``min_count`` under 2, or an audit without tasks.
+    """
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 2:
+        raise DataValidationError(f"min_count must be an integer >= 2, got {min_count!r}")
+    if not audit.tasks:
+        raise DataValidationError("an audit without tasks has nothing to publish")
+    first = next(iter(audit.tasks))
+    full = audit.grouped_counts(first, by=tuple(audit.attributes)).sum(axis=(-2, -1)).ravel()
+    names = list(audit.attributes)
+    top = len(names) if max_order is None else min(max_order, len(names))
+    candidates = [()] + [by for k in range(1, top + 1) for by in combinations(names, k)]
+    all_groupings = [by for k in range(0, len(names) + 1) for by in combinations(names, k)]
+    cell_n = {by: _cell_matrix(audit, by) @ full for by in all_groupings}
+    targets = [
+        row
+        for by in all_groupings
+        for row, n in zip(_cell_matrix(audit, by), cell_n[by], strict=True)
+        if 1 <= n < min_count
+    ]
+    published_rows: list[np.ndarray] = []
+    published_values: list[float] = []
+    published: list[tuple[str, ...]] = []
+    suppressed = []
+    narrowest = np.inf
+    for by in candidates:
+        n = cell_n[by]
+        label = " x ".join(by) or "overall"
+        small = int(((n >= 1) & (n < min_count)).sum())
+        if small:
+            suppressed.append({"grouping": label, "reason": f"{small} cell(s) under {min_count}"})
+            continue
+        rows = _rows_of(audit, by, n)
+        values = [float(v) for v in n] + [0.0] * (len(rows) - len(n))
+        trial_rows, trial_values = published_rows + rows, published_values + values
+        exposed, width = (
+            _exposed(trial_rows, np.array(trial_values), targets, min_count)
+            if targets
+            else (False, np.inf)
+        )
+        if exposed:
+            suppressed.append(
+                {
+                    "grouping": label,
+                    "reason": "publishing it with the groupings above would let a smaller "
+                    "group's count be derived or narrowed to within "
+                    f"{min_count}",
+                }
+            )
+            continue
+        published_rows, published_values = trial_rows, trial_values
+        published.append(by)
+        narrowest = min(narrowest, width)
+    suppressed += [
+        {"grouping": " x ".join(by), "reason": f"finer than max_order={max_order}"}
+        for by in all_groupings
+        if by and len(by) > top
+    ]
+    counts, metrics, gaps = [], [], []
+    for by in published:
+        label = " x ".join(by) or "overall"
+        cells = audit.group_names(by)
+        for cell, n in zip(cells, cell_n[by], strict=True):
+            counts.append({"grouping": label, "cell": cell, "n": int(n)})
+        for task in audit.tasks:
+            cm = audit.grouped_counts(task, by=by).reshape(
+                -1, len(audit.tasks[task]), len(audit.tasks[task])
+            )
+            n = cm.sum(axis=(1, 2))
+            hits = np.trace(cm, axis1=1, axis2=2)
+            low, high = wilson_interval(hits, n)
+            for i, cell in enumerate(cells):
+                if n[i] >= min_count:
+                    metrics.append(
+                        {
+                            "task": task,
+                            "grouping": label,
+                            "cell": cell,
+                            "n": int(n[i]),
+                            "accuracy": float(hits[i] / n[i]),
+                            "ci_low": float(low[i]),
+                            "ci_high": float(high[i]),
+                        }
+                    )
+            if by:
+                bounds = gap_intervals(cm, min_support=min_count)["accuracy_difference"]["summary"]
+                values = fairness_arrays(cm, min_support=min_count)["accuracy_difference"]
+                judged = int(values["summary"]["n_groups"])
+                gap = float(values["summary"]["value"])
+                gaps.append(
+                    {
+                        "task": task,
+                        "grouping": label,
+                        "accuracy_difference": gap,
+                        "ci_low": float(bounds[0]),
+                        "ci_high": float(bounds[1]),
+                        "n_groups": int(judged),
+                    }
+                )
+    metadata = {
+        key: audit.metadata[key]
+        for key in ("description", "model", "data")
+        if key in audit.metadata
+    }
+    metadata["protection"] = {
+        "targets": len(targets),
+        "narrowest_interval": None if not np.isfinite(narrowest) else round(float(narrowest), 3),
+        "published_groupings": [" x ".join(by) or "overall" for by in published],
+    }
+    return PublishedAudit(
+        min_count=min_count,
+        counts=pd.DataFrame(counts, columns=["grouping", "cell", "n"]),
+        metrics=pd.DataFrame(metrics, columns=_METRIC_COLUMNS),
+        gaps=pd.DataFrame(gaps, columns=_GAP_COLUMNS),
+        suppressed=pd.DataFrame(suppressed, columns=["grouping", "reason"]),
+        metadata=metadata,
+    )
