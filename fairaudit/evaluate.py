@@ -18,7 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairaudit.exceptions import DataValidationError
+from fairaudit.exceptions import DataValidationError, MissingDependencyError
+
+try:
+    import torch  # noqa: F401  (the extra "models"; the modules below import it)
+except ModuleNotFoundError as exc:
+    if exc.name != "torch":
+        raise
+    raise MissingDependencyError.for_extra("models", "torch") from None
+
 from fairaudit.inference import Predictor
 from fairaudit.metrics import AuditResult, audit_table
 from fairaudit.vocab import age_years_to_group
@@ -106,6 +114,8 @@ def evaluate_checkpoint(
     threads: int | None = None,
     backend: str = "torch",
     progress: bool = True,
+    model: str | None = None,
+    data: str | None = None,
 ) -> ModelEvaluation:
     """Predict labelled images with a checkpoint and summarise each task.
 
@@ -125,6 +135,12 @@ def evaluate_checkpoint(
         Seed of the bootstrap.
     batch_size, threads, backend, progress
         Passed to :class:`~fairaudit.inference.Predictor`.
+    model : str, optional
+        The model's name, recorded as the audit's ``metadata["model"]``
+        (default: the checkpoint's path).
+    data : str, optional
+        What ``images`` are (``"fairface val split of data/: 10,954 images"``),
+        recorded in the audit's ``metadata["data"]["labels"]``.
 
     Returns
     -------
@@ -159,7 +175,18 @@ def evaluate_checkpoint(
     mappings = {name: age_years_to_group for name in regression if name == "age"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        audit = audit_table(predictions, images, mappings=mappings)
+        audit = audit_table(
+            predictions,
+            images,
+            mappings=mappings,
+            model=model or str(checkpoint),
+            description=f"{model or checkpoint} evaluated on {data or 'labelled images'}",
+        )
+        audit.metadata["data"] = {
+            "predictions": f"predictions of {checkpoint} ({len(predictions):,} rows)",
+            "labels": data or f"{len(images):,} labelled images",
+            "checkpoint": str(checkpoint),
+        }
         boot = audit.bootstrap(
             n_resamples=n_resamples,
             confidence=confidence,

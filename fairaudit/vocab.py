@@ -87,6 +87,8 @@ class Vocabulary:
         *,
         source: str | None = None,
         row_offset: int = 1,
+        rows: Sequence[int] | np.ndarray | None = None,
+        hint: str = "",
     ) -> np.ndarray:
         """Map labels to integer codes, refusing unknown labels.
 
@@ -98,6 +100,11 @@ class Vocabulary:
             Where the values come from (a file name), quoted in errors.
         row_offset : int, default=1
             Number added to the 0-based position to report a row number.
+        rows : sequence of int, optional
+            The row number of each value, reported instead of the position (e.g.
+            the rows of the file the values were read from, before a join).
+        hint : str, optional
+            Appended to the error message (how to repair the values).
 
         Returns
         -------
@@ -115,7 +122,8 @@ class Vocabulary:
         codes = np.asarray(codes, dtype=np.int64)
         bad = np.flatnonzero(codes < 0)
         if bad.size:
-            raise self._unknown_error(series.iloc[bad], bad + row_offset, source)
+            where = np.asarray(rows)[bad] if rows is not None else bad + row_offset
+            raise self._unknown_error(series.iloc[bad], where, source, hint=hint)
         return codes
 
     def decode(self, codes: Iterable[int]) -> pd.Categorical:
@@ -129,7 +137,7 @@ class Vocabulary:
         return pd.Categorical.from_codes(codes, dtype=self.dtype)
 
     def _unknown_error(
-        self, bad_values: pd.Series, rows: np.ndarray, source: str | None
+        self, bad_values: pd.Series, rows: np.ndarray, source: str | None, hint: str = ""
     ) -> UnknownLabelError:
         distinct = list(dict.fromkeys("<missing>" if pd.isna(v) else v for v in bad_values))
         shown_rows = [int(r) for r in rows[:_MAX_ROWS_IN_MESSAGE]]
@@ -137,7 +145,7 @@ class Vocabulary:
         where = f"{source}: " if source else ""
         message = (
             f"{where}column {self.name!r} has {len(rows)} value(s) outside the vocabulary "
-            f"{list(self.classes)}: {distinct!r} at row(s) {shown_rows}{more}"
+            f"{list(self.classes)}: {distinct!r} at row(s) {shown_rows}{more}{hint}"
         )
         return UnknownLabelError(
             message, column=self.name, values=distinct, rows=shown_rows, source=source

@@ -6,7 +6,10 @@ import json
 
 import numpy as np
 import pytest
-import torch
+
+from tests.conftest import NEEDS_TORCH
+
+torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
 
 from fairaudit.cli import main
 from fairaudit.evaluate import evaluate_checkpoint
@@ -126,3 +129,18 @@ def test_evaluate_rejects_an_unknown_split(tmp_path, capsys):
     ]
     assert main([*argv, "--split", "test"]) == 2
     assert "not a split of fairface" in capsys.readouterr().err
+
+
+def test_the_audit_records_the_model_and_the_data(tmp_path):
+    root = make_fairface(tmp_path / "ff", n_train=4, n_val=12)
+    val = load_training_tables("fairface", root).val
+    ckpt = _checkpoint(tmp_path / "m.pt", FAIRFACE_TASKS)
+    ev = evaluate_checkpoint(
+        ckpt, val, n_resamples=20, progress=False, model="tiny", data="fairface val of ff"
+    )
+    meta = ev.audit.metadata
+    assert meta["model"] == "tiny"
+    assert meta["data"]["labels"] == "fairface val of ff"
+    assert meta["data"]["checkpoint"] == str(ckpt)
+    assert meta["data"]["predictions"] != "predictions"
+    assert list(ev.audit.attributes) == ["gender", "age", "race"]

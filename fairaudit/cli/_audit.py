@@ -53,6 +53,38 @@ def register(subparsers: Any) -> None:
         'TASK=mapping.json ({"model label": "audited class"}); unmapped labels are errors',
     )
     parser.add_argument(
+        "--coding",
+        nargs="+",
+        default=[],
+        metavar="NAME=CODING",
+        help="how integer-coded class columns are read: race=utkface, race=fairface, or "
+        'NAME=coding.json ({"0": "label", ...}); NAME is a task or attribute (race covers '
+        "race and race_pred) or a column. Integer codes without a coding are refused",
+    )
+    parser.add_argument(
+        "--repair",
+        nargs="+",
+        default=[],
+        metavar="COLUMN:RAW=CLASS",
+        help="explicit label repair, logged and recorded in the audit, e.g. "
+        "age:9-Mar=3-9 age:19-Oct=10-19 (ages a spreadsheet turned into dates)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=["fairaudit", "fairface"],
+        default="fairaudit",
+        help="predictions format: fairaudit's table (default) or the FairFace authors' "
+        "predict.py output (face_name_align, race, race4, gender, age, *_scores_fair)",
+    )
+    parser.add_argument(
+        "--key-prefix",
+        default="",
+        help="with --format fairface: prefix of the image names recovered from "
+        "face_name_align, to match the labels' keys (e.g. val/)",
+    )
+    parser.add_argument("--model", help="name of the audited model, recorded in the audit")
+    parser.add_argument("--description", help="description recorded in the audit")
+    parser.add_argument(
         "--bootstrap",
         type=int,
         default=0,
@@ -147,6 +179,33 @@ def _mappings(items: list[str], vocab: str | None) -> dict[str, Any]:
     return mappings
 
 
+def _codings(items: list[str]) -> dict[str, str] | None:
+    from fairaudit.exceptions import DataValidationError
+
+    out = {}
+    for item in items:
+        name, sep, spec = item.partition("=")
+        if not sep or not name or not spec:
+            raise DataValidationError(f"--coding {item!r}: expected NAME=CODING, e.g. race=utkface")
+        out[name] = spec
+    return out or None
+
+
+def _repairs(items: list[str]) -> dict[str, dict[str, str]] | None:
+    from fairaudit.exceptions import DataValidationError
+
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        column, sep, rest = item.partition(":")
+        raw, eq, fixed = rest.rpartition("=")
+        if not sep or not eq or not column or not raw or not fixed:
+            raise DataValidationError(
+                f"--repair {item!r}: expected COLUMN:RAW=CLASS, e.g. age:9-Mar=3-9"
+            )
+        out.setdefault(column, {})[raw] = fixed
+    return out or None
+
+
 def _use_dask(args: argparse.Namespace) -> bool:
     """Whether ``--predictions`` goes through the Dask path (flag, glob or folder)."""
     import os
@@ -182,22 +241,48 @@ def run_audit(args: argparse.Namespace) -> int:
             missing=args.missing,
             mappings=_mappings(args.map, args.vocab),
             progress=not args.no_progress,
-            description=f"predictions {args.predictions}, labels {args.labels}",
+            description=args.description or f"predictions {args.predictions}, labels {args.labels}",
         )
+        if args.model:
+            result.metadata["model"] = args.model
     else:
-        from fairaudit.metrics import audit_table
+        from fairaudit.metrics import audit_table as _audit_table
 
-        result = audit_table(
-            args.predictions,
-            args.labels,
-            on=args.on,
-            tasks=args.vocab,
-            attributes=args.by,
-            unmatched=args.unmatched,
-            missing=args.missing,
-            mappings=_mappings(args.map, args.vocab),
-            description=f"predictions {args.predictions}, labels {args.labels}",
-        )
+        predictions: Any = args.predictions
+        on = args.on
+        if args.format == "fairface":
+            from fairaudit.metrics import read_fairface_predictions
+
+            predictions = read_fairface_predictions(args.predictions, prefix=args.key_prefix)
+            on = "file"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _audit_table(
+                predictions,
+                args.labels,
+                on=on,
+                tasks=args.vocab,
+                attributes=args.by,
+                unmatched=args.unmatched,
+                missing=args.missing,
+                mappings=_mappings(args.map, args.vocab),
+                coding=_codings(args.coding),
+                label_repairs=_repairs(args.repair),
+                model=args.model,
+                description=args.description
+                or f"predictions {args.predictions}, labels {args.labels}",
+            )
+        import sys
+
+        for warning in caught:
+            if issubclass(warning.category, UserWarning):
+                print(f"warning: {warning.message}", file=sys.stderr)
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        if args.format == "fairface":
+            result.metadata["data"]["predictions"] = str(args.predictions)
     if args.output:
         path = result.save(args.output)
     boot = None
@@ -226,6 +311,14 @@ def _print_tables(result: AuditResult, *, min_support: int, boot: pd.DataFrame |
             f"join on {join['key']!r}: {join['matched_rows']} matched, "
             f"{join['unmatched_prediction_rows']} prediction row(s) without labels (left out), "
             f"{join['labels_without_prediction']} label row(s) without predictions"
+        )
+    left_out = result.metadata.get("left_out") or {}
+    for status, n in (left_out.get("status") or {}).items():
+        print(f"left out: {n} prediction row(s) with status {status!r}")
+    for repair in result.metadata.get("repairs") or []:
+        print(
+            f"repaired {repair['column']}: {repair['from']!r} -> {repair['to']!r} in "
+            f"{repair['n_rows']} row(s) of {repair['source']}"
         )
     attrs = list(result.attributes)
     cols = ["support", "accuracy", "balanced_accuracy", "f1_macro", "status"]

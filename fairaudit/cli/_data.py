@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fairaudit._io import atomic_write_text
+from fairaudit._io import atomic_path, atomic_write_text
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["register", "write_json"]
@@ -176,7 +176,8 @@ def _run_audit_data(args: argparse.Namespace) -> int:
                         audit, rows, columns
                     )
             for name, figure in figures.items():
-                figure.savefig(out / name, dpi=110)
+                with atomic_path(out / name) as tmp:
+                    figure.savefig(tmp, dpi=110, format="png")
                 plt.close(figure)
         print(f"plots written to {out}")
     if args.json:
@@ -208,10 +209,12 @@ def _run_integrity(args: argparse.Namespace) -> int:
     report = check_integrity(loaded.table, n_jobs=args.jobs, near_duplicates=near, **thresholds)
     print(report.summary())
     if args.duplicates:
-        report.duplicates.to_csv(args.duplicates, index=False)
+        with atomic_path(args.duplicates) as tmp:
+            report.duplicates.to_csv(tmp, index=False)
         print(f"duplicates written to {args.duplicates}")
     if args.near_duplicates_csv and report.near_duplicates is not None:
-        report.near_duplicates.to_csv(args.near_duplicates_csv, index=False)
+        with atomic_path(args.near_duplicates_csv) as tmp:
+            report.near_duplicates.to_csv(tmp, index=False)
         print(f"near-duplicate pairs written to {args.near_duplicates_csv}")
     if args.json:
         write_json({"load": loaded.report.to_dict(), "integrity": report.to_dict()}, args.json)

@@ -101,6 +101,8 @@ def _evaluate(args: argparse.Namespace, checkpoint: Path) -> tuple[Any, str]:
         n_resamples=args.bootstrap,
         threads=args.threads,
         progress=not args.no_progress,
+        model=getattr(args, "model", None) or getattr(args, "name", None) or checkpoint.stem,
+        data=what,
     )
     return evaluation, what
 

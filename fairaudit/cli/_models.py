@@ -105,6 +105,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="torch backend: run the plain model (no batch-norm folding, no channels_last)",
     )
+    predict.add_argument(
+        "--chunk-size",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="with --output: write every N images to OUTPUT.parts/ as they are done, so a "
+        "killed run can be continued with --resume (default: 1000)",
+    )
+    predict.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a killed run of the same --output: predict only the chunks not written",
+    )
     predict.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     predict.set_defaults(func=run_predict)
 
@@ -206,17 +219,29 @@ def run_predict(args: argparse.Namespace) -> int:
         num_workers=args.num_workers,
         on_unreadable=args.on_unreadable,
     )
-    run = predictor.run(
-        images,
-        limit=args.limit,
-        progress=not args.quiet,
-        detect=args.detect,
-        detector=detector_from_preset(args.detector) if args.detect else None,
-    )
+    detector = detector_from_preset(args.detector) if args.detect else None
     if args.output is None:
+        if args.resume:
+            raise DataValidationError("--resume continues a run that writes --output")
+        run = predictor.run(
+            images, limit=args.limit, progress=not args.quiet, detect=args.detect, detector=detector
+        )
         _print_table(run.table)
     else:
-        path = run.save(args.output)
+        from fairaudit.inference import predict_to_file
+
+        run = predict_to_file(
+            predictor,
+            images,
+            args.output,
+            chunk_size=args.chunk_size,
+            resume=args.resume,
+            limit=args.limit,
+            progress=not args.quiet,
+            detect=args.detect,
+            detector=detector,
+        )
+        path = args.output
     print(run.summary.format())
     if args.output is not None:
         print(f"wrote {len(run.table)} rows to {path}")

@@ -9,6 +9,8 @@ Main entry points
 -----------------
 - :func:`audit_predictions`: arrays / lists / pandas objects -> :class:`AuditResult`.
 - :func:`audit_table`: a predictions table joined to a labels table by file name.
+- :func:`read_fairface_predictions`: the FairFace authors' ``predict.py`` output as
+  a predictions table.
 - :class:`AuditAccumulator`: streaming ``update(batch)`` / ``compute()``.
 - :func:`audit_dask`: a Dask DataFrame, partition by partition.
 - :class:`AuditResult`: metrics, tables, fairness, calibration, bootstrap,
@@ -28,7 +30,8 @@ from fairaudit.metrics._accumulator import AuditAccumulator, audit_predictions
 from fairaudit.metrics._detection import audit_detection
 from fairaudit.metrics._distributed import audit_dask, audit_dask_distributed, audit_parquet
 from fairaudit.metrics._encoding import MISSING
-from fairaudit.metrics._ingest import JoinWarning, audit_table
+from fairaudit.metrics._fairface_format import read_fairface_predictions
+from fairaudit.metrics._ingest import JoinWarning, UnusedColumnWarning, audit_table
 from fairaudit.metrics._paired import PAIRED_FORMAT, PAIRED_FORMAT_VERSION, PairedCounts
 from fairaudit.metrics._pairing import paired_counts
 from fairaudit.metrics._result import (
@@ -52,6 +55,7 @@ __all__ = [
     "JoinWarning",
     "PairedCounts",
     "SmallSliceWarning",
+    "UnusedColumnWarning",
     "audit_dask",
     "audit_dask_distributed",
     "audit_detection",
@@ -61,4 +65,5 @@ __all__ = [
     "bootstrap_audit",
     "gap_significance",
     "paired_counts",
+    "read_fairface_predictions",
 ]

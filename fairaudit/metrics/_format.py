@@ -377,13 +377,6 @@ def audit_fields_from_dict(obj: Mapping[str, Any], *, source: str = "audit") -> 
                 raise DataValidationError(
                     f"detection n and detected have shapes {n.shape} and {detected.shape}"
                 )
-            over = np.flatnonzero(detected > n)
-            if over.size:
-                cell = int(over[0])
-                raise DataValidationError(
-                    f"detection: detected {int(detected[cell])} exceeds n {int(n[cell])} "
-                    f"in cell {cell}"
-                )
             detection = np.stack([n, detected], axis=-1)
         n_bins = obj["n_bins"]
         if isinstance(n_bins, bool) or not isinstance(n_bins, int) or not 1 <= n_bins <= 10_000:

@@ -18,6 +18,8 @@ audit when the labels have ``age_years``).
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 import warnings
@@ -29,21 +31,41 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics._accumulator import audit_predictions, resolve_tasks, validate_proba
+from fairaudit.metrics._accumulator import (
+    _as_str_labels,
+    _infer_vocabulary,
+    audit_predictions,
+    resolve_tasks,
+    validate_proba,
+)
 from fairaudit.metrics._result import AuditResult
 from fairaudit.schema import (
     FILE_COLUMN,
     PRED_SUFFIX,
+    STATUS_COLUMN,
+    STATUS_OK,
     pred_column,
     prob_column,
     prob_prefix,
     proba_column,
 )
-from fairaudit.vocab import ClassMapping, Vocabulary
+from fairaudit.vocab import (
+    ATTRIBUTES,
+    FAIRFACE_VOCABULARIES,
+    UTKFACE_VOCABULARIES,
+    ClassMapping,
+    Vocabulary,
+)
 
 __all__ = [
+    "CODINGS",
     "JoinWarning",
+    "UnusedColumnWarning",
+    "apply_label_repairs",
     "audit_table",
+    "check_class_column",
+    "decode_integer_codes",
+    "readable_rows",
     "parse_proba_column",
     "prepare_table",
     "read_table",
@@ -53,9 +75,279 @@ Mapping_ = ClassMapping | Callable[[Any], Any]
 
 _TASK_CANDIDATES = ("gender", "age", "race")
 
+_log = logging.getLogger("fairaudit")
+
+#: Named integer codings of the class columns: code ``i`` is class ``i`` of that
+#: dataset's vocabulary (``--coding race=utkface``).
+CODINGS: dict[str, dict[str, Vocabulary]] = {
+    "fairface": FAIRFACE_VOCABULARIES,
+    "utkface": UTKFACE_VOCABULARIES,
+}
+
+# hidden row numbers carried through the join, so errors name the row of the file
+_LABEL_ROW = "__fairaudit_label_row__"
+_PRED_ROW = "__fairaudit_prediction_row__"
+
+# columns that look like a model's output: {name}_pred, {name}_prediction, {name}_scores...
+_PREDICTION_LIKE = re.compile(
+    r"^(?P<name>.+?)_(?:pred|preds|prediction|predictions|predicted|prob|probs|proba|"
+    r"probability|probabilities|score|scores|logits?)(?:_.*)?$"
+)
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
 
 class JoinWarning(UserWarning):
-    """Some prediction rows found no label row (reported, and left out of the audit)."""
+    """Rows left out of the audit: prediction rows without a label row, label rows
+    without a prediction, or prediction rows whose ``status`` is not ``"ok"``
+    (counted in ``result.metadata["left_out"]``)."""
+
+
+class UnusedColumnWarning(UserWarning):
+    """A column looks like a model's predictions but matches no audited task."""
+
+
+# -- rows that are not predictions ----------------------------------------------------------
+
+
+def readable_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], pd.Series]:
+    """Rows whose ``status`` is ``"ok"`` (all rows without a status column).
+
+    Returns the kept rows, the number left out per status value (a missing status
+    counts as ``"missing"``), and the keys of the left-out rows' (their index).
+    """
+    if STATUS_COLUMN not in frame.columns:
+        return frame, {}, frame.iloc[:0].index.to_series()
+    status = frame[STATUS_COLUMN].astype("object")
+    ok = status.eq(STATUS_OK).to_numpy()
+    left = status[~ok].where(status[~ok].notna(), "missing").astype(str)
+    counts = {str(k): int(v) for k, v in left.value_counts(sort=True).items()}
+    return frame.loc[ok], counts, frame.index[~ok].to_series()
+
+
+# -- label repairs --------------------------------------------------------------------------
+
+
+def apply_label_repairs(
+    frame: pd.DataFrame,
+    repairs: Mapping[str, Mapping[str, str]] | None,
+    *,
+    source: str,
+    log: list[dict[str, Any]],
+) -> pd.DataFrame:
+    """Apply explicit repairs ``{column: {raw value: class}}`` to the columns ``frame`` holds.
+
+    Every applied repair is logged (logger ``fairaudit``) and appended to ``log`` as
+    ``{"source", "column", "from", "to", "n_rows"}``. Nothing is repaired implicitly.
+    """
+    if not repairs:
+        return frame
+    out = frame
+    for column, mapping in repairs.items():
+        if column not in frame.columns:
+            continue
+        if not isinstance(mapping, Mapping):
+            raise DataValidationError(
+                f"label_repairs[{column!r}] must map raw values to classes, got {mapping!r}"
+            )
+        values = out[column].astype("object")
+        for raw, fixed in mapping.items():
+            hit = values.astype(str).eq(str(raw)).to_numpy() & values.notna().to_numpy()
+            n_rows = int(hit.sum())
+            if n_rows:
+                if out is frame:
+                    out = frame.copy()
+                values = values.where(~hit, fixed)
+            _log.info("%s: repaired %s %r -> %r in %d rows", source, column, raw, fixed, n_rows)
+            log.append(
+                {"source": source, "column": column, "from": raw, "to": fixed, "n_rows": n_rows}
+            )
+        if out is not frame:
+            out[column] = values
+    return out
+
+
+def _excel_forms(label: str) -> set[str]:
+    """How a spreadsheet shows a range label it took for a date ('3-9' -> '9-Mar')."""
+    match = re.fullmatch(r"(\d+)-(\d+)", label)
+    if not match:
+        return set()
+    a, b = int(match.group(1)), int(match.group(2))
+    forms = set()
+    if 1 <= a <= 12 and 1 <= b <= 31:  # month-day
+        forms |= {f"{b}-{_MONTHS[a - 1]}", f"{_MONTHS[a - 1]}-{b}", f"{_MONTHS[a - 1]}-{b:02d}"}
+    if 1 <= b <= 12 and 1 <= a <= 31:  # day-month
+        forms |= {f"{a}-{_MONTHS[b - 1]}", f"{_MONTHS[b - 1]}-{a}", f"{a:02d}-{_MONTHS[b - 1]}"}
+    return forms
+
+
+def _repair_hint(column: str, vocab: Vocabulary, bad_values: Sequence[object]) -> str:
+    """How to repair unknown labels: the keyword and the CLI flag, with a guess if one fits."""
+    guesses: dict[str, str] = {}
+    for value in bad_values:
+        if not isinstance(value, str):
+            continue
+        for cls in vocab.classes:
+            if value in _excel_forms(cls) or value.strip() == cls or value.lower() == cls.lower():
+                guesses[value] = cls
+    note = ""
+    if guesses:
+        note = " (they look like a spreadsheet's rewriting of the classes)"
+    example = guesses or {str(v): "<class>" for v in list(bad_values)[:1] if not pd.isna(v)}
+    if not example:
+        return ""
+    flags = " ".join(f"--repair {column}:{raw}={cls}" for raw, cls in example.items())
+    other = [
+        name
+        for name, vocabs in CODINGS.items()
+        if column in vocabs
+        and vocabs[column] != vocab
+        and all(v in vocabs[column] for v in bad_values if not pd.isna(v))
+    ]
+    also = (
+        f"; or audit with the {other[0]} vocabulary (tasks={other[0]!r}, --vocab {other[0]})"
+        if other
+        else ""
+    )
+    return (
+        f"{note}; repair them explicitly with label_repairs={{{column!r}: {example!r}}} "
+        f"(CLI: {flags}){also}"
+    )
+
+
+def check_class_column(
+    values: pd.Series,
+    vocab: Vocabulary,
+    *,
+    column: str,
+    source: str,
+    rows: np.ndarray | None = None,
+    allow_missing: bool = False,
+) -> None:
+    """Refuse values of a class column outside ``vocab``, with rows, values and a repair hint.
+
+    The one check of every column that names a class: the tasks' true labels and
+    predictions and the grouping attributes alike.
+    """
+    series = values.astype("object").reset_index(drop=True)
+    if allow_missing:
+        keep = series.notna().to_numpy()
+        series = series[keep].reset_index(drop=True)
+        if rows is not None:
+            rows = np.asarray(rows)[keep]
+    codes = pd.Index(vocab.classes).get_indexer(series)
+    bad = np.flatnonzero(codes < 0)
+    if not bad.size:
+        return
+    distinct = list(dict.fromkeys("<missing>" if pd.isna(v) else v for v in series.iloc[bad]))
+    named = Vocabulary(column, vocab.classes, vocab.ordered)
+    named.encode(
+        series,
+        source=source,
+        rows=rows,
+        hint=_repair_hint(column.removesuffix(PRED_SUFFIX), vocab, distinct),
+    )
+
+
+# -- integer codes --------------------------------------------------------------------------
+
+
+def _is_integer_coded(series: pd.Series) -> bool:
+    if isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return False
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return True
+    if pd.api.types.is_float_dtype(series.dtype):
+        present = series.dropna().to_numpy()
+        return bool(present.size) and bool(np.all(present == np.floor(present)))
+    return False
+
+
+def _coding_classes(
+    spec: object, attribute: str, *, source: str
+) -> tuple[tuple[str, ...], str | None]:
+    """Classes in code order of a coding: a named one, a list, a {code: label} mapping or file."""
+    if isinstance(spec, str) and spec in CODINGS:
+        vocabs = CODINGS[spec]
+        if attribute not in vocabs:
+            raise DataValidationError(
+                f"coding {spec!r} has no {attribute!r} classes; it codes {list(vocabs)}"
+            )
+        return vocabs[attribute].classes, spec
+    if isinstance(spec, str | os.PathLike):
+        path = Path(spec)
+        if not path.is_file():
+            raise DataValidationError(
+                f"coding {str(spec)!r} for {attribute!r} is neither {list(CODINGS)} nor a JSON file"
+            )
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataValidationError(f"{path}: not a readable JSON coding ({exc})") from None
+    if isinstance(spec, Mapping):
+        try:
+            by_code = {int(k): str(v) for k, v in spec.items()}
+        except (TypeError, ValueError):
+            raise DataValidationError(
+                f"coding of {attribute!r} must map integer codes to labels, got {dict(spec)!r}"
+            ) from None
+        if sorted(by_code) != list(range(len(by_code))):
+            raise DataValidationError(
+                f"coding of {attribute!r} must give codes 0..{len(by_code) - 1}, got "
+                f"{sorted(by_code)}"
+            )
+        return tuple(by_code[i] for i in range(len(by_code))), None
+    if isinstance(spec, Sequence):
+        return tuple(str(c) for c in spec), None
+    raise DataValidationError(f"coding of {attribute!r}: cannot read {spec!r}")
+
+
+def decode_integer_codes(
+    series: pd.Series,
+    *,
+    column: str,
+    attribute: str,
+    coding: object | None,
+    source: str,
+    rows: np.ndarray | None = None,
+) -> pd.Series:
+    """Integer codes of a class column as labels, through an explicit coding only.
+
+    Raises
+    ------
+    DataValidationError
+        Integer codes without a coding (naming the column and the codings they could
+        be), or codes outside the coding.
+    """
+    present = series.dropna().to_numpy(dtype=np.int64)
+    if coding is None:
+        fits = [
+            f"{name} ({len(v[attribute])} classes: {list(v[attribute].classes)})"
+            for name, v in CODINGS.items()
+            if attribute in v and (not present.size or present.max() < len(v[attribute]))
+        ]
+        could = "; it could be " + " or ".join(fits) if fits else ""
+        raise DataValidationError(
+            f"{source}: column {column!r} holds integer codes "
+            f"{sorted(set(present.tolist()))[:12]}, and integer codes are read only with an "
+            f"explicit coding (they are not assumed to be in FairFace order){could}. Say which: "
+            f"coding={{{attribute!r}: 'utkface'}} or a {{code: label}} mapping "
+            f"(CLI: --coding {attribute}=utkface, or --coding {attribute}=coding.json), or "
+            f"declare the vocabularies that labels and predictions share (tasks='fairface', "
+            f"--vocab fairface)"
+        )
+    classes, _ = _coding_classes(coding, attribute, source=source)
+    codes = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.flatnonzero(~np.isnan(codes) & ((codes < 0) | (codes >= len(classes))))
+    if bad.size:
+        where = (np.asarray(rows)[bad] if rows is not None else bad + 1)[:10].tolist()
+        raise DataValidationError(
+            f"{source}: column {column!r} holds code(s) {sorted(set(codes[bad].tolist()))[:10]} "
+            f"outside the coding's {len(classes)} classes {list(classes)} at row(s) {where}"
+        )
+    labels = np.asarray(classes, dtype=object)[np.nan_to_num(codes, nan=0).astype(np.int64)]
+    out = pd.Series(labels, index=series.index, dtype="object")
+    return out.where(series.notna(), None)
 
 
 def read_table(table: pd.DataFrame | str | os.PathLike[str], *, what: str) -> pd.DataFrame:
@@ -242,7 +534,14 @@ def prepare_table(
     for column in table.columns:
         if isinstance(column, str) and column.endswith(PRED_SUFFIX):
             target = column[: -len(PRED_SUFFIX)]
-            if target not in tasks and target in table.columns and target not in reg_true:
+            if (
+                target not in tasks
+                and target not in _TASK_CANDIDATES  # a class task that is not audited
+                and target in table.columns
+                and target not in reg_true
+                and pd.api.types.is_numeric_dtype(table[target].dtype)
+                and not pd.api.types.is_bool_dtype(table[target].dtype)
+            ):
                 reg_true[target] = table[target]
                 reg_pred[target] = table[column]
     if attributes is None:
@@ -366,6 +665,68 @@ def join_tables(
     return merged.loc[matched].drop(columns="_join").reset_index(drop=True), report
 
 
+def _unused_prediction_columns(
+    frame: pd.DataFrame, tasks: Sequence[str], regression: Sequence[str]
+) -> list[str]:
+    """Columns that look like a model's output but match no audited or known task."""
+    known = set(tasks) | set(_TASK_CANDIDATES)
+    out = []
+    for column in frame.columns:
+        if not isinstance(column, str) or column.startswith("__fairaudit_"):
+            continue
+        match = _PREDICTION_LIKE.match(column)
+        if not match:
+            continue
+        name = match.group("name")
+        schema_form = column == pred_column(name) or column == proba_column(name)
+        schema_form = schema_form or column.startswith(prob_prefix(name))
+        if name in known and schema_form:
+            continue
+        if column == pred_column(name) and name in regression:
+            continue
+        out.append(column)
+    return out
+
+
+def _attribute_vocabulary(
+    name: str,
+    column: pd.Series,
+    *,
+    tasks_arg: Any,
+    vocabularies: Mapping[str, Vocabulary],
+    coding: Mapping[str, Any],
+) -> Vocabulary | None:
+    """Classes of a grouping column: the task's, a declared or coded set's, a categorical's,
+    else FairFace's for a face attribute; ``None`` (inferred from the values) otherwise."""
+    if name in vocabularies:
+        return vocabularies[name]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        cats = tuple(str(c) for c in column.cat.categories)
+        return Vocabulary(name, cats, bool(column.cat.ordered))
+    if name not in ATTRIBUTES:
+        return None
+    if isinstance(tasks_arg, str) and tasks_arg in CODINGS:
+        return CODINGS[tasks_arg][name]
+    named = coding.get(name)
+    if isinstance(named, str) and named in CODINGS and name in CODINGS[named]:
+        return CODINGS[named][name]
+    return FAIRFACE_VOCABULARIES[name]
+
+
+def _coding_by_column(coding: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    if coding is None:
+        return {}
+    if isinstance(coding, str):
+        if coding not in CODINGS:
+            raise DataValidationError(
+                f"coding {coding!r}: name one of {list(CODINGS)}, or pass {{column: coding}}"
+            )
+        return {a: coding for a in ATTRIBUTES}
+    if not isinstance(coding, Mapping):
+        raise DataValidationError(f"coding must be a name or a mapping, got {coding!r}")
+    return dict(coding)
+
+
 def audit_table(
     predictions: pd.DataFrame | str | os.PathLike[str],
     labels: pd.DataFrame | str | os.PathLike[str] | None = None,
@@ -379,13 +740,23 @@ def audit_table(
     n_bins: int = 15,
     proba_atol: float = 1e-3,
     description: str = "",
+    coding: Mapping[str, Any] | str | None = None,
+    label_repairs: Mapping[str, Mapping[str, str]] | None = None,
+    model: str | None = None,
 ) -> AuditResult:
     """Audit a predictions table joined to a labels table by image name.
+
+    Every column that names a class (the tasks' true labels and predictions, and
+    the grouping attributes ``gender``/``age``/``race``) is checked against its
+    vocabulary with the same error, which names the file, the rows and the values
+    and says how to repair them (``label_repairs``, CLI ``--repair``).
 
     Parameters
     ----------
     predictions : pandas.DataFrame or path (.csv, .parquet)
-        Model output (see the module docstring for its columns).
+        Model output (see the module docstring for its columns). Rows whose
+        ``status`` is not ``"ok"`` (unreadable images, no face) are left out and
+        counted in ``result.metadata["left_out"]["status"]``.
     labels : pandas.DataFrame or path, optional
         True labels and other attributes (the tidy table of
         :mod:`fairaudit.datasets`, or any CSV with ``on`` and attribute columns).
@@ -395,10 +766,13 @@ def audit_table(
         Join key: the full relative image name (FairFace basenames repeat across
         splits).
     tasks : mapping, sequence of str, {"fairface", "utkface"}, optional
-        Audited tasks; default: every task with predictions, with the labels
-        column's categorical classes if it has them, else FairFace's.
+        Audited tasks (any subset of those with predictions); default: every task
+        with predictions, with the labels column's categorical classes if it has
+        them, else FairFace's. A named set (or a mapping) also declares the coding
+        of integer-coded columns (code ``i`` = class ``i``).
     attributes : mapping of str to Vocabulary or sequence of str, optional
-        Sensitive attribute columns; default: the tasks' true labels.
+        Sensitive attribute columns; default: the tasks and every face attribute
+        (``gender``, ``age``, ``race``) the labels hold.
     mappings : mapping of str to ClassMapping or callable, optional
         Explicit, validated map of a model's vocabulary to the audited classes.
     unmatched : {"error", "report"}, default="error"
@@ -413,31 +787,190 @@ def audit_table(
         Tolerance on probabilities summing to 1.
     description : str, default=""
         Stored in the metadata.
+    coding : {"fairface", "utkface"} or mapping, optional
+        How integer-coded class columns are read, per task or attribute (it applies
+        to ``race`` and ``race_pred``) or per column: a named coding, a list of
+        classes in code order, a ``{code: label}`` mapping or the path of a JSON
+        file holding one. Integer codes without a coding (or declared ``tasks``)
+        are an error.
+    label_repairs : mapping, optional
+        Explicit repairs ``{column: {raw value: class}}`` (e.g. ``{"age": {"9-Mar":
+        "3-9"}}``), applied to both tables, logged and recorded in
+        ``result.metadata["repairs"]``.
+    model : str, optional
+        The audited model, stored as ``result.metadata["model"]``.
 
     Returns
     -------
     AuditResult
+
+    Warns
+    -----
+    JoinWarning
+        When rows are left out: label rows without a prediction, prediction rows
+        without a label row (``unmatched="report"``), rows whose status is not ok.
+    UnusedColumnWarning
+        For columns that look like predictions but match no task.
     """
     pred_source = str(predictions) if not isinstance(predictions, pd.DataFrame) else "predictions"
-    pred_frame = read_table(predictions, what="predictions")
+    pred_frame = read_table(predictions, what="predictions").reset_index(drop=True)
+    pred_frame = pred_frame.assign(**{_PRED_ROW: np.arange(1, len(pred_frame) + 1)})
+    all_predictions = pred_frame
+    pred_frame, status_counts, dropped = readable_rows(pred_frame)
+    repairs_log: list[dict[str, Any]] = []
+    unknown_repairs = sorted(set(label_repairs or {}) - set(pred_frame.columns))
+    pred_frame = apply_label_repairs(pred_frame, label_repairs, source=pred_source, log=repairs_log)
     join_report: dict[str, Any] | None = None
     label_source = None
+    row_column = _PRED_ROW
+    left_out: dict[str, Any] = {"status": status_counts}
+    label_cols: set[str] = set()
     if labels is not None:
         label_source = str(labels) if not isinstance(labels, pd.DataFrame) else "labels"
-        label_frame = read_table(labels, what="labels")
+        label_frame = read_table(labels, what="labels").reset_index(drop=True)
+        unknown_repairs = sorted(set(unknown_repairs) - set(label_frame.columns))
+        label_frame = apply_label_repairs(
+            label_frame, label_repairs, source=label_source, log=repairs_log
+        )
+        label_frame = label_frame.assign(**{_LABEL_ROW: np.arange(1, len(label_frame) + 1)})
+        label_cols = {str(c) for c in label_frame.columns if c != on}
+        n_status = 0
+        if on in all_predictions.columns and on in label_frame.columns:
+            dropped_keys = all_predictions.loc[dropped.index, on]
+            n_status = int(dropped_keys.isin(set(label_frame[on].dropna())).sum())
         table, join_report = join_tables(
             pred_frame, label_frame, on=on, unmatched=unmatched, sources=(pred_source, label_source)
         )
+        join_report["columns_taken_from_labels"] = [
+            c for c in join_report["columns_taken_from_labels"] if not c.startswith("__fairaudit_")
+        ]
+        row_column = _LABEL_ROW
+        # label rows of unreadable images are counted under their status, not here
+        left_out["labels_without_prediction"] = max(
+            0, join_report["labels_without_prediction"] - n_status
+        )
+        left_out["predictions_without_label"] = join_report["unmatched_prediction_rows"]
     else:
-        table = pred_frame
+        table = pred_frame.reset_index(drop=True)
+    if unknown_repairs:
+        raise DataValidationError(
+            f"label_repairs name column(s) {unknown_repairs} that neither table holds"
+        )
     task_names = list(tasks) if tasks is not None and not isinstance(tasks, str) else None
     if task_names is None:
         task_names = _detect_tasks(pred_frame)
+    codings = _coding_by_column(coding)
+    declared = isinstance(tasks, str | Mapping)
+    # integer codes -> labels, through a coding only
+    class_columns: dict[str, str] = {}  # column -> the task or attribute it names
+    for task in task_names:
+        class_columns[task] = task
+        if task not in (mappings or {}):
+            class_columns[pred_column(task)] = task
+    if attributes is None:
+        attribute_names = list(task_names) + [
+            a for a in ATTRIBUTES if a in table.columns and a not in task_names
+        ]
+    else:
+        attribute_names = list(attributes)
+    for name in attribute_names:
+        class_columns.setdefault(name, name)
+    decoded = {}
+    for column, attribute in class_columns.items():
+        if column not in table.columns or not _is_integer_coded(table[column]):
+            continue
+        spec = codings.get(column, codings.get(attribute))
+        if spec is None and declared:
+            vocab = (
+                tasks[attribute]
+                if isinstance(tasks, Mapping) and attribute in tasks
+                else CODINGS.get(tasks, {}).get(attribute)  # type: ignore[call-overload]
+                if isinstance(tasks, str)
+                else None
+            )
+            spec = list(vocab.classes) if vocab is not None else None
+        decoded[column] = decode_integer_codes(
+            table[column],
+            column=column,
+            attribute=attribute,
+            coding=spec,
+            source=(label_source or pred_source) if column in label_cols else pred_source,
+            rows=table[row_column].to_numpy() if row_column in table.columns else None,
+        )
+    if decoded:
+        table = table.assign(**decoded)
     vocabularies = vocabularies_from_labels(table, task_names, tasks)
+    if not declared:
+        for task in task_names:
+            named = codings.get(task)
+            if isinstance(named, str) and named in CODINGS and task in CODINGS[named]:
+                vocabularies[task] = CODINGS[named][task]
+    # one check for every column that names a class
+    attr_vocabs: dict[str, Vocabulary] = {}
+    inferred: list[str] = []
+    if isinstance(attributes, Mapping):
+        attr_vocabs = dict(attributes)
+    for name in attribute_names:
+        if name not in table.columns and name not in vocabularies:
+            continue  # prepare_table names the missing column
+        if name in attr_vocabs:
+            continue
+        vocab = _attribute_vocabulary(
+            name,
+            table[name] if name in table.columns else pd.Series([], dtype=object),
+            tasks_arg=tasks,
+            vocabularies=vocabularies,
+            coding=codings,
+        )
+        if vocab is None:
+            inferred.append(name)
+        else:
+            attr_vocabs[name] = vocab
+    for column, attribute in class_columns.items():
+        if column not in table.columns:
+            continue
+        vocab = vocabularies.get(attribute) if attribute in task_names else None
+        if vocab is None:
+            vocab = attr_vocabs.get(attribute)
+        if vocab is None:
+            continue
+        from_labels = column in label_cols
+        rows_col = _LABEL_ROW if from_labels else _PRED_ROW
+        is_attribute = column in attribute_names and column not in task_names
+        check_class_column(
+            table[column],
+            vocab,
+            column=column,
+            source=(label_source if from_labels else pred_source) or pred_source,
+            rows=table[rows_col].to_numpy() if rows_col in table.columns else None,
+            allow_missing=is_attribute and missing == "group",
+        )
+    for name in inferred:
+        values = _as_str_labels(table[name])
+        table = table.assign(**{name: values})
+        if missing == "group":
+            values = values[values.notna()]
+        attr_vocabs[name] = _infer_vocabulary(name, values)
+    attr_vocabs = {n: attr_vocabs[n] for n in attribute_names if n in attr_vocabs}
+    table = table.drop(columns=[c for c in (_LABEL_ROW, _PRED_ROW) if c in table.columns])
+    regression = [
+        c[: -len(PRED_SUFFIX)]
+        for c in table.columns
+        if isinstance(c, str) and c.endswith(PRED_SUFFIX) and c[: -len(PRED_SUFFIX)] in table
+    ]
+    unused = _unused_prediction_columns(pred_frame, task_names, regression)
+    if unused:
+        warnings.warn(
+            f"{pred_source}: column(s) {unused} look like predictions but match no task "
+            f"(audited: {task_names}; a task's columns are {{task}}_pred, {{task}}_prob or "
+            "{task}_prob_<class>); they are not audited",
+            UnusedColumnWarning,
+            stacklevel=2,
+        )
     kwargs = prepare_table(
         table,
         tasks=vocabularies,
-        attributes=attributes,
+        attributes=attribute_names,
         mappings=mappings,
         proba_atol=proba_atol,
         source=pred_source,
@@ -446,10 +979,20 @@ def audit_table(
         "data": {"predictions": pred_source, "labels": label_source},
         "mappings": {t: getattr(m, "name", None) or repr(m) for t, m in (mappings or {}).items()},
     }
+    if model is not None:
+        metadata["model"] = model
+    if coding is not None:
+        metadata["coding"] = {k: v if isinstance(v, str) else str(v) for k, v in codings.items()}
+    if repairs_log:
+        metadata["repairs"] = repairs_log
     if join_report is not None:
         metadata["join"] = join_report
+    metadata["left_out"] = left_out
+    _warn_left_out(left_out, pred_source, stacklevel=2)
     names = kwargs.pop("attributes")
-    attrs = attributes if isinstance(attributes, Mapping) else names
+    attrs: Mapping[str, Vocabulary] | list[str] = (
+        attr_vocabs if set(attr_vocabs) == set(names) else names
+    )
     return audit_predictions(
         tasks=vocabularies,
         attributes=attrs,
@@ -460,3 +1003,18 @@ def audit_table(
         metadata=metadata,
         **kwargs,
     )
+
+
+def _warn_left_out(left_out: Mapping[str, Any], source: str, *, stacklevel: int) -> None:
+    parts = []
+    for status, n in left_out.get("status", {}).items():
+        parts.append(f"{n} prediction row(s) with status {status!r}")
+    if left_out.get("labels_without_prediction"):
+        parts.append(f"{left_out['labels_without_prediction']} label row(s) without a prediction")
+    if parts:
+        warnings.warn(
+            f"{source}: left out of the audit: {', '.join(parts)} (counted in "
+            "metadata['left_out'])",
+            JoinWarning,
+            stacklevel=stacklevel + 1,
+        )

@@ -39,6 +39,7 @@ from fairaudit.functional import (
 from fairaudit.metrics._format import (
     check_saved_format,
     checked_task_counts,
+    integer_counts,
     stamped_metadata,
     vocab_from_json,
     vocab_to_json,
@@ -345,7 +346,10 @@ class PairedCounts:
         try:
             tasks = {str(t["task"]): vocab_from_json(t) for t in obj["tasks"]}
             attributes = {str(a["attribute"]): vocab_from_json(a) for a in obj["attributes"]}
-            counts = {t: np.asarray(c, dtype=np.int64) for t, c in obj["counts"].items()}
+            counts = {
+                t: integer_counts(c, what=f"paired counts of task {t!r}")
+                for t, c in obj["counts"].items()
+            }
             return cls(
                 tasks=tasks,
                 attributes=attributes,

@@ -29,8 +29,10 @@ from fairaudit.functional import cell_index
 from fairaudit.metrics._accumulator import _as_str_labels, audit_predictions
 from fairaudit.metrics._encoding import MISSING, encode_labels
 from fairaudit.metrics._ingest import (
+    CODINGS,
     JoinWarning,
     _detect_tasks,
+    check_class_column,
     join_tables,
     prepare_table,
     read_table,
@@ -38,7 +40,7 @@ from fairaudit.metrics._ingest import (
 )
 from fairaudit.metrics._paired import PairedCounts
 from fairaudit.schema import FILE_COLUMN, STATUS_COLUMN, STATUS_OK
-from fairaudit.vocab import ClassMapping, Vocabulary
+from fairaudit.vocab import ATTRIBUTES, FAIRFACE_VOCABULARIES, ClassMapping, Vocabulary
 
 __all__ = ["paired_counts"]
 
@@ -237,6 +239,27 @@ def paired_counts(
     else:
         task_names = list(tasks)
     vocabularies = vocabularies_from_labels(table_a, task_names, tasks)
+    # grouping columns that name a class are checked like the tasks' labels, on the
+    # label rows that are paired (errors name the labels file's rows)
+    used = label_frame[on].isin(set(table_a[on])).to_numpy()
+    grouping = attributes if attributes is not None else ()
+    for name in grouping:
+        if name in vocabularies or name not in label_frame.columns or name not in ATTRIBUTES:
+            continue
+        if isinstance(attributes, Mapping):
+            vocab = attributes[name]
+        elif isinstance(label_frame[name].dtype, pd.CategoricalDtype):
+            continue
+        else:
+            vocab = (CODINGS[tasks] if isinstance(tasks, str) else FAIRFACE_VOCABULARIES)[name]
+        check_class_column(
+            label_frame.loc[used, name],
+            vocab,
+            column=name,
+            source=label_source,
+            rows=np.flatnonzero(used) + 1,
+            allow_missing=missing == "group",
+        )
     prepared = [
         prepare_table(
             table,

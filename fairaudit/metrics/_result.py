@@ -44,6 +44,8 @@ from fairaudit.metrics._format import (
     REGRESSION_STATS,
     audit_fields_from_dict,
     audit_to_dict,
+    checked_calibration,
+    checked_regression,
     checked_task_counts,
     stamped_metadata,
 )
@@ -123,24 +125,10 @@ class AuditResult:
         self.counts = checked_task_counts(
             self.tasks, counts, lambda vocab: (n_cells, len(vocab), len(vocab)), what="counts"
         )
-        self.calibration_sums: dict[str, np.ndarray] = {}
-        for task, arr in (calibration or {}).items():
-            arr = np.asarray(arr, dtype=np.float64)
-            if task not in self.tasks or arr.shape != (n_cells, self.n_bins, 3):
-                raise DataValidationError(
-                    f"calibration statistics of {task!r} have shape {arr.shape}, "
-                    f"expected {(n_cells, self.n_bins, 3)} for a known task"
-                )
-            self.calibration_sums[task] = arr
-        self.regression: dict[str, np.ndarray] = {}
-        for target, arr in (regression or {}).items():
-            arr = np.asarray(arr, dtype=np.float64)
-            if arr.shape != (n_cells, len(REGRESSION_STATS)):
-                raise DataValidationError(
-                    f"regression sums of {target!r} have shape {arr.shape}, "
-                    f"expected {(n_cells, len(REGRESSION_STATS))}"
-                )
-            self.regression[target] = arr
+        self.calibration_sums: dict[str, np.ndarray] = checked_calibration(
+            calibration, self.counts, n_cells=n_cells, n_bins=self.n_bins
+        )
+        self.regression: dict[str, np.ndarray] = checked_regression(regression, n_cells=n_cells)
         self.detection: np.ndarray | None = (
             None if detection is None else _checked_detection(detection, n_cells)
         )

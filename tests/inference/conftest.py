@@ -6,8 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
+
+from tests.conftest import NEEDS_TORCH
+
+# The inference tests need torch: in the core install (pytest --core-only) the folder skips.
+torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
+
 from torch import nn
 
 #: Small input and model so that every test runs in well under a second.

@@ -20,7 +20,7 @@ distributed = pytest.importorskip(
 )
 dd = pytest.importorskip("dask.dataframe")
 
-from fairaudit.metrics._distributed import audit_dask_distributed, audit_parquet  # noqa: E402
+from fairaudit.metrics._distributed import audit_dask_distributed, audit_parquet
 
 N = 2400
 #: Rows per Parquet file: unequal, and one empty file (an empty partition).

@@ -40,7 +40,8 @@ def _tables(n: int = 120, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     )
     proba = rng.dirichlet(np.ones(7), n)
-    preds = pd.DataFrame({"file": labels["file"][::-1].to_numpy()})
+    # copy: without pyarrow, pandas' str column hands out a view of the labels' names
+    preds = pd.DataFrame({"file": labels["file"][::-1].to_numpy(copy=True)})
     preds["gender_pred"] = labels["gender"][::-1].to_numpy()
     preds["age_pred"] = rng.choice(V["age"].classes, n)
     for k, cls in enumerate(V["race"].classes):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
@@ -113,6 +112,7 @@ def test_input_types_give_same_result(data):
 
 
 def test_dask_equals_pandas(data):
+    dd = pytest.importorskip("dask.dataframe", reason="dask is not installed")
     y_true, y_pred = data
     vocab = FAIRFACE_VOCABULARIES
     n = 600
