@@ -227,7 +227,14 @@ def run_audit(args: argparse.Namespace) -> int:
 
         result = AuditResult.load(args.result)
     elif _use_dask(args):
+        from fairaudit.exceptions import DataValidationError
         from fairaudit.metrics import audit_parquet
+
+        if args.coding or args.repair:
+            raise DataValidationError(
+                "--coding and --repair are not supported for Dask logs yet: decode or "
+                "repair the Parquet files first, or audit one table without --dask"
+            )
 
         result = audit_parquet(
             args.predictions,

@@ -39,6 +39,7 @@ from fairaudit.metrics._ingest import (
     join_tables,
     prepare_table,
     read_table,
+    readable_rows,
     vocabularies_from_labels,
 )
 from fairaudit.metrics._result import AuditResult
@@ -62,7 +63,8 @@ def _audit_partition(
     str_attributes: Sequence[str] = (),
 ) -> AuditResult:
     source = f"partition {index}"
-    metadata: dict[str, Any] = {}
+    frame, status_counts, _ = readable_rows(frame)  # status rows are left out and counted
+    metadata: dict[str, Any] = {"left_out": {"status": status_counts}}
     if labels is not None:
         import warnings
 

@@ -1012,12 +1012,22 @@ def _merge_metadata(a: AuditResult, b: AuditResult) -> dict[str, Any]:
     for key in ("data", "mappings"):
         if a.metadata.get(key) == b.metadata.get(key) and key in a.metadata:
             meta[key] = a.metadata[key]
-    for key in ("join", "detection"):
+    for key in ("join", "detection", "left_out"):
         part_a, part_b = a.metadata.get(key), b.metadata.get(key)
         if isinstance(part_a, dict) and isinstance(part_b, dict):
-            meta[key] = {
-                k: part_a[k] + part_b[k]
-                for k in part_a
-                if isinstance(part_a[k], int) and isinstance(part_b.get(k), int)
-            }
+            meta[key] = _summed_counts(part_a, part_b)
     return meta
+
+
+def _summed_counts(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """Integer entries of two reports summed, nested ones too (a key in one only is kept)."""
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys([*a, *b]):
+        x, y = a.get(key, 0), b.get(key, 0)
+        if isinstance(x, dict) or isinstance(y, dict):
+            out[key] = _summed_counts(
+                x if isinstance(x, dict) else {}, y if isinstance(y, dict) else {}
+            )
+        elif isinstance(x, int) and isinstance(y, int) and not isinstance(x, bool):
+            out[key] = x + y
+    return out
