@@ -16,12 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
+
+from fairaudit.exceptions import CheckpointError, MissingDependencyError
+
+try:
+    import torch  # the extra "models"
+except ModuleNotFoundError as exc:
+    if exc.name != "torch":
+        raise
+    raise MissingDependencyError.for_extra("models", "torch") from None
 
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
 from fairaudit.evaluate import ModelEvaluation
-from fairaudit.exceptions import CheckpointError
 from fairaudit.models import load_checkpoint, save_checkpoint
 
 __all__ = ["build_model_card", "format_model_card", "package_run"]

@@ -161,6 +161,12 @@ def register(subparsers: Any) -> None:
         "--strict", action="store_true", default=False, help=argparse.SUPPRESS
     )
     check.add_argument("--json", metavar="PATH", help="write a JSON summary ('-' for stdout)")
+    check.add_argument(
+        "--junit",
+        metavar="GATE.xml",
+        help="also write the checks as JUnit XML for CI dashboards (one test case per "
+        "check: a failure per exceeded threshold, an error per check not judged)",
+    )
     check.set_defaults(func=run_check)
 
 
@@ -266,4 +272,8 @@ def run_check(args: argparse.Namespace) -> int:
         if args.json:
             result.save(args.json)
             print(f"wrote {args.json}")
+    if getattr(args, "junit", None):
+        result.save_junit(args.junit)
+        # stdout may be the JSON document: the note goes to stderr then
+        print(f"wrote {args.junit}", file=sys.stderr if args.json == "-" else sys.stdout)
     return result.exit_code

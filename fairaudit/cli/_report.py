@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
             "one HTML file that opens from disk without any network request: ranked "
             "disparities with intervals and p-values, small slices, four-fifths failures, "
             "the dataset audit, per-task metrics, confusion matrices, heatmaps, fairness, "
-            "calibration, the model card, metadata and a glossary. Prints the written path."
+            "calibration, the model card, metadata and a glossary. Prints the written path "
+            "(stdout) and the largest supported disparities per task (stderr)."
         ),
     )
     parser.add_argument("audit", metavar="AUDIT.json", help="a saved audit")
@@ -51,13 +52,32 @@ def register(subparsers: Any) -> None:
         default=30,
         help="slices with fewer rows are marked too small to judge (default: 30)",
     )
+    parser.add_argument(
+        "--csv",
+        metavar="FINDINGS.csv",
+        help="also write every ranked disparity as CSV (rank, task, attribute, metric, "
+        "class, gap with its interval, groups, p-values) for a spreadsheet",
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only the written path(s), not the summary of disparities",
+    )
     parser.set_defaults(func=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
     """Load the audit, write the report, print its path; returns the exit status."""
+    import sys
+
+    from fairaudit.findings import rank_disparities
     from fairaudit.metrics import AuditResult
-    from fairaudit.report import load_model_card, write_report
+    from fairaudit.report import (
+        load_model_card,
+        terminal_summary,
+        write_findings_csv,
+        write_report,
+    )
 
     audit = AuditResult.load(args.audit)
     confusion_by = args.confusion_by
@@ -76,4 +96,16 @@ def run_report(args: argparse.Namespace) -> int:
         min_support=args.min_support,
     )
     print(path)
+    if args.csv or not args.quiet:
+        disparities = rank_disparities(audit, min_support=args.min_support)
+        if args.csv:
+            print(
+                write_findings_csv(
+                    audit, args.csv, min_support=args.min_support, disparities=disparities
+                )
+            )
+        if not args.quiet:
+            # stderr: stdout stays the written path(s), for scripts
+            summary = terminal_summary(audit, min_support=args.min_support, disparities=disparities)
+            print(summary, file=sys.stderr)
     return 0

@@ -170,6 +170,78 @@ class GateResult:
 
         return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
 
+    def to_junit(self) -> str:
+        """The checks as JUnit XML, for CI dashboards (one test case per check).
+
+        One ``<testsuite>`` named after the source, one ``<testcase>`` per check
+        (``classname`` ``fairaudit.gate.TASK.BY``, ``name`` ``METRIC KIND THRESHOLD``):
+        a failed check is a ``<failure>``; a check that could not be judged is an
+        ``<error>`` unless ``allow_unjudged`` (then ``<skipped>``, as a check that
+        does not apply). Values, thresholds and groups are in each case's message
+        and ``<system-out>``.
+        """
+        from xml.etree import ElementTree as ET
+
+        counts = self.checks["status"].value_counts()
+        unjudged = int(counts.get("not judged", 0))
+        suite = ET.Element(
+            "testsuite",
+            {
+                "name": f"fairaudit gate: {self.source}",
+                "tests": str(len(self.checks)),
+                "failures": str(int(counts.get("fail", 0))),
+                "errors": str(0 if self.allow_unjudged else unjudged),
+                "skipped": str(
+                    int(counts.get("not applicable", 0)) + (unjudged if self.allow_unjudged else 0)
+                ),
+            },
+        )
+        for row in self.checks.itertuples(index=False):
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                {
+                    "classname": f"fairaudit.gate.{row.task}.{row.by}",
+                    "name": f"{row.metric} {row.kind} {row.threshold:g}",
+                },
+            )
+            value = "n/a" if not np.isfinite(row.value) else f"{row.value:.4f}"
+            text = f"{row.task} by {row.by}: {row.metric} = {value} "
+            text += f"({_bound_text(row.kind, row.threshold)})"
+            if row.kind in RELATIVE_KINDS and np.isfinite(row.baseline_value):
+                text += f", baseline {row.baseline_value:.4f}"
+            if row.worst:
+                text += f"; {row.worst}"
+            if row.status == "fail":
+                ET.SubElement(case, "failure", {"message": text, "type": "threshold exceeded"})
+            elif row.status == "not judged":
+                tag = "skipped" if self.allow_unjudged else "error"
+                ET.SubElement(
+                    case, tag, {"message": f"not judged: {row.note}", "type": "not judged"}
+                )
+            elif row.status == "not applicable":
+                ET.SubElement(case, "skipped", {"message": f"not applicable: {row.note}"})
+            out = text + (
+                f"\ngroups left out (under {self.min_support} rows): {row.not_judged}"
+                if row.not_judged
+                else ""
+            )
+            ET.SubElement(case, "system-out").text = out
+        suites = ET.Element("testsuites", {"name": "fairaudit check"})
+        suites.append(suite)
+        ET.indent(suites)
+        return (
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            + ET.tostring(suites, encoding="unicode")
+            + "\n"
+        )
+
+    def save_junit(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_junit` atomically; returns the path."""
+        from fairaudit._io import atomic_write_text
+
+        return atomic_write_text(Path(path), self.to_junit())
+
     def _head(self) -> str:
         n = len(self.checks)
         failed, unjudged = len(self.failures), len(self.unjudged)

@@ -30,8 +30,15 @@ import pandas as pd
 
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
-from fairaudit.functional import CLASS_METRICS, SLICE_METRICS
-from fairaudit.report._html import environment, format_interval, format_number, frame_to_html
+from fairaudit.functional import CLASS_METRICS, GAP_METRICS, SLICE_METRICS
+from fairaudit.report._charts import ChartRow, paired_dot_chart
+from fairaudit.report._html import (
+    environment,
+    format_interval,
+    format_number,
+    frame_to_html,
+    short_description,
+)
 
 if TYPE_CHECKING:
     from fairaudit.compare import Comparison
@@ -59,11 +66,22 @@ def _number(value: float) -> str:
     return f"{value:.1e}" if 0 < abs(value) < 1e-3 else f"{value:.3f}"
 
 
-def _change_text(change: float, low: float, high: float) -> str:
-    """``"2.1 [0.4, 3.9] pts"``: a change and its interval in percentage points."""
+def _change_text(change: float, low: float, high: float, metric: str = "") -> str:
+    """``"2.1 [0.4, 3.9] pts"``: a change of a proportion and its interval in points.
+
+    A ratio (``min / max`` of two rates) is not a proportion: its change is written
+    as a signed ratio, ``"+0.183 [0.086, 0.324]"``.
+    """
     if not np.isfinite(change):
         return "n/a"
+    if _is_ratio(metric):
+        return _signed_interval(change, low, high)
     return format_interval(_points(change), _points(low), _points(high), digits=1) + " pts"
+
+
+def _is_ratio(metric: str) -> bool:
+    spec = GAP_METRICS.get(metric)
+    return spec is not None and spec.gap_kind == "ratio"
 
 
 def _side_by_side(
@@ -84,21 +102,23 @@ def _side_by_side(
         for item in items:
             row[item["candidate"]] = item["value_b"]
         for item in items:
-            prefix = f"{item['candidate']} vs {names[0]}"
-            row[f"{prefix}: change [CI]"] = _change_text(
-                item["change"], item["ci_low"], item["ci_high"]
+            # one candidate: short headers (the caption names the versions)
+            prefix = f"{item['candidate']}: " if len(names) > 2 else ""
+            row[f"{prefix}change [CI]"] = _change_text(
+                item["change"], item["ci_low"], item["ci_high"], metric
             )
-            row[f"{prefix}: p (Holm)"] = item["p_holm"]
-            row[f"{prefix}: test"] = item["test"]
-            row[f"{prefix}: direction"] = item["direction"]
+            row[f"{prefix}p (Holm)"] = item["p_holm"]
+            row[f"{prefix}test"] = item["test"]
+            row[f"{prefix}direction"] = item["direction"]
         rows.append(row)
         if any(i["direction"] == "regressed" for i in items):
             classes.append("fail")
         else:
             classes.append("small" if any(i["status"] != "ok" for i in items) else "")
+    versions = f" ({names[0]}: baseline; change: {', '.join(names[1:])} minus baseline)"
     return frame_to_html(
         pd.DataFrame(rows),
-        caption=caption,
+        caption=caption + versions,
         sortable=True,
         row_classes=classes,
         float_format=_number,
@@ -107,19 +127,20 @@ def _side_by_side(
 
 def _slice_table(changes: pd.DataFrame, *, caption: str, many: bool) -> markupsafe.Markup:
     texts = [
-        _change_text(c, lo, hi)
-        for c, lo, hi in zip(
+        _change_text(c, lo, hi, m)
+        for c, lo, hi, m in zip(
             changes["change"].to_numpy(),
             changes["ci_low"].to_numpy(),
             changes["ci_high"].to_numpy(),
+            changes["metric"].to_numpy(),
             strict=True,
         )
     ]
     columns = ["by", "slice", "class", "metric", "n", "value_a", "value_b"]
-    columns += ["change [CI] (pts)", "p_value", "p_holm", "test", "direction"]
+    columns += ["change [CI]", "p_value", "p_holm", "test", "direction"]
     if many:
         columns.insert(0, "candidate")
-    frame = changes.assign(**{"change [CI] (pts)": texts})[columns]
+    frame = changes.assign(**{"change [CI]": texts})[columns]
     frame = frame.rename(columns={"value_a": "baseline", "value_b": "candidate value"})
     classes = [
         "fail" if d == "regressed" else ("small" if s != "ok" else "")
@@ -131,6 +152,7 @@ def _slice_table(changes: pd.DataFrame, *, caption: str, many: bool) -> markupsa
         sortable=True,
         row_classes=classes,
         float_format=_number,
+        css_class="wide",
     )
 
 
@@ -187,11 +209,13 @@ def _gap_findings_table(
     )
 
 
-def _finding_blocks(comparison: Comparison, n_slices: int) -> list[dict[str, Any]]:
+def _finding_blocks(
+    comparison: Comparison, n_slices: int, tables: Mapping[str, pd.DataFrame]
+) -> list[dict[str, Any]]:
     """Per candidate: the overall findings, the gap table, the top slice findings."""
     blocks = []
     for candidate in comparison.candidates:
-        table = comparison.finding_table(candidate=candidate)
+        table = tables[candidate]
         rows = comparison.changes[comparison.changes["candidate"] == candidate]
         gaps = table[table["block"] == "gap"]
         slices = table[table["block"] == "slice"]
@@ -214,6 +238,74 @@ def _finding_blocks(comparison: Comparison, n_slices: int) -> list[dict[str, Any
             }
         )
     return blocks
+
+
+def _glance(
+    comparison: Comparison, attributes: Sequence[str], tables: Mapping[str, pd.DataFrame]
+) -> list[dict[str, Any]]:
+    """Per candidate and task: the overall accuracy change, the gap changes, the chart."""
+    changes = comparison.changes
+    gap_lines: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for candidate in comparison.candidates:
+        table = tables[candidate]
+        for f in table[table["block"] == "gap"].itertuples(index=False):
+            gap_lines.setdefault((candidate, f.task), []).append(
+                {
+                    "text": f"{f.labels[0]} between {f.by} groups: "
+                    f"{_gap_text(f.value_a, f.value_b)} "
+                    f"({_signed_interval(f.change, f.ci_low, f.ci_high)})",
+                    "direction": f.direction,
+                }
+            )
+    out = []
+    for candidate in comparison.candidates:
+        mine = changes[(changes["candidate"] == candidate) & (changes["kind"] == "slice")]
+        for task in comparison.settings["tasks"]:
+            rows = mine[(mine["task"] == task) & (mine["metric"] == "accuracy")]
+            overall = rows[rows["by"] == "overall"]
+            if overall.empty:
+                continue
+            o = overall.iloc[0]
+            panels = []
+            for attribute in attributes:
+                part = rows[rows["by"] == attribute]
+                panels.append(
+                    (
+                        attribute,
+                        [
+                            ChartRow(
+                                group=str(r.slice),
+                                estimate=float(r.value_a),
+                                other=float(r.value_b),
+                                n=int(r.n),
+                                small=r.status != "ok",
+                                direction=r.direction if r.significant else "",
+                            )
+                            for r in part.itertuples(index=False)
+                        ],
+                    )
+                )
+            chart = paired_dot_chart(
+                panels,
+                label=f"{task} accuracy per group: {comparison.baseline} to {candidate}",
+                metric=f"{task} accuracy",
+                names=(comparison.baseline, candidate),
+            )
+            out.append(
+                {
+                    "candidate": candidate,
+                    "task": task,
+                    "id": f"glance-{_slug(candidate)}-{_slug(task)}",
+                    "before": format_number(o["value_a"]),
+                    "after": format_number(o["value_b"]),
+                    "change": _signed_interval(o["change"], o["ci_low"], o["ci_high"]),
+                    "direction": o["direction"],
+                    "test": o["test"],
+                    "chart": chart if any(p[1] for p in panels) else None,
+                    "gaps": gap_lines.get((candidate, task), []),
+                }
+            )
+    return out
 
 
 def _flatten(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -303,7 +395,10 @@ def render_comparison(
     names = comparison.names
     many = len(names) > 2
     level = f"{comparison.settings['confidence'] * 100:g}%"
-    title = title or f"Model comparison: {' vs '.join(names)}"
+    data_name = short_description(str(comparison.audits[0].metadata.get("description") or ""))
+    title = title or (
+        f"Model comparison: {' vs '.join(names)}" + (f" on {data_name}" if data_name else "")
+    )
     significant = changes[changes["significant"]]
     # the smallest size of the change its interval allows, largest first
     bound = np.where(significant["change"] > 0, significant["ci_low"], -significant["ci_high"])
@@ -346,6 +441,8 @@ def render_comparison(
             }
         )
     summary = comparison.summary()
+    # the findings of each candidate, ranked once (the first screen and the findings)
+    findings = {c: comparison.finding_table(candidate=c) for c in comparison.candidates}
     template = environment().get_template("compare.html.j2")
     return template.render(
         title=title,
@@ -358,7 +455,8 @@ def render_comparison(
         settings=comparison.settings,
         notes=comparison.pairing_notes(),
         any_unpaired=any(c not in comparison.paired for c in comparison.candidates),
-        blocks=_finding_blocks(comparison, n_findings),
+        blocks=_finding_blocks(comparison, n_findings, findings),
+        glance=_glance(comparison, list(comparison.audits[0].attributes), findings),
         n_significant=len(significant),
         summary_table=frame_to_html(
             summary, caption="Changes per candidate and task", table_id="table-summary"

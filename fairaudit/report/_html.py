@@ -44,6 +44,7 @@ __all__ = [
     "format_p_value",
     "frame_to_html",
     "inline_script",
+    "short_description",
 ]
 
 #: Text shown for an undefined number (NaN).
@@ -174,6 +175,19 @@ def format_interval(estimate: Any, low: Any, high: Any, *, digits: int = 3) -> s
     return f"{text} [{format_number(low, digits)}, {format_number(high, digits)}]"
 
 
+def short_description(description: str, width: int = 48) -> str:
+    """A data description short enough for a title: up to its first ``:`` or ``(``.
+
+    >>> short_description("FairFace val: the first 5,000 images (1.jpg-5000.jpg)")
+    'FairFace val'
+    """
+    text = " ".join(str(description).split())
+    for stop in (":", " (", ";", " with "):
+        if len(text) > width and stop in text:
+            text = text.split(stop, 1)[0].strip()
+    return text if len(text) <= width else text[: width - 1].rstrip() + "\u2026"
+
+
 # -------------------------------------------------------------------- tables
 def _sort_value(value: Any) -> str | None:
     """The ``data-value`` of a numeric cell (exact ``repr``), ``""`` if undefined."""
@@ -213,6 +227,12 @@ def _heat_colour(value: float, low: float, high: float) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
+def _header_text(text: str) -> str:
+    """An escaped header that may wrap after ``_`` and ``/`` (``<wbr>``: no text added)."""
+    escaped = str(markupsafe.escape(text))
+    return escaped.replace("_", "_<wbr>").replace("/", "/<wbr>")
+
+
 def _label(value: Any) -> str:
     if isinstance(value, tuple):
         return " / ".join(str(v) for v in value if str(v) != "")
@@ -233,6 +253,7 @@ def frame_to_html(
     column_formats: Mapping[Any, str | Callable[[float], str]] | None = None,
     row_classes: Sequence[str] | None = None,
     css_class: str = "",
+    cell_classes: pd.DataFrame | None = None,
 ) -> markupsafe.Markup:
     """A DataFrame as an accessible, escaped HTML table.
 
@@ -267,6 +288,10 @@ def frame_to_html(
         CSS class of each body row (e.g. ``"small"`` for a slice too small to judge).
     css_class : str, default=""
         Extra CSS classes of the table.
+    cell_classes : pandas.DataFrame, optional
+        A CSS class per cell (same rows; columns among the frame's, ``""``: none),
+        e.g. ``"small"`` for a pivot-table cell too small to judge: such a cell
+        gets no heat colour (its class draws it) and a ``*`` after its value.
 
     Returns
     -------
@@ -308,10 +333,10 @@ def frame_to_html(
         parts.append(f' id="{esc(table_id)}"')
     parts.append(f"><caption>{esc(caption)}</caption>\n<thead><tr>")
     for name in index_names:
-        parts.append(f'<th scope="col">{esc(name)}</th>')
+        parts.append(f'<th scope="col">{_header_text(name)}</th>')
     for column, is_num in zip(columns, numeric, strict=True):
         kind = ' data-type="number"' if is_num else ""
-        parts.append(f'<th scope="col"{kind}>{esc(_label(column))}</th>')
+        parts.append(f'<th scope="col"{kind}>{_header_text(_label(column))}</th>')
     parts.append("</tr></thead>\n<tbody>\n")
     cells = [
         _column_cells(
@@ -322,6 +347,15 @@ def frame_to_html(
         )
         for j, column in enumerate(columns)
     ]
+    if cell_classes is not None:
+        if len(cell_classes) != len(frame):
+            raise ValueError("cell_classes must have the frame's rows")
+        for j, column in enumerate(columns):
+            if column not in cell_classes.columns:
+                continue
+            for i, name in enumerate(cell_classes[column].tolist()):
+                if name:
+                    cells[j][i] = _with_class(cells[j][i], str(name))
     index_values = frame.index.tolist()
     for i, row in enumerate(zip(*cells, strict=True) if cells else [()] * len(frame)):
         row_class = row_classes[i] if row_classes is not None else ""
@@ -374,13 +408,26 @@ def _column_cells(
     ]
 
 
+def _with_class(cell: str, name: str) -> str:
+    """A ``<td>`` with one more class, no heat colour and a ``*`` after its text."""
+    import re
+
+    cell = re.sub(r' style="[^"]*"', "", cell, count=1)
+    if cell.startswith('<td class="'):
+        cell = f'<td class="{markupsafe.escape(name)} ' + cell[len('<td class="') :]
+    else:
+        cell = f'<td class="{markupsafe.escape(name)}"' + cell[len("<td") :]
+    return cell[: -len("</td>")] + "*</td>"
+
+
 def _cell_html(value: Any, float_format: str | Callable[[float], str], style: str) -> str:
     if isinstance(value, markupsafe.Markup):
         return f"<td{style}>{value}</td>"
     sort_value = _sort_value(value)
     text = markupsafe.escape(_cell_text(value, float_format))
     if sort_value is None:
-        return f"<td{style}>{text}</td>"
+        # names like equal_opportunity_difference may wrap after "_" (no text added)
+        return f"<td{style}>{str(text).replace('_', '_<wbr>')}</td>"
     return f'<td class="num" data-value="{sort_value}"{style}>{text}</td>'
 
 

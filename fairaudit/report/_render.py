@@ -35,9 +35,8 @@ from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
 from fairaudit.metrics import AuditResult, SmallSliceWarning
 from fairaudit.report._card import resolve_model_card
-from fairaudit.report._figures import plain_text_labels
 from fairaudit.report._glossary import glossary_entries
-from fairaudit.report._html import environment
+from fairaudit.report._html import environment, short_description
 from fairaudit.report._options import check_attributes, default_heatmaps, resolve_heatmaps
 from fairaudit.report.sections import (
     ReportContext,
@@ -45,6 +44,7 @@ from fairaudit.report.sections import (
     build_detection,
     build_metadata,
     build_model_card,
+    build_overview,
     build_regression,
     build_summary,
     build_tasks,
@@ -132,9 +132,12 @@ def render_report(
     resolved_heatmaps = resolve_heatmaps(audit, heatmaps)
     card = resolve_model_card(audit, model_card)
     description = str(audit.metadata.get("description") or "")
+    model = str(audit.metadata.get("model") or (card or {}).get("name") or "")
+    data_name = short_description(description)
     if title is None:
-        title = f"Bias audit: {description}" if description else "Bias audit"
-    with warnings.catch_warnings(), plain_text_labels():
+        title = "Bias audit" + (f" of {model}" if model else "")
+        title += f" on {data_name}" if data_name else ""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSliceWarning)
         ctx = ReportContext(
             audit,
@@ -147,6 +150,8 @@ def render_report(
         )
         context = {
             "title": str(title),
+            "model": model,
+            "data_name": data_name,
             "description": description,
             "audit": audit,
             "n_rows": n_rows,
@@ -154,6 +159,7 @@ def render_report(
             "level": ctx.level,
             "min_support": ctx.min_support,
             "n_resamples": ctx.n_resamples,
+            "overview": build_overview(ctx, ctx.disparities),
             "summary": build_summary(ctx),
             "dataset": build_dataset(ctx),
             "tasks": build_tasks(ctx),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import markupsafe
@@ -101,3 +102,58 @@ def test_page_in_a_browser(hostile, tmp_path, browser_page):
     header = table.locator("thead th", has_text="metric").first
     header.click()
     assert header.get_attribute("aria-sort") in ("ascending", "descending")
+
+
+def test_first_screen_shows_each_task_change_and_a_paired_dot_chart(hostile, html):
+    glance = html.index('id="glance"')
+    assert glance < html.index('id="findings"')
+    changes = hostile.changes
+    candidate = hostile.candidates[0]
+    for task in ("gender", "age", "race"):
+        overall = changes[
+            (changes["candidate"] == candidate)
+            & (changes["task"] == task)
+            & (changes["by"] == "overall")
+            & (changes["metric"] == "accuracy")
+            & (changes["kind"] == "slice")
+        ].iloc[0]
+        change = f"{overall['change']:+.3f} [{overall['ci_low']:.3f}, {overall['ci_high']:.3f}]"
+        assert change in html[glance : html.index('id="findings"')]
+    # one mark per group of each attribute: baseline and candidate values, exactly
+    marks = re.findall(
+        r'<g class="pair[^"]*" data-group="([^"]*)" data-baseline="([^"]*)" '
+        r'data-candidate="([^"]*)" data-n="(\d+)"',
+        html,
+    )
+    rows = changes[
+        (changes["candidate"] == candidate)
+        & changes["by"].isin(["gender", "age", "race"])
+        & (changes["metric"] == "accuracy")
+        & (changes["kind"] == "slice")
+    ]
+    assert len(marks) == len(rows) > 10
+    expected = {
+        (
+            str(markupsafe.escape(r.slice)),
+            repr(float(r.value_a)),
+            repr(float(r.value_b)),
+            str(int(r.n)),
+        )
+        for r in rows.itertuples()
+    }
+    assert set(marks) == expected
+
+
+def test_ratio_changes_are_ratios_not_points(hostile, html):
+    ratios = hostile.changes[hostile.changes["metric"].str.endswith("_ratio")]
+    assert len(ratios)
+    # the side-by-side gap tables: a ratio's change is a signed number, never "pts"
+    for row in ratios.itertuples():
+        if not math.isfinite(row.change):
+            continue
+        text = f"{row.change:+.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]"
+        assert text in html
+    plain = html.replace("<wbr>", "")
+    rows = [r for r in re.findall(r"<tr[^>]*>(.*?)</tr>", plain, re.S) if "_ratio</td>" in r]
+    assert rows
+    assert not [r for r in rows if " pts</td>" in r]

@@ -65,12 +65,14 @@ def test_report_opens_offline_without_errors(browser_page, report_file, rows, au
     overall = page.inner_text("#table-task-age-overall")
     assert f"{accuracy:.4f}" in overall
     assert "synthetic rows" in page.inner_text("#table-metadata")
-    # every figure is an inline data: image that the browser decoded
-    images = page.eval_on_selector_all(
-        "img", "els => els.map(e => [e.getAttribute('src').slice(0, 15), e.naturalWidth])"
+    # every chart is inline SVG (no image file, no data: image to decode), drawn and named
+    assert page.evaluate("document.images.length") == 0
+    charts = page.eval_on_selector_all(
+        "svg.chart",
+        "els => els.map(e => [e.getAttribute('aria-label'), e.getBoundingClientRect().width])",
     )
-    assert len(images) >= 10
-    assert all(src == "data:image/png;" and width > 100 for src, width in images)
+    assert len(charts) >= 7  # per task accuracy and main rate; reliability diagrams
+    assert all(label and width > 150 for label, width in charts)
     # exactly one script: the sorter, allowed by the page's CSP hash
     assert page.evaluate("document.scripts.length") == 1
 
@@ -174,8 +176,8 @@ def test_user_text_is_escaped_everywhere(browser_page, tmp_path):
     # the task name is text in headings, attribute values (alt) and safe in ids
     assert page.evaluate("document.querySelectorAll('b').length") == 0
     assert f"Task: {TASK}" in text
-    alts = page.eval_on_selector_all("img", "els => els.map(e => e.alt)")
-    assert any(TASK in alt for alt in alts)
+    labels = page.eval_on_selector_all("svg.chart", "els => els.map(e => e.ariaLabel)")
+    assert any(TASK in label for label in labels)
     ids = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
     assert all(all(c.isalnum() or c in "-_" for c in i) for i in ids)
 

@@ -23,6 +23,7 @@ from fairaudit.report.sections._card import build_metadata, build_model_card
 from fairaudit.report.sections._context import ReportContext, task_random_state
 from fairaudit.report.sections._dataset import build_dataset
 from fairaudit.report.sections._detection import build_detection
+from fairaudit.report.sections._overview import build_overview, default_grids
 from fairaudit.report.sections._regression import build_regression
 from fairaudit.report.sections._summary import build_summary
 from fairaudit.report.sections._task import build_tasks
@@ -33,8 +34,10 @@ __all__ = [
     "build_detection",
     "build_metadata",
     "build_model_card",
+    "build_overview",
     "build_regression",
     "build_summary",
     "build_tasks",
+    "default_grids",
     "task_random_state",
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fairaudit.report._figures import plot_reliability
+from fairaudit.report._charts import line_chart
 from fairaudit.report._html import frame_to_html
-from fairaudit.report.sections._context import ReportContext, attribute_tables, report_figure
+from fairaudit.report.sections._context import ReportContext, attribute_tables
 
 __all__ = ["build_calibration"]
 
@@ -36,13 +36,21 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
         reliability = ctx.audit.reliability(task, by=by)
         for group in ctx.audit.attributes[by].classes:
             curves.append((f"{by} = {group}", reliability[reliability[by] == group]))
-    figure = report_figure(
-        plot_reliability(curves, title=f"{task}: reliability"),
-        alt=f"Reliability diagram of {task}"
-        + (f", overall and per {by}" if by is not None else ""),
-        caption=(
-            f"Accuracy against mean confidence in each of the {ctx.audit.n_bins} "
-            "confidence bins; the dashed diagonal is perfect calibration."
+    kept = [(name, frame[frame["n"] > 0]) for name, frame in curves]
+    figure = {
+        "svg": line_chart(
+            [
+                (name, f["mean_confidence"].to_numpy(float), f["accuracy"].to_numpy(float))
+                for name, f in kept
+            ],
+            label=f"Reliability diagram of {task}"
+            + (f", overall and per {by}" if by is not None else ""),
+            x_title="mean confidence (per bin)",
+            y_title="accuracy (per bin)",
         ),
-    )
+        "caption": (
+            f"Accuracy against mean confidence in each of the {ctx.audit.n_bins} "
+            "confidence bins (empty bins left out); the dashed diagonal is perfect calibration."
+        ),
+    }
     return {"tables": tables, "figure": figure}

@@ -70,31 +70,41 @@ def build_model_card(card: dict[str, Any] | None) -> dict[str, Any] | None:
                 continue
             rows.append(
                 {
-                    "task": str(task),
+                    "task": str(task),  # n: an integer; the figures: 4 decimals
                     "metric": str(m.get("metric", "")),
                     "estimate": _number(m.get("estimate")),
                     "CI low": _number(m.get("lower")),
                     "CI high": _number(m.get("upper")),
-                    "n": _number(m.get("n")),
-                    "published reference": _number((figures or {}).get(task)),
+                    "n": _count(m.get("n")),
+                    "published reference": _reference((figures or {}).get(task)),
                 }
             )
         if rows:
             level = ev.get("confidence")
+            table = pd.DataFrame(rows)
+            # integers stay integers even beside a missing count (no float column)
+            table["n"] = pd.Series([r["n"] for r in rows], dtype=object)
+            table["published reference"] = pd.Series(
+                [r["published reference"] for r in rows], dtype=object
+            )
             evaluation = frame_to_html(
-                pd.DataFrame(rows),
+                table,
                 caption=(
                     "Evaluation figures of the model card"
                     + (f" ({_text(level)} bootstrap interval)" if level is not None else "")
                 ),
                 table_id="table-model-card-evaluation",
-                column_formats={c: "{:.4f}" for c in ("estimate", "CI low", "CI high")},
+                column_formats={
+                    c: "{:.4f}" for c in ("estimate", "CI low", "CI high", "published reference")
+                },
             )
+    notes = str(card.get("notes") or "")
     return {
         "name": str(card.get("name", "")),
         "facts": _key_value_table(facts, caption="Model card", table_id="table-model-card"),
         "evaluation": evaluation,
-        "notes": str(card.get("notes") or ""),
+        "notes": notes,
+        "paragraphs": [p.strip() for p in notes.split("\n\n") if p.strip()],
     }
 
 
@@ -183,6 +193,25 @@ def _text(value: Any) -> str:
     if isinstance(value, Mapping | list | tuple):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
+
+
+def _count(value: Any) -> Any:
+    """A count as an integer (``5,000``, not ``5000.000``); NaN when missing."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return int(number) if number.is_integer() else number
+
+
+def _reference(value: Any) -> Any:
+    """A published figure: a number as a number, a text (``"MAE 0.11 of max age"``) as is."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return _number(value)
 
 
 def _number(value: Any) -> float:

@@ -173,9 +173,25 @@ class ReportContext:
         self.ci = f"{self.level} bootstrap interval ({n_resamples:,} replicates)"
         self.gap_ci = f"{self.level} simultaneous interval (Wilson, Bonferroni over the groups)"
         self.ids: set[str] = set()
+        self._disparities: pd.DataFrame | None = None
+        self._names: dict[tuple[str, ...], list[str]] = {}
         self._fairness_cache: dict[tuple[str, str], pd.DataFrame] = {}
         self._tests_cache: dict[tuple[str, str], pd.DataFrame | None] = {}
         self.boot = self._bootstrap()
+
+    @property
+    def disparities(self) -> pd.DataFrame:
+        """:func:`fairaudit.findings.rank_disparities` of the audit (computed once)."""
+        if self._disparities is None:
+            from fairaudit.findings import rank_disparities
+
+            self._disparities = rank_disparities(
+                self.audit,
+                attributes=self.attributes,
+                min_support=self.min_support,
+                confidence=self.confidence,
+            )
+        return self._disparities
 
     def unique_id(self, text: str) -> str:
         """An element id made of ``text``, unique in the report."""
@@ -205,11 +221,22 @@ class ReportContext:
 
     # -- uncertainty
     def task_groupings(self, task: str) -> list[tuple[str, ...]]:
-        """Groupings resampled for ``task``: overall, each attribute, its heatmap pairs."""
+        """Groupings resampled for ``task``: overall and each attribute.
+
+        The cells of attribute pairs (heatmaps, grids) show accuracy, a proportion,
+        with Wilson intervals on their counts: resampling them too would cost a
+        third of the bootstrap for no other number.
+        """
         groupings: list[tuple[str, ...]] = [()]
         groupings += [(a,) for a in self.attributes]
-        groupings += [p for p in self.heatmaps[task] if p not in groupings]
         return groupings
+
+    def group_names(self, by: str | Sequence[str] | None) -> list[str]:
+        """:meth:`AuditResult.group_names`, computed once per grouping."""
+        key = (by,) if isinstance(by, str) else tuple(by or ())
+        if key not in self._names:
+            self._names[key] = self.audit.group_names(list(key) or None)
+        return self._names[key]
 
     def _bootstrap(self) -> pd.DataFrame:
         frames = [pd.DataFrame(columns=["task", "by", "group", "metric", "class"])]

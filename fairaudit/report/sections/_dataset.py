@@ -13,19 +13,14 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.report._html import frame_to_html
-from fairaudit.report.sections._context import ReportContext, cell_supports, report_figure
+from fairaudit.report.sections._context import ReportContext, cell_supports
 
 __all__ = ["build_dataset"]
 
 
 def build_dataset(ctx: ReportContext) -> dict[str, Any] | None:
     """The dataset audit of the audited rows; None without attributes."""
-    from fairaudit.audit import (
-        LabelCounts,
-        audit_dataset,
-        plot_distributions,
-        plot_joint_heatmap,
-    )
+    from fairaudit.audit import LabelCounts, audit_dataset
     from fairaudit.vocab import Vocabulary
 
     audit = ctx.audit
@@ -64,16 +59,20 @@ def build_dataset(ctx: ReportContext) -> dict[str, Any] | None:
                 "title": f"{rows} x {columns}",
                 "table": frame_to_html(
                     table,
-                    caption=f"Joint counts of {rows} (rows) x {columns} (columns)",
+                    caption=(
+                        f"Joint counts of {rows} (rows) x {columns} (columns); colour: the "
+                        f"count (cells under {ctx.min_support} rows: see the cells table)"
+                    ),
                     table_id=ctx.unique_id(f"table-joint-{rows}-{columns}"),
                     heat_columns=list(table.columns),
-                ),
-                "figure": report_figure(
-                    plot_joint_heatmap(data, rows, columns),
-                    alt=f"Heatmap of the joint counts of {rows} and {columns}",
-                    caption=(
-                        f"Joint counts of {rows} x {columns}; cells under "
-                        f"{ctx.min_support} rows outlined in red."
+                    cell_classes=pd.DataFrame(
+                        np.where(
+                            (table.to_numpy() > 0) & (table.to_numpy() < ctx.min_support),
+                            "small",
+                            "",
+                        ),
+                        index=table.index,
+                        columns=table.columns,
                     ),
                 ),
             }
@@ -88,14 +87,10 @@ def build_dataset(ctx: ReportContext) -> dict[str, Any] | None:
         "source": first,
         "distribution_table": frame_to_html(
             distribution,
-            caption="Label distribution of the audited rows, per attribute",
+            caption="Label distribution of the audited rows, per attribute (colour: proportion)",
             table_id="table-distribution",
             sortable=True,
-        ),
-        "distribution_figure": report_figure(
-            plot_distributions(data),
-            alt="Bar charts of the share of each class of every attribute",
-            caption="Share of each class (dashed line: a perfectly balanced attribute).",
+            heat_columns=["proportion"],
         ),
         "imbalance_table": frame_to_html(
             imbalance,

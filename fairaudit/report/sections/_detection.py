@@ -11,12 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from fairaudit.report._figures import plot_group_intervals
+from fairaudit.report._charts import ChartRow, dot_interval_chart
 from fairaudit.report._html import format_p_value, frame_to_html
 from fairaudit.report.sections._context import (
     ReportContext,
     group_label,
-    report_figure,
     status_classes,
 )
 
@@ -58,18 +57,30 @@ def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
             )
         )
         if len(by) == 1:
+            n_column = "n" if "n" in rates.columns else "support"
             panels.append(
                 (
                     by[0],
-                    pd.DataFrame(
-                        {
-                            "group": group_label(rates, by),
-                            "estimate": rates["rate"].to_numpy(dtype=float),
-                            "lower": rates["ci_low"].to_numpy(dtype=float),
-                            "upper": rates["ci_high"].to_numpy(dtype=float),
-                            "small": (rates["status"] != "ok").to_numpy(),
-                        }
-                    ),
+                    [
+                        ChartRow(
+                            group=g,
+                            estimate=float(r),
+                            lower=float(lo),
+                            upper=float(hi),
+                            n=int(n),
+                            small=st != "ok",
+                        )
+                        for g, r, lo, hi, n, st in zip(
+                            group_label(rates, by),
+                            rates["rate"],
+                            rates["ci_low"],
+                            rates["ci_high"],
+                            rates[n_column],
+                            rates["status"],
+                            strict=True,
+                        )
+                        if st != "empty"
+                    ],
                 )
             )
         gap = audit.detection_gaps(by=list(by), min_support=ctx.min_support)
@@ -77,19 +88,20 @@ def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
     gap_frame = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame()
     figure = None
     if panels:
-        figure = report_figure(
-            plot_group_intervals(
+        figure = {
+            "svg": dot_interval_chart(
                 panels,
-                title="Face detection rate per group",
-                overall=float(overall["rate"].iloc[0]),
+                label="Face detection rate per group of each attribute, with Wilson intervals",
                 metric="detection rate",
+                overall=float(overall["rate"].iloc[0]),
+                interval=f"({ctx.level} Wilson interval)",
             ),
-            alt="Face detection rate per group of each attribute, with intervals",
-            caption=(
+            "caption": (
                 f"Share of faces detected per group with its {ctx.level} Wilson "
-                f"interval; hollow red points: fewer than {ctx.min_support} faces."
+                f"interval; hollow red points: fewer than {ctx.min_support} faces; dashed: "
+                "all faces."
             ),
-        )
+        }
     return {
         "rate_tables": rate_tables,
         "figure": figure,

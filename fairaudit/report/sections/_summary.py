@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairaudit.findings import class_recall, rank_disparities
+from fairaudit.findings import class_recall
 from fairaudit.functional import group_sum
 from fairaudit.metrics import AuditResult
 from fairaudit.report._html import format_interval, format_p_value, frame_to_html
@@ -39,9 +39,7 @@ _TOP_DISPARITIES = 12
 def build_summary(ctx: ReportContext) -> dict[str, Any]:
     """The summary: overall accuracy, ranked gaps, small slices, four-fifths failures."""
     audit = ctx.audit
-    disparities = rank_disparities(
-        audit, attributes=ctx.attributes, min_support=ctx.min_support, confidence=ctx.confidence
-    )
+    disparities = ctx.disparities
     table = disparities.rename(
         columns={
             "gap": "gap (estimate)",
@@ -63,6 +61,7 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
         + ranking,
         table_id="table-top-disparities",
         column_formats=formats,
+        css_class="wide",
         row_classes=row_classes[:_TOP_DISPARITIES],
     )
     full = frame_to_html(
@@ -71,6 +70,7 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
         sortable=True,
         table_id="table-disparities",
         column_formats=formats,
+        css_class="wide",
         row_classes=row_classes,
     )
     difficulty = [

@@ -17,19 +17,13 @@ import markupsafe
 import numpy as np
 import pandas as pd
 
-from fairaudit.functional import SLICE_METRICS
-from fairaudit.report._figures import (
-    plot_confusion_matrices,
-    plot_group_intervals,
-    plot_metric_heatmap,
-)
+from fairaudit.functional import SLICE_METRICS, rate_counts, wilson_interval
 from fairaudit.report._html import frame_to_html
 from fairaudit.report.sections._calibration import build_calibration
 from fairaudit.report.sections._context import (
     ReportContext,
     boot_rows,
     registered,
-    report_figure,
     status_classes,
 )
 from fairaudit.report.sections._fairness import build_fairness
@@ -84,12 +78,11 @@ def _overall(ctx: ReportContext, task: str, tid: str) -> markupsafe.Markup:
 
 
 def _groups(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]:
-    tables, panels = [], []
-    overall = float(ctx.audit.metrics(task, min_support=0)["accuracy"].iloc[0])
+    tables = []
     for attribute in ctx.attributes:
         frame = ctx.audit.metrics(task, by=attribute, min_support=ctx.min_support)
         boot = boot_rows(ctx.boot, task, (attribute,), "accuracy")
-        names = ctx.audit.group_names(attribute)
+        names = ctx.group_names(attribute)
         shown = pd.DataFrame({attribute: [str(v) for v in frame[attribute]]})
         for metric in _GROUP_METRICS:
             shown[metric] = frame[metric].to_numpy()
@@ -106,30 +99,7 @@ def _groups(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]:
                 row_classes=status_classes(shown["status"]),
             )
         )
-        panels.append(
-            (
-                attribute,
-                pd.DataFrame(
-                    {
-                        "group": names,
-                        "estimate": frame["accuracy"].to_numpy(),
-                        "lower": shown["accuracy CI low"].to_numpy(),
-                        "upper": shown["accuracy CI high"].to_numpy(),
-                        "small": (frame["status"] != "ok").to_numpy(),
-                    }
-                ),
-            )
-        )
-    result: dict[str, Any] = {"group_tables": tables, "group_figure": None}
-    if panels:
-        result["group_figure"] = report_figure(
-            plot_group_intervals(panels, title=f"{task}: accuracy per group", overall=overall),
-            alt=f"Accuracy of {task} per group of each attribute, with intervals",
-            caption=(
-                f"Accuracy of {task} per group with its {ctx.ci}; hollow red points: "
-                f"fewer than {ctx.min_support} rows; dashed line: overall accuracy."
-            ),
-        )
+    result: dict[str, Any] = {"group_tables": tables}
     if len(ctx.attributes) > 1:
         by = tuple(ctx.attributes)
         frame = ctx.audit.metrics(task, by=by, min_support=ctx.min_support)
@@ -140,6 +110,7 @@ def _groups(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]:
             caption=f"{task} in every intersectional slice ({' x '.join(by)})",
             table_id=ctx.unique_id(f"table-{tid}-intersections"),
             sortable=True,
+            css_class="wide",
             row_classes=status_classes(frame["status"]),
         )
     else:
@@ -158,7 +129,8 @@ def _per_class(ctx: ReportContext, task: str, tid: str) -> markupsafe.Markup:
 
 
 def _confusion(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]:
-    # (title, counts, row shares): the shares are AuditResult's normalize="true"
+    # (title, counts, row shares): the shares are AuditResult's normalize="true"; the
+    # tables are coloured by the shares (a figure of the same shares would repeat them)
     panels = [
         (
             "all rows",
@@ -192,15 +164,7 @@ def _confusion(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]:
                 heat_range=(0.0, 1.0),
             )
         )
-    figure = report_figure(
-        plot_confusion_matrices(panels, title=f"{task}: confusion matrices (row shares)"),
-        alt=f"Row-normalised confusion matrices of {task}, overall and per group",
-        caption=(
-            "Each cell: share of the true class's rows (rows: true, columns: predicted); "
-            "the diagonal is each class's recall."
-        ),
-    )
-    return {"overall_table": tables[0], "group_tables": tables[1:], "figure": figure}
+    return {"overall_table": tables[0], "group_tables": tables[1:]}
 
 
 def _heatmap(ctx: ReportContext, task: str, tid: str, pair: tuple[str, str]) -> dict[str, Any]:
@@ -208,16 +172,17 @@ def _heatmap(ctx: ReportContext, task: str, tid: str, pair: tuple[str, str]) -> 
     values = ctx.audit.table(task, rows=rows, columns=columns, metric="accuracy")
     support = ctx.audit.table(task, rows=rows, columns=columns, metric="support")
     long = ctx.audit.metrics(task, by=pair, min_support=ctx.min_support)
-    names = ctx.audit.group_names(pair)
-    boot = boot_rows(ctx.boot, task, pair, "accuracy")
+    hits, totals = rate_counts(ctx.audit.grouped_counts(task, by=pair))["accuracy"]
+    low, high = wilson_interval(hits.reshape(-1), totals.reshape(-1), confidence=ctx.confidence)
+    defined = totals.reshape(-1) > 0
     detail = pd.DataFrame(
         {
             rows: long[rows].astype(str).to_numpy(),
             columns: long[columns].astype(str).to_numpy(),
             "support": long["support"].to_numpy(),
             "accuracy": long["accuracy"].to_numpy(),
-            "accuracy CI low": boot.loc[names, "lower"].to_numpy(),
-            "accuracy CI high": boot.loc[names, "upper"].to_numpy(),
+            "accuracy CI low": np.where(defined, low, np.nan),
+            "accuracy CI high": np.where(defined, high, np.nan),
             "status": long["status"].to_numpy(),
         }
     )
@@ -227,34 +192,44 @@ def _heatmap(ctx: ReportContext, task: str, tid: str, pair: tuple[str, str]) -> 
     key = f"{rows}-{columns}"
     return {
         "title": f"{task} accuracy by {rows} x {columns}",
-        "figure": report_figure(
-            plot_metric_heatmap(
-                values.rename(index=str, columns=str).rename_axis(index=rows, columns=columns),
-                support,
-                title=f"{task} accuracy by {rows} x {columns}",
-                min_support=ctx.min_support,
-            ),
-            alt=f"Heatmap of {task} accuracy by {rows} and {columns}",
-            caption=(
-                f"{task} accuracy in each {rows} x {columns} cell; outlined in red: "
-                f"fewer than {ctx.min_support} rows; blank: no row."
-            ),
-        ),
         "table": frame_to_html(
             wide,
-            caption=f"{task} accuracy by {rows} (rows) x {columns} (columns)",
+            caption=(
+                f"{task} accuracy by {rows} (rows) x {columns} (columns); colour: from the "
+                f"lowest to the highest cell of at least {ctx.min_support} rows (smaller "
+                "cells: see the detail table)"
+            ),
             table_id=ctx.unique_id(f"table-{tid}-heatmap-{key}"),
             heat_columns=list(wide.columns),
-            heat_range=(0.0, 1.0),
+            heat_range=_judged_range(values, support, ctx.min_support),
+            cell_classes=_small_cells(support, ctx.min_support, wide),
         ),
         "detail_table": frame_to_html(
             detail,
-            caption=f"{task} accuracy by {rows} x {columns} with n and {ctx.ci}",
+            caption=(
+                f"{task} accuracy by {rows} x {columns} with n and its {ctx.level} Wilson interval"
+            ),
             table_id=ctx.unique_id(f"table-{tid}-heatmap-{key}-detail"),
             sortable=True,
             row_classes=status_classes(detail["status"]),
         ),
     }
+
+
+def _judged_range(
+    values: pd.DataFrame, support: pd.DataFrame, min_support: int
+) -> tuple[float, float] | None:
+    """Colour range of a heat table: the cells with enough rows (None: every cell)."""
+    v = values.to_numpy(dtype=float)
+    judged = v[(support.to_numpy() >= max(min_support, 1)) & np.isfinite(v)]
+    return (float(judged.min()), float(judged.max())) if judged.size else None
+
+
+def _small_cells(support: pd.DataFrame, min_support: int, like: pd.DataFrame) -> pd.DataFrame:
+    """``"small"`` where a pivot-table cell has rows but fewer than ``min_support``."""
+    n = support.to_numpy()
+    marks = np.where((n > 0) & (n < min_support), "small", "")
+    return pd.DataFrame(marks, index=like.index, columns=like.columns)
 
 
 def _plain_matrix(frame: pd.DataFrame) -> pd.DataFrame:
