@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -279,8 +280,6 @@ def run_audit(args: argparse.Namespace) -> int:
                 description=args.description
                 or f"predictions {args.predictions}, labels {args.labels}",
             )
-        import sys
-
         for warning in caught:
             if issubclass(warning.category, UserWarning):
                 print(f"warning: {warning.message}", file=sys.stderr)
@@ -305,6 +304,13 @@ def run_audit(args: argparse.Namespace) -> int:
             )
         else:
             _print_tables(result, min_support=args.min_support, boot=boot)
+            if result.tasks and result.attributes:
+                from fairaudit.report import terminal_summary
+
+                # the three best-supported disparities per task, after the tables
+                print(
+                    "\n" + terminal_summary(result, min_support=args.min_support), file=sys.stderr
+                )
     if args.output:
         print(f"saved audit to {path}")
     return 0

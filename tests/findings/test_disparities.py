@@ -116,3 +116,16 @@ def test_class_recall_is_the_per_class_recall_with_wilson_intervals(demo):
     low, high = proportion_confint(np.diag(cm), true, method="wilson")
     np.testing.assert_allclose(table["ci_low"], low, atol=1e-12)
     np.testing.assert_allclose(table["ci_high"], high, atol=1e-12)
+
+
+def test_fairaudit_audit_ends_with_the_best_supported_disparities(demo, tmp_path, capsys):
+    from fairaudit.cli import main
+    from fairaudit.report import terminal_summary
+
+    audit = demo.audits["fairface-mobilenet_v2-112"]
+    path = audit.save(tmp_path / "audit.json")
+    assert main(["audit", "--result", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert terminal_summary(audit, min_support=DEFAULT_MIN_SUPPORT) in err
+    top = rank_disparities(audit).iloc[0]
+    assert f"{top['gap']:.3f} [{top['gap_lower']:.3f}, {top['gap_upper']:.3f}]" in err
