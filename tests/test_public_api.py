@@ -1,9 +1,19 @@
-"""The top-level namespace: every advertised name resolves, and importing stays light."""
+"""The top-level namespace: every advertised name resolves, and importing stays light.
 
+The core (``pip install fairaudit``) has no torch: every module but the model ones
+imports without it, and the model commands say which extra to install.
+"""
+
+import importlib.util
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
+
+import pytest
 
 import fairaudit
+from fairaudit.exceptions import MissingDependencyError
 
 #: The public modules (docs/api.md lists their ``__all__``; everything else is private).
 PUBLIC_MODULES = (
@@ -30,12 +40,37 @@ PUBLIC_MODULES = (
     "fairaudit.app",
     "fairaudit.cli",
 )
+#: The modules that need torch (the extra ``models``); every other one is the core.
+MODEL_MODULES = (
+    "fairaudit.training",
+    "fairaudit.inference",
+    "fairaudit.evaluate",
+    "fairaudit.model_card",
+)
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+#: Makes ``import torch`` (and the other optional packages) fail in a child interpreter,
+#: as in the core install (a finder, not ``sys.modules[name] = None``, which SciPy probes).
+_WITHOUT_TORCH = """\
+import sys
+
+class _Absent:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] in {"torch", "torchvision", "timm", "cv2"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, _Absent)
+"""
 
 
 def test_every_lazy_name_resolves_to_the_subpackage_object():
     import importlib
 
     for name, module in fairaudit._LAZY.items():
+        if not HAS_TORCH and name in {"Predictor", "load_checkpoint"}:
+            with pytest.raises(MissingDependencyError, match=r"fairaudit\[models\]"):
+                getattr(fairaudit, name)
+            continue
         assert getattr(fairaudit, name) is getattr(importlib.import_module(module), name)
 
 
@@ -78,11 +113,13 @@ def test_api_doc_lists_exactly_the_public_names():
     sections = dict(re.findall(r"^## `([\w.]+)`\n\n[^\n]*\n\n([^\n]*)$", text, re.M))
     assert list(sections) == list(PUBLIC_MODULES)
     for name in PUBLIC_MODULES:
+        if not HAS_TORCH and name in MODEL_MODULES:
+            continue
         module = importlib.import_module(name)
         listed = re.findall(r"`(\w+)`", sections[name])
         assert listed == sorted(n for n in module.__all__ if n != "__version__"), name
         for attribute in listed:
-            assert hasattr(module, attribute), f"{name}.{attribute}"
+            assert attribute in dir(module), f"{name}.{attribute}"
 
 
 def test_every_public_package_is_documented():
@@ -95,3 +132,83 @@ def test_every_public_package_is_documented():
         if not p.name.startswith("_") and (p.suffix == ".py" or (p / "__init__.py").exists())
     }
     assert packages - {"fairaudit.data"} == set(PUBLIC_MODULES) - {"fairaudit"}
+
+
+def test_the_core_imports_without_torch():
+    core = [m for m in PUBLIC_MODULES if m not in MODEL_MODULES]
+    code = _WITHOUT_TORCH + (
+        f"import importlib; [importlib.import_module(m) for m in {core!r}]\n"
+        "from fairaudit.models import shipped_model_card, shipped_models\n"
+        "print(len(shipped_model_card(shipped_models()[0])) > 0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("module", MODEL_MODULES)
+def test_a_model_module_without_torch_names_the_extra(module):
+    code = _WITHOUT_TORCH + f"import {module}\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 1
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("fairaudit.exceptions.MissingDependencyError: "), last
+    assert 'pip install "fairaudit[models]"' in last
+    assert "https://download.pytorch.org/whl/cpu" in last
+
+
+@pytest.mark.parametrize("name", ["FaceDataset", "ImageTransform", "collate_faces"])
+def test_torch_names_of_the_core_packages_name_the_extra(name):
+    code = _WITHOUT_TORCH + (
+        "import fairaudit.datasets as d, fairaudit.models as m\n"
+        f"for package in (d, m):\n"
+        f"    try:\n"
+        f"        getattr(package, {name!r} if package is d else 'build_model')\n"
+        f"    except ImportError as exc:\n"
+        f"        print(type(exc).__name__, 'fairaudit[models]' in str(exc))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split("\n")[:2] == ["MissingDependencyError True"] * 2, out.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--output", "out"],
+        ["predict", "--model", "fairface-lightweight-112", "--images", "x.jpg"],
+        ["export", "--checkpoint", "x.pt", "--onnx", "x.onnx"],
+        [
+            "evaluate",
+            "--model",
+            "fairface-lightweight-112",
+            "--dataset",
+            "fairface",
+            "--data-root",
+            ".",
+        ],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_a_model_command_without_torch_names_the_extra(argv, tmp_path):
+    code = _WITHOUT_TORCH + f"from fairaudit.cli import main\nsys.exit(main({argv!r}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith(f"fairaudit {argv[0]}: error: "), out.stderr
+    assert 'pip install "fairaudit[models]"' in out.stderr
+
+
+def test_the_extras():
+    pyproject = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    )["project"]
+    extras = pyproject["optional-dependencies"]
+    assert not any(d.startswith("torch") for d in pyproject["dependencies"])
+    assert {"models", "backbones", "onnx", "detect", "app", "distributed", "all", "test"} <= set(
+        extras
+    )
+    features = set(extras) - {"all", "test"}
+    assert sorted(set(extras["all"])) == sorted({d for e in features for d in extras[e]})
+    for extra in ("models", "backbones", "onnx", "app"):
+        assert "torch>=2.2" in extras[extra], extra
+    assert "statsmodels>=0.14" in extras["test"]
+    assert "pytest-xdist>=3.5" in extras["test"]

@@ -8,8 +8,18 @@ what was found, missing, repaired, dropped or excluded. Nothing is dropped silen
 :func:`resolve_images` turns a folder, image files or a label table into an
 :class:`ImageSet` (``file``, ``path``, true labels), the input of prediction
 (:mod:`fairaudit.inference`) and of the detector audit (:mod:`fairaudit.detect`).
+
+:class:`FaceDataset`, :func:`collate_faces` and :class:`ImageTransform` need torch (the
+extra ``fairaudit[models]``) and are imported on first use; everything else works in
+the core install.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fairaudit._images import load_rgb, to_rgb
 from fairaudit.datasets._autodetect import load_dataset
 from fairaudit.datasets._fairface import load_fairface, load_fairface_labels
 from fairaudit.datasets._image_sets import (
@@ -23,13 +33,17 @@ from fairaudit.datasets._image_sets import (
 from fairaudit.datasets._integrity import IntegrityReport, check_integrity
 from fairaudit.datasets._near_duplicates import find_near_duplicates, perceptual_hash
 from fairaudit.datasets._report import LabelRepair, LoadedDataset, LoadReport
-from fairaudit.datasets._torchdata import FaceDataset, collate_faces
-from fairaudit.datasets._transforms import (
-    ImageTransform,
-    load_rgb,
-    to_rgb,
-)
 from fairaudit.datasets._utkface import load_utkface, parse_utkface_name
+from fairaudit.exceptions import MissingDependencyError
+
+#: The names that need torch (the extra ``models``), by the private module defining
+#: them: imported on first use, so that the loaders, integrity checks and image sets
+#: work in the core install.
+_NEEDS_TORCH = {
+    "FaceDataset": "_torchdata",
+    "collate_faces": "_torchdata",
+    "ImageTransform": "_transforms",
+}
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -56,3 +70,17 @@ __all__ = [
     "resolve_images",
     "to_rgb",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _NEEDS_TORCH.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    MissingDependencyError.require("torch", extra="models")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_NEEDS_TORCH))

@@ -15,7 +15,18 @@ through face detection first (``Predictor.run(..., detect=True)``,
   (defined in :mod:`fairaudit.datasets`, re-exported here).
 
 The table's column names and status values are defined once in :mod:`fairaudit.schema`.
+Prediction needs torch (the extra ``fairaudit[models]``): without it, importing this
+package raises :class:`~fairaudit.exceptions.MissingDependencyError` naming the extra.
 """
+
+from fairaudit.exceptions import MissingDependencyError
+
+try:
+    import torch  # noqa: F401  (the extra "models"; the modules below import it)
+except ModuleNotFoundError as exc:
+    if exc.name != "torch":
+        raise
+    raise MissingDependencyError.for_extra("models", "torch") from None
 
 from fairaudit.datasets import (
     IMAGE_EXTENSIONS,
@@ -43,7 +54,7 @@ from fairaudit.inference._outputs import (
     prob_column,
     write_predictions,
 )
-from fairaudit.inference._pipeline import FaceCrop
+from fairaudit.inference._pipeline import FaceCrop, predict_to_file
 from fairaudit.inference._predictor import BACKENDS, Predictor
 from fairaudit.inference._summary import PredictionRun, PredictionSummary
 
@@ -71,6 +82,7 @@ __all__ = [
     "images_from_table",
     "optimize_for_inference",
     "pred_column",
+    "predict_to_file",
     "prob_column",
     "resolve_images",
     "write_predictions",

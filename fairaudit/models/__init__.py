@@ -11,39 +11,53 @@ parameters, trained from scratch) and the transfer models of the UTKFace study
 (:class:`TransferMTLNet`): ``"mobilenet_v2"`` (native, ImageNet weights offline) and,
 with the extra ``fairaudit[backbones]`` (timm), ``"vgg19"``, ``"resnet50"``,
 ``"inception_v3"``, ``"xception"``, ``"mobilenet_v1"``, ``"mobilenet_v1_transformer"``.
+
+The models need torch (the extra ``fairaudit[models]``). Without it this package still
+imports, and the shipped models' cards (:func:`shipped_models`, :func:`shipped_model_card`,
+:func:`shipped_model_path`) work, so reports of audits of the shipped models render in
+the core install; every other name raises :class:`~fairaudit.exceptions.MissingDependencyError`
+on first use, naming the extra.
 """
 
-from fairaudit.models._backbones import BACKBONES, BackboneSpec, create_backbone
-from fairaudit.models._base import MultiTaskNet
-from fairaudit.models._checkpoint import (
-    CHECKPOINT_FORMAT,
-    CHECKPOINT_FORMAT_VERSION,
-    LoadedCheckpoint,
-    load_checkpoint,
-    save_checkpoint,
-)
-from fairaudit.models._lightweight import LightweightMTLNet224
-from fairaudit.models._mobilenet_v2 import MobileNetV2
-from fairaudit.models._pretrained import (
-    MOBILENET_V2_IMAGENET_SHA256,
-    MOBILENET_V2_WEIGHTS_ENV,
-    load_mobilenet_v2_imagenet_state_dict,
-    mobilenet_v2_imagenet_weights,
-)
-from fairaudit.models._registry import available_architectures, build_model
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fairaudit.exceptions import MissingDependencyError
 from fairaudit.models._shipped import (
     load_shipped_model,
     shipped_model_card,
     shipped_model_path,
     shipped_models,
 )
-from fairaudit.models._tasks import (
-    FAIRFACE_TASKS,
-    UTKFACE_MAX_AGE,
-    UTKFACE_TASKS,
-    TaskSpec,
-)
-from fairaudit.models._transfer import TransferMTLNet, TransformerPool
+
+#: The names that need torch, by the private module defining them: imported on first use.
+_NEEDS_TORCH = {
+    "BACKBONES": "_backbones",
+    "BackboneSpec": "_backbones",
+    "create_backbone": "_backbones",
+    "MultiTaskNet": "_base",
+    "CHECKPOINT_FORMAT": "_checkpoint",
+    "CHECKPOINT_FORMAT_VERSION": "_checkpoint",
+    "LoadedCheckpoint": "_checkpoint",
+    "load_checkpoint": "_checkpoint",
+    "save_checkpoint": "_checkpoint",
+    "LightweightMTLNet224": "_lightweight",
+    "MobileNetV2": "_mobilenet_v2",
+    "MOBILENET_V2_IMAGENET_SHA256": "_pretrained",
+    "MOBILENET_V2_WEIGHTS_ENV": "_pretrained",
+    "load_mobilenet_v2_imagenet_state_dict": "_pretrained",
+    "mobilenet_v2_imagenet_weights": "_pretrained",
+    "available_architectures": "_registry",
+    "build_model": "_registry",
+    "FAIRFACE_TASKS": "_tasks",
+    "UTKFACE_MAX_AGE": "_tasks",
+    "UTKFACE_TASKS": "_tasks",
+    "TaskSpec": "_tasks",
+    "TransferMTLNet": "_transfer",
+    "TransformerPool": "_transfer",
+}
 
 __all__ = [
     "BACKBONES",
@@ -74,3 +88,17 @@ __all__ = [
     "shipped_model_path",
     "shipped_models",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _NEEDS_TORCH.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    MissingDependencyError.require("torch", extra="models")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_NEEDS_TORCH))

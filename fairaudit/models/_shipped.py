@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fairaudit.exceptions import CheckpointError
-from fairaudit.models._checkpoint import LoadedCheckpoint, load_checkpoint
+from fairaudit.exceptions import CheckpointError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from fairaudit.models._checkpoint import LoadedCheckpoint
 
 __all__ = ["load_shipped_model", "shipped_model_card", "shipped_model_path", "shipped_models"]
 
@@ -50,6 +52,9 @@ def shipped_model_card(name: str) -> dict[str, Any]:
 
 def load_shipped_model(name: str, *, map_location: str = "cpu") -> LoadedCheckpoint:
     """Load a shipped model (safely: ``weights_only=True``), checked against its card."""
+    MissingDependencyError.require("torch", extra="models")
+    from fairaudit.models._checkpoint import load_checkpoint
+
     card = shipped_model_card(name)
     return load_checkpoint(
         shipped_model_path(name), expected_arch=card["arch"], map_location=map_location

@@ -3,8 +3,19 @@
 The FairFace reference recipe (:meth:`TrainConfig.fairface_reference`) and the
 UTKFace protocol of the original study (:meth:`TrainConfig.utkface_protocol`,
 :func:`utkface_protocol_split`), early stopping, class weighting, exact resume,
-and multi-process training with ``torchrun`` (DDP).
+and multi-process training with ``torchrun`` (DDP). Training needs torch (the extra
+``fairaudit[models]``): without it, importing this package raises
+:class:`~fairaudit.exceptions.MissingDependencyError` naming the extra.
 """
+
+from fairaudit.exceptions import MissingDependencyError
+
+try:
+    import torch  # noqa: F401  (the extra "models"; the modules below import it)
+except ModuleNotFoundError as exc:
+    if exc.name != "torch":
+        raise
+    raise MissingDependencyError.for_extra("models", "torch") from None
 
 from fairaudit.training._class_weights import compute_class_weights
 from fairaudit.training._config import TrainConfig

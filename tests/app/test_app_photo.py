@@ -9,6 +9,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from tests.conftest import NEEDS_TORCH
+
+pytest.importorskip("torch", reason=NEEDS_TORCH)
+
 from fairaudit.app import DEFAULT_MODEL, load_predictor, model_note, read_photo
 
 from .conftest import TEST_MODEL, png_bytes

@@ -57,6 +57,7 @@ def test_streamlit_command_refuses_a_bad_port(port):
 
 
 def test_cli_app_forwards_the_servers_exit_status(monkeypatch):
+    pytest.importorskip("streamlit", reason='needs streamlit (pip install "fairaudit[app]")')
     seen = {}
 
     def command(**kwargs):
@@ -69,6 +70,7 @@ def test_cli_app_forwards_the_servers_exit_status(monkeypatch):
 
 
 def test_cli_app_refuses_a_model_it_cannot_use(capsys):
+    pytest.importorskip("streamlit", reason='needs streamlit (pip install "fairaudit[app]")')
     assert main(["app", "--model", "utkface-mobilenet_v2-112"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("fairaudit app: error: the app predicts with a shipped FairFace model")

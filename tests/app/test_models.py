@@ -17,6 +17,7 @@ from fairaudit.app._models import check_app_model
 from fairaudit.exceptions import CheckpointError, ConfigurationError
 from fairaudit.models import shipped_model_card, shipped_model_path, shipped_models
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
+from tests.conftest import NEEDS_TORCH
 
 from .conftest import TEST_MODEL
 
@@ -75,6 +76,7 @@ def test_model_card_markdown_is_the_shipped_card():
 
 
 def test_load_predictor_builds_the_shipped_model():
+    pytest.importorskip("torch", reason=NEEDS_TORCH)
     predictor = load_predictor(TEST_MODEL)
     assert [t.name for t in predictor.tasks] == ["gender", "age", "race"]
     assert predictor.input_size == shipped_model_card(TEST_MODEL)["input_size"]

@@ -9,6 +9,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from tests.conftest import NEEDS_TORCH
+
+pytest.importorskip("torch", reason=NEEDS_TORCH)
+
 from fairaudit._images import load_rgb
 from fairaudit.app import (
     FacePrediction,

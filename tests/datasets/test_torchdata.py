@@ -7,8 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
+
+from tests.conftest import NEEDS_TORCH
+
+torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
+
 from torch.utils.data import DataLoader
 
 from fairaudit.datasets import (

@@ -9,6 +9,10 @@ import pytest
 from PIL import Image
 
 from fairaudit.vocab import FAIRFACE_AGE, FAIRFACE_RACE, GENDER
+from tests.conftest import NEEDS_TORCH
+
+# The training tests need torch: in the core install (pytest --core-only) the folder skips.
+pytest.importorskip("torch", reason=NEEDS_TORCH)
 
 #: A tiny lightweight network: a few thousand parameters, 32 px inputs.
 TINY_ARCH_KWARGS = {"width": 0.125, "hidden": 16}
