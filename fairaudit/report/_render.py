@@ -155,6 +155,7 @@ def render_report(
             "description": description,
             "audit": audit,
             "n_rows": n_rows,
+            "left_out": _left_out_text(audit.metadata.get("left_out")),
             "ci": ctx.ci,
             "level": ctx.level,
             "min_support": ctx.min_support,
@@ -183,3 +184,20 @@ def write_report(audit: AuditResult, path: str | os.PathLike[str], **options: An
     """
     html = render_report(audit, **options)
     return atomic_write_text(Path(path), html)
+
+
+def _left_out_text(left_out: object) -> str | None:
+    """The rows the audit left out, in words (None when the audit does not say)."""
+    if not isinstance(left_out, dict):
+        return None
+    parts = [
+        f"{n:,} with status {status!r}"
+        for status, n in sorted((left_out.get("status") or {}).items())
+        if n
+    ]
+    words = {
+        "labels_without_prediction": "label row(s) without a prediction",
+        "predictions_without_label": "prediction row(s) without a label",
+    }
+    parts += [f"{left_out[key]:,} {text}" for key, text in words.items() if left_out.get(key)]
+    return "rows left out: " + "; ".join(parts) if parts else "no row left out"

@@ -135,3 +135,31 @@ def test_model_card_reads_for_its_reader_and_counts_are_integers(audit):
     for note in ("issue 5", "pause for benchmarks", "session", "../shared"):
         assert note not in card["notes"] and note not in card["reference"]["source"]
         assert note not in card["data"]["train"] and note not in card["data"]["evaluation"]
+
+
+def test_the_header_says_which_rows_were_left_out():
+    import numpy as np
+
+    from fairaudit.metrics import audit_predictions
+    from fairaudit.report import render_report
+    from fairaudit.vocab import Vocabulary
+
+    vocab = Vocabulary("gender", ("Male", "Female"))
+    rng = np.random.default_rng(0)
+    audit = audit_predictions(
+        y_true={"gender": rng.integers(0, 2, 200)},
+        y_pred={"gender": rng.integers(0, 2, 200)},
+        tasks={"gender": vocab},
+        metadata={
+            "left_out": {
+                "status": {"unreadable": 3, "no_face": 0},
+                "labels_without_prediction": 50,
+                "predictions_without_label": 0,
+            }
+        },
+    )
+    html = render_report(audit, n_resamples=20, random_state=0)
+    assert (
+        "rows left out: 3 with status &#39;unreadable&#39;; 50 label row(s) without a prediction"
+        in html
+    )
