@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ from fairaudit.inference import Predictor
 from fairaudit.metrics import AuditResult, audit_table
 from fairaudit.vocab import age_years_to_group
 
-__all__ = ["ModelEvaluation", "evaluate_checkpoint"]
+__all__ = ["ModelEvaluation", "evaluate_checkpoint", "evaluate_predictions"]
 
 
 @dataclass(frozen=True)
@@ -162,15 +163,61 @@ def evaluate_checkpoint(
     predictor = Predictor.from_checkpoint(
         checkpoint, backend=backend, batch_size=batch_size, threads=threads
     )
-    run = predictor.run(images, progress=progress)
-    predictions = run.table
-    unreadable = predictions[predictions["status"] != "ok"]
-    if len(unreadable):
-        raise DataValidationError(
-            f"{len(unreadable)} image(s) could not be read, e.g. {unreadable['file'].iloc[0]}: "
-            f"{unreadable['error'].iloc[0]}"
-        )
-    tasks = {task.name: task for task in predictor.tasks}
+    predictions = predictor.run(images, progress=progress).table
+    return evaluate_predictions(
+        predictions,
+        images,
+        tasks=predictor.tasks,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        random_state=random_state,
+        model=model,
+        data=data,
+        checkpoint=str(checkpoint),
+    )
+
+
+def evaluate_predictions(
+    predictions: pd.DataFrame,
+    images: pd.DataFrame,
+    *,
+    tasks: Sequence[Any],
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    random_state: int = 0,
+    model: str | None = None,
+    data: str | None = None,
+    checkpoint: str | None = None,
+) -> ModelEvaluation:
+    """Summarise each task of a model's predictions of labelled images.
+
+    :func:`evaluate_checkpoint` is this after predicting; call it directly with a
+    predictions table made once and shared (e.g. by a report and an evaluation).
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        :meth:`fairaudit.inference.Predictor.predict` of ``images``.
+    images : pandas.DataFrame
+        The labelled images (as :func:`evaluate_checkpoint`).
+    tasks : sequence of Task
+        The model's tasks (``Predictor.tasks``).
+    n_resamples, confidence, random_state, model, data
+        As :func:`evaluate_checkpoint`.
+    checkpoint : str, optional
+        The checkpoint that made the predictions, for the provenance.
+
+    Returns
+    -------
+    ModelEvaluation
+
+    Raises
+    ------
+    DataValidationError
+        Some images could not be read (they would bias the figures).
+    """
+    source = checkpoint or model or "the model"
+    tasks = {task.name: task for task in tasks}
     regression = [name for name, task in tasks.items() if task.kind == "regression"]
     mappings = {name: age_years_to_group for name in regression if name == "age"}
     with warnings.catch_warnings():
@@ -179,13 +226,13 @@ def evaluate_checkpoint(
             predictions,
             images,
             mappings=mappings,
-            model=model or str(checkpoint),
-            description=f"{model or checkpoint} evaluated on {data or 'labelled images'}",
+            model=model or source,
+            description=f"{model or source} evaluated on {data or 'labelled images'}",
         )
         audit.metadata["data"] = {
-            "predictions": f"predictions of {checkpoint} ({len(predictions):,} rows)",
+            "predictions": f"predictions of {source} ({len(predictions):,} rows)",
             "labels": data or f"{len(images):,} labelled images",
-            "checkpoint": str(checkpoint),
+            "checkpoint": checkpoint,
         }
         boot = audit.bootstrap(
             n_resamples=n_resamples,

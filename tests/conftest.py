@@ -179,6 +179,34 @@ class BrowserPage:
 
 
 @pytest.fixture(scope="session")
+def demo_predictions(fairface_root: Path, tmp_path_factory, worker_id: str) -> dict:
+    """The shipped FairFace models' predictions of the 5,000 demo images, made once per run.
+
+    The demo rebuild and the shipped models' card checks predict the same images with
+    the same models; the first test to ask predicts (2 threads) and saves them beside
+    the run's temporary folders, the others (any xdist worker) load them.
+    """
+    pytest.importorskip("torch", reason=NEEDS_TORCH)
+    import pandas as pd
+    from filelock import FileLock
+
+    from fairaudit.demo import DEMO_MODELS, load_demo_labels, predict_demo
+
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent
+    folder = root / "demo-predictions"
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / "done").exists():
+            folder.mkdir(exist_ok=True)
+            labels = load_demo_labels(fairface_root)
+            for name, table in predict_demo(labels, threads=2, progress=False).items():
+                table.to_pickle(folder / f"{name}.pkl")
+            (folder / "done").touch()
+        return {name: pd.read_pickle(folder / f"{name}.pkl") for name in DEMO_MODELS}
+
+
+@pytest.fixture(scope="session")
 def chromium():
     """A headless Debian Chromium driven by Playwright (skipped with a reason if absent)."""
     sync_api = pytest.importorskip(

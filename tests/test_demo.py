@@ -14,7 +14,6 @@ from fairaudit.demo import (
     detect_demo,
     load_demo_audits,
     load_demo_labels,
-    predict_demo,
 )
 
 MAX_REPORT_BYTES = 5 * 2**20
@@ -69,13 +68,11 @@ def test_fairaudit_demo_writes_the_committed_reports(tmp_path, capsys):
 
 @pytest.mark.shared_data
 @pytest.mark.slow
-def test_the_shipped_demo_audits_equal_a_rebuild_from_the_real_images(fairface_root):
+def test_the_shipped_demo_audits_equal_a_rebuild_from_the_real_images(
+    fairface_root, demo_predictions
+):
     labels = load_demo_labels(fairface_root)
-    rebuilt = build_demo_audits(
-        predict_demo(labels, threads=2, progress=False),
-        labels,
-        detect_demo(labels, progress=False),
-    )
+    rebuilt = build_demo_audits(demo_predictions, labels, detect_demo(labels, progress=False))
     assert demo_differences(rebuilt, load_demo_audits()) == []
 
 
