@@ -2,8 +2,10 @@
 
 The package ships, under ``fairaudit/data/demo/``, the audits of the two shipped
 FairFace models on the first 5,000 FairFace val images (the ones in the reference
-data), their paired agreement counts and the Haar detector's audit on the same
-images. All three are aggregate counts only: no image and no per-image label ships.
+data), their paired agreement counts, the Haar detector's audit on the same
+images and a paired comparison of three detectors (Haar, dlib HOG, dlib CNN:
+:func:`load_demo_detectors`). All are aggregate counts only: no image and no
+per-image label ships.
 :func:`run_demo` renders from them the comparison report and one report per model;
 ``fairaudit demo`` is the command line for it.
 
@@ -14,6 +16,7 @@ checks that the shipped ones are still what the models and the code give.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Mapping
@@ -25,16 +28,22 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics import AuditResult, audit_table
+from fairaudit.metrics import AuditResult, DetectorPairs, audit_table, detector_pairs
 
 __all__ = [
     "DEMO_DATA",
+    "DEMO_DETECTORS",
+    "DEMO_DETECTOR_SUBSET",
     "DEMO_MODELS",
     "DemoAudits",
+    "DemoDetectors",
     "DemoReports",
     "build_demo_audits",
+    "build_demo_detectors",
     "detect_demo",
+    "detect_demo_comparison",
     "load_demo_audits",
+    "load_demo_detectors",
     "load_demo_labels",
     "predict_demo",
     "run_demo",
@@ -49,6 +58,12 @@ DEMO_DATA = (
 )
 _PAIRED_FILE = "paired.json"
 _DETECTION_FILE = "detection.json"
+#: The detectors of the demo's paired detector comparison, in comparison order.
+DEMO_DETECTORS = ("haar", "dlib-hog", "dlib-cnn")
+#: The comparison's counts also ship for the first this many images, which CI rebuilds.
+DEMO_DETECTOR_SUBSET = 100
+_DETECTORS_FILE = "detectors.json"
+_DETECTORS_FORMAT = "fairaudit-demo-detectors"
 
 
 def demo_data_dir() -> Path:
@@ -160,6 +175,97 @@ def demo_detector() -> object:
     from fairaudit.detect import HaarCascadeDetector
 
     return HaarCascadeDetector.for_face_crops()
+
+
+@dataclass(frozen=True)
+class DemoDetectors:
+    """The demo's paired detector comparison (``fairaudit/data/demo/detectors.json``).
+
+    Attributes
+    ----------
+    all : DetectorPairs
+        :data:`DEMO_DETECTORS` on the 5,000 demo images (crop presets, see
+        :func:`detect_demo_comparison`).
+    subset : DetectorPairs
+        The same on the first :data:`DEMO_DETECTOR_SUBSET` images, which CI rebuilds
+        (the cells of a subset cannot be derived from the totals).
+    """
+
+    all: DetectorPairs
+    subset: DetectorPairs
+
+    def to_dict(self) -> dict[str, object]:
+        """The saved form."""
+        return {
+            "format": _DETECTORS_FORMAT,
+            "format_version": 1,
+            "subset_size": self.subset.n_images,
+            "all": self.all.to_dict(),
+            "subset": self.subset.to_dict(),
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write as JSON (sorted, stable), atomically."""
+        from fairaudit._io import atomic_write_text
+
+        return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
+
+
+def load_demo_detectors(path: str | os.PathLike[str] | None = None) -> DemoDetectors:
+    """The shipped detector comparison (or the file at ``path``)."""
+    from fairaudit._io import read_json_file
+
+    path = demo_data_dir() / _DETECTORS_FILE if path is None else Path(path)
+    obj = read_json_file(path, what="demo detector comparison")
+    if not isinstance(obj, Mapping) or obj.get("format") != _DETECTORS_FORMAT:
+        raise DataValidationError(f"{path}: not a demo detector comparison file")
+    return DemoDetectors(
+        all=DetectorPairs.from_dict(obj["all"], source=f"{path} (all)"),
+        subset=DetectorPairs.from_dict(obj["subset"], source=f"{path} (subset)"),
+    )
+
+
+def detect_demo_comparison(
+    labels: pd.DataFrame, *, limit: int | None = None, progress: bool = True
+) -> dict[str, pd.DataFrame]:
+    """Run every detector of :data:`DEMO_DETECTORS` over the demo images.
+
+    Each with its preset for face crops (FairFace's images are 224 px crops), and
+    one CPU thread each is what the shipped timings used. Needs the extra
+    ``detect`` (OpenCV, dlib-bin, face-recognition-models).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Per detector name, its per-image table (:func:`fairaudit.detect.detect_dataset`).
+    """
+    from fairaudit.detect import detect_dataset, make_detector
+
+    return {
+        name: detect_dataset(
+            labels,
+            detector=make_detector(name, preset="crops", align=False),
+            limit=limit,
+            progress=progress,
+        ).table
+        for name in DEMO_DETECTORS
+    }
+
+
+def build_demo_detectors(
+    detections: Mapping[str, pd.DataFrame], *, subset: int = DEMO_DETECTOR_SUBSET
+) -> DemoDetectors:
+    """The demo's detector comparison from :func:`detect_demo_comparison`'s tables."""
+    missing = [n for n in DEMO_DETECTORS if n not in detections]
+    if missing:
+        raise DataValidationError(f"detections of the demo detectors {missing} are missing")
+    runs = {n: detections[n] for n in DEMO_DETECTORS}
+    meta = {"data": DEMO_DATA, "preset": "crops"}
+    first = {n: t.iloc[:subset] for n, t in runs.items()}
+    return DemoDetectors(
+        all=detector_pairs(runs, metadata=meta),
+        subset=detector_pairs(first, metadata=meta | {"subset": f"first {subset} images"}),
+    )
 
 
 def build_demo_audits(

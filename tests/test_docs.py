@@ -37,7 +37,7 @@ USER_GUIDE = (
 PAGE_NEEDS = {
     "app.md": ("torch", "streamlit"),
     "comparison.md": ("torch",),
-    "detection.md": ("cv2",),
+    "detection.md": ("cv2", "dlib"),
     "distributed.md": ("dask", "pyarrow"),
     "gate.md": ("torch",),
     "inference.md": ("torch", "cv2"),

@@ -25,16 +25,20 @@ from fairaudit.schema import BOX_COORDINATE_COLUMNS, pred_column, prob_column
 if TYPE_CHECKING:
     import altair
 
+    from fairaudit.detect import FaceDetector
+
 __all__ = [
     "AXIS_HEIGHT",
     "BAR_HEIGHT",
     "BOX_COLOR",
     "BOX_COLUMNS",
+    "DETECTOR_NOTES",
     "TASK_TITLES",
     "FacePrediction",
     "draw_faces",
     "example_photo",
     "face_predictions",
+    "photo_detector",
     "probability_chart",
     "read_photo",
     "task_title",
@@ -56,6 +60,40 @@ BAR_HEIGHT = 28
 AXIS_HEIGHT = 40
 #: The example photo: matplotlib's bundled portrait of Grace Hopper (public domain).
 EXAMPLE_PHOTO = "grace_hopper.jpg"
+
+
+#: How the page names each face detector and its crops.
+DETECTOR_NOTES: Mapping[str, str] = {
+    "dlib-cnn": (
+        "dlib's CNN face detector, with FairFace's alignment (5 landmarks, an upright "
+        "chip with padding 0.25): the crops the FairFace models were trained on"
+    ),
+    "dlib-hog": (
+        "dlib's HOG face detector, with FairFace's alignment (5 landmarks, an upright "
+        "chip with padding 0.25)"
+    ),
+    "haar": (
+        "OpenCV's frontal-face Haar cascade, without alignment (a square crop with a 25% "
+        'margin); install "fairaudit[detect]" with dlib for FairFace\'s aligned chips'
+    ),
+}
+
+
+def photo_detector() -> tuple[str, FaceDetector]:
+    """The app's face detector: the best installed (``dlib-cnn`` > ``dlib-hog`` > ``haar``).
+
+    The dlib detectors crop each face as FairFace's aligned chip; without dlib, the
+    Haar cascade's photo preset. See :data:`DETECTOR_NOTES` for how the page names it.
+
+    Returns
+    -------
+    tuple of (str, FaceDetector)
+        The detector's name and the detector (preset for photos).
+    """
+    from fairaudit.detect import best_detector_name, make_detector
+
+    name = best_detector_name()
+    return name, make_detector(name, preset="photos", align=True)
 
 
 def task_title(task: str) -> str:

@@ -22,15 +22,23 @@ from fairaudit.app import (
     probability_chart,
     read_photo,
 )
+from fairaudit.app._photo import DETECTOR_NOTES, photo_detector
+from fairaudit.detect import FaceDetector
 from fairaudit.exceptions import FairAuditError
 from fairaudit.inference import Predictor
 
 #: Shown under the "no face" warning: what the detector can and cannot find.
 DETECTOR_HINT = (
-    "The detector (OpenCV's frontal-face Haar cascade) finds upright faces seen from the "
-    "front; it misses profiles, tilted, small or partly hidden faces. Try a closer, "
-    "frontal photo."
+    "The detector finds faces seen roughly from the front; it misses profiles, small "
+    "or partly hidden faces (the Haar cascade also tilted ones). Try a closer, frontal "
+    "photo."
 )
+
+
+@st.cache_resource(show_spinner="Loading the face detector...")
+def cached_detector() -> tuple[str, FaceDetector]:
+    """The best installed face detector (dlib CNN with alignment, else Haar), once."""
+    return photo_detector()
 
 
 @st.cache_resource(show_spinner="Loading the model...")
@@ -52,7 +60,7 @@ def cached_faces(model: str, name: str, data: bytes) -> pd.DataFrame:
     predictor = cached_predictor(model)
     photo = read_photo(data, name=name)
     with prediction_lock():
-        return predictor.predict_photo(photo)
+        return predictor.predict_photo(photo, detector=cached_detector()[1])
 
 
 def _keep_model() -> None:
@@ -124,6 +132,8 @@ def show_faces(model: str, name: str, data: bytes) -> None:
         return
     count = f"{len(predictions)} face{'s' if len(predictions) > 1 else ''}"
     st.subheader(f"{count} found in {name}")
+    detector = cached_detector()[0]
+    st.caption(f"Face detector: {detector}, {DETECTOR_NOTES.get(detector, '')}.")
     st.image(draw_faces(image, faces), caption=f"{name}: {count}, largest first")
     show_model(model)
     for face in predictions:

@@ -85,7 +85,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--detector",
         choices=DETECTOR_PRESETS,
         default="photos",
-        help="Haar cascade preset with --detect: photos (default) or crops (tight face crops)",
+        help="detector preset with --detect: photos (default) or crops (tight face crops)",
+    )
+    predict.add_argument(
+        "--face-detector",
+        choices=("best", "haar", "dlib-hog", "dlib-cnn"),
+        default="best",
+        help="with --detect: the face detector (default best: dlib-cnn > dlib-hog > haar, "
+        "whichever is installed; the dlib ones crop FairFace's aligned chips)",
     )
     predict.add_argument("--backend", choices=("torch", "onnx"), default="torch")
     predict.add_argument("--batch-size", type=int, default=64)
@@ -171,15 +178,14 @@ def _images_argument(args: argparse.Namespace) -> object:
     return load_fairface_labels(args.labels, image_root=args.image_root)
 
 
-def detector_from_preset(name: str) -> object:
-    """The Haar cascade preset named on the command line (``photos`` or ``crops``)."""
-    from fairaudit.detect import HaarCascadeDetector
+def detector_from_preset(name: str, detector: str = "haar") -> object:
+    """The detector (``haar``, ``dlib-hog``, ``dlib-cnn``) with the preset named on the
+    command line (``photos`` or ``crops``); dlib detectors crop aligned chips."""
+    from fairaudit.detect import make_detector
 
     if name not in DETECTOR_PRESETS:
         raise DataValidationError(f"unknown detector preset {name!r}; choose {DETECTOR_PRESETS}")
-    if name == "crops":
-        return HaarCascadeDetector.for_face_crops()
-    return HaarCascadeDetector.for_photos()
+    return make_detector(detector, preset=name, align=True)
 
 
 def _checkpoint_argument(args: argparse.Namespace) -> Path:
@@ -219,7 +225,14 @@ def run_predict(args: argparse.Namespace) -> int:
         num_workers=args.num_workers,
         on_unreadable=args.on_unreadable,
     )
-    detector = detector_from_preset(args.detector) if args.detect else None
+    detector = None
+    if args.detect:
+        from fairaudit.detect import best_detector_name
+
+        chosen = best_detector_name() if args.face_detector == "best" else args.face_detector
+        detector = detector_from_preset(args.detector, chosen)
+        how = "Haar cascade, margin crops" if chosen == "haar" else "aligned FairFace chips"
+        print(f"face detector: {chosen} ({how}, {args.detector} preset)", file=sys.stderr)
     if args.output is None:
         if args.resume:
             raise DataValidationError("--resume continues a run that writes --output")

@@ -108,20 +108,26 @@ class DetectedFace:
     crop : PIL.Image.Image
         The RGB face crop: the pixels of :attr:`crop_box` (see
         :func:`~fairaudit.detect.detect_faces` for what fills the area outside
-        the image).
+        the image), or the aligned chip when :attr:`aligned`.
     crop_box : Box
         The box with its margin, in image coordinates; ``crop.size`` is
-        ``(crop_box.width, crop_box.height)``.
+        ``(crop_box.width, crop_box.height)`` unless :attr:`aligned`.
     score : float or None
         The detector's confidence, higher is surer; its scale depends on the
         detector (for :class:`~fairaudit.detect.HaarCascadeDetector`, the number
         of raw detections merged into the box). None when the detector gives none.
+    aligned : bool
+        Whether :attr:`crop` is an aligned chip (rotated upright on the eyes and
+        resized, e.g. :meth:`~fairaudit.detect.DlibDetector.face_chips`); then
+        :attr:`crop_box` is the chip's region before the rotation and ``crop.size``
+        the chip's size.
     """
 
     box: Box
     crop: Image.Image
     crop_box: Box
     score: float | None = None
+    aligned: bool = False
 
 
 def _round_half_up(value: float) -> int:

@@ -168,9 +168,9 @@ def detect_dataset(
         A folder (recursive), image files, or a label table (the labels are
         carried into the table); see :func:`fairaudit.datasets.resolve_images`.
     detector : FaceDetector, optional
-        Default :func:`default_detector` (the Haar cascade's photo preset). For
-        tight face crops such as FairFace's, compare
-        :meth:`HaarCascadeDetector.for_face_crops`.
+        Default :func:`default_detector` (the best installed, photo preset). For
+        tight face crops such as FairFace's, use a crop preset:
+        ``make_detector(name, preset="crops")``.
     limit : int, optional
         Only the first ``limit`` images.
     progress : bool, default=True
@@ -193,8 +193,8 @@ def detect_dataset(
     in the summary; labelled rows without an image file are not searched and
     are listed in ``summary.missing``. Nothing is dropped silently.
     """
-    # Imported here, not at the top: fairaudit.datasets imports torch, and importing
-    # fairaudit.detect stays torch-free (detect and datasets share a layer).
+    # Imported here, not at the top: importing fairaudit.detect stays light (detect
+    # and datasets share a layer).
     from fairaudit.datasets import resolve_images
 
     if detector is None:
@@ -219,7 +219,7 @@ def detect_dataset(
         except DataValidationError as exc:
             errors[i] = str(exc)
             continue
-        faces = detect_faces(picture, detector=detector)
+        faces = detect_faces(picture, detector=detector, align=False)
         n_faces[i] = len(faces)
         if faces:
             largest = faces[0].box

@@ -59,10 +59,14 @@ class FaceDetector(Protocol):
 
 @functools.lru_cache(maxsize=1)
 def default_detector() -> FaceDetector:
-    """The detector used when none is given: :meth:`HaarCascadeDetector.for_photos`.
+    """The detector used when none is given: the best installed, for photos, aligned.
 
-    One shared instance (built on first use; needs the extra ``detect``). Used by
-    :func:`detect_faces`, :meth:`fairaudit.inference.Predictor.predict_photo`,
+    ``dlib-cnn`` (:meth:`DlibDetector.for_photos`, FairFace's aligned chips) when
+    dlib and its model files are installed, else the Haar cascade's photo preset
+    (:meth:`HaarCascadeDetector.for_photos`); see
+    :func:`~fairaudit.detect.best_detector_name`. One shared instance (built on
+    first use; needs the extra ``detect``). Used by :func:`detect_faces`,
+    :meth:`fairaudit.inference.Predictor.predict_photo`,
     ``Predictor.run(..., detect=True)`` and :func:`detect_dataset`.
 
     Returns
@@ -72,11 +76,11 @@ def default_detector() -> FaceDetector:
     Raises
     ------
     MissingDependencyError
-        OpenCV is not installed.
+        Neither OpenCV nor dlib is installed, or a dlib model file is corrupt.
     """
-    from fairaudit.detect._haar import HaarCascadeDetector
+    from fairaudit.detect._choice import best_detector_name, make_detector
 
-    return HaarCascadeDetector.for_photos()
+    return make_detector(best_detector_name(), preset="photos", align=True)
 
 
 def _name(image: object) -> str:
@@ -197,6 +201,7 @@ def detect_faces(
     margin: float = 0.25,
     square: bool = True,
     border: Literal["pad", "clip"] = "pad",
+    align: bool | None = None,
 ) -> list[DetectedFace]:
     """Find every face in an image and crop each with a margin, largest first.
 
@@ -210,8 +215,8 @@ def detect_faces(
         Grayscale, RGBA, palette and other modes are converted to RGB.
     detector : FaceDetector, optional
         Any object with ``detect(rgb_array) -> list[Box]``; default
-        :func:`default_detector` (the Haar cascade's preset for photos,
-        :meth:`HaarCascadeDetector.for_photos`; needs the extra ``detect``).
+        :func:`default_detector` (the best installed: dlib's CNN with aligned
+        chips, else the Haar cascade's preset for photos; needs the extra ``detect``).
     margin : float, default=0.25
         Each side of a face box moves out by ``margin`` times the box's width
         or height, as in FairFace's "padding 0.25" crops (see :func:`expand_box`).
@@ -223,6 +228,15 @@ def detect_faces(
         outside with black, as FairFace's dlib crops did, so the face keeps its
         size and position in the crop; ``"clip"`` shrinks the box to the image,
         so the crop holds image pixels only and may be smaller or not square.
+    align : bool, optional
+        Crop each face as the detector's aligned chip (a detector with a
+        ``face_chips(image, boxes)`` method, such as
+        :class:`~fairaudit.detect.DlibDetector`: 5-point landmarks and dlib's
+        ``get_face_chips`` with padding 0.25, FairFace's own pipeline); then
+        ``margin``, ``square`` and ``border`` do not apply, ``crop`` is the
+        chip and ``crop_box`` the chip's region before its rotation. Default:
+        align when the detector offers chips; ``False`` always crops the
+        axis-aligned margin; ``True`` with a detector without chips is an error.
 
     Returns
     -------
@@ -251,6 +265,8 @@ def detect_faces(
         raise ConfigurationError(f"border must be one of {BORDER_MODES}, got {border!r}")
     if not isinstance(square, bool):
         raise ConfigurationError(f"square must be True or False, got {square!r}")
+    if align is not None and not isinstance(align, bool):
+        raise ConfigurationError(f"align must be True, False or None, got {align!r}")
     expand_box(Box(0, 0, 1, 1), margin=margin)  # validates margin before any work
     if detector is None:
         detector = default_detector()
@@ -267,6 +283,20 @@ def detect_faces(
     whole = Box(0, 0, picture.width, picture.height)
     detections = _checked_boxes(detector, pixels, source)
     detections.sort(key=lambda d: (-d[0].area, d[0].y, d[0].x, d[0].width, d[0].height))
+    chips = getattr(detector, "face_chips", None)
+    offers_chips = callable(chips) and getattr(detector, "align", True) is not False
+    if align and not offers_chips:
+        raise ConfigurationError(
+            f"align=True needs a detector with aligned chips (face_chips), such as "
+            f"DlibDetector; {type(detector).__name__} has none"
+        )
+    if offers_chips and align is not False and detections:
+        assert chips is not None
+        aligned = chips(pixels, [box for box, _ in detections])
+        return [
+            DetectedFace(box=box, crop=chip, crop_box=region, score=score, aligned=True)
+            for (box, score), (chip, region) in zip(detections, aligned, strict=True)
+        ]
     faces = []
     for box, score in detections:
         crop_box = expand_box(box, margin=margin, square=square)

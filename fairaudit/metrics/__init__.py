@@ -17,6 +17,8 @@ Main entry points
   significance; ``save`` / ``load`` / ``merge``; the detector audit
   (``detection_rates``, ``detection_gaps``, ``with_detection``).
 - :func:`audit_detection`: a face detector's per-image results joined to labels.
+- :func:`detector_pairs`: several detectors' results on the same images ->
+  :class:`DetectorPairs` (rates per group, paired McNemar and Newcombe per pair).
 - :func:`paired_counts`: two models' predictions on the same rows ->
   :class:`PairedCounts` (2x2 agreement tables per cell and true class).
 - :func:`bootstrap_audit`, :func:`gap_significance`: intervals and tests over an audit.
@@ -28,6 +30,12 @@ consumer reads.
 
 from fairaudit.metrics._accumulator import AuditAccumulator, audit_predictions
 from fairaudit.metrics._detection import audit_detection
+from fairaudit.metrics._detector_pairs import (
+    DETECTOR_PAIRS_FORMAT,
+    DETECTOR_PAIRS_FORMAT_VERSION,
+    DetectorPairs,
+    detector_pairs,
+)
 from fairaudit.metrics._distributed import audit_dask, audit_dask_distributed, audit_parquet
 from fairaudit.metrics._encoding import MISSING
 from fairaudit.metrics._fairface_format import read_fairface_predictions
@@ -47,11 +55,14 @@ __all__ = [
     "AUDIT_FORMAT",
     "AUDIT_FORMAT_VERSION",
     "DEFAULT_MIN_SUPPORT",
+    "DETECTOR_PAIRS_FORMAT",
+    "DETECTOR_PAIRS_FORMAT_VERSION",
     "MISSING",
     "PAIRED_FORMAT",
     "PAIRED_FORMAT_VERSION",
     "AuditAccumulator",
     "AuditResult",
+    "DetectorPairs",
     "JoinWarning",
     "PairedCounts",
     "SmallSliceWarning",
@@ -63,6 +74,7 @@ __all__ = [
     "audit_predictions",
     "audit_table",
     "bootstrap_audit",
+    "detector_pairs",
     "gap_significance",
     "paired_counts",
     "read_fairface_predictions",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -63,6 +64,12 @@ def gradient(width: int, height: int) -> np.ndarray:
     return np.stack([cols, rows, np.full_like(rows, 255)], axis=2).astype(np.uint8)
 
 
+@functools.lru_cache(maxsize=1)
+def haar() -> HaarCascadeDetector:
+    """The Haar cascade's photo preset (the default detector without dlib)."""
+    return HaarCascadeDetector.for_photos()
+
+
 @pytest.fixture(scope="module")
 def astronaut() -> np.ndarray:
     data = pytest.importorskip("skimage.data", reason="scikit-image gives the astronaut photo")
@@ -78,10 +85,10 @@ def grace_hopper() -> Path:
 
 @pytest.fixture(scope="module")
 def astronaut_faces(astronaut: np.ndarray) -> list[DetectedFace]:
-    return detect_faces(astronaut)
+    return detect_faces(astronaut, detector=haar())
 
 
-# --- real photos with the default Haar cascade -------------------------------------------
+# --- real photos with the Haar cascade (photo preset) -------------------------------------------
 
 
 @needs_cv2
@@ -106,13 +113,13 @@ def test_astronaut_one_face_on_her_face(
 
 @needs_cv2
 def test_grace_hopper_one_face_same_for_every_input_type(grace_hopper: Path) -> None:
-    from_path = detect_faces(grace_hopper)
+    from_path = detect_faces(grace_hopper, detector=haar())
     assert len(from_path) == 1
     assert from_path[0].box.iou(GRACE_HOPPER_FACE) > 0.5
     with Image.open(grace_hopper) as image:
-        from_pil = detect_faces(image)
+        from_pil = detect_faces(image, detector=haar())
         array = np.asarray(image.convert("RGB"))
-    from_array = detect_faces(array)
+    from_array = detect_faces(array, detector=haar())
     assert [f.box for f in from_pil] == [f.box for f in from_array] == [from_path[0].box]
     assert from_path[0].score == from_array[0].score
     np.testing.assert_array_equal(np.asarray(from_path[0].crop), np.asarray(from_array[0].crop))
@@ -120,11 +127,14 @@ def test_grace_hopper_one_face_same_for_every_input_type(grace_hopper: Path) -> 
 
 @needs_cv2
 def test_encoded_bytes_and_read_image(grace_hopper: Path, tmp_path: Path) -> None:
-    from_path = detect_faces(grace_hopper)
-    from_bytes = detect_faces(grace_hopper.read_bytes())
+    from_path = detect_faces(grace_hopper, detector=haar())
+    from_bytes = detect_faces(grace_hopper.read_bytes(), detector=haar())
     assert [f.box for f in from_bytes] == [f.box for f in from_path]
     np.testing.assert_array_equal(np.asarray(from_bytes[0].crop), np.asarray(from_path[0].crop))
-    assert detect_faces(bytearray(grace_hopper.read_bytes()))[0].box == from_path[0].box
+    assert (
+        detect_faces(bytearray(grace_hopper.read_bytes()), detector=haar())[0].box
+        == from_path[0].box
+    )
     # EXIF orientation applies to bytes as to files
     path = tmp_path / "rotated.jpg"
     exif = Image.Exif()
@@ -137,25 +147,42 @@ def test_encoded_bytes_and_read_image(grace_hopper: Path, tmp_path: Path) -> Non
         read_image(b"junk")
 
 
-def test_default_detector_is_the_photo_preset() -> None:
+def test_default_detector_is_the_best_installed_photo_preset() -> None:
     pytest.importorskip("cv2", reason="the Haar cascade detector needs opencv-python-headless<5")
+    from fairaudit.detect import best_detector_name, make_detector
+
     detector = default_detector()
     assert detector is default_detector()  # one shared instance
-    assert repr(detector) == repr(HaarCascadeDetector.for_photos())
+    expected = make_detector(best_detector_name(), preset="photos", align=True)
+    assert repr(detector) == repr(expected)
+
+
+def test_default_detector_is_haar_without_dlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("cv2", reason="the Haar cascade detector needs opencv-python-headless<5")
+    import fairaudit.detect._choice as choice
+
+    monkeypatch.setattr(choice, "dlib_available", lambda: False)
+    default_detector.cache_clear()
+    try:
+        assert repr(default_detector()) == repr(HaarCascadeDetector.for_photos())
+    finally:
+        default_detector.cache_clear()
 
 
 @needs_cv2
 def test_blank_and_noise_images_have_no_face() -> None:
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, size=(240, 320, 3), dtype=np.uint8)
-    assert detect_faces(np.full((240, 320, 3), 128, dtype=np.uint8)) == []
-    assert detect_faces(noise) == []
-    assert detect_faces(Image.new("L", (5, 5))) == []  # smaller than the search window
+    assert detect_faces(np.full((240, 320, 3), 128, dtype=np.uint8), detector=haar()) == []
+    assert detect_faces(noise, detector=haar()) == []
+    assert (
+        detect_faces(Image.new("L", (5, 5)), detector=haar()) == []
+    )  # smaller than the search window
 
 
 @needs_cv2
 def test_deterministic(astronaut: np.ndarray, astronaut_faces: list[DetectedFace]) -> None:
-    again = detect_faces(astronaut)
+    again = detect_faces(astronaut, detector=haar())
     assert [(f.box, f.crop_box, f.score) for f in again] == [
         (f.box, f.crop_box, f.score) for f in astronaut_faces
     ]
@@ -177,7 +204,7 @@ def test_fairface_val_image_upscaled_has_a_centred_face(fairface_root: Path) -> 
     with Image.open(fairface_root / "val" / "1.jpg") as image:
         assert image.size == (224, 224)
         upscaled = image.resize((448, 448), Image.Resampling.BICUBIC)
-    faces = detect_faces(upscaled)
+    faces = detect_faces(upscaled, detector=haar())
     assert len(faces) >= 1
     cx, cy = faces[0].box.center
     assert abs(cx - 224) < 45 and abs(cy - 224) < 45
@@ -190,7 +217,7 @@ def test_fairface_tight_crop_needs_image_padding(fairface_root: Path) -> None:
     # val/3.jpg: the face fills the frame, so no search window fits without padding
     path = fairface_root / "val" / "3.jpg"
     assert detect_faces(path, detector=HaarCascadeDetector()) == []
-    for detector in (None, HaarCascadeDetector.for_face_crops()):  # both pad the image
+    for detector in (haar(), HaarCascadeDetector.for_face_crops()):  # both pad the image
         faces = detect_faces(path, detector=detector)
         assert len(faces) == 1
         cx, cy = faces[0].box.center

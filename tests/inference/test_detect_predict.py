@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from fairaudit.cli import main
-from fairaudit.detect import Box, HaarCascadeDetector, detect_faces
+from fairaudit.detect import Box, HaarCascadeDetector, default_detector, detect_faces
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.inference import BOX_COLUMNS, Predictor
 from fairaudit.inference._outputs import prediction_columns
@@ -232,7 +232,7 @@ def test_run_detect_one_row_per_face_and_per_faceless_image(
     assert summary.no_face == ("blank.png",) and summary.n_no_face == 1
     assert [file for file, _ in summary.unreadable] == ["notes.jpg"]
     assert summary.ignored == ("readme.txt",)
-    assert "HaarCascadeDetector" in summary.detector
+    assert summary.detector == repr(default_detector())
     text = summary.format()
     assert "faces: 2 in 2 image(s); images with no face: 1; unreadable: 1" in text
     assert "no face: blank.png" in text
@@ -341,7 +341,16 @@ def test_cli_predict_needs_one_source(mixed_folder: Path, capsys) -> None:
 
 def test_cli_detector_preset_crops(mixed_folder: Path, capsys) -> None:
     code = main(
-        ["predict", str(mixed_folder / "astronaut.png"), "--detect", "--detector", "crops", "-q"]
+        [
+            "predict",
+            str(mixed_folder / "astronaut.png"),
+            "--detect",
+            "--detector",
+            "crops",
+            "--face-detector",
+            "haar",
+            "-q",
+        ]
     )
     assert code == 0
     printed = capsys.readouterr().out
