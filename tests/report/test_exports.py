@@ -163,3 +163,26 @@ def test_the_header_says_which_rows_were_left_out():
         "rows left out: 3 with status &#39;unreadable&#39;; 50 label row(s) without a prediction"
         in html
     )
+
+
+def test_the_summary_lists_the_worst_slices_of_the_findings_layer():
+    import warnings
+
+    from fairaudit.demo import load_demo_audits
+    from fairaudit.findings import worst_slices
+    from fairaudit.report import render_report
+
+    audit = load_demo_audits().audits["fairface-mobilenet_v2-112"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        html = render_report(audit, n_resamples=20, random_state=0)
+        table = worst_slices(audit, "gender", max_order=2, attributes=["age", "race"])
+    kept = table[table["discovered"] & (table["pruned_by"] == "")]
+    section = html[html.index('id="summary-worst-slices"') :]
+    section = section[: section.index("</section>")]
+    assert 'id="table-worst-slices-gender"' in section
+    first = kept.iloc[0]
+    assert first["slice"] in section
+    assert f"{first['ci_low']:.3f}" in section and f"{first['effect']:.3f}" in section
+    assert f"of {len(kept)} found among {len(table)} tested" in section
+    assert "race: no slice of" in section

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairaudit.findings import class_recall
+from fairaudit.findings import class_recall, worst_slices
 from fairaudit.functional import group_sum
 from fairaudit.metrics import AuditResult
 from fairaudit.report._html import format_interval, format_p_value, frame_to_html
@@ -136,6 +136,7 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
             else None
         ),
         "ranking": ranking,
+        "worst_slices": _worst_slices(ctx),
         "difficulty": difficulty,
         "top_table": top,
         "full_table": full,
@@ -264,3 +265,47 @@ def four_fifths_failures(
         return pd.DataFrame(columns=columns)
     out = pd.concat(frames, ignore_index=True)[columns]
     return out.sort_values("ratio", kind="stable").reset_index(drop=True)
+
+
+#: Attributes combined per slice, and discoveries shown per task, in the summary.
+_SLICE_ORDER = 2
+_SLICES_SHOWN = 5
+
+
+def _worst_slices(ctx: ReportContext) -> list[dict[str, Any]]:
+    """Per task, the slices of lowest accuracy against the rest (FDR-controlled)."""
+    out = []
+    for task in ctx.audit.tasks:
+        if not ctx.attributes:
+            break
+        table = worst_slices(
+            ctx.audit,
+            task,
+            max_order=_SLICE_ORDER,
+            attributes=[a for a in ctx.attributes if not ctx.audit.is_own_grouping(task, (a,))],
+            min_support=ctx.min_support,
+            confidence=ctx.confidence,
+        )
+        kept = table[table["discovered"] & (table["pruned_by"] == "")]
+        out.append(
+            {
+                "task": task,
+                "n_tested": len(table),
+                "n_found": len(kept),
+                "table": frame_to_html(
+                    kept.head(_SLICES_SHOWN).drop(columns=["discovered", "pruned_by"]),
+                    caption=(
+                        f"{task}: the {min(_SLICES_SHOWN, len(kept))} slice(s) of lowest "
+                        f"accuracy against the rest, of {len(kept)} found among {len(table)} "
+                        f"tested (one-sided z-tests, Benjamini-Hochberg FDR 5%; effect = the "
+                        f"rest's accuracy minus the slice's, with its {ctx.level} Newcombe "
+                        "interval; ranked by its lower bound)"
+                    ),
+                    table_id=f"table-worst-slices-{task}",
+                    column_formats={"p_value": format_p_value, "q_value": format_p_value},
+                )
+                if len(kept)
+                else None,
+            }
+        )
+    return out
