@@ -24,14 +24,14 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "fairaudit"
 #: Layers, lowest first: a module may import only from its own layer's packages
 #: (without cycles) or from lower layers.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_version", "_io", "_images", "exceptions", "vocab", "schema"),
+    ("_version", "_io", "_images", "_lazy", "exceptions", "vocab", "schema"),
     ("functional",),
     ("datasets", "audit", "metrics", "models", "detect"),
     ("training", "inference", "findings"),
     ("evaluate", "model_card", "report", "compare", "gate", "publish"),
     ("demo", "app", "cli", "__main__", "__init__", "data"),
 )
-SHARED_PRIVATE = {"fairaudit._io", "fairaudit._version", "fairaudit._images"}
+SHARED_PRIVATE = {"fairaudit._io", "fairaudit._version", "fairaudit._images", "fairaudit._lazy"}
 
 
 def _module_name(path: Path) -> str:

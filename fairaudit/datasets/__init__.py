@@ -16,10 +16,9 @@ the core install.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
 
 from fairaudit._images import load_rgb, to_rgb
+from fairaudit._lazy import torch_attributes
 from fairaudit.datasets._autodetect import load_dataset
 from fairaudit.datasets._fairface import load_fairface, load_fairface_labels
 from fairaudit.datasets._image_sets import (
@@ -34,7 +33,6 @@ from fairaudit.datasets._integrity import IntegrityReport, check_integrity
 from fairaudit.datasets._near_duplicates import find_near_duplicates, perceptual_hash
 from fairaudit.datasets._report import LabelRepair, LoadedDataset, LoadReport
 from fairaudit.datasets._utkface import load_utkface, parse_utkface_name
-from fairaudit.exceptions import MissingDependencyError
 
 #: The names that need torch (the extra ``models``), by the private module defining
 #: them: imported on first use, so that the loaders, integrity checks and image sets
@@ -72,15 +70,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _NEEDS_TORCH.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    MissingDependencyError.require("torch", extra="models")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_NEEDS_TORCH))
+__getattr__, __dir__ = torch_attributes(__name__, _NEEDS_TORCH, globals())

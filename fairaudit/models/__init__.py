@@ -21,10 +21,8 @@ on first use, naming the extra.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
 
-from fairaudit.exceptions import MissingDependencyError
+from fairaudit._lazy import torch_attributes
 from fairaudit.models._shipped import (
     load_shipped_model,
     shipped_model_card,
@@ -90,15 +88,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _NEEDS_TORCH.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    MissingDependencyError.require("torch", extra="models")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_NEEDS_TORCH))
+__getattr__, __dir__ = torch_attributes(__name__, _NEEDS_TORCH, globals())
