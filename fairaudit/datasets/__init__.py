@@ -16,7 +16,6 @@ the core install.
 
 from __future__ import annotations
 
-
 from fairaudit._images import load_rgb, to_rgb
 from fairaudit._lazy import torch_attributes
 from fairaudit.datasets._autodetect import load_dataset

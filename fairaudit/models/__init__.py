@@ -21,7 +21,6 @@ on first use, naming the extra.
 
 from __future__ import annotations
 
-
 from fairaudit._lazy import torch_attributes
 from fairaudit.models._shipped import (
     load_shipped_model,
