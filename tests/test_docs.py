@@ -42,6 +42,7 @@ PAGE_NEEDS = {
     "gate.md": ("torch",),
     "inference.md": ("torch", "cv2"),
     "model-cards.md": ("torch",),
+    "model-audit.md": ("torch",),
     "models.md": ("torch",),
 }
 _FENCE = re.compile(
