@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.metrics import audit_table
-from fairaudit.metrics._distributed import audit_dask_distributed
+from fairaudit.metrics import audit_dask_distributed
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
 TASKS = ("gender", "age", "race")
