@@ -32,6 +32,7 @@ from fairaudit.detect._dataset import (
     DetectionSummary,
     detect_dataset,
 )
+from fairaudit.detect._descriptor import DESCRIPTOR_SIZE, DlibFaceDescriptor
 from fairaudit.detect._detect import (
     BORDER_MODES,
     FaceDetector,
@@ -51,6 +52,8 @@ from fairaudit.detect._dlib import (
 from fairaudit.detect._haar import DEFAULT_CASCADE, HaarCascadeDetector, default_cascade_path
 
 __all__ = [
+    "DESCRIPTOR_SIZE",
+    "DlibFaceDescriptor",
     "BORDER_MODES",
     "DEFAULT_CASCADE",
     "DETECTION_STATUSES",

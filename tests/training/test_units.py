@@ -20,6 +20,7 @@ from fairaudit.training import (
     TrainConfig,
     compute_class_weights,
     plot_history,
+    stratified_holdout_split,
     utkface_protocol_split,
 )
 from fairaudit.training._history import write_history
@@ -41,6 +42,7 @@ def test_recipes():
     ff = TrainConfig.fairface_reference()
     assert (ff.dataset, ff.optimizer, ff.lr, ff.max_epochs) == ("fairface", "adam", 1e-3, 10)
     assert (ff.early_stopping, ff.min_delta, ff.image_size) == ("train_loss_delta", 0.1, 112)
+    assert ff.holdout_fraction == 0.1
     utk = TrainConfig.utkface_protocol(backbone="resnet50")
     assert (utk.dataset, utk.arch, utk.optimizer, utk.batch_size) == (
         "utkface",
@@ -58,6 +60,9 @@ def test_recipes():
         ({"early_stopping": "never"}, "early_stopping"),
         ({"limit_train": -1}, "limit_train"),
         ({"lr": 0}, "lr"),
+        ({"holdout_fraction": 1.0}, "holdout_fraction"),
+        ({"holdout_fraction": True}, "holdout_fraction"),
+        ({"dataset": "utkface", "holdout_fraction": 0.1}, "holdout_fraction"),
     ],
 )
 def test_config_rejects_bad_values(changes, field):
@@ -190,6 +195,65 @@ def test_real_utkface_protocol_split_has_the_study_sizes(utkface_root):
     assert sizes == dict(
         zip(parts, proportional_sizes(n_in_range, [9115, 3907, 5581]), strict=True)
     )
+
+
+def _strata_table(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "file": [f"train/{i}.jpg" for i in range(n)],
+            "gender": rng.choice(["Male", "Female"], n, p=[0.6, 0.4]),
+            "age": rng.choice(["0-2", "20-29", "50-59"], n, p=[0.1, 0.6, 0.3]),
+            "race": rng.choice(["White", "Black", "Indian"], n, p=[0.5, 0.3, 0.2]),
+        }
+    )
+
+
+def test_stratified_holdout_split_sizes_strata_and_determinism():
+    table = _strata_table(2000)
+    parts = stratified_holdout_split(table, fraction=0.1, seed=5)
+    assert (len(parts["train"]), len(parts["holdout"])) == (1800, 200)
+    assert not set(parts["train"]["file"]) & set(parts["holdout"]["file"])
+    # every gender x age x race stratum is held out in proportion (naive per-stratum loop)
+    whole = table.groupby(["gender", "age", "race"]).size()
+    held = parts["holdout"].groupby(["gender", "age", "race"]).size().reindex(whole.index)
+    held = held.fillna(0)
+    assert held.sum() == 200
+    assert ((held - 0.1 * whole).abs() < 1).all()
+    # the table's order does not matter; the seed does
+    shuffled = stratified_holdout_split(table.sample(frac=1, random_state=2), seed=5)
+    assert shuffled["holdout"]["file"].tolist() == parts["holdout"]["file"].tolist()
+    other = stratified_holdout_split(table, seed=6)
+    assert other["holdout"]["file"].tolist() != parts["holdout"]["file"].tolist()
+
+
+def test_stratified_holdout_split_errors():
+    table = _strata_table(50)
+    with pytest.raises(DataValidationError, match="fraction"):
+        stratified_holdout_split(table, fraction=0)
+    with pytest.raises(DataValidationError, match="'race' column"):
+        stratified_holdout_split(table.drop(columns="race"))
+    with pytest.raises(DataValidationError, match="no 'age'.*train/3.jpg"):
+        stratified_holdout_split(table.assign(age=table["age"].where(table.index != 3)))
+    with pytest.raises(DataValidationError, match="listed twice"):
+        stratified_holdout_split(pd.concat([table, table.head(1)]))
+    with pytest.raises(DataValidationError, match="empty part"):
+        stratified_holdout_split(table.head(3), fraction=0.1)
+
+
+@pytest.mark.shared_data
+def test_real_fairface_tables_hold_out_train_rows_and_keep_val_for_evaluation(fairface_root):
+    from fairaudit.training import load_training_tables
+
+    plain = load_training_tables("fairface", fairface_root)
+    tables = load_training_tables("fairface", fairface_root, holdout_fraction=0.1)
+    assert len(tables.val) == round(0.1 * len(plain.train))
+    assert len(tables.train) + len(tables.val) == len(plain.train)
+    assert set(tables.val["file"]) <= set(plain.train["file"])
+    assert tables.test["file"].tolist() == plain.val["file"].tolist()
+    assert "held out" in tables.summary and plain.test is None
+    with pytest.raises(DataValidationError, match="UTKFace"):
+        load_training_tables("utkface", fairface_root, holdout_fraction=0.1)
 
 
 def test_limit_rows_is_seeded_and_keeps_order():
