@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -134,14 +135,24 @@ def compare_audits(
         for task in task_names:
             stats = TaskStatistics(loaded[0], task, groupings, metric_names)
             description = stats.describe()
-            points, replicates, supports = [], [], []
-            for audit, rng in zip(loaded, rngs, strict=True):
-                counts = audit.counts[task]
-                points.append(stats.values(counts[None])[0])
-                supports.append(stats.supports(counts))
-                replicates.append(
-                    bootstrap_statistics(stats, counts, n_resamples, rng, batch_size, bar)
-                )
+            points = [stats.values(a.counts[task][None])[0] for a in loaded]
+            supports = [stats.supports(a.counts[task]) for a in loaded]
+            # each audit draws from its own stream: running them side by side (numpy's
+            # reductions release the GIL) gives the same replicates as one after another
+            with ThreadPoolExecutor(max_workers=min(len(loaded), os.cpu_count() or 1)) as pool:
+                futures = [
+                    pool.submit(
+                        bootstrap_statistics,
+                        stats,
+                        audit.counts[task],
+                        n_resamples,
+                        rng,
+                        batch_size,
+                        bar,
+                    )
+                    for audit, rng in zip(loaded, rngs, strict=True)
+                ]
+                replicates = [future.result() for future in futures]
             for j in range(1, len(loaded)):
                 frame = description.copy()
                 frame["baseline"], frame["candidate"], frame["task"] = names[0], names[j], task

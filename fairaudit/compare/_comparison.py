@@ -285,7 +285,7 @@ class Comparison:
     ) -> dict[str, Any]:
         """One finding: ``told`` the rows told (lead first), ``merged`` every row it covers."""
         lead = told[0][0]
-        merged = pd.concat([merged.loc[[lead.name]], merged.drop(index=lead.name)])
+        others = merged["metric"][merged.index != lead.name]
         return {
             "candidate": lead["candidate"],
             "block": block,
@@ -293,7 +293,7 @@ class Comparison:
             "by": lead["by"],
             "where": lead["where"],
             "metric": lead["metric"],
-            "metrics": tuple(merged["metric"]),
+            "metrics": (lead["metric"], *others),
             "rows": tuple(int(row.name) for row, _ in told),
             "labels": tuple(join_words(labels) for _, labels in told),
             "n": int(merged["n"].min()),

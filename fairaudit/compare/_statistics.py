@@ -23,6 +23,7 @@ from fairaudit.functional import (
     class_metric_values,
     gap_values,
     group_sum,
+    group_sums,
     multinomial_replicates,
     slice_metric_values,
 )
@@ -86,11 +87,10 @@ class TaskStatistics:
     def values(self, counts: np.ndarray) -> np.ndarray:
         """Statistics ``(R, S)`` of counts ``(R, n_cells, C, C)``."""
         n_rep, n_classes = counts.shape[0], len(self.vocab)
+        sums = group_sums(counts, self.shape, self.names, self.groupings, n_trailing=2)
         out = []
         for by_t in self.groupings:
-            cm = group_sum(counts, self.shape, self.names, by_t, n_trailing=2).reshape(
-                n_rep, -1, n_classes, n_classes
-            )
+            cm = sums[by_t].reshape(n_rep, -1, n_classes, n_classes)
             if self.slice_metrics:
                 values = slice_metric_values(cm, self.slice_metrics)
                 out += list(values.values())

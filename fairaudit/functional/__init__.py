@@ -6,7 +6,7 @@ replicates); no result objects, no I/O. Every consumer (``AuditResult``, the
 bootstrap, reports, comparisons, the gate) reads the one registry and calls these
 functions.
 
-- Counts: :func:`confusion_counts`, :func:`cell_index`, :func:`group_sum`,
+- Counts: :func:`confusion_counts`, :func:`cell_index`, :func:`group_sum`, :func:`group_sums`,
   :func:`normalize_by`.
 - Registry: :data:`METRICS` (= :data:`SLICE_METRICS` + :data:`CLASS_METRICS` +
   :data:`GAP_METRICS`), :class:`MetricSpec`, :func:`slice_metric_values`,
@@ -32,7 +32,13 @@ from fairaudit.functional._classification import (
     per_class_scores,
     support,
 )
-from fairaudit.functional._counts import cell_index, confusion_counts, group_sum, normalize_by
+from fairaudit.functional._counts import (
+    cell_index,
+    confusion_counts,
+    group_sum,
+    group_sums,
+    normalize_by,
+)
 from fairaudit.functional._detection import DetectionGap, detection_counts, detection_gap
 from fairaudit.functional._fairness import (
     FAIRNESS_METRICS,
@@ -94,6 +100,7 @@ __all__ = [
     "gap_values",
     "group_rates",
     "group_sum",
+    "group_sums",
     "holm",
     "mcnemar_exact",
     "multinomial_replicates",

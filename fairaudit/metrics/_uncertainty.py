@@ -36,6 +36,7 @@ from fairaudit.functional import (
     fairness_arrays,
     gap_intervals,
     group_sum,
+    group_sums,
     holm,
     multinomial_replicates,
     normalize_by,
@@ -217,11 +218,9 @@ def bootstrap_audit(
             size = min(batch_size, n_resamples - done)
             replicates = multinomial_replicates(counts, size, rng)
             blocks = []
+            sums = group_sums(replicates, result.shape, names, groupings, n_trailing=2)
             for by_t in groupings:
-                cm = group_sum(replicates, result.shape, names, by_t, n_trailing=2).reshape(
-                    size, -1, n_classes, n_classes
-                )
-                blocks += statistics(cm)
+                blocks += statistics(sums[by_t].reshape(size, -1, n_classes, n_classes))
             task_blocks.append(np.concatenate(blocks, axis=-1))
             done += size
             bar.update(1)

@@ -9,8 +9,10 @@ sections share (a task grouped by its own label, rows per cell, unique ids).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -240,16 +242,21 @@ class ReportContext:
 
     def _bootstrap(self) -> pd.DataFrame:
         frames = [pd.DataFrame(columns=["task", "by", "group", "metric", "class"])]
-        for i, task in enumerate(self.audit.tasks):
-            rng = task_random_state(self.random_state, i)
-            frames.append(
-                self.audit.bootstrap(
+        tasks = list(self.audit.tasks)
+        # each task draws from its own stream, so side by side (numpy's reductions
+        # release the GIL) the intervals are those of one task after another
+        with ThreadPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1) or 1) as pool:
+            futures = [
+                pool.submit(
+                    self.audit.bootstrap,
                     n_resamples=self.n_resamples,
                     confidence=self.confidence,
-                    random_state=rng,
+                    random_state=task_random_state(self.random_state, i),
                     tasks=[task],
                     by=self.task_groupings(task),
                     progress=False,
                 )
-            )
+                for i, task in enumerate(tasks)
+            ]
+            frames += [future.result() for future in futures]
         return pd.concat(frames, ignore_index=True)
