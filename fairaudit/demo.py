@@ -394,6 +394,8 @@ class DemoReports:
 
     comparison: Path
     reports: dict[str, Path]
+    #: The comparison of the face detectors on the same images (``detectors.html``).
+    detectors: Path | None = None
 
 
 def run_demo(
@@ -402,8 +404,10 @@ def run_demo(
     n_resamples: int = 1000,
     random_state: int = 0,
     audits: DemoAudits | None = None,
+    detectors: DetectorPairs | None = None,
 ) -> DemoReports:
-    """Render the comparison report of the shipped models, and one report per model.
+    """Render the comparison report of the shipped models, one report per model, and
+    the comparison of the face detectors.
 
     Parameters
     ----------
@@ -415,13 +419,15 @@ def run_demo(
         Seed of the bootstrap (the reports are reproducible).
     audits : DemoAudits, optional
         Default: :func:`load_demo_audits`.
+    detectors : DetectorPairs, optional
+        Default: the shipped detector comparison (:func:`load_demo_detectors`).
 
     Returns
     -------
     DemoReports
     """
     from fairaudit.compare import compare_audits
-    from fairaudit.report import write_comparison_report, write_report
+    from fairaudit.report import write_comparison_report, write_detector_report, write_report
 
     demo = audits if audits is not None else load_demo_audits()
     output_dir = Path(output_dir)
@@ -444,4 +450,6 @@ def run_demo(
         progress=False,
     )
     path = write_comparison_report(comparison, output_dir / "compare.html")
-    return DemoReports(comparison=path, reports=reports)
+    pairs = detectors if detectors is not None else load_demo_detectors().all
+    detector_path = write_detector_report(pairs, output_dir / "detectors.html")
+    return DemoReports(comparison=path, reports=reports, detectors=detector_path)

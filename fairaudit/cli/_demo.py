@@ -60,4 +60,5 @@ def _run_demo(args: argparse.Namespace) -> int:
     for name, path in written.reports.items():
         print(f"report of {name}: {path}")
     print(f"comparison of the shipped models: {written.comparison}")
+    print(f"comparison of the face detectors: {written.detectors}")
     return 0

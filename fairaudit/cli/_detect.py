@@ -83,6 +83,13 @@ def register(subparsers: Any) -> None:
         help="save detector-NAME.json (one audit per detector) and, with several "
         "detectors, detector-pairs.json (the paired counts)",
     )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="HTML",
+        help="with several detectors, write the comparison report (rates per group, paired "
+        "differences, figures)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
     parser.add_argument(
         "--output", "-o", type=Path, help="save the detector audit (JSON, fairaudit-audit format)"
@@ -158,6 +165,8 @@ def run_audit_detector(args: argparse.Namespace) -> int:
             "with several --detectors, save with --output-dir (one audit per detector); "
             "--output and --merge-into take one detector"
         )
+    if args.report is not None and not several:
+        raise ConfigurationError("--report compares detectors: give several --detectors")
     merge_target = None
     if args.merge_into is not None:  # fail before the long run, not after it
         merge_target = AuditResult.load(args.merge_into)
@@ -209,6 +218,11 @@ def run_audit_detector(args: argparse.Namespace) -> int:
             print(
                 f"saved the paired counts to {pairs.save(args.output_dir / 'detector-pairs.json')}"
             )
+        if args.report is not None:
+            from fairaudit.report import write_detector_report
+
+            path = write_detector_report(pairs, args.report, min_support=args.min_support)
+            print(f"wrote the detector comparison report to {path}")
     return 0
 
 

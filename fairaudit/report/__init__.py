@@ -6,6 +6,8 @@
   calibration, the model card, the metadata and a glossary.
 - :func:`render_comparison` / :func:`write_comparison_report`: the comparison report
   of model versions (:mod:`fairaudit.report._compare_render`).
+- :func:`render_detector_report` / :func:`write_detector_report`: the comparison of
+  face detectors on the same images (:mod:`fairaudit.report._detector_render`).
 - :func:`write_findings_csv` / :func:`findings_table`: the ranked disparities as CSV;
   :func:`terminal_summary`: the largest supported disparities per task, as text.
 - :data:`GLOSSARY`: the definitions the report's glossary shows.
@@ -16,6 +18,7 @@
 
 from fairaudit.report._card import load_model_card, resolve_model_card
 from fairaudit.report._compare_render import render_comparison, write_comparison_report
+from fairaudit.report._detector_render import render_detector_report, write_detector_report
 from fairaudit.report._exports import findings_table, terminal_summary, write_findings_csv
 from fairaudit.report._glossary import GLOSSARY, glossary_entries
 from fairaudit.report._html import (
@@ -50,11 +53,13 @@ __all__ = [
     "inline_script",
     "load_model_card",
     "render_comparison",
+    "render_detector_report",
     "render_report",
     "resolve_model_card",
     "task_random_state",
     "terminal_summary",
     "write_comparison_report",
+    "write_detector_report",
     "write_findings_csv",
     "write_report",
 ]

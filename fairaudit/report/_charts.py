@@ -149,6 +149,8 @@ def dot_interval_chart(
     metric: str,
     overall: float | None = None,
     interval: str = "",
+    clip: tuple[float, float] = (0.0, 1.0),
+    overall_label: str = "all",
 ) -> markupsafe.Markup:
     """A rate per group with its interval, one panel per attribute, on one zoomed axis.
 
@@ -165,6 +167,10 @@ def dot_interval_chart(
         The overall value, a dashed line across every panel.
     interval : str
         What the intervals are (in each mark's title).
+    clip : (float, float), default=(0.0, 1.0)
+        Bounds of the axis (``(-1, 1)`` for differences of rates).
+    overall_label : str, default="all"
+        Name of the ``overall`` line, written above it.
 
     Returns
     -------
@@ -181,7 +187,7 @@ def dot_interval_chart(
                 values += [r.lower, r.upper]
     if overall is not None:
         values.append(overall)
-    domain = axis_domain(values)
+    domain = axis_domain(values, clip=clip)
     low, high, _ = domain
     layout = _layout(panels)
     n_w, plot_w = _N_W, _PLOT_W
@@ -209,12 +215,12 @@ def dot_interval_chart(
             xo = scale(overall)
             out.append(
                 f'<line class="overall" x1="{xo:.1f}" x2="{xo:.1f}" y1="{top - 8}" '
-                f'y2="{bottom:.1f}"><title>overall {_fmt(overall)}</title></line>'
+                f'y2="{bottom:.1f}"><title>{_esc(overall_label)} {_fmt(overall)}</title></line>'
             )
             if p == 0:
                 out.append(
                     f'<text class="overall-label" x="{xo:.1f}" y="{top - 10}" '
-                    f'text-anchor="middle">all {_fmt(overall)}</text>'
+                    f'text-anchor="middle">{_esc(overall_label)} {_fmt(overall)}</text>'
                 )
         for i, r in enumerate(rows):
             y = top + (i + 0.5) * _ROW

@@ -19,7 +19,9 @@ def test_several_detectors_write_one_audit_each_and_the_pairs(
     pytest.importorskip("dlib", reason='the dlib detectors need dlib-bin: "fairaudit[detect]"')
     out = tmp_path / "audit"
     args = ["audit-detector", str(fairface_root), "--detectors", "haar,dlib-hog"]
-    assert main([*args, "--limit", "12", "-q", "--output-dir", str(out)]) == 0
+    report = tmp_path / "detectors.html"
+    args += ["--limit", "12", "-q", "--output-dir", str(out), "--report", str(report)]
+    assert main(args) == 0
     printed = capsys.readouterr().out
     assert "=== haar ===" in printed and "=== dlib-hog ===" in printed
     assert "paired comparison" in printed
@@ -31,6 +33,9 @@ def test_several_detectors_write_one_audit_each_and_the_pairs(
         assert audit.metadata["detection"]["detector_name"] == name
     frame = pairs.compare("haar", "dlib-hog", by="race")
     assert int(frame["n"].sum()) == 12
+    html = report.read_text(encoding="utf-8")
+    assert "Face detectors compared: haar, dlib-hog" in html and "<svg" in html
+    assert f"wrote the detector comparison report to {report}" in printed
 
 
 @pytest.mark.parametrize(
@@ -39,6 +44,7 @@ def test_several_detectors_write_one_audit_each_and_the_pairs(
         (["--detectors", "haar,mtcnn"], "unknown detector(s) ['mtcnn']"),
         (["--detectors", "haar,haar"], "lists a detector twice"),
         (["--detectors", "haar,dlib-hog", "-o", "x.json"], "save with --output-dir"),
+        (["--detectors", "haar", "--report", "x.html"], "give several --detectors"),
     ],
 )
 def test_bad_detector_lists_are_refused(

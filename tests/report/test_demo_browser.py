@@ -27,6 +27,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 DEMO = Path(__file__).resolve().parents[2] / "reports" / "demo"
 REPORTS = [DEMO / f"report-{name}.html" for name in DEMO_MODELS] + [DEMO / "compare.html"]
+DETECTORS = DEMO / "detectors.html"
 
 FLAG_COLOURS = """() => {
     const css = getComputedStyle(document.documentElement);
@@ -100,7 +101,9 @@ def test_every_flagged_row_of_the_demo_reports_is_drawn_in_its_colour(browser_pa
     assert browser_page.console_errors == []
 
 
-@pytest.mark.parametrize("path", [*REPORTS, None], ids=lambda p: p.stem if p else "synthetic")
+@pytest.mark.parametrize(
+    "path", [*REPORTS, DETECTORS, None], ids=lambda p: p.stem if p else "synthetic"
+)
 def test_no_table_or_chart_box_overflows_at_1280_px(browser_page, path, synthetic_file):
     page = _open(browser_page, path or synthetic_file)
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
@@ -187,3 +190,58 @@ def test_print_stylesheet_prints_the_report_to_pdf(browser_page, tmp_path):
     pdf = tmp_path / "report.pdf"
     page.pdf(path=str(pdf), format="A4", landscape=True, print_background=True)
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000
+
+
+def test_detector_comparison_draws_each_detectors_rates_and_paired_differences(
+    browser_page, tmp_path_factory
+):
+    """detectors.html: the first screen's figure holds every detector's per-race rates.
+
+    The drawn numbers are checked against the demo's Haar detector audit (an
+    independent path: the per-cell counts of the classifier audits' detector
+    audit, not the paired counts), the dots' positions against the numbers, and
+    the paired-difference chart against its zero line.
+    """
+    from fairaudit.demo import load_demo_audits, load_demo_detectors
+
+    pairs = load_demo_detectors().all
+    page = _open(browser_page, DETECTORS)
+    title = page.inner_text("#report-title")
+    assert all(name in title for name in pairs.detectors) and "FairFace val" in title
+    figure_top = page.eval_on_selector("#glance-figure", "e => e.getBoundingClientRect().top")
+    assert figure_top < 900
+    shots = _shots_dir(tmp_path_factory)
+    page.screenshot(path=str(shots / "first-screen-detectors-1280.png"))
+    assert (shots / "first-screen-detectors-1280.png").stat().st_size > 20_000
+    marks = page.eval_on_selector_all(
+        "#glance-figure g.mark",
+        """els => els.map(e => ({group: e.dataset.group, est: +e.dataset.estimate,
+            lo: +e.dataset.lower, hi: +e.dataset.upper, n: +e.dataset.n,
+            cx: +e.querySelector('circle').getAttribute('cx')}))""",
+    )
+    races = list(pairs.attributes["race"].classes)
+    assert len(marks) == len(pairs.detectors) * (1 + len(races))
+    haar = {m["group"]: m for m in marks[: 1 + len(races)]}
+    expected = load_demo_audits().detection.detection_rates(by="race").set_index("race")
+    for race in races:
+        assert haar[race]["n"] == expected.loc[race, "n"]
+        assert abs(haar[race]["est"] - expected.loc[race, "rate"]) < 1e-12
+        assert abs(haar[race]["lo"] - expected.loc[race, "ci_low"]) < 1e-12
+    for m in marks:
+        assert m["lo"] <= m["est"] <= m["hi"], m
+    # Haar finds Black faces least often: drawn left of every other group of its panel
+    assert haar["Black"]["cx"] == min(haar[r]["cx"] for r in races)
+    # the dlib CNN's differences from Haar lie right of the zero line, clear of it
+    charts = page.eval_on_selector_all(
+        "#detectors-by-race svg.chart",
+        """svgs => svgs.map(svg => ({zero: svg.querySelector('line.overall')
+            ? +svg.querySelector('line.overall').getAttribute('x1') : null,
+            marks: Array.from(svg.querySelectorAll('g.mark')).map(g => ({
+                lo: +g.dataset.lower, cx: +g.querySelector('circle').getAttribute('cx'),
+                group: g.dataset.group}))}))""",
+    )
+    rates_chart, diff_chart = charts
+    assert rates_chart["zero"] is None and diff_chart["zero"] is not None
+    cnn = diff_chart["marks"][-(1 + len(races)) :]
+    assert all(m["lo"] > 0 and m["cx"] > diff_chart["zero"] for m in cnn), cnn
+    assert browser_page.console_errors == []
