@@ -28,11 +28,62 @@ except ModuleNotFoundError as exc:
         raise
     raise MissingDependencyError.for_extra("models", "torch") from None
 
+from fairaudit.functional import wilson_interval
 from fairaudit.inference import Predictor
 from fairaudit.metrics import AuditResult, audit_table
 from fairaudit.vocab import age_years_to_group
 
-__all__ = ["ModelEvaluation", "evaluate_checkpoint", "evaluate_predictions"]
+__all__ = ["ModelEvaluation", "evaluate_checkpoint", "evaluate_predictions", "group_accuracy"]
+
+
+def group_accuracy(
+    audit: AuditResult,
+    *,
+    tasks: Sequence[str] | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Accuracy of each task in each group of each attribute, with Wilson intervals.
+
+    The disparities a model card shows: e.g. gender accuracy of women and of men,
+    of each race, of each age group.
+
+    Parameters
+    ----------
+    audit : AuditResult
+    tasks : sequence of str, optional
+        Default: every task of the audit.
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``task``, ``attribute``, ``group``, ``n``, ``correct``, ``accuracy``
+        (NaN for an empty group), ``lower``, ``upper``.
+    """
+    rows = []
+    for task in tasks if tasks is not None else list(audit.tasks):
+        for attribute, vocab in audit.attributes.items():
+            cm = audit.grouped_counts(task, by=attribute)
+            n = cm.sum(axis=(1, 2))
+            correct = np.trace(cm, axis1=1, axis2=2)
+            lower, upper = wilson_interval(correct, n, confidence=confidence)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                accuracy = np.where(n > 0, correct / np.where(n > 0, n, 1), np.nan)
+            for k, group in enumerate(vocab.classes):
+                rows.append(
+                    (
+                        task,
+                        attribute,
+                        group,
+                        int(n[k]),
+                        int(correct[k]),
+                        float(accuracy[k]),
+                        float(lower[k]),
+                        float(upper[k]),
+                    )
+                )
+    columns = ["task", "attribute", "group", "n", "correct", "accuracy", "lower", "upper"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 @dataclass(frozen=True)
@@ -69,11 +120,17 @@ class ModelEvaluation:
             raise DataValidationError(f"no task {task!r}; evaluated {evaluated}")
         return float(rows["estimate"].iloc[0])
 
+    def group_accuracy(self) -> pd.DataFrame:
+        """:func:`group_accuracy` of the classification tasks, at :attr:`confidence`."""
+        tasks = self.summary.loc[self.summary["metric"] == "accuracy", "task"].tolist()
+        return group_accuracy(self.audit, tasks=tasks, confidence=self.confidence)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able summary (for model cards)."""
+        """JSON-able summary (for model cards): headline metrics and accuracy per group."""
         return {
             "confidence": self.confidence,
             "n_resamples": self.n_resamples,
+            "groups": self.group_accuracy().to_dict(orient="records"),
             "metrics": {
                 row.task: {
                     "metric": row.metric,

@@ -143,9 +143,39 @@ def format_model_card(card: dict[str, Any]) -> str:
         lines.append(row)
     if reference.get("source"):
         lines += ["", f"Reference: {reference['source']}"]
+    lines += _group_lines(ev, level)
     if card.get("notes"):
         lines += ["", card["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _group_lines(ev: dict[str, Any], level: int) -> list[str]:
+    """Accuracy per group: one row per group of each attribute, one column per task."""
+    groups = pd.DataFrame(ev.get("groups") or [])
+    if groups.empty:
+        return []
+    tasks = list(dict.fromkeys(groups["task"]))
+    lines = [
+        "",
+        f"## Accuracy per group ({level}% Wilson intervals)",
+        "",
+        "| attribute | group | n | " + " | ".join(tasks) + " |",
+        "|---|---|---|" + "---|" * len(tasks),
+    ]
+    first = groups[groups["task"] == tasks[0]]
+    for row in first.itertuples(index=False):
+        if row.n == 0:
+            continue
+        cells = []
+        for task in tasks:
+            cell = groups[
+                (groups["task"] == task)
+                & (groups["attribute"] == row.attribute)
+                & (groups["group"] == row.group)
+            ].iloc[0]
+            cells.append(f"{cell['accuracy']:.3f} [{cell['lower']:.3f}, {cell['upper']:.3f}]")
+        lines.append(f"| {row.attribute} | {row.group} | {row.n:,} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def package_run(

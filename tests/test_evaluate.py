@@ -144,3 +144,44 @@ def test_the_audit_records_the_model_and_the_data(tmp_path):
     assert meta["data"]["checkpoint"] == str(ckpt)
     assert meta["data"]["predictions"] != "predictions"
     assert list(ev.audit.attributes) == ["gender", "age", "race"]
+
+
+def test_group_accuracy_matches_a_naive_loop_and_statsmodels_wilson():
+    import pandas as pd
+    from statsmodels.stats.proportion import proportion_confint
+
+    from fairaudit.evaluate import group_accuracy
+    from fairaudit.metrics import audit_table
+    from fairaudit.vocab import FAIRFACE_AGE, FAIRFACE_RACE, GENDER
+
+    rng = np.random.default_rng(4)
+    n = 900
+    labels = pd.DataFrame(
+        {
+            "file": [f"{i}.jpg" for i in range(n)],
+            "gender": rng.choice(GENDER.classes, n),
+            "age": rng.choice(FAIRFACE_AGE.classes[:4], n),
+            "race": rng.choice(FAIRFACE_RACE.classes, n),
+        }
+    )
+    flip = rng.random(n) < np.where(labels["race"] == "Black", 0.3, 0.1)
+    other = {"Male": "Female", "Female": "Male"}
+    predictions = pd.DataFrame(
+        {
+            "file": labels["file"],
+            "gender_pred": np.where(flip, labels["gender"].map(other), labels["gender"]),
+        }
+    )
+    audit = audit_table(predictions, labels, tasks=["gender"])
+    table = group_accuracy(audit, confidence=0.9).set_index(["attribute", "group"])
+    for attribute in ("gender", "age", "race"):
+        for group, rows in labels.groupby(attribute):
+            correct = int((~flip[rows.index]).sum())
+            got = table.loc[(attribute, group)]
+            assert (got["n"], got["correct"]) == (len(rows), correct)
+            assert got["accuracy"] == pytest.approx(correct / len(rows))
+            low, high = proportion_confint(correct, len(rows), alpha=0.1, method="wilson")
+            assert (got["lower"], got["upper"]) == pytest.approx((low, high))
+    # groups of the vocabulary absent from the data are listed with n = 0
+    empty = table.loc[("age", FAIRFACE_AGE.classes[-1])]
+    assert empty["n"] == 0 and np.isnan(empty["accuracy"])

@@ -127,6 +127,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.set_defaults(func=_run_train)
+    register_heads(subparsers)
 
 
 def _config_from_args(args: argparse.Namespace) -> Any:
@@ -204,4 +205,95 @@ def _run_train(args: argparse.Namespace) -> int:
             print(f"{result.n_corrupt_skipped} unreadable image(s) skipped (see history.csv)")
         print(f"best checkpoint (epoch {result.best_epoch}): {result.best_checkpoint}")
         print(f"last checkpoint: {result.last_checkpoint}")
+    return 0
+
+
+_HEADS_DESCRIPTION = """\
+Train the task heads of a fused model (MobileNetV2 features + dlib's face
+descriptor, arch mobilenet_v2_face_descriptor) on frozen features.
+
+The CNN is the backbone of --trunk (a shipped model's name or a checkpoint) and
+stays frozen, as does dlib's descriptor: their features of every image are computed
+once and cached in chunks (a killed run resumes at the first missing chunk). The
+heads then learn on 90% of FairFace's train split; the validation loss on the 10%
+held out (stratified by gender x age x race) picks the best epoch and stops the run,
+so the val images serve only the final evaluation. Writes OUTPUT/best.pt,
+history.csv/json and config.json, like `fairaudit train`. Needs the extras
+"models" and "detect".
+"""
+
+
+def register_heads(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train-heads`` subcommand (options left out keep ``HeadsConfig``'s defaults)."""
+    p = subparsers.add_parser(
+        "train-heads",
+        help="train the heads of a fused CNN + dlib face-descriptor model on frozen features",
+        description=_HEADS_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data-root", required=True, help="FairFace root (labels/, train/, val/)")
+    p.add_argument("--output", required=True, help="run folder")
+    p.add_argument(
+        "--trunk", help="shipped model or checkpoint (default: fairface-mobilenet_v2-112)"
+    )
+    p.add_argument("--cache", metavar="DIR", help="feature cache (default: OUTPUT/features)")
+    p.add_argument("--head-units", help="hidden units per head, e.g. 256 (default) or 512,256")
+    p.add_argument("--dropout", type=float, help="on the fused features (default 0.3)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--weight-decay", type=float, help="(default 1e-4)")
+    p.add_argument("--epochs", type=int, help="maximum epochs (default 100)")
+    p.add_argument("--patience", type=int, help="epochs without a better val loss (default 8)")
+    p.add_argument("--holdout-fraction", type=float, help="(default 0.1)")
+    p.add_argument("--seed", type=int, help="(default 0)")
+    p.add_argument("--threads", type=int, help="torch threads (default 1)")
+    p.add_argument("--limit-train", type=int, metavar="N", help="first N training rows only")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run_train_heads)
+
+
+def _run_train_heads(args: argparse.Namespace) -> int:
+    from fairaudit.training import HeadsConfig, load_training_tables, train_heads
+
+    given: dict[str, Any] = {
+        field: getattr(args, option)
+        for option, field in (
+            ("trunk", "trunk"),
+            ("dropout", "dropout"),
+            ("lr", "lr"),
+            ("weight_decay", "weight_decay"),
+            ("epochs", "max_epochs"),
+            ("patience", "patience"),
+            ("holdout_fraction", "holdout_fraction"),
+            ("seed", "seed"),
+            ("threads", "threads"),
+            ("cache", "cache_dir"),
+        )
+        if getattr(args, option) is not None
+    }
+    if args.head_units:
+        try:
+            given["head_units"] = [int(u) for u in args.head_units.split(",") if u.strip()]
+        except ValueError as exc:
+            raise DataValidationError(f"--head-units {args.head_units!r}: {exc}") from exc
+    config = HeadsConfig(data_root=str(Path(args.data_root).expanduser().resolve()), **given)
+    tables = load_training_tables(
+        "fairface", config.data_root, seed=config.seed, holdout_fraction=config.holdout_fraction
+    )
+    print(tables.summary)
+    train_table = tables.train if args.limit_train is None else tables.train.head(args.limit_train)
+    result = train_heads(
+        config,
+        train_table=train_table,
+        val_table=tables.val,
+        output_dir=args.output,
+        progress=not args.no_progress,
+    )
+    last = result.history.iloc[-1]
+    print(
+        f"{len(result.history)} epoch(s) in {result.history['seconds'].sum():.0f} s (features "
+        f"{result.feature_seconds:.0f} s); last: train loss {last['train_loss']:.4f}, val loss "
+        f"{last['val_loss']:.4f}"
+    )
+    print(f"stopped: {result.stopped_reason}")
+    print(f"best checkpoint (epoch {result.best_epoch}): {result.best_checkpoint}")
     return 0

@@ -6,9 +6,11 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from fairaudit.detect import dlib_available
 from fairaudit.exceptions import ConfigurationError
 from fairaudit.models._backbones import BACKBONES, timm_available
 from fairaudit.models._base import MultiTaskNet
+from fairaudit.models._descriptor_fusion import DESCRIPTOR_FUSION_ARCH, DescriptorFusionNet
 from fairaudit.models._lightweight import LightweightMTLNet224
 from fairaudit.models._tasks import FAIRFACE_TASKS, TaskSpec
 from fairaudit.models._transfer import TransferMTLNet
@@ -25,16 +27,20 @@ def available_architectures(*, usable_only: bool = False) -> tuple[str, ...]:
     ----------
     usable_only : bool, default=False
         Keep only the architectures that can be built here (timm's need the
-        optional extra ``fairaudit[backbones]``).
+        optional extra ``fairaudit[backbones]``, the face-descriptor fusion
+        ``fairaudit[detect]``).
 
     Returns
     -------
     tuple of str
-        ``"lightweight"``, then the transfer backbones.
+        ``"lightweight"``, the transfer backbones, then
+        ``"mobilenet_v2_face_descriptor"``.
     """
-    names = (_LIGHTWEIGHT, *BACKBONES)
+    names = (_LIGHTWEIGHT, *BACKBONES, DESCRIPTOR_FUSION_ARCH)
     if usable_only and not timm_available():
-        names = tuple(n for n in names if n == _LIGHTWEIGHT or BACKBONES[n].timm_name is None)
+        names = tuple(n for n in names if n not in BACKBONES or BACKBONES[n].timm_name is None)
+    if usable_only and not dlib_available():
+        names = tuple(n for n in names if n != DESCRIPTOR_FUSION_ARCH)
     return names
 
 
@@ -66,7 +72,9 @@ def build_model(
         (:class:`LightweightMTLNet224`, trained from scratch) or a transfer
         backbone (:class:`TransferMTLNet`): ``"mobilenet_v2"``, ``"vgg19"``,
         ``"resnet50"``, ``"inception_v3"``, ``"xception"``, ``"mobilenet_v1"``,
-        ``"mobilenet_v1_transformer"``.
+        ``"mobilenet_v1_transformer"``; or ``"mobilenet_v2_face_descriptor"``
+        (:class:`DescriptorFusionNet`: MobileNetV2 features fused with dlib's
+        face descriptor, which needs the extra ``detect``).
     tasks : sequence of TaskSpec, default=FAIRFACE_TASKS
         One head per task.
     pretrained : bool, default=False
@@ -119,6 +127,13 @@ def build_model(
             pretrained=pretrained,
             weights_path=weights_path,
             **arch_kwargs,
+        )
+    elif arch == DESCRIPTOR_FUSION_ARCH:
+        _check_kwargs(
+            arch, DescriptorFusionNet, arch_kwargs, {"tasks", "pretrained", "weights_path"}
+        )
+        model = DescriptorFusionNet(
+            tasks=tasks, pretrained=pretrained, weights_path=weights_path, **arch_kwargs
         )
     else:
         raise ConfigurationError(

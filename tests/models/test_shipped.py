@@ -72,3 +72,11 @@ def test_shipped_model_reproduces_its_card_on_the_shared_data(name, shared_data,
         assert metric["n"] == len(table)
         tolerance = MAE_TOLERANCE_YEARS if metric["metric"] == "mae_years" else ACCURACY_TOLERANCE
         assert abs(ev.headline(task) - metric["estimate"]) <= tolerance, (task, ev.headline(task))
+    # the card's accuracy per group (its own disparities) is reproduced too
+    groups = ev.group_accuracy().set_index(["task", "attribute", "group"])
+    assert card["evaluation"]["groups"], "the card lists accuracy per group"
+    for row in card["evaluation"]["groups"]:
+        got = groups.loc[(row["task"], row["attribute"], row["group"])]
+        assert got["n"] == row["n"], row
+        if row["n"]:
+            assert abs(got["accuracy"] - row["accuracy"]) <= ACCURACY_TOLERANCE, (row, got)

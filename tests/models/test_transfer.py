@@ -49,16 +49,25 @@ def _bn_buffers(module: nn.Module) -> dict[str, torch.Tensor]:
     }
 
 
+#: Architectures built without timm.
+TORCHVISION_ONLY = {"mobilenet_v2", "mobilenet_v2_face_descriptor"}
+
+
 def test_available_architectures():
     names = available_architectures()
     assert names[0] == "lightweight"
-    assert set(names) == {"lightweight", *BACKBONES}
+    assert set(names) == {"lightweight", *BACKBONES, "mobilenet_v2_face_descriptor"}
     assert {"mobilenet_v2", "vgg19", "resnet50", "inception_v3", "xception", "mobilenet_v1"} <= set(
         names
     )
     usable = available_architectures(usable_only=True)
     assert {"lightweight", "mobilenet_v2"} <= set(usable)
-    assert set(usable) == (set(names) if timm_available() else {"lightweight", "mobilenet_v2"})
+    from fairaudit.detect import dlib_available
+
+    expected = set(names) if timm_available() else {"lightweight", *TORCHVISION_ONLY}
+    if not dlib_available():
+        expected -= {"mobilenet_v2_face_descriptor"}
+    assert set(usable) == expected
 
 
 @pytest.mark.parametrize("tasks", [FAIRFACE_TASKS, UTKFACE_TASKS])

@@ -28,8 +28,7 @@ def _pairs(n: int = 600, seed: int = 0) -> DetectorPairs:
         "b": rng.random(n) < 0.95,
     }
     runs = {
-        name: labels.assign(status="ok", n_faces=hit.astype(int))
-        for name, hit in found.items()
+        name: labels.assign(status="ok", n_faces=hit.astype(int)) for name, hit in found.items()
     }
     return detector_pairs(
         runs, attributes=("gender", "race"), metadata={"data": "synthetic faces: 600 rows"}

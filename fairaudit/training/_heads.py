@@ -1,0 +1,309 @@
+"""Train the task heads of a :class:`~fairaudit.models.DescriptorFusionNet` on frozen features.
+
+The CNN trunk (taken from a trained MobileNetV2 checkpoint) and dlib's face
+descriptor are frozen, so their features are computed once per image and cached
+in chunks (:func:`cached_features`; a killed run resumes at the first missing
+chunk). The heads then train on the cached, standardised features in seconds per
+epoch: Adam on the sum of the tasks' cross-entropies, the validation loss on the
+held-out rows after every epoch, stop after ``patience`` epochs without a better
+one, keep the best. The run folder has what ``fairaudit train`` writes
+(``best.pt``, ``history.csv``, ``config.json``), so ``fairaudit evaluate
+model-card`` packages it the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from fairaudit._io import atomic_write_text
+from fairaudit.datasets import ImageTransform
+from fairaudit.exceptions import DataValidationError
+from fairaudit.models import (
+    FAIRFACE_TASKS,
+    DescriptorFusionNet,
+    load_checkpoint,
+    save_checkpoint,
+    shipped_model_path,
+    shipped_models,
+)
+from fairaudit.training._features import cached_features
+from fairaudit.training._history import write_history
+from fairaudit.vocab import Vocabulary
+
+__all__ = ["HeadsConfig", "HeadsResult", "train_heads"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class HeadsConfig:
+    """Everything that defines a heads-on-frozen-features run (saved as ``config.json``).
+
+    Parameters
+    ----------
+    trunk : str
+        A shipped model's name or a checkpoint path: a ``mobilenet_v2`` model whose
+        backbone becomes the fused model's CNN.
+    dataset : {"fairface"}
+    data_root : str, optional
+    holdout_fraction : float, default=0.1
+        Share of the training split held out (stratified, seeded) for the
+        validation loss and the choice of the best epoch.
+    head_units : list of int, default=[256]
+    dropout : float, default=0.3
+    lr, weight_decay : float, default=1e-3, 1e-4
+    batch_size : int, default=256
+    max_epochs, patience : int, default=100, 8
+    seed : int, default=0
+    threads : int, default=1
+    cache_dir : str, optional
+        Feature cache (default: ``OUTPUT/features``).
+    """
+
+    trunk: str = "fairface-mobilenet_v2-112"
+    dataset: str = "fairface"
+    data_root: str | None = None
+    holdout_fraction: float = 0.1
+    image_size: int = 112
+    head_units: list[int] = field(default_factory=lambda: [256])
+    dropout: float = 0.3
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 256
+    max_epochs: int = 100
+    patience: int = 8
+    seed: int = 0
+    threads: int = 1
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.dataset != "fairface":
+            raise DataValidationError(
+                f"HeadsConfig.dataset: only 'fairface' has the fused model's tasks, got "
+                f"{self.dataset!r}"
+            )
+        for name in ("batch_size", "max_epochs", "patience", "threads", "image_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise DataValidationError(f"HeadsConfig.{name} must be a positive integer")
+        if not 0.0 <= self.dropout < 1.0:
+            raise DataValidationError(f"HeadsConfig.dropout must lie in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible containers (``kind`` says what the run trained)."""
+        return {"kind": "heads on frozen features", **dataclasses.asdict(self)}
+
+
+@dataclass(frozen=True)
+class HeadsResult:
+    """What :func:`train_heads` wrote and measured."""
+
+    history: pd.DataFrame
+    best_epoch: int
+    best_checkpoint: Path
+    stopped_reason: str
+    feature_seconds: float
+
+
+def _trunk(config: HeadsConfig) -> Any:
+    source = config.trunk
+    path = shipped_model_path(source) if source in shipped_models() else Path(source)
+    loaded = load_checkpoint(path)
+    if loaded.arch != "mobilenet_v2":
+        raise DataValidationError(
+            f"the trunk must be a mobilenet_v2 model; {path} is {loaded.arch}"
+        )
+    if loaded.input_size != config.image_size:
+        raise DataValidationError(
+            f"the trunk {path} takes {loaded.input_size} px crops, the run {config.image_size}"
+        )
+    return loaded.model.eval(), path
+
+
+def _cnn_extractor(model: DescriptorFusionNet):
+    transform = ImageTransform()  # its ImageNet mean and std, as float32 like its own
+    normalisation = np.array(transform.mean, np.float32).reshape(1, 3, 1, 1)
+    scale = np.array(transform.std, np.float32).reshape(1, 3, 1, 1)
+
+    def extract(pixels: np.ndarray) -> np.ndarray:
+        # the arithmetic of ImageTransform, on a batch: the same floats the model sees
+        x = pixels.astype(np.float32).transpose(0, 3, 1, 2) * np.float32(1 / 255)
+        x = (x - normalisation) / scale
+        batch = torch.from_numpy(np.ascontiguousarray(x)).to(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            return model.cnn_pooled(batch).numpy()
+
+    return extract
+
+
+def _targets(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    out = {}
+    for task in FAIRFACE_TASKS:
+        vocab = Vocabulary(task.name, tuple(task.classes))
+        out[task.name] = vocab.encode(table[task.name], source=f"{task.name} labels")
+    return out
+
+
+def _loss(model: DescriptorFusionNet, features: torch.Tensor, targets: dict[str, torch.Tensor]):
+    outputs = {t.name: model.heads[t.name](model.dropout(features)) for t in model.tasks}
+    losses = {name: nn.functional.cross_entropy(outputs[name], targets[name]) for name in outputs}
+    return sum(losses.values()), losses, outputs
+
+
+def train_heads(
+    config: HeadsConfig,
+    *,
+    train_table: pd.DataFrame,
+    val_table: pd.DataFrame,
+    output_dir: str | os.PathLike[str],
+    progress: bool = True,
+) -> HeadsResult:
+    """Cache the frozen features of both tables, train the heads, save the best model.
+
+    Parameters
+    ----------
+    config : HeadsConfig
+    train_table, val_table : pandas.DataFrame
+        Loader tables with ``path`` and the FairFace task columns
+        (:func:`load_training_tables` with ``holdout_fraction``).
+    output_dir : path
+        Run folder: ``best.pt``, ``history.csv``/``.json``, ``config.json``,
+        ``features/`` (the cache, unless ``config.cache_dir``).
+    progress : bool, default=True
+
+    Returns
+    -------
+    HeadsResult
+    """
+    from fairaudit.detect import DlibFaceDescriptor
+
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    trunk, trunk_path = _trunk(config)
+    model = DescriptorFusionNet(
+        tasks=FAIRFACE_TASKS, head_units=config.head_units, dropout=config.dropout
+    )
+    model.backbone.load_state_dict(trunk.backbone.state_dict())
+    model = model.eval().to(memory_format=torch.channels_last)
+    cache = Path(config.cache_dir) if config.cache_dir else output / "features"
+    started = time.perf_counter()
+    describe = DlibFaceDescriptor()
+    cnn = _cnn_extractor(model)
+    parts = {}
+    for name, table in (("val", val_table), ("train", train_table)):
+        parts[name] = np.concatenate(
+            [
+                cached_features(
+                    table,
+                    cnn,
+                    cache / f"cnn-{trunk_path.stem}",
+                    image_size=config.image_size,
+                    progress=progress,
+                    desc=f"CNN features ({name})",
+                ),
+                cached_features(
+                    table,
+                    describe,
+                    cache / "dlib",
+                    image_size=config.image_size,
+                    progress=progress,
+                    desc=f"face descriptors ({name})",
+                ),
+            ],
+            axis=1,
+        )
+    feature_seconds = time.perf_counter() - started
+    mean = parts["train"].mean(axis=0)
+    std = parts["train"].std(axis=0)
+    std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
+    model.feature_mean.copy_(torch.from_numpy(mean.astype(np.float32)))
+    model.feature_std.copy_(torch.from_numpy(std))
+    x_train = model.fuse(*torch.from_numpy(parts["train"]).split([model.cnn_features, 128], 1))
+    x_val = model.fuse(*torch.from_numpy(parts["val"]).split([model.cnn_features, 128], 1))
+    y_train = {k: torch.from_numpy(v) for k, v in _targets(train_table).items()}
+    y_val = {k: torch.from_numpy(v) for k, v in _targets(val_table).items()}
+
+    heads = list(model.heads.parameters())
+    optimizer = torch.optim.Adam(heads, lr=config.lr, weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(config.seed)
+    rows, best_loss, best_epoch, bad, best_state = [], np.inf, 0, 0, None
+    reason = f"max_epochs {config.max_epochs} reached"
+    bar = tqdm(range(1, config.max_epochs + 1), desc="heads", disable=not progress)
+    for epoch in bar:
+        tick = time.perf_counter()
+        model.heads.train()
+        model.dropout.train()
+        order = torch.randperm(len(x_train), generator=generator)
+        total, seen = 0.0, 0
+        for start in range(0, len(order), config.batch_size):
+            index = order[start : start + config.batch_size]
+            loss, _, _ = _loss(model, x_train[index], {k: v[index] for k, v in y_train.items()})
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(index)
+            seen += len(index)
+        model.eval()
+        with torch.no_grad():
+            val_loss, val_losses, outputs = _loss(model, x_val, y_val)
+        row: dict[str, Any] = {
+            "epoch": epoch,
+            "train_loss": total / seen,
+            "val_loss": float(val_loss),
+        }
+        for name, value in val_losses.items():
+            row[f"val_{name}_loss"] = float(value)
+            accuracy = (outputs[name].argmax(1) == y_val[name]).double().mean()
+            row[f"val_{name}_accuracy"] = float(accuracy)
+        row |= {
+            "lr": config.lr,
+            "n_train": len(x_train),
+            "n_val": len(x_val),
+            "seconds": time.perf_counter() - tick + (feature_seconds if epoch == 1 else 0.0),
+        }
+        rows.append(row)
+        bar.set_postfix(val_loss=f"{row['val_loss']:.4f}")
+        if row["val_loss"] < best_loss:
+            best_loss, best_epoch, bad = row["val_loss"], epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= config.patience:
+                reason = (
+                    f"no validation loss below {best_loss:.4g} for {bad} epoch(s) "
+                    f"(patience {config.patience})"
+                )
+                break
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    history = write_history(rows, output)
+    best = save_checkpoint(
+        output / "best.pt",
+        model=model.eval(),
+        input_size=config.image_size,
+        extra={"config": config.to_dict(), "epoch": best_epoch, "trunk": str(trunk_path)},
+    )
+    logger.info("heads: best epoch %d (val loss %.4f); %s", best_epoch, best_loss, reason)
+    return HeadsResult(
+        history=history,
+        best_epoch=best_epoch,
+        best_checkpoint=best,
+        stopped_reason=reason,
+        feature_seconds=feature_seconds,
+    )

@@ -1,0 +1,129 @@
+"""Heads on frozen features: the feature cache, the fused model and ``train-heads``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fairaudit.cli import main
+from fairaudit.datasets import ImageTransform
+from fairaudit.exceptions import DataValidationError
+from fairaudit.models import build_model, crops_to_pixels, load_checkpoint, save_checkpoint
+from fairaudit.training import (
+    HeadsConfig,
+    cached_features,
+    crop_pixels,
+    load_training_tables,
+    train_heads,
+)
+from tests.training.conftest import make_fairface
+
+needs_dlib = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("dlib") is None,
+    reason='the face descriptor needs dlib-bin: pip install "fairaudit[detect]"',
+)
+
+
+def _table(root: Path, n: int = 7):
+    paths = sorted(str(p) for p in (root / "train").glob("*.jpg"))[:n]
+    import pandas as pd
+
+    return pd.DataFrame({"path": paths})
+
+
+def test_crops_to_pixels_inverts_the_transform(tmp_path):
+    root = make_fairface(tmp_path / "ff", n_train=5, n_val=1)
+    paths = _table(root, 5)["path"].tolist()
+    transform = ImageTransform(48)
+    x = torch.stack([transform(Image.open(p).convert("RGB")) for p in paths])
+    np.testing.assert_array_equal(crops_to_pixels(x), crop_pixels(paths, image_size=48))
+
+
+def test_cached_features_resume_at_the_first_missing_chunk(tmp_path):
+    root = make_fairface(tmp_path / "ff", n_train=7, n_val=1)
+    table = _table(root)
+    calls = []
+
+    def extract(pixels):
+        calls.append(len(pixels))
+        return pixels.reshape(len(pixels), -1).mean(axis=1, keepdims=True)
+
+    cache = tmp_path / "cache"
+    first = cached_features(table, extract, cache, image_size=16, chunk_size=3, progress=False)
+    assert first.shape == (7, 1) and calls == [3, 3, 1]
+    # oracle: the mean pixel of each resized crop, one image at a time
+    expected = [crop_pixels([p], image_size=16).mean() for p in table["path"]]
+    np.testing.assert_allclose(first[:, 0], expected, rtol=1e-6)
+    chunks = sorted(cache.glob("*.npy"))
+    chunks[1].unlink()
+    calls.clear()
+    again = cached_features(table, extract, cache, image_size=16, chunk_size=3, progress=False)
+    assert calls == [3]
+    np.testing.assert_array_equal(again, first)
+    np.save(chunks[1], np.zeros((2, 1), np.float32))
+    with pytest.raises(DataValidationError, match="has 2 rows, expected 3"):
+        cached_features(table, extract, cache, image_size=16, chunk_size=3, progress=False)
+    # another table (other images or order) never reads these chunks
+    calls.clear()
+    cached_features(table.iloc[::-1], extract, cache, image_size=16, chunk_size=3, progress=False)
+    assert calls == [3, 3, 1]
+
+
+@needs_dlib
+def test_fused_model_equals_its_parts_and_train_heads_packages_a_loadable_model(tmp_path):
+    root = make_fairface(tmp_path / "ff", n_train=30, n_val=2)
+    trunk = build_model("mobilenet_v2", head_units=[8])
+    trunk_path = save_checkpoint(tmp_path / "trunk.pt", model=trunk.eval(), input_size=112)
+    tables = load_training_tables("fairface", root, holdout_fraction=0.2)
+    config = HeadsConfig(trunk=str(trunk_path), head_units=[16], max_epochs=3, patience=2)
+    result = train_heads(
+        config,
+        train_table=tables.train,
+        val_table=tables.val,
+        output_dir=tmp_path / "run",
+        progress=False,
+    )
+    assert (tmp_path / "run" / "history.csv").is_file()
+    assert 1 <= result.best_epoch <= 3 and len(result.history) <= 3
+    best = result.history.loc[result.history["val_loss"].idxmin(), "epoch"]
+    assert best == result.best_epoch
+    loaded = load_checkpoint(result.best_checkpoint)
+    model = loaded.model.eval()
+    assert loaded.arch == "mobilenet_v2_face_descriptor"
+    # the backbone is the trunk's, frozen: identical weights
+    for key, value in trunk.backbone.state_dict().items():
+        torch.testing.assert_close(model.backbone.state_dict()[key], value)
+    # forward on the crops == heads on the standardised cached parts
+    paths = tables.val["path"].tolist()
+    transform = ImageTransform(112)
+    x = torch.stack([transform(Image.open(p).convert("RGB")) for p in paths])
+    with torch.no_grad():
+        outputs = model(x)
+        fused = model.fuse(model.cnn_pooled(x), model.describe(x))
+        for task in model.tasks:
+            torch.testing.assert_close(outputs[task.name], model.heads[task.name](fused))
+    # the validation loss of the best epoch is reproduced by the saved model
+    from fairaudit.vocab import FAIRFACE_VOCABULARIES
+
+    loss = sum(
+        torch.nn.functional.cross_entropy(
+            outputs[t.name],
+            torch.from_numpy(FAIRFACE_VOCABULARIES[t.name].encode(tables.val[t.name])),
+        )
+        for t in model.tasks
+    )
+    assert float(loss) == pytest.approx(result.history["val_loss"].min(), rel=1e-5)
+
+
+def test_heads_config_and_cli_errors(tmp_path, capsys):
+    with pytest.raises(DataValidationError, match="only 'fairface'"):
+        HeadsConfig(dataset="utkface")
+    with pytest.raises(DataValidationError, match="dropout"):
+        HeadsConfig(dropout=1.0)
+    args = ["train-heads", "--data-root", str(tmp_path), "--output", str(tmp_path / "o")]
+    assert main([*args, "--head-units", "x"]) != 0
+    assert "--head-units 'x'" in capsys.readouterr().err
