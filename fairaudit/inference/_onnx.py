@@ -36,12 +36,14 @@ from fairaudit._io import atomic_path
 from fairaudit._version import __version__
 from fairaudit.exceptions import (
     CheckpointError,
+    ConfigurationError,
     DataValidationError,
     FairAuditError,
     MissingDependencyError,
 )
 from fairaudit.inference._optimize import fold_batchnorm
 from fairaudit.inference._outputs import ProbabilityModel
+from fairaudit.models import DESCRIPTOR_FUSION_ARCH
 
 __all__ = ["DEFAULT_OPSET", "EXPORT_ATOL", "OnnxExport", "OnnxSession", "build_onnx", "export_onnx"]
 
@@ -165,6 +167,11 @@ def build_onnx(
     """
     onnx, _ = _require_onnx()
     size = _check_input_size(input_size)
+    if getattr(model, "arch", None) == DESCRIPTOR_FUSION_ARCH:
+        raise ConfigurationError(
+            f"{DESCRIPTOR_FUSION_ARCH} computes dlib's face descriptor inside its forward "
+            "pass, which ONNX cannot hold: predict it with the torch backend"
+        )
     wrapper = ProbabilityModel(fold_batchnorm(model), model.tasks).eval()
     try:
         data = _export_bytes(wrapper, size, opset=opset, dynamic_batch=dynamic_batch)

@@ -104,4 +104,10 @@ def test_onnx_errors(tmp_path: Path, model) -> None:
         export_onnx(model, tmp_path / "x.onnx")
     with pytest.raises(CheckpointError, match="missing.pt"):
         export_onnx(tmp_path / "missing.pt", tmp_path / "x.onnx")
+    from fairaudit.exceptions import ConfigurationError
+    from fairaudit.models import build_model
+
+    fused = build_model("mobilenet_v2_face_descriptor").eval()
+    with pytest.raises(ConfigurationError, match="face descriptor inside its forward"):
+        export_onnx(fused, tmp_path / "x.onnx", input_size=112)
     assert not (tmp_path / "x.onnx").exists()
