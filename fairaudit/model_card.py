@@ -40,8 +40,12 @@ def _training_summary(run_dir: Path) -> dict[str, Any]:
         raise CheckpointError(f"{run_dir}: no history.csv (is this a fairaudit training run?)")
     history = pd.read_csv(history_path)
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    best = history.loc[history["val_loss"].idxmin()]
+    # the checkpoint kept: the lowest validation loss, or the last epoch when the run
+    # chose nothing on its validation rows (train-heads --select last)
+    chose_last = config.get("select") == "last"
+    best = history.iloc[-1] if chose_last else history.loc[history["val_loss"].idxmin()]
     return {
+        "selection": "last epoch" if chose_last else "lowest validation loss",
         "config": config,
         "epochs_run": int(history["epoch"].max()),
         "best_epoch": int(best["epoch"]),
@@ -99,7 +103,14 @@ def build_model_card(
         "recipe": training["config"],
         "training": {
             key: training[key]
-            for key in ("epochs_run", "best_epoch", "best_val_loss", "wall_time_s", "n_train")
+            for key in (
+                "epochs_run",
+                "best_epoch",
+                "best_val_loss",
+                "wall_time_s",
+                "n_train",
+                "selection",
+            )
         },
         "training_history": training["history"],
         "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, torch {torch.__version__}",
@@ -124,9 +135,13 @@ def format_model_card(card: dict[str, Any]) -> str:
         f"- Training data: {card['data'].get('train', '')}",
         f"- Evaluation data: {card['data'].get('evaluation', '')}",
         f"- Trained by: `{card['command']}` (seed {card['seed']})",
-        f"- Training: {card['training']['epochs_run']} epoch(s), best epoch "
-        f"{card['training']['best_epoch']} by validation loss, "
-        f"{card['training']['wall_time_s'] / 3600:.2f} h on {card['machine']}",
+        f"- Training: {card['training']['epochs_run']} epoch(s), "
+        + (
+            "the last kept (nothing chosen on the validation rows), "
+            if card["training"].get("selection") == "last epoch"
+            else f"best epoch {card['training']['best_epoch']} by validation loss, "
+        )
+        + f"{card['training']['wall_time_s'] / 3600:.2f} h on {card['machine']}",
         "",
         f"| task | metric | estimate | {level}% bootstrap interval | n |"
         + (" published reference |" if reference.get("figures") else ""),

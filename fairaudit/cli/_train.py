@@ -244,6 +244,12 @@ def register_heads(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="maximum epochs (default 100)")
     p.add_argument("--patience", type=int, help="epochs without a better val loss (default 8)")
     p.add_argument("--holdout-fraction", type=float, help="(default 0.1)")
+    p.add_argument(
+        "--select",
+        choices=("best", "last"),
+        help="best (default): the epoch with the lowest held-out loss; last: exactly --epochs "
+        "epochs, nothing chosen on the held-out rows (required when the trunk trained on them)",
+    )
     p.add_argument("--seed", type=int, help="(default 0)")
     p.add_argument("--threads", type=int, help="torch threads (default 1)")
     p.add_argument("--limit-train", type=int, metavar="N", help="first N training rows only")
@@ -264,6 +270,7 @@ def _run_train_heads(args: argparse.Namespace) -> int:
             ("epochs", "max_epochs"),
             ("patience", "patience"),
             ("holdout_fraction", "holdout_fraction"),
+            ("select", "select"),
             ("seed", "seed"),
             ("threads", "threads"),
             ("cache", "cache_dir"),

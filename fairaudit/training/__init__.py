@@ -24,7 +24,7 @@ from fairaudit.training._distributed import (
 )
 from fairaudit.training._early_stopping import EarlyStopping
 from fairaudit.training._features import cached_features, crop_pixels
-from fairaudit.training._heads import HeadsConfig, HeadsResult, train_heads
+from fairaudit.training._heads import HeadsConfig, HeadsResult, train_heads, trunk_saw_holdout
 from fairaudit.training._history import plot_history
 from fairaudit.training._loop import TrainResult, train
 from fairaudit.training._splits import (
@@ -51,5 +51,6 @@ __all__ = [
     "stratified_holdout_split",
     "train",
     "train_heads",
+    "trunk_saw_holdout",
     "utkface_protocol_split",
 ]

@@ -36,6 +36,7 @@ from fairaudit.models import (
     DescriptorFusionNet,
     load_checkpoint,
     save_checkpoint,
+    shipped_model_card,
     shipped_model_path,
     shipped_models,
 )
@@ -43,7 +44,7 @@ from fairaudit.training._features import cached_features
 from fairaudit.training._history import write_history
 from fairaudit.vocab import Vocabulary
 
-__all__ = ["HeadsConfig", "HeadsResult", "train_heads"]
+__all__ = ["HeadsConfig", "HeadsResult", "train_heads", "trunk_saw_holdout"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,13 @@ class HeadsConfig:
     lr, weight_decay : float, default=1e-3, 1e-4
     batch_size : int, default=256
     max_epochs, patience : int, default=100, 8
+    select : {"best", "last"}, default="best"
+        ``"best"``: keep the epoch with the lowest validation loss and stop after
+        ``patience`` epochs without a better one. ``"last"``: train exactly
+        ``max_epochs`` epochs and keep the last, choosing nothing on the held-out
+        rows: required when the trunk was trained on them (its features of those
+        rows are those of training images, so a choice made on them would favour
+        it), which :func:`train_heads` checks from the trunk's recipe.
     seed : int, default=0
     threads : int, default=1
     cache_dir : str, optional
@@ -85,6 +93,7 @@ class HeadsConfig:
     batch_size: int = 256
     max_epochs: int = 100
     patience: int = 8
+    select: str = "best"
     seed: int = 0
     threads: int = 1
     cache_dir: str | None = None
@@ -99,6 +108,10 @@ class HeadsConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise DataValidationError(f"HeadsConfig.{name} must be a positive integer")
+        if self.select not in ("best", "last"):
+            raise DataValidationError(
+                f"HeadsConfig.select must be 'best' or 'last', got {self.select!r}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise DataValidationError(f"HeadsConfig.dropout must lie in [0, 1), got {self.dropout}")
 
@@ -118,10 +131,42 @@ class HeadsResult:
     feature_seconds: float
 
 
+def _trunk_recipe(source: str, loaded: Any) -> dict[str, Any] | None:
+    """The trunk's training configuration: its card's recipe, or its checkpoint's."""
+    if source in shipped_models():
+        return shipped_model_card(source).get("recipe")
+    training = loaded.extra.get("training") if isinstance(loaded.extra, dict) else None
+    config = training.get("config") if isinstance(training, dict) else None
+    return config if isinstance(config, dict) else None
+
+
+def trunk_saw_holdout(recipe: dict[str, Any] | None, config: HeadsConfig) -> bool:
+    """Whether the trunk may have trained on the rows the heads are validated on.
+
+    It did not only when its recipe held out the same share of the same data with
+    the same seed (the split is a function of those); an unknown recipe counts as
+    seen.
+    """
+    if not recipe:
+        return True
+    return not (
+        recipe.get("dataset") == config.dataset
+        and recipe.get("holdout_fraction") == config.holdout_fraction
+        and recipe.get("seed") == config.seed
+    )
+
+
 def _trunk(config: HeadsConfig) -> Any:
     source = config.trunk
     path = shipped_model_path(source) if source in shipped_models() else Path(source)
     loaded = load_checkpoint(path)
+    if config.select == "best" and trunk_saw_holdout(_trunk_recipe(source, loaded), config):
+        raise DataValidationError(
+            f"the trunk {source} was trained on the rows held out for validation (its recipe "
+            "holds out no rows, or others): choosing the epoch on them would favour it. "
+            "Train a trunk with the same holdout, or keep the last epoch (select='last', "
+            "--select last) with a number of epochs fixed in advance"
+        )
     if loaded.arch != "mobilenet_v2":
         raise DataValidationError(
             f"the trunk must be a mobilenet_v2 model; {path} is {loaded.arch}"
@@ -243,7 +288,9 @@ def train_heads(
     optimizer = torch.optim.Adam(heads, lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
     rows, best_loss, best_epoch, bad, best_state = [], np.inf, 0, 0, None
-    reason = f"max_epochs {config.max_epochs} reached"
+    reason = f"max_epochs {config.max_epochs} reached" + (
+        " (select='last': the last epoch is kept)" if config.select == "last" else ""
+    )
     bar = tqdm(range(1, config.max_epochs + 1), desc="heads", disable=not progress)
     for epoch in bar:
         tick = time.perf_counter()
@@ -279,7 +326,10 @@ def train_heads(
         }
         rows.append(row)
         bar.set_postfix(val_loss=f"{row['val_loss']:.4f}")
-        if row["val_loss"] < best_loss:
+        if config.select == "last":
+            best_loss, best_epoch = row["val_loss"], epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif row["val_loss"] < best_loss:
             best_loss, best_epoch, bad = row["val_loss"], epoch, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:

@@ -77,9 +77,18 @@ def test_cached_features_resume_at_the_first_missing_chunk(tmp_path):
 def test_fused_model_equals_its_parts_and_train_heads_packages_a_loadable_model(tmp_path):
     root = make_fairface(tmp_path / "ff", n_train=30, n_val=2)
     trunk = build_model("mobilenet_v2", head_units=[8])
-    trunk_path = save_checkpoint(tmp_path / "trunk.pt", model=trunk.eval(), input_size=112)
+    # a trunk trained with the same held-out rows may choose the epoch on them
+    recipe = {"dataset": "fairface", "holdout_fraction": 0.2, "seed": 0}
+    trunk_path = save_checkpoint(
+        tmp_path / "trunk.pt",
+        model=trunk.eval(),
+        input_size=112,
+        extra={"training": {"config": recipe}},
+    )
     tables = load_training_tables("fairface", root, holdout_fraction=0.2)
-    config = HeadsConfig(trunk=str(trunk_path), head_units=[16], max_epochs=3, patience=2)
+    config = HeadsConfig(
+        trunk=str(trunk_path), holdout_fraction=0.2, head_units=[16], max_epochs=3, patience=2
+    )
     result = train_heads(
         config,
         train_table=tables.train,
@@ -127,3 +136,34 @@ def test_heads_config_and_cli_errors(tmp_path, capsys):
     args = ["train-heads", "--data-root", str(tmp_path), "--output", str(tmp_path / "o")]
     assert main([*args, "--head-units", "x"]) != 0
     assert "--head-units 'x'" in capsys.readouterr().err
+
+
+@needs_dlib
+def test_a_trunk_trained_on_the_held_out_rows_keeps_the_last_epoch(tmp_path):
+    root = make_fairface(tmp_path / "ff", n_train=20, n_val=2)
+    trunk = build_model("mobilenet_v2", head_units=[8]).eval()
+    trunk_path = save_checkpoint(tmp_path / "trunk.pt", model=trunk, input_size=112)
+    tables = load_training_tables("fairface", root, holdout_fraction=0.2)
+    kwargs = {"train_table": tables.train, "val_table": tables.val, "progress": False}
+    config = HeadsConfig(trunk=str(trunk_path), holdout_fraction=0.2, max_epochs=4)
+    with pytest.raises(DataValidationError, match="trained on the rows held out"):
+        train_heads(config, output_dir=tmp_path / "best", **kwargs)
+    last = HeadsConfig(
+        trunk=str(trunk_path), holdout_fraction=0.2, max_epochs=4, patience=1, select="last"
+    )
+    result = train_heads(last, output_dir=tmp_path / "last", **kwargs)
+    # exactly max_epochs epochs (patience plays no part) and the last one kept
+    assert len(result.history) == 4 and result.best_epoch == 4
+    assert "select='last'" in result.stopped_reason
+
+
+def test_trunk_saw_holdout_reads_the_recipe():
+    from fairaudit.training import trunk_saw_holdout
+
+    config = HeadsConfig(holdout_fraction=0.1, seed=0)
+    assert trunk_saw_holdout(None, config)
+    assert trunk_saw_holdout({"dataset": "fairface", "seed": 0}, config)  # the seed's way
+    assert trunk_saw_holdout({"dataset": "fairface", "holdout_fraction": 0.1, "seed": 1}, config)
+    assert not trunk_saw_holdout(
+        {"dataset": "fairface", "holdout_fraction": 0.1, "seed": 0}, config
+    )
