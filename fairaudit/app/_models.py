@@ -28,7 +28,9 @@ __all__ = [
     "parse_app_args",
 ]
 
-#: The model the app predicts with unless told otherwise: the most accurate FairFace model.
+#: The model the app predicts with unless told otherwise: the most accurate FairFace model
+#: that needs nothing beyond the extras "models" and "app" (the face-descriptor fusion,
+#: more accurate, also needs "detect": choose it in the app or with ``--model``).
 DEFAULT_MODEL = "fairface-mobilenet_v2-112"
 
 

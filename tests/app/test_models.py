@@ -24,11 +24,16 @@ from .conftest import TEST_MODEL
 
 def test_the_app_offers_the_shipped_fairface_models_only():
     assert set(shipped_models()) >= {"utkface-mobilenet_v2-112", *fairface_models()}
-    assert fairface_models() == ("fairface-lightweight-112", "fairface-mobilenet_v2-112")
+    assert fairface_models() == (
+        "fairface-lightweight-112",
+        "fairface-mobilenet_v2-112",
+        "fairface-mobilenet_v2_face_descriptor-112",
+    )
     for name in fairface_models():
         tasks = {t["name"]: tuple(t["classes"]) for t in shipped_model_card(name)["tasks"]}
         assert tasks == {t: v.classes for t, v in FAIRFACE_VOCABULARIES.items()}
-    assert DEFAULT_MODEL == "fairface-mobilenet_v2-112"  # the most accurate one
+    # the most accurate one that needs no extra beyond "models" and "app"
+    assert DEFAULT_MODEL == "fairface-mobilenet_v2-112"
     with pytest.raises(ConfigurationError, match="utkface-mobilenet_v2-112.*fairface-lightweight"):
         check_app_model("utkface-mobilenet_v2-112")
 
