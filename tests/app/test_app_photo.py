@@ -81,7 +81,11 @@ def test_the_page_asks_for_a_photo_first(app):
         "Each face found is boxed and numbered, with its predicted labels."
     ]
     assert at.sidebar.selectbox[0].value == TEST_MODEL  # from --model
-    assert at.sidebar.selectbox[0].options == ["fairface-lightweight-112", DEFAULT_MODEL]
+    assert at.sidebar.selectbox[0].options == [
+        "fairface-lightweight-112",
+        DEFAULT_MODEL,
+        "fairface-mobilenet_v2_face_descriptor-112",
+    ]
     assert model_note(TEST_MODEL) in [c.value for c in at.caption]
     assert not at.get("vega_lite_chart") and not at.error and not at.warning
 
@@ -172,6 +176,6 @@ def test_a_model_the_app_cannot_use_stops_it_with_a_message(app, monkeypatch):
     assert [e.value for e in at.error] == [
         "The app cannot start: the app predicts with a shipped FairFace model, not "
         "'utkface-mobilenet_v2-112'; choose one of ['fairface-lightweight-112', "
-        "'fairface-mobilenet_v2-112']"
+        "'fairface-mobilenet_v2-112', 'fairface-mobilenet_v2_face_descriptor-112']"
     ]
     assert not at.file_uploader
