@@ -52,53 +52,30 @@ def _group_names(frame: pd.DataFrame, attribute: str) -> list[str]:
     return frame[attribute].astype(str).tolist()
 
 
-def _rate_rows(overall: pd.Series, rates: pd.DataFrame, attribute: str, min_support: int):
+def _chart_rows(
+    overall: pd.Series, table: pd.DataFrame, attribute: str, value: str, min_support: int
+) -> list[ChartRow]:
+    """The "all faces" row, then each non-empty group: ``value`` with ``ci_low``/``ci_high``."""
     rows = [
         ChartRow(
             group="all faces",
-            estimate=float(overall["rate"]),
+            estimate=float(overall[value]),
             lower=float(overall["ci_low"]),
             upper=float(overall["ci_high"]),
             n=int(overall["n"]),
         )
     ]
-    for group, row in zip(_group_names(rates, attribute), rates.itertuples(), strict=True):
-        if row.n == 0:
+    for group, (_, row) in zip(_group_names(table, attribute), table.iterrows(), strict=True):
+        if row["n"] == 0:
             continue
         rows.append(
             ChartRow(
                 group=group,
-                estimate=float(row.rate),
-                lower=float(row.ci_low),
-                upper=float(row.ci_high),
-                n=int(row.n),
-                small=int(row.n) < min_support,
-            )
-        )
-    return rows
-
-
-def _difference_rows(overall: pd.Series, table: pd.DataFrame, attribute: str, min_support: int):
-    rows = [
-        ChartRow(
-            group="all faces",
-            estimate=float(overall["difference"]),
-            lower=float(overall["ci_low"]),
-            upper=float(overall["ci_high"]),
-            n=int(overall["n"]),
-        )
-    ]
-    for group, row in zip(_group_names(table, attribute), table.itertuples(), strict=True):
-        if row.n == 0:
-            continue
-        rows.append(
-            ChartRow(
-                group=group,
-                estimate=float(row.difference),
-                lower=float(row.ci_low),
-                upper=float(row.ci_high),
-                n=int(row.n),
-                small=int(row.n) < min_support,
+                estimate=float(row[value]),
+                lower=float(row["ci_low"]),
+                upper=float(row["ci_high"]),
+                n=int(row["n"]),
+                small=int(row["n"]) < min_support,
             )
         )
     return rows
@@ -225,8 +202,12 @@ def render_detector_report(
         rate_panels = [
             (
                 name,
-                _rate_rows(
-                    overall.loc[name], rates[rates["detector"] == name], attribute, min_support
+                _chart_rows(
+                    overall.loc[name],
+                    rates[rates["detector"] == name],
+                    attribute,
+                    "rate",
+                    min_support,
                 ),
             )
             for name in detectors
@@ -234,10 +215,11 @@ def render_detector_report(
         diff_panels = [
             (
                 f"{name} - {baseline}",
-                _difference_rows(
+                _chart_rows(
                     pairs.compare(baseline, name, confidence=confidence).iloc[0],
                     pairs.compare(baseline, name, by=attribute, confidence=confidence),
                     attribute,
+                    "difference",
                     min_support,
                 ),
             )
