@@ -28,7 +28,7 @@ except ModuleNotFoundError as exc:
         raise
     raise MissingDependencyError.for_extra("models", "torch") from None
 
-from fairaudit.functional import wilson_interval
+from fairaudit.functional import slice_metric_values, support, wilson_interval
 from fairaudit.inference import Predictor
 from fairaudit.metrics import AuditResult, audit_table
 from fairaudit.vocab import age_years_to_group
@@ -64,11 +64,10 @@ def group_accuracy(
     for task in tasks if tasks is not None else list(audit.tasks):
         for attribute, vocab in audit.attributes.items():
             cm = audit.grouped_counts(task, by=attribute)
-            n = cm.sum(axis=(1, 2))
+            n = support(cm)
             correct = np.trace(cm, axis1=1, axis2=2)
             lower, upper = wilson_interval(correct, n, confidence=confidence)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                accuracy = np.where(n > 0, correct / np.where(n > 0, n, 1), np.nan)
+            accuracy = slice_metric_values(cm, ["accuracy"])["accuracy"]
             for k, group in enumerate(vocab.classes):
                 rows.append(
                     (

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from fairaudit.datasets import ImageTransform
+from fairaudit.detect import DESCRIPTOR_SIZE
 from fairaudit.exceptions import ConfigurationError
 from fairaudit.models._tasks import FAIRFACE_TASKS, TaskSpec
 from fairaudit.models._transfer import TransferMTLNet
@@ -26,9 +27,6 @@ __all__ = ["DESCRIPTOR_FUSION_ARCH", "DescriptorFusionNet", "crops_to_pixels"]
 
 #: Architecture name of :class:`DescriptorFusionNet` in :func:`~fairaudit.models.build_model`.
 DESCRIPTOR_FUSION_ARCH = "mobilenet_v2_face_descriptor"
-
-#: Length of dlib's face descriptor (:data:`fairaudit.detect.DESCRIPTOR_SIZE`).
-_DESCRIPTOR_SIZE = 128
 
 
 def crops_to_pixels(x: torch.Tensor) -> np.ndarray:
@@ -89,7 +87,7 @@ class DescriptorFusionNet(TransferMTLNet):
         self.arch = DESCRIPTOR_FUSION_ARCH
         self.arch_kwargs = {"head_units": list(head_units), "dropout": float(dropout)}
         self.cnn_features = self.num_features
-        self.num_features = self.cnn_features + _DESCRIPTOR_SIZE
+        self.num_features = self.cnn_features + DESCRIPTOR_SIZE
         self.register_buffer("feature_mean", torch.zeros(self.num_features))
         self.register_buffer("feature_std", torch.ones(self.num_features))
         self.heads = nn.ModuleDict(
@@ -112,9 +110,9 @@ class DescriptorFusionNet(TransferMTLNet):
 
     def fuse(self, cnn: torch.Tensor, descriptor: torch.Tensor) -> torch.Tensor:
         """Standardised fused features of precomputed parts (what the heads see)."""
-        if cnn.shape[-1] != self.cnn_features or descriptor.shape[-1] != _DESCRIPTOR_SIZE:
+        if cnn.shape[-1] != self.cnn_features or descriptor.shape[-1] != DESCRIPTOR_SIZE:
             raise ConfigurationError(
-                f"fuse expects ({self.cnn_features},) CNN features and ({_DESCRIPTOR_SIZE},) "
+                f"fuse expects ({self.cnn_features},) CNN features and ({DESCRIPTOR_SIZE},) "
                 f"descriptors, got {tuple(cnn.shape)} and {tuple(descriptor.shape)}"
             )
         fused = torch.cat([cnn.to(self.feature_mean.dtype), descriptor], dim=-1)

@@ -233,7 +233,7 @@ def train_heads(
     -------
     HeadsResult
     """
-    from fairaudit.detect import DlibFaceDescriptor
+    from fairaudit.detect import DESCRIPTOR_SIZE, DlibFaceDescriptor
 
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
@@ -279,8 +279,9 @@ def train_heads(
     std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
     model.feature_mean.copy_(torch.from_numpy(mean.astype(np.float32)))
     model.feature_std.copy_(torch.from_numpy(std))
-    x_train = model.fuse(*torch.from_numpy(parts["train"]).split([model.cnn_features, 128], 1))
-    x_val = model.fuse(*torch.from_numpy(parts["val"]).split([model.cnn_features, 128], 1))
+    sizes = [model.cnn_features, DESCRIPTOR_SIZE]
+    x_train = model.fuse(*torch.from_numpy(parts["train"]).split(sizes, 1))
+    x_val = model.fuse(*torch.from_numpy(parts["val"]).split(sizes, 1))
     y_train = {k: torch.from_numpy(v) for k, v in _targets(train_table).items()}
     y_val = {k: torch.from_numpy(v) for k, v in _targets(val_table).items()}
 
