@@ -22,6 +22,7 @@ EXPECTED = (
     "fairface-mobilenet_v2-112",
     "fairface-mobilenet_v2_face_descriptor-112",
     "utkface-mobilenet_v2-112",
+    "utkface-mobilenet_v2_face_descriptor-112",
 )
 #: Accuracy on the card's evaluation data must be reproduced within this (issue 5);
 #: age MAE within this many years.
