@@ -63,6 +63,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the ``heavy`` tests first, each on its own pytest-xdist worker.
+
+    xdist's load scheduler hands each worker a first chunk of consecutive tests
+    (a quarter of its share); a heavy test at the end of the collection would run
+    alone after everything else. Each heavy test is put at the start of one
+    worker's first chunk, so they run beside the rest. Only the order changes.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    heavy = [item for item in items if item.get_closest_marker("heavy")]
+    if not heavy:
+        return
+    rest = [item for item in items if not item.get_closest_marker("heavy")]
+    chunk = max(len(items) // max(workers, 1) // 4, 2) if workers > 1 else 1
+    for i, item in enumerate(heavy):
+        rest.insert(min((i % max(workers, 1)) * chunk + i // max(workers, 1), len(rest)), item)
+    items[:] = rest
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--core-only"):
         return

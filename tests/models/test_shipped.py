@@ -48,7 +48,14 @@ def test_unknown_name_lists_the_shipped_models():
 
 @pytest.mark.shared_data
 @pytest.mark.slow
-@pytest.mark.parametrize("name", EXPECTED)
+@pytest.mark.parametrize(
+    "name",
+    [
+        # dlib's descriptor of every evaluation image: minutes of one core each
+        pytest.param(n, marks=pytest.mark.heavy) if "face_descriptor" in n else n
+        for n in EXPECTED
+    ],
+)
 def test_shipped_model_reproduces_its_card_on_the_shared_data(name, shared_data, request):
     """CI: predict the card's evaluation images again; accuracy within 0.005 of the card.
 
