@@ -217,11 +217,10 @@ def _targets(table: pd.DataFrame, tasks, image_size: int) -> dict[str, torch.Ten
 
 
 def _loss(model: DescriptorFusionNet, features: torch.Tensor, targets: dict[str, torch.Tensor]):
-    """(total loss, per-task losses, per-task metric sums, outputs) of the heads."""
+    """(total loss, per-task losses, per-task metric sums) of the heads on features."""
     dropped = model.dropout(features)
     outputs = {t.name: t.output_from_raw(model.heads[t.name](dropped)) for t in model.tasks}
-    total, losses, metrics = _task_losses(outputs, targets, model.tasks, None)
-    return total, losses, metrics, outputs
+    return _task_losses(outputs, targets, model.tasks, None)
 
 
 def train_heads(
@@ -316,7 +315,7 @@ def train_heads(
         total, seen = 0.0, 0
         for start in range(0, len(order), config.batch_size):
             index = order[start : start + config.batch_size]
-            loss, _, _, _ = _loss(model, x_train[index], {k: v[index] for k, v in y_train.items()})
+            loss, _, _ = _loss(model, x_train[index], {k: v[index] for k, v in y_train.items()})
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -324,7 +323,7 @@ def train_heads(
             seen += len(index)
         model.eval()
         with torch.no_grad():
-            val_loss, val_losses, val_metrics, _ = _loss(model, x_val, y_val)
+            val_loss, val_losses, val_metrics = _loss(model, x_val, y_val)
         row: dict[str, Any] = {
             "epoch": epoch,
             "train_loss": total / seen,
