@@ -26,6 +26,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "fairaudit"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("_version", "_io", "_images", "_lazy", "exceptions", "vocab", "schema"),
     ("functional",),
+    ("claims",),
     ("datasets", "audit", "metrics", "models", "detect"),
     ("training", "inference", "findings"),
     ("evaluate", "model_card", "report", "compare", "gate", "publish"),

@@ -24,14 +24,24 @@ below ``1 - confidence``, its interval excludes 0 and it rests on at least
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _stats
 from tqdm.auto import tqdm
 
+from fairaudit.claims import (
+    CHANGE_METHODS,
+    GapInference,
+    bootstrap_change,
+    fdr_select,
+    gap_change_interval,
+    gap_change_p_value,
+    paired_rate_change,
+    rate_change,
+)
 from fairaudit.compare._comparison import Comparison
 from fairaudit.compare._constants import CHANGE_COLUMNS, DEFAULT_METRICS
 from fairaudit.compare._inputs import (
@@ -43,11 +53,7 @@ from fairaudit.compare._inputs import (
 )
 from fairaudit.compare._statistics import Block, TaskStatistics, bootstrap_statistics, paired_values
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import (
-    METRICS,
-    holm,
-    percentile_interval,
-)
+from fairaudit.functional import METRICS
 from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult, PairedCounts
 
 __all__ = ["compare_audits"]
@@ -126,14 +132,15 @@ def compare_audits(
     metric_names = check_metrics(metrics)
     groupings = resolve_groupings(by, list(loaded[0].attributes))
     pairs = match_paired(paired, loaded, names, task_names)
-    alpha = 1 - confidence
     seeds = np.random.SeedSequence(random_state).spawn(len(loaded))
     rngs = [np.random.default_rng(s) for s in seeds]
     frames = []
     total = n_resamples * len(loaded) * len(task_names)
     with tqdm(total=total, desc="compare", unit="replicate", disable=not progress) as bar:
         for task in task_names:
-            stats = TaskStatistics(loaded[0], task, groupings, metric_names)
+            stats = TaskStatistics(
+                loaded[0], task, groupings, metric_names, min_support=min_support
+            )
             description = stats.describe()
             points = [stats.values(a.counts[task][None])[0] for a in loaded]
             supports = [stats.supports(a.counts[task]) for a in loaded]
@@ -159,22 +166,22 @@ def compare_audits(
                 frame["n"] = np.minimum(supports[0], supports[j])
                 frame["value_a"], frame["value_b"] = points[0], points[j]
                 frame["change"] = points[j] - points[0]
-                low, high, std, _ = percentile_interval(replicates[j] - replicates[0], alpha / 2)
-                frame["ci_low"], frame["ci_high"] = low, high
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    z = np.abs(frame["change"].to_numpy()) / std
-                frame["p_value"] = np.where(
-                    np.isfinite(z) & (std > 0), 2 * _stats.norm.sf(z), np.nan
+                pairs_j = pairs[j] if j in pairs and task in pairs[j].tasks else None
+                _infer(
+                    frame,
+                    stats=stats,
+                    audits=(loaded[0], loaded[j]),
+                    supports=(supports[0], supports[j]),
+                    differences=replicates[j] - replicates[0],
+                    pairs=pairs_j,
+                    confidence=confidence,
+                    min_support=min_support,
                 )
-                frame["test"] = "bootstrap"
-                frame["paired"] = False
-                if j in pairs and task in pairs[j].tasks:
-                    _apply_pairs(frame, paired_values(pairs[j], stats, confidence), stats)
                 frames.append(frame)
     changes = pd.concat(frames, ignore_index=True)
     changes = changes[~(changes["value_a"].isna() & changes["value_b"].isna())]
     changes = changes.reset_index(drop=True)
-    _finish(changes, alpha=alpha, min_support=min_support)
+    _finish(changes)
     settings = {
         "confidence": confidence,
         "n_resamples": n_resamples,
@@ -193,30 +200,119 @@ def compare_audits(
     )
 
 
-def _apply_pairs(
-    frame: pd.DataFrame, tables: Mapping[Block, pd.DataFrame], stats: TaskStatistics
+#: Compared statistics that are proportions (hits over a denominator of rows).
+RATE_STATISTICS = frozenset(
+    {"accuracy", "error_rate", "recall_weighted", "recall", "precision", "fpr", "selection_rate"}
+)
+
+
+def _infer(
+    frame: pd.DataFrame,
+    *,
+    stats: TaskStatistics,
+    audits: tuple[AuditResult, AuditResult],
+    supports: tuple[np.ndarray, np.ndarray],
+    differences: np.ndarray,
+    pairs: PairedCounts | None,
+    confidence: float,
+    min_support: int,
 ) -> None:
-    """Replace the bootstrap interval and test of paired blocks by the paired ones."""
-    start = 0
-    for block in stats.blocks:
-        size = _block_size(block, stats)
-        if block in tables:
-            table = tables[block]
-            index = frame.index[start : start + size]
-            values_a = table["accuracy_a"].to_numpy()
-            values_b = table["accuracy_b"].to_numpy()
-            # the pairs were checked against both audits: the values agree exactly
-            if not (
-                np.allclose(values_a, frame.loc[index, "value_a"], equal_nan=True, atol=1e-12)
-                and np.allclose(values_b, frame.loc[index, "value_b"], equal_nan=True, atol=1e-12)
-            ):
-                raise AssertionError(f"paired values disagree with the audits for {block}")
-            frame.loc[index, "ci_low"] = table["ci_low"].to_numpy()
-            frame.loc[index, "ci_high"] = table["ci_high"].to_numpy()
-            frame.loc[index, "p_value"] = table["p_value"].to_numpy()
-            frame.loc[index, "test"] = "mcnemar"
-            frame.loc[index, "paired"] = True
-        start += size
+    """Every change's claim (in place): interval, p-value, adjusted p, verdict.
+
+    One procedure per kind of statistic (:mod:`fairaudit.claims`): a proportion,
+    the exact square-and-add interval of two independent rates or, for paired rows,
+    Newcombe's paired interval; a gap, the projection of both versions' gap
+    intervals; any other metric, the percentile bootstrap of the difference. The
+    family is the candidate's task: Benjamini-Hochberg over the rows with at least
+    ``min_support`` rows, every interval at the matching false-coverage level.
+    """
+    size = len(frame)
+    n = frame["n"].to_numpy()
+    status = np.where(n == 0, "empty", np.where(n < min_support, "small", "ok"))
+    frame["status"] = status
+    kind = frame["kind"].to_numpy()
+    metric = frame["metric"].to_numpy()
+    p = np.full(size, np.nan)
+    tests = np.full(size, "", dtype=object)
+    bound_fns: list[tuple[np.ndarray, Any]] = []
+    paired = np.zeros(size, dtype=bool)
+    # paired proportions first: the rows of the blocks the pairs cover
+    if pairs is not None:
+        tables = paired_values(pairs, stats, confidence)
+        start = 0
+        for block in stats.blocks:
+            width = _block_size(block, stats)
+            if block in tables:
+                index = np.arange(start, start + width)
+                table = tables[block]
+                cells = [table[c].to_numpy(dtype=np.float64) for c in _PAIR_CELLS]
+                if block.metric == "error_rate":  # the change of the error rate is minus
+                    cells = [cells[0], cells[2], cells[1], cells[3]]
+                p_block, bounds = paired_rate_change(*cells)
+                p[index] = p_block
+                tests[index] = CHANGE_METHODS["paired"]
+                paired[index] = True
+                bound_fns.append((index, bounds))
+            start += width
+    rate_rows = np.flatnonzero(np.isin(metric, list(RATE_STATISTICS)) & (kind != "gap") & ~paired)
+    if rate_rows.size:
+        den_a, den_b = supports[0][rate_rows], supports[1][rate_rows]
+        hits_a = np.rint(np.nan_to_num(frame["value_a"].to_numpy()[rate_rows]) * den_a)
+        hits_b = np.rint(np.nan_to_num(frame["value_b"].to_numpy()[rate_rows]) * den_b)
+        p_rate, bounds = rate_change(hits_a, den_a, hits_b, den_b)
+        p[rate_rows] = p_rate
+        tests[rate_rows] = CHANGE_METHODS["rate"]
+        bound_fns.append((rate_rows, bounds))
+    for i in np.flatnonzero(kind == "gap"):
+        by_t = _by_tuple(frame["by"].iloc[i])
+        gaps = [
+            GapInference(
+                a.grouped_counts(stats.task, by=by_t).reshape(
+                    -1, len(stats.vocab), len(stats.vocab)
+                ),
+                metric[i],
+                min_support=min_support,
+            )
+            for a in audits
+        ]
+        p[i] = gap_change_p_value(*gaps)
+        tests[i] = CHANGE_METHODS["gap"]
+
+        def gap_bounds(alpha: float, gaps: list = gaps) -> tuple[np.ndarray, np.ndarray]:
+            low, high = gap_change_interval(gaps[0], gaps[1], float(alpha))
+            return np.array([low]), np.array([high])
+
+        bound_fns.append((np.array([i]), gap_bounds))
+    other = np.flatnonzero(tests == "")
+    if other.size:
+        p_boot, bounds = bootstrap_change(differences[:, other], frame["change"].to_numpy()[other])
+        p[other] = p_boot
+        tests[other] = CHANGE_METHODS["bootstrap"]
+        bound_fns.append((other, bounds))
+    tested = status == "ok"
+    q, discovered, alpha = fdr_select(np.where(tested, p, np.nan), 1 - confidence)
+    low = np.full(size, np.nan)
+    high = np.full(size, np.nan)
+    for index, bounds in bound_fns:
+        lo, hi = bounds(alpha)
+        low[index], high[index] = lo, hi
+    low = np.where(tested, low, np.nan)
+    high = np.where(tested, high, np.nan)
+    frame["ci_low"], frame["ci_high"] = low, high
+    frame["level"] = 1 - alpha
+    frame["p_value"] = np.where(tested, p, np.nan)
+    frame["p_adjusted"] = q
+    frame["test"] = tests
+    frame["paired"] = paired
+    frame["significant"] = discovered & ((low > 0) | (high < 0))
+
+
+#: Columns of a paired table, in the order :func:`fairaudit.claims.paired_rate_change` takes.
+_PAIR_CELLS = ("both", "a_only", "b_only", "neither")
+
+
+def _by_tuple(by: str) -> tuple[str, ...]:
+    return () if by == "overall" else tuple(by.split(" x "))
 
 
 def _block_size(block: Block, stats: TaskStatistics) -> int:
@@ -226,26 +322,8 @@ def _block_size(block: Block, stats: TaskStatistics) -> int:
     return groups * (len(stats.vocab) if block.kind == "class" else 1)
 
 
-def _finish(changes: pd.DataFrame, *, alpha: float, min_support: int) -> None:
-    """Status, Holm-adjusted p-values per family, significance and direction (in place)."""
-    n = changes["n"].to_numpy()
-    changes["status"] = np.where(n == 0, "empty", np.where(n < min_support, "small", "ok"))
-    p_holm = np.full(len(changes), np.nan)
-    p = changes["p_value"].to_numpy(dtype=np.float64)
-    families = changes.groupby(["candidate", "task", "metric", "by"], sort=False).indices
-    for index in families.values():
-        sub = p[index]
-        defined = ~np.isnan(sub)
-        adjusted = np.full(sub.shape, np.nan)
-        adjusted[defined] = holm(sub[defined])
-        p_holm[index] = adjusted
-    changes["p_holm"] = p_holm
-    low = changes["ci_low"].to_numpy(dtype=np.float64)
-    high = changes["ci_high"].to_numpy(dtype=np.float64)
-    excludes_zero = (low > 0) | (high < 0)
-    changes["significant"] = (
-        (np.nan_to_num(p_holm, nan=1.0) < alpha) & excludes_zero & (changes["status"] == "ok")
-    )
+def _finish(changes: pd.DataFrame) -> None:
+    """Direction of each significant change (in place)."""
     higher = changes["metric"].map({m: spec.higher_is_better for m, spec in METRICS.items()})
     changes["higher_is_better"] = higher
     change = changes["change"].to_numpy(dtype=np.float64)

@@ -37,7 +37,7 @@ _LEAD_COLUMNS = (
     "ci_low",
     "ci_high",
     "p_value",
-    "p_holm",
+    "p_adjusted",
     "test",
     "paired",
     "direction",
@@ -79,7 +79,7 @@ class Comparison:
         gap the rows of its smallest non-empty group), ``status`` (``ok``,
         ``small``, ``empty``), ``value_a`` (baseline), ``value_b`` (candidate),
         ``change`` (``value_b - value_a``), ``ci_low``, ``ci_high``,
-        ``p_value``, ``p_holm`` (Holm within candidate, task, metric and
+        ``p_value``, ``p_adjusted`` (Holm within candidate, task, metric and
         grouping), ``test`` (``"mcnemar"`` or ``"bootstrap"``), ``paired``,
         ``significant``, ``higher_is_better``, ``direction`` (``"improved"``,
         ``"regressed"``, ``"no clear change"``).
@@ -239,7 +239,7 @@ class Comparison:
             the rows told, lead first), ``labels`` (their readable names, each with
             the metrics that are the same number), ``n`` (the fewest rows behind a
             row covered), ``value_a``, ``value_b``,
-            ``change``, ``ci_low``, ``ci_high``, ``p_value``, ``p_holm``, ``test``,
+            ``change``, ``ci_low``, ``ci_high``, ``p_value``, ``p_adjusted``, ``test``,
             ``paired``, ``direction`` (the lead's; a gap finding with a significant
             regression is ``"regressed"``), ``lower_bound`` and ``sentence``.
         """
@@ -373,7 +373,7 @@ class Comparison:
                         ci_low=lead["ci_low"],
                         ci_high=lead["ci_high"],
                         p_value=lead["p_value"],
-                        p_holm=lead["p_holm"],
+                        p_adjusted=lead["p_adjusted"],
                         direction=lead["direction"],
                         confidence=confidence,
                         versions=versions,
@@ -442,7 +442,7 @@ class Comparison:
             ci_low=row["ci_low"],
             ci_high=row["ci_high"],
             p_value=row["p_value"],
-            p_holm=row["p_holm"],
+            p_adjusted=row["p_adjusted"],
             paired=bool(row["paired"]),
             direction=row["direction"],
             confidence=self.settings["confidence"],

@@ -31,6 +31,10 @@ from fairaudit.metrics import AuditResult, PairedCounts
 
 __all__ = ["Block", "TaskStatistics", "bootstrap_statistics", "paired_values"]
 
+#: Per-slice metrics that keep their meaning inside a slice of the task's own true
+#: label (one true class): the share of rows predicted right, or wrong.
+_OWN_SLICE_METRICS = frozenset({"accuracy", "error_rate", "recall_weighted"})
+
 
 @dataclass(frozen=True)
 class Block:
@@ -48,8 +52,11 @@ class TaskStatistics:
         task: str,
         groupings: Sequence[tuple[str, ...]],
         metrics: Sequence[str],
+        *,
+        min_support: int = 0,
     ) -> None:
         self.audit = audit
+        self.min_support = int(min_support)
         self.task = task
         self.vocab = audit.tasks[task]
         self.shape = audit.shape
@@ -61,7 +68,14 @@ class TaskStatistics:
         self.gap_metrics = [m for m in metrics if m in GAP_METRICS]
         self.blocks: list[Block] = []
         for by_t in self.groupings:
-            self.blocks += [Block("slice", by_t, m) for m in self.slice_metrics]
+            # inside a slice of the task's own label every row has one true class:
+            # averages over classes (balanced accuracy, macro scores) are degenerate
+            slice_metrics = (
+                [m for m in self.slice_metrics if m in _OWN_SLICE_METRICS]
+                if self._own(by_t)
+                else self.slice_metrics
+            )
+            self.blocks += [Block("slice", by_t, m) for m in slice_metrics]
             if not self._own(by_t):
                 # per-class scores inside a slice of the task's own label are degenerate
                 self.blocks += [Block("class", by_t, m) for m in self.class_metrics]
@@ -91,15 +105,17 @@ class TaskStatistics:
         out = []
         for by_t in self.groupings:
             cm = sums[by_t].reshape(n_rep, -1, n_classes, n_classes)
-            if self.slice_metrics:
-                values = slice_metric_values(cm, self.slice_metrics)
+            slice_metrics = [b.metric for b in self.blocks if b.kind == "slice" and b.by == by_t]
+            if slice_metrics:
+                values = slice_metric_values(cm, slice_metrics)
                 out += list(values.values())
             if not self._own(by_t) and self.class_metrics:
                 values = class_metric_values(cm, self.class_metrics, zero_division=np.nan)
                 out += [v.reshape(n_rep, -1) for v in values.values()]
             gap_metrics = self._gaps(by_t) if by_t else []
             if gap_metrics:
-                out += [v.reshape(n_rep, 1) for v in gap_values(cm, gap_metrics).values()]
+                values = gap_values(cm, gap_metrics, min_support=self.min_support)
+                out += [v.reshape(n_rep, 1) for v in values.values()]
         return np.concatenate(out, axis=1)
 
     def describe(self) -> pd.DataFrame:
@@ -184,8 +200,8 @@ class TaskStatistics:
             if block.kind == "slice":
                 out.append(rows)
             elif block.kind == "gap":
-                present = rows[rows > 0]
-                out.append(np.array([present.min() if present.size else 0]))
+                present = rows[rows >= max(self.min_support, 1)]
+                out.append(np.array([present.min() if present.size >= 2 else 0]))
             else:
                 true, predicted = cm.sum(axis=2), cm.sum(axis=1)
                 by_metric = {

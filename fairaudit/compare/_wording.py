@@ -142,7 +142,7 @@ def finding_sentence(
     ci_low: float,
     ci_high: float,
     p_value: float,
-    p_holm: float,
+    p_adjusted: float,
     paired: bool,
     direction: str,
     confidence: float,
@@ -154,8 +154,8 @@ def finding_sentence(
     --------
     >>> finding_sentence(subject_text="race recall for Latino_Hispanic women", value_a=0.712,
     ...     value_b=0.671, change=-0.041, ci_low=-0.060, ci_high=-0.022, p_value=0.0012,
-    ...     p_holm=0.02, paired=True, direction="regressed", confidence=0.95)
-    'race recall for Latino_Hispanic women fell 4.1 points, from 71.2% to 67.1% (95% CI -6.0 to -2.2, paired McNemar p=0.0012, Holm-adjusted p=0.02): regressed.'
+    ...     p_adjusted=0.02, paired=True, direction="regressed", confidence=0.95)
+    'race recall for Latino_Hispanic women fell 4.1 points, from 71.2% to 67.1% (95% CI -6.0 to -2.2, paired McNemar p=0.0012, BH-adjusted p=0.02): regressed.'
     """  # noqa: E501
     verb = "rose" if change > 0 else "fell"
     test = "paired McNemar" if paired else "unpaired bootstrap"
@@ -165,8 +165,8 @@ def finding_sentence(
         f"{value_b * 100:.1f}% ({level} CI {ci_low * 100:.1f} to {ci_high * 100:.1f}, "
         f"{test} p{_p_text(p_value)}"
     )
-    if not math.isnan(p_holm):
-        text += f", Holm-adjusted p{_p_text(p_holm)}"
+    if not math.isnan(p_adjusted):
+        text += f", BH-adjusted p{_p_text(p_adjusted)}"
     text += f"): {direction}."
     if versions:
         text = f"{versions}: {text}"
@@ -239,7 +239,7 @@ def gap_sentence(
     ci_low: float,
     ci_high: float,
     p_value: float,
-    p_holm: float,
+    p_adjusted: float,
     direction: str,
     confidence: float,
     versions: str = "",
@@ -253,8 +253,8 @@ def gap_sentence(
     --------
     >>> gap_sentence(task="race", by="gender", label="equal opportunity difference",
     ...     value_a=0.157, value_b=0.366, change=0.209, ci_low=0.109, ci_high=0.273,
-    ...     p_value=1e-7, p_holm=1e-6, direction="regressed", confidence=0.95)
-    'race gaps between gender groups: equal opportunity difference rose from 0.157 to 0.366 (+0.209, 95% CI 0.109 to 0.273, unpaired bootstrap p<0.001, Holm-adjusted p<0.001): regressed.'
+    ...     p_value=1e-7, p_adjusted=1e-6, direction="regressed", confidence=0.95)
+    'race gaps between gender groups: equal opportunity difference rose from 0.157 to 0.366 (+0.209, 95% CI 0.109 to 0.273, unpaired bootstrap p<0.001, BH-adjusted p<0.001): regressed.'
     """  # noqa: E501
     verb = "rose" if change > 0 else "fell"
     level = f"{confidence * 100:g}%"
@@ -263,7 +263,7 @@ def gap_sentence(
         f"({_signed(change, 3)}, {level} CI {ci_low:.3f} to {ci_high:.3f}, unpaired bootstrap "
         f"p{_p_text(p_value)}"
     )
-    if not math.isnan(p_holm):
-        text += f", Holm-adjusted p{_p_text(p_holm)}"
+    if not math.isnan(p_adjusted):
+        text += f", BH-adjusted p{_p_text(p_adjusted)}"
     text += f"): {direction}."
     return f"{versions}: {text}" if versions else text

@@ -7,24 +7,18 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from fairaudit.functional import (
-    GAP_METRICS,
-    chi2_homogeneity,
-    fairness_arrays,
-    gap_intervals,
-    holm,
-    rate_counts,
-    wilson_interval,
-)
+from fairaudit.claims import GapInference, fdr_select
+from fairaudit.functional import rate_counts, wilson_interval
 from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult
 
 __all__ = ["RANKED_GAPS", "class_recall", "rank_disparities"]
 
-#: Gaps ranked: the differences of the four rates (equalized odds is the larger of
-#: the TPR and FPR gaps, and ratios restate differences, so neither is ranked apart).
+#: Gaps ranked: the differences of the rates that describe errors (equalized odds is
+#: the larger of the TPR and FPR gaps, and ratios restate differences, so neither is
+#: ranked apart). Demographic parity is not ranked: a gap in selection rates restates
+#: a gap in the groups' true base rates unless the model amplifies it.
 RANKED_GAPS: tuple[str, ...] = (
     "accuracy_difference",
-    "demographic_parity_difference",
     "equal_opportunity_difference",
     "fpr_difference",
 )
@@ -38,13 +32,18 @@ COLUMNS = [
     "gap",
     "gap_lower",
     "gap_upper",
+    "level",
+    "method",
+    "p_value",
+    "p_adjusted",
     "supported",
+    "detectable",
     "low_group",
     "low_rate",
+    "low_n",
     "high_group",
     "high_rate",
-    "p_chi2",
-    "p_chi2_holm",
+    "high_n",
     "n_groups",
     "groups_left_out",
 ]
@@ -62,10 +61,14 @@ def rank_disparities(
     For every task and attribute (except the task's own true label, see
     :func:`class_recall`), each gap of :data:`RANKED_GAPS` is computed over the groups
     whose rate rests on at least ``min_support`` rows (smaller groups take no part and
-    are listed in ``groups_left_out``), with its simultaneous interval
-    (:func:`fairaudit.functional.gap_intervals`). Gaps of one task, attribute and class
-    between the same two groups are one finding: the metric with the largest lower
-    bound leads, the others are named in ``also``.
+    are listed in ``groups_left_out``) and judged by the one gap procedure of
+    :class:`fairaudit.claims.GapInference`: a p-value of "no gap" by inversion of the
+    simultaneous interval, Benjamini-Hochberg over every gap of the audit (the
+    family a reviewer searches), and every interval at the matching
+    false-coverage-statement level, so that ``supported``, ``p_adjusted <= 1 -
+    confidence`` and ``gap_lower > 0`` are one statement. Gaps of one task, attribute
+    and class between the same two groups are one finding: the metric with the
+    largest lower bound leads, the others are named in ``also``.
 
     Parameters
     ----------
@@ -75,47 +78,39 @@ def rank_disparities(
     min_support : int, default=30
         Rows a group's rate needs to take part.
     confidence : float, default=0.95
-        Simultaneous coverage of the intervals.
+        ``1 - confidence`` is the false discovery rate of the ranking.
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`COLUMNS`: ``gap`` with ``gap_lower`` / ``gap_upper``,
-        ``supported`` (the interval excludes 0), the two groups and their rates,
-        ``p_chi2`` (chi-square test of homogeneity of the rate over the judged
-        groups) and ``p_chi2_holm`` (Holm over the table), ``n_groups`` judged.
-        Sorted by ``gap_lower``, then ``gap``, descending; undefined gaps (fewer
-        than two groups with enough rows) last.
+        Columns :data:`COLUMNS`: ``gap`` with ``gap_lower`` / ``gap_upper`` (at
+        ``level``, by ``method``), ``p_value`` (the gap's own, Bonferroni over its
+        pairs of groups) and ``p_adjusted`` (Benjamini-Hochberg over the table),
+        ``supported``, ``detectable`` (the smallest gap its two largest groups
+        detect with 80% power at that level: what "not supported" could have
+        shown), the two groups with their rates and rows, ``n_groups`` judged.
+        Sorted with the supported gaps first, by ``gap_lower``, then ``gap``,
+        descending; undefined gaps (fewer than two groups with enough rows) last.
     """
     names = list(audit.attributes) if attributes is None else list(attributes)
     records = []
+    claims: list[GapInference] = []
     for task, vocab in audit.tasks.items():
         for attribute in names:
             if audit.is_own_grouping(task, (attribute,)):
                 continue
             cm = audit.grouped_counts(task, by=attribute)
-            pos_index = None
-            values = fairness_arrays(cm, pos_index=pos_index, min_support=min_support)
-            bounds = gap_intervals(
-                cm, confidence=confidence, pos_index=pos_index, min_support=min_support
-            )
             counts = rate_counts(cm)
             groups = audit.group_names(attribute)
             rows = cm.sum(axis=(1, 2))
             for metric in RANKED_GAPS:
-                spec = GAP_METRICS[metric]
-                summary = values[metric]["summary"]
-                k = int(values[metric]["class_index"])
-                hits, totals = counts[spec.rate]
+                claim = GapInference(cm, metric, min_support=min_support)
+                k = claim.class_index
+                totals = counts[claim_rate(metric)][1]
                 column = 0 if k < 0 else k
                 judged = totals[:, column] >= max(int(min_support), 1)
-                defined = int(summary["n_groups"]) >= 2
-                p = (
-                    chi2_homogeneity(hits[judged, column], totals[judged, column])[1]
-                    if judged.sum() >= 2
-                    else np.nan
-                )
-                lower, upper = (float(b) for b in bounds[metric]["summary"])
+                defined = claim.defined
+                claims.append(claim)
                 records.append(
                     {
                         "task": task,
@@ -123,34 +118,51 @@ def rank_disparities(
                         "metric": metric,
                         "also": "",
                         "class": "" if k < 0 else vocab.classes[k],
-                        "gap": float(summary["value"]),
-                        "gap_lower": lower,
-                        "gap_upper": upper,
-                        "supported": bool(defined and lower > 0),
-                        "low_group": groups[int(summary["low_group"])] if defined else "",
-                        "low_rate": float(summary["low"]),
-                        "high_group": groups[int(summary["high_group"])] if defined else "",
-                        "high_rate": float(summary["high"]),
-                        "p_chi2": p,
-                        "n_groups": int(summary["n_groups"]),
+                        "gap": claim.estimate,
+                        "method": claim.method,
+                        "p_value": claim.p_value,
+                        "low_group": groups[claim.low_group] if defined else "",
+                        "low_rate": claim.low,
+                        "low_n": int(totals[claim.low_group, column]) if defined else 0,
+                        "high_group": groups[claim.high_group] if defined else "",
+                        "high_rate": claim.high,
+                        "high_n": int(totals[claim.high_group, column]) if defined else 0,
+                        "n_groups": claim.n_groups,
                         "groups_left_out": "; ".join(
-                            f"{g} ({int(n)} rows)"
-                            for g, n, ok in zip(groups, rows, judged, strict=True)
+                            f"{g} ({int(t)} {'rows' if k < 0 else 'rows of the rate'}, "
+                            f"under {min_support})"
+                            for g, t, n, ok in zip(
+                                groups, totals[:, column], rows, judged, strict=True
+                            )
                             if not ok and n > 0
                         ),
                     }
                 )
-    frame = pd.DataFrame.from_records(records, columns=[c for c in COLUMNS if c != "p_chi2_holm"])
-    frame = _merge_duplicates(frame)
-    p = frame["p_chi2"].to_numpy(dtype=np.float64)
-    adjusted = np.full(p.shape, np.nan)
-    tested = ~np.isnan(p)
-    adjusted[tested] = holm(p[tested])
-    frame["p_chi2_holm"] = adjusted
+    frame = pd.DataFrame.from_records(
+        records, columns=[c for c in COLUMNS if c in records[0]] if records else COLUMNS
+    )
+    alpha_family = 1 - confidence
+    q, discovered, alpha = fdr_select(frame["p_value"].to_numpy(dtype=np.float64), alpha_family)
+    bounds = [claim.interval(alpha) for claim in claims]
+    frame["gap_lower"] = [b[0] for b in bounds]
+    frame["gap_upper"] = [b[1] for b in bounds]
+    frame["level"] = 1 - alpha
+    frame["p_adjusted"] = q
+    frame["supported"] = discovered & (frame["gap_lower"].to_numpy() > 0)
+    frame["detectable"] = [claim.detectable(alpha) for claim in claims]
+    frame = _merge_duplicates(frame.reindex(columns=COLUMNS))
     frame = frame.sort_values(
-        ["gap_lower", "gap"], ascending=False, na_position="last", kind="stable"
+        ["supported", "gap_lower", "gap"], ascending=False, na_position="last", kind="stable"
     )
     return frame[COLUMNS].reset_index(drop=True)
+
+
+def claim_rate(metric: str) -> str:
+    """The rate whose rows judge a ranked gap's groups (TPR for equalized odds' halves)."""
+    from fairaudit.functional import GAP_METRICS
+
+    rate = GAP_METRICS[metric].rate
+    return "tpr" if rate == "tpr+fpr" else rate
 
 
 def _merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -169,7 +181,7 @@ def _merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
             kept.append(lead)
         else:
             kept.extend(row for _, row in group.iterrows())
-    merged = pd.DataFrame(kept).sort_values("_order", kind="stable")
+    merged = pd.DataFrame(kept, columns=ordered.columns).sort_values("_order", kind="stable")
     return merged.drop(columns="_order").reset_index(drop=True)
 
 

@@ -2,11 +2,12 @@
 
 For a task and a rate (accuracy, a class's recall or selection rate), every slice
 defined by one value of each of up to ``max_order`` attributes (``race = Black``,
-``gender = Male & age = 60-69``, ...) is compared with the rest of the rows: the
-difference of the rate with Newcombe's interval, and a one-sided two-proportion
-z-test (is the slice's rate lower?). The
-discoveries are the slices whose Benjamini-Hochberg q-value is at most ``fdr``
-(false discovery rate control over every slice tested), ranked by the lower bound
+``gender = Male & age = 60-69``, ...) is compared with the rest of the rows by the
+one slice procedure of :func:`fairaudit.claims.slice_claims`: the shortfall's
+p-value by one-sided inversion of its exact square-and-add interval,
+Benjamini-Hochberg over every slice tested (false discovery rate ``fdr``), and
+every interval at the matching false-coverage level, so that a slice is discovered
+exactly when its interval lies above 0. Discoveries are ranked by the lower bound
 of the effect, the smallest shortfall the data support. Slices under
 ``min_support`` rows are not tested. A discovered slice that adds nothing to a
 discovered parent (its effect lies inside the parent's interval) is pruned: the
@@ -22,13 +23,9 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from fairaudit.claims import slice_claims
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import (
-    benjamini_hochberg,
-    difference_interval,
-    rate_counts,
-    two_proportion_z_tests,
-)
+from fairaudit.functional import rate_counts
 from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult
 
 __all__ = ["SLICE_RATES", "worst_slices"]
@@ -46,9 +43,11 @@ COLUMNS = [
     "effect",
     "ci_low",
     "ci_high",
+    "level",
     "p_value",
     "q_value",
     "discovered",
+    "detectable",
     "pruned_by",
 ]
 
@@ -63,7 +62,7 @@ def worst_slices(
     attributes: list[str] | None = None,
     min_support: int = DEFAULT_MIN_SUPPORT,
     fdr: float = 0.05,
-    confidence: float = 0.95,
+    confidence: float | None = None,
 ) -> pd.DataFrame:
     """Slices where ``task`` does worst against the rest, with FDR-controlled discoveries.
 
@@ -85,9 +84,12 @@ def worst_slices(
     min_support : int, default=30
         Rows a slice (and its rest) needs in the rate's denominator to be tested.
     fdr : float, default=0.05
-        False discovery rate of the Benjamini-Hochberg procedure over all tested slices.
-    confidence : float, default=0.95
-        Level of each effect's interval.
+        False discovery rate of the Benjamini-Hochberg procedure over all tested slices;
+        each interval is at the matching false-coverage level (``level``).
+    confidence : float, optional
+        Deprecated and ignored: the intervals' level follows from ``fdr`` and the
+        number of discoveries, so that an interval excludes 0 exactly when its
+        slice is discovered.
 
     Returns
     -------
@@ -95,10 +97,12 @@ def worst_slices(
         One row per tested slice (:data:`COLUMNS`): ``slice`` (``"gender=Male &
         age=60-69"``), ``order``, ``n`` (rows in the rate's denominator), ``rate`` and
         ``rest_rate``, ``effect = rest_rate - rate`` (positive: the slice does worse;
-        for the selection rate: it is selected less), its Newcombe interval
-        ``ci_low``/``ci_high``, the one-sided z-test's ``p_value`` and BH ``q_value``,
-        ``discovered`` (``q_value <= fdr`` and ``effect > 0``) and ``pruned_by``
-        (the discovered parent that explains a discovered slice, else ``""``).
+        for the selection rate: it is selected less), its interval
+        ``ci_low``/``ci_high`` at ``level``, the one-sided ``p_value`` and BH
+        ``q_value``, ``discovered`` (``q_value <= fdr``, equivalently ``ci_low >
+        0``), ``detectable`` (the shortfall a slice of its size would show with 80%
+        power) and ``pruned_by`` (the discovered parent that explains a discovered
+        slice, else ``""``).
         Sorted with the unpruned discoveries first, by ``ci_low`` descending.
 
     Raises
@@ -142,34 +146,36 @@ def worst_slices(
             hits, n = (v[:, column] for v in rate_counts(_flat(audit, task, by))[part])
             rest_hits, rest_n = total_hits - hits, total_n - n
             tested = (n >= max(min_support, 1)) & (rest_n >= max(min_support, 1))
-            if not tested.any():
-                continue
             labels = _labels(audit, by)
-            _, p = two_proportion_z_tests(  # one-sided: is the slice's rate lower?
-                hits[tested], n[tested], rest_hits[tested], rest_n[tested], alternative="less"
-            )
-            low, high = difference_interval(
-                rest_hits[tested], rest_n[tested], hits[tested], n[tested], confidence=confidence
-            )
-            for i, cell in enumerate(np.flatnonzero(tested)):
+            for cell in np.flatnonzero(tested):
                 records.append(
                     {
                         "slice": labels[cell],
                         "order": order,
                         "n": int(n[cell]),
-                        "rate": hits[cell] / n[cell],
-                        "rest_rate": rest_hits[cell] / rest_n[cell],
-                        "ci_low": float(low[i]),
-                        "ci_high": float(high[i]),
-                        "p_value": float(p[i]),
+                        "hits": int(hits[cell]),
+                        "rest_n": int(rest_n[cell]),
+                        "rest_hits": int(rest_hits[cell]),
                     }
                 )
     if not records:
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.DataFrame.from_records(records)
-    frame["effect"] = frame["rest_rate"] - frame["rate"]
-    frame["q_value"] = benjamini_hochberg(frame["p_value"].to_numpy())
-    frame["discovered"] = (frame["q_value"] <= fdr) & (frame["effect"] > 0)
+    claims = slice_claims(
+        frame["hits"].to_numpy(),
+        frame["n"].to_numpy(),
+        frame["rest_hits"].to_numpy(),
+        frame["rest_n"].to_numpy(),
+        fdr=fdr,
+    )
+    frame["rate"] = frame["hits"] / frame["n"]
+    frame["rest_rate"] = frame["rest_hits"] / frame["rest_n"]
+    frame["effect"] = claims["effect"]
+    frame["ci_low"], frame["ci_high"] = claims["lower"], claims["upper"]
+    frame["level"] = claims["level"]
+    frame["p_value"], frame["q_value"] = claims["p_value"], claims["q_value"]
+    frame["discovered"] = claims["discovered"]
+    frame["detectable"] = claims["detectable"]
     frame["pruned_by"] = _pruned_by(frame)
     frame = frame.assign(_kept=frame["discovered"] & (frame["pruned_by"] == ""))
     frame = frame.sort_values(

@@ -18,7 +18,9 @@ functions.
 - Detection: :func:`detection_counts`, :func:`detection_gap` (:class:`DetectionGap`).
 - Calibration: :func:`calibration_counts`, :func:`calibration_error`.
 - Intervals: :func:`wilson_interval`, :func:`difference_interval` (Newcombe,
-  independent), :func:`mcnemar_exact`, :func:`paired_difference_interval` (Newcombe).
+  independent), :func:`mcnemar_exact`, :func:`paired_difference_interval` (Newcombe);
+  their forms for a critical value ``z`` (:func:`wilson_bounds`, :func:`newcombe_bounds`,
+  :func:`paired_newcombe_bounds`), which :mod:`fairaudit.claims` inverts into p-values.
 - Tests: :func:`chi2_homogeneity`, :func:`two_proportion_z_test(s)`, :func:`holm`,
   :func:`benjamini_hochberg`.
 - Resampling: :func:`multinomial_replicates`, :func:`percentile_interval`.
@@ -50,8 +52,16 @@ from fairaudit.functional._fairness import (
 )
 from fairaudit.functional._intervals import (
     difference_interval,
+    exact_bounds,
+    exact_difference_bounds,
+    exact_interval,
+    exact_lower,
+    exact_upper,
     mcnemar_exact,
+    newcombe_bounds,
     paired_difference_interval,
+    paired_newcombe_bounds,
+    wilson_bounds,
     wilson_interval,
 )
 from fairaudit.functional._registry import (
@@ -78,6 +88,11 @@ __all__ = [
     "DetectionGap",
     "detection_counts",
     "difference_interval",
+    "exact_bounds",
+    "exact_difference_bounds",
+    "exact_interval",
+    "exact_lower",
+    "exact_upper",
     "detection_gap",
     "FAIRNESS_METRICS",
     "GAP_METRICS",
@@ -103,9 +118,11 @@ __all__ = [
     "group_sums",
     "holm",
     "mcnemar_exact",
+    "newcombe_bounds",
     "multinomial_replicates",
     "normalize_by",
     "paired_difference_interval",
+    "paired_newcombe_bounds",
     "per_class_scores",
     "percentile_interval",
     "rate_counts",
@@ -113,5 +130,6 @@ __all__ = [
     "support",
     "two_proportion_z_test",
     "two_proportion_z_tests",
+    "wilson_bounds",
     "wilson_interval",
 ]

@@ -23,16 +23,35 @@ discordant pairs.
 from __future__ import annotations
 
 import numpy as np
+from scipy import special as _special
 from scipy import stats as _stats
 
 from fairaudit.exceptions import DataValidationError
 
 __all__ = [
     "difference_interval",
+    "exact_bounds",
+    "exact_difference_bounds",
+    "exact_interval",
+    "exact_lower",
+    "exact_upper",
     "mcnemar_exact",
+    "newcombe_bounds",
     "paired_difference_interval",
+    "paired_newcombe_bounds",
+    "wilson_bounds",
     "wilson_interval",
 ]
+
+
+def _z_of(confidence: float | np.ndarray) -> np.ndarray:
+    """The two-sided normal critical value of a coverage, checked to lie in (0, 1)."""
+    level = np.asarray(confidence, dtype=np.float64)
+    if isinstance(confidence, bool) or not ((level > 0) & (level < 1)).all():
+        raise DataValidationError(
+            f"confidence must lie strictly between 0 and 1, got {confidence!r}"
+        )
+    return _special.ndtri(0.5 + level / 2)
 
 
 def mcnemar_exact(a_only: np.ndarray, b_only: np.ndarray) -> np.ndarray:
@@ -103,16 +122,35 @@ def wilson_interval(
     >>> round(float(low), 4), round(float(high), 4)
     (0.4902, 0.9433)
     """
-    level = np.asarray(confidence, dtype=np.float64)
-    if isinstance(confidence, bool) or not ((level > 0) & (level < 1)).all():
-        raise DataValidationError(
-            f"confidence must lie strictly between 0 and 1, got {confidence!r}"
-        )
+    return wilson_bounds(successes, n, _z_of(confidence))
+
+
+def wilson_bounds(
+    successes: np.ndarray | int, n: np.ndarray | int, z: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score bounds for a normal critical value ``z`` (any ``z >= 0``, broadcast).
+
+    The formula of :func:`wilson_interval` with ``z`` given directly, so that
+    procedures that invert an interval (the p-value as the level at which it just
+    excludes a value) can reach levels closer to 1 than a float coverage can hold.
+
+    Parameters
+    ----------
+    successes, n : array-like of int
+        Successes and trials; ``0 <= successes <= n``.
+    z : float or array-like
+        Critical value, broadcast with the counts.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Lower and upper bounds; NaN where ``n == 0``.
+    """
     k = np.asarray(successes, dtype=np.float64)
     total = np.asarray(n, dtype=np.float64)
     if (k < 0).any() or (k > total).any():
         raise DataValidationError("wilson_interval needs 0 <= successes <= n")
-    z = _stats.norm.ppf(0.5 + level / 2)
+    z = np.asarray(z, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / total
         denominator = 1 + z**2 / total
@@ -159,6 +197,17 @@ def paired_difference_interval(
     tuple of numpy.ndarray
         Lower and upper bounds; NaN for empty slices.
     """
+    return paired_newcombe_bounds(both, a_only, b_only, neither, _z_of(confidence))
+
+
+def paired_newcombe_bounds(
+    both: np.ndarray,
+    a_only: np.ndarray,
+    b_only: np.ndarray,
+    neither: np.ndarray,
+    z: float | np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`paired_difference_interval` for a normal critical value ``z`` (broadcast)."""
     t11, t10, t01, t00 = (
         np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(both, b_only, a_only, neither)
     )
@@ -168,8 +217,8 @@ def paired_difference_interval(
     a_right, a_wrong = t11 + t01, t10 + t00
     with np.errstate(invalid="ignore", divide="ignore"):
         p_b, p_a = b_right / n, a_right / n
-    l_b, u_b = wilson_interval(b_right, n, confidence=confidence)
-    l_a, u_a = wilson_interval(a_right, n, confidence=confidence)
+    l_b, u_b = wilson_bounds(b_right, n, z)
+    l_a, u_a = wilson_bounds(a_right, n, z)
     product = b_right * b_wrong * a_right * a_wrong
     a_stat = t11 * t00 - t10 * t01
     corrected = np.where(a_stat > n / 2, a_stat - n / 2, np.where(a_stat >= 0, 0.0, a_stat))
@@ -213,8 +262,96 @@ def difference_interval(
     (numpy.ndarray, numpy.ndarray)
         Lower and upper bounds; NaN where ``n1 == 0`` or ``n2 == 0``.
     """
-    l1, u1 = wilson_interval(x1, n1, confidence=confidence)
-    l2, u2 = wilson_interval(x2, n2, confidence=confidence)
+    return newcombe_bounds(x1, n1, x2, n2, _z_of(confidence))
+
+
+def newcombe_bounds(
+    x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, z: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`difference_interval` for a normal critical value ``z`` (broadcast)."""
+    return _square_and_add(x1, n1, x2, n2, wilson_bounds(x1, n1, z), wilson_bounds(x2, n2, z))
+
+
+def exact_bounds(
+    successes: np.ndarray | int, n: np.ndarray | int, z: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clopper-Pearson (exact) bounds of a proportion, each tail ``ndtr(-z)`` (broadcast).
+
+    ``[B(ndtr(-z); k, n - k + 1), B(1 - ndtr(-z); k + 1, n - k)]`` with ``B`` the beta
+    quantile, 0 when ``k = 0`` and 1 when ``k = n`` (as
+    ``statsmodels.stats.proportion.proportion_confint(method="beta")``). The upper
+    quantile is taken from its tail (``betainccinv``) so that levels very close to 1
+    keep their precision. Its coverage is at least the nominal level for every ``n``
+    and every true proportion.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Lower and upper bounds; NaN where ``n == 0``.
+
+    Examples
+    --------
+    >>> low, high = exact_bounds(8, 10, 1.959963984540054)
+    >>> round(float(low), 4), round(float(high), 4)
+    (0.4439, 0.9748)
+    """
+    return exact_lower(successes, n, z), exact_upper(successes, n, z)
+
+
+def _checked(successes, n) -> tuple[np.ndarray, np.ndarray]:
+    k = np.asarray(successes, dtype=np.float64)
+    total = np.asarray(n, dtype=np.float64)
+    if (k < 0).any() or (k > total).any():
+        raise DataValidationError("exact bounds need 0 <= successes <= n")
+    return k, total
+
+
+def exact_lower(
+    successes: np.ndarray | int, n: np.ndarray | int, z: float | np.ndarray
+) -> np.ndarray:
+    """The lower Clopper-Pearson bound of :func:`exact_bounds` alone (NaN where ``n == 0``)."""
+    k, total = _checked(successes, n)
+    tail = _special.ndtr(-np.asarray(z, dtype=np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(k > 0, _special.betaincinv(np.maximum(k, 1), total - k + 1, tail), 0.0)
+    return np.where(total > 0, low, np.nan)
+
+
+def exact_upper(
+    successes: np.ndarray | int, n: np.ndarray | int, z: float | np.ndarray
+) -> np.ndarray:
+    """The upper Clopper-Pearson bound of :func:`exact_bounds` alone (NaN where ``n == 0``)."""
+    k, total = _checked(successes, n)
+    tail = _special.ndtr(-np.asarray(z, dtype=np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        high = np.where(k < total, _special.betainccinv(k + 1, np.maximum(total - k, 1), tail), 1.0)
+    return np.where(total > 0, high, np.nan)
+
+
+def exact_interval(
+    successes: np.ndarray | int, n: np.ndarray | int, *, confidence: float | np.ndarray = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clopper-Pearson interval of a proportion at ``confidence`` (see :func:`exact_bounds`)."""
+    return exact_bounds(successes, n, _z_of(confidence))
+
+
+def exact_difference_bounds(
+    x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, z: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of ``x1 / n1 - x2 / n2`` by square-and-add (MOVER) of exact limits.
+
+    Newcombe's construction (:func:`difference_interval`) with Clopper-Pearson
+    limits in place of Wilson's: ``[d - sqrt((p1 - l1)^2 + (u2 - p2)^2), d +
+    sqrt((u1 - p1)^2 + (p2 - l2)^2)]`` (Zou and Donner's method of variance
+    estimates recovery). Wilson's limits lose their coverage in the far tail of a
+    rate near 0 or 1, where multiple-testing levels live; exact limits keep it.
+    """
+    return _square_and_add(x1, n1, x2, n2, exact_bounds(x1, n1, z), exact_bounds(x2, n2, z))
+
+
+def _square_and_add(x1, n1, x2, n2, bounds1, bounds2) -> tuple[np.ndarray, np.ndarray]:
+    """Square-and-add combination of the limits of two independent proportions."""
+    (l1, u1), (l2, u2) = bounds1, bounds2
     with np.errstate(invalid="ignore", divide="ignore"):
         p1 = np.asarray(x1, dtype=np.float64) / np.asarray(n1, dtype=np.float64)
         p2 = np.asarray(x2, dtype=np.float64) / np.asarray(n2, dtype=np.float64)

@@ -39,6 +39,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairaudit.claims import (
+    GapInference,
+    gap_change_interval,
+    rows_to_settle,
+    threshold_verdict,
+    worst_rate_interval,
+)
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.functional import (
     GAP_METRICS,
@@ -81,6 +88,11 @@ _RATE_WORDS = {
 _RATE_SHORT = {"selection_rate": "selection rate", "tpr": "TPR", "fpr": "FPR"}
 #: Relative checks allow for the rounding of ``value - baseline_value``.
 _TOLERANCE = 1e-12
+#: Per-slice metrics that are proportions, judged on exact intervals: the hits behind
+#: each (``correct``: the rows predicted right, ``wrong``: the others).
+_RATE_SLICE_METRICS = {"accuracy": "correct", "recall_weighted": "correct", "error_rate": "wrong"}
+#: How a check can be decided.
+DECISIONS = ("interval", "point")
 
 
 def _resolve_config(
@@ -183,6 +195,8 @@ def check_audit(
     min_support: int | None = None,
     allow_unjudged: bool | None = None,
     pos_label: Mapping[str, str] | None = None,
+    confidence: float = 0.95,
+    decide: str = "interval",
 ) -> GateResult:
     """Check an audit against fairness thresholds, absolute or relative to a baseline.
 
@@ -221,6 +235,16 @@ def check_audit(
         Let checks that cannot be judged pass (default False: they fail the gate).
     pos_label : mapping of str to str, optional
         Positive class of binary tasks (default: their second class).
+    confidence : float, default=0.95
+        Decided on intervals, the gate fails a model whose every true value is
+        within its threshold with probability at most ``1 - confidence``: each of
+        the ``k`` judged checks gets an interval at level ``1 - (1 - confidence) /
+        k`` (:mod:`fairaudit.claims`).
+    decide : {"interval", "point"}, default="interval"
+        ``"interval"``: a check fails when its interval lies beyond the threshold,
+        passes when it lies within, and is ``"inconclusive"`` otherwise (exit
+        status 4, with the rows per group that would settle it). ``"point"``: the
+        point estimate alone decides, noise included (pass or fail).
 
     Returns
     -------
@@ -278,12 +302,17 @@ def check_audit(
             baseline_source = str(baseline)
             baseline = AuditResult.load(baseline)
         _check_comparable(audit, baseline, task_names, tasks is None, baseline_source)
+    if decide not in DECISIONS:
+        raise ConfigurationError(f"decide must be one of {list(DECISIONS)}, got {decide!r}")
+    if not 0 < confidence < 1:
+        raise ConfigurationError(f"confidence must lie in (0, 1), got {confidence!r}")
     pos_label = dict(pos_label or {})
     rows = []
     for task in task_names:
         pos_index = audit.pos_index(task, pos_label.get(task))
         for by_t in _groupings(by, audit, task):
             rows += _check_grouping(audit, baseline, task, by_t, bounds, min_support, pos_index)
+    _decide(rows, alpha=1 - confidence, decide=decide)
     if not rows:
         raise ConfigurationError(
             f"nothing to check: no grouping of tasks {task_names} (the audit's attributes are "
@@ -297,7 +326,53 @@ def check_audit(
         allow_unjudged=allow_unjudged,
         source=source,
         baseline=baseline_source,
+        confidence=confidence,
+        decide=decide,
     )
+
+
+def _decide(rows: list[dict[str, Any]], *, alpha: float, decide: str) -> None:
+    """Give every judged check its interval (Bonferroni over the checks) and verdict."""
+    quantities = [row for row in rows if row.get("_interval") is not None]
+    k = max(len(quantities), 1)
+    level = 1 - alpha / k
+    for row in rows:
+        interval = row.pop("_interval", None)
+        settle = row.pop("_settle", None)
+        row.setdefault("lower", float("nan"))
+        row.setdefault("upper", float("nan"))
+        row.setdefault("level", float("nan"))
+        row.setdefault("method", "")
+        row.setdefault("rows_to_settle", float("nan"))
+        if interval is None:
+            continue
+        sign = -1.0 if row["kind"] == "max_decrease" else 1.0
+        bound = "min" if row["kind"] == "min" else "max"
+        estimate = (
+            row["value"] - row["baseline_value"]
+            if row["kind"] in RELATIVE_KINDS
+            else (row["value"])
+        )
+        if decide == "point" or interval == "point":
+            low = high = sign * estimate
+            row["method"] = (
+                "point estimate"
+                if decide == "point"
+                else ("point estimate (no interval for this metric)")
+            )
+        else:
+            low, high, method = interval(alpha / k)
+            if sign < 0:
+                low, high = -high, -low
+            row["method"] = method
+            row["level"] = level
+        row["lower"], row["upper"] = (low, high) if sign > 0 else (-high, -low)
+        tolerance = _TOLERANCE if row["kind"] in RELATIVE_KINDS else 0.0
+        status = threshold_verdict(low - tolerance, high - tolerance, row["threshold"], bound=bound)
+        row["status"] = status
+        row["passed"] = status == "pass"
+        if status == "inconclusive" and settle is not None:
+            row["rows_to_settle"] = settle(row["threshold"], alpha / k)
 
 
 class _Grouping:
@@ -319,12 +394,30 @@ class _Grouping:
         self.min_support = min_support
         self.n = cm.sum(axis=(1, 2))
         self.judged = (self.n >= min_support) & (self.n > 0)
+        self.cm = cm
+        self.pos_index = pos_index
+        self._gaps: dict[str, GapInference] = {}
         self.fairness = fairness_arrays(cm, pos_index=pos_index, min_support=min_support)
         # which group rates are judged: only to explain a value that is not
         self.rates = group_rates(cm, min_support=min_support)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             self.slices = slice_metric_values(cm)
+
+    def gap(self, metric: str) -> GapInference:
+        """The inference on one gap of this grouping (cached)."""
+        if metric not in self._gaps:
+            self._gaps[metric] = GapInference(
+                self.cm, metric, pos_index=self.pos_index, min_support=self.min_support
+            )
+        return self._gaps[metric]
+
+    def worst_interval(self, metric: str, highest: bool, alpha: float) -> tuple[float, float]:
+        """Simultaneous interval of the worst judged slice's rate (a proportion metric)."""
+        correct = np.trace(self.cm, axis1=1, axis2=2)
+        hits = correct if _RATE_SLICE_METRICS[metric] == "correct" else self.n - correct
+        keep = self.judged
+        return worst_rate_interval(hits[keep], self.n[keep], alpha, highest=highest)
 
     def left_out(self) -> str:
         small = ~self.judged
@@ -444,6 +537,7 @@ def _check_grouping(
         highest = kind in ("max", "max_increase")
         for metric, threshold in bounds[kind][task].items():
             base_value, note = float("nan"), ""
+            quantity: tuple[Any, Any] = (None, None)
             if own and metric in GAP_METRICS and GAP_METRICS[metric].rate != "accuracy":
                 value, worst = float("nan"), ""
                 status = "not applicable"
@@ -466,6 +560,7 @@ def _check_grouping(
                     status, note = "not judged", "; ".join(reasons)
                 else:
                     status = _status(kind, float(threshold), value, base_value)
+                    quantity = _quantity(candidate, base, metric, kind, highest)
             rows.append(
                 {
                     "task": task,
@@ -481,6 +576,54 @@ def _check_grouping(
                     "groups_judged": int(candidate.judged.sum()),
                     "not_judged": left_out,
                     "note": note,
+                    "_interval": quantity[0],
+                    "_settle": quantity[1],
                 }
             )
     return rows
+
+
+def _quantity(
+    candidate: _Grouping, base: _Grouping | None, metric: str, kind: str, highest: bool
+) -> tuple[Any, Any]:
+    """``(interval, settle)`` of a judged check: functions of the level, or ``"point"``.
+
+    ``interval(alpha)`` gives ``(lower, upper, method)`` of the checked quantity (the
+    value, or for a relative check the change from the baseline); ``settle(threshold,
+    alpha)`` the rows per group that would settle an inconclusive check (or None).
+    """
+    relative = kind in RELATIVE_KINDS
+    if metric in GAP_METRICS:
+        gap = candidate.gap(metric)
+        if not relative:
+            return (lambda a: (*gap.interval(a), gap.method)), gap.rows_to_settle
+        base_gap = base.gap(metric)
+
+        def change(a: float) -> tuple[float, float, str]:
+            low, high = gap_change_interval(base_gap, gap, a)
+            return low, high, "both gap intervals at alpha/2 (projection)"
+
+        return change, None
+    if metric not in _RATE_SLICE_METRICS:
+        return "point", None
+    if not relative:
+
+        def worst(a: float) -> tuple[float, float, str]:
+            return (*candidate.worst_interval(metric, highest, a), _WORST_METHOD)
+
+        def settle(threshold: float, a: float) -> float:
+            low, high = candidate.worst_interval(metric, highest, a)
+            rate = (low + high) / 2
+            return rows_to_settle(rate * (1 - rate), abs(rate - threshold), a)
+
+        return worst, settle
+
+    def worst_change(a: float) -> tuple[float, float, str]:
+        lb, ub = candidate.worst_interval(metric, highest, a / 2)
+        la, ua = base.worst_interval(metric, highest, a / 2)
+        return lb - ua, ub - la, f"{_WORST_METHOD}, both versions at alpha/2 (projection)"
+
+    return worst_change, None
+
+
+_WORST_METHOD = "exact per slice, Bonferroni over slices"

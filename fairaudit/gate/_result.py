@@ -16,6 +16,7 @@ __all__ = [
     "CHECK_COLUMNS",
     "EXIT_BAD_INPUT",
     "EXIT_FAILED",
+    "EXIT_INCONCLUSIVE",
     "EXIT_NOT_JUDGED",
     "EXIT_PASSED",
     "GateResult",
@@ -25,7 +26,8 @@ __all__ = [
 EXIT_PASSED = 0  # every check judged and within its threshold (or unjudged, allowed)
 EXIT_FAILED = 1  # some threshold exceeded (whatever else)
 EXIT_BAD_INPUT = 2  # unreadable audit, unknown metric, task or attribute, bad threshold
-EXIT_NOT_JUDGED = 3  # nothing exceeded, but some check could not be judged
+EXIT_NOT_JUDGED = 3  # nothing exceeded, but some check could not be judged (or none was)
+EXIT_INCONCLUSIVE = 4  # no violation shown, but the data cannot show compliance either
 
 #: Small groups named per grouping in :meth:`GateResult.format` (all are in ``checks``).
 _SHOWN_GROUPS = 8
@@ -38,12 +40,17 @@ CHECK_COLUMNS = [
     "threshold",
     "value",
     "baseline_value",
+    "lower",
+    "upper",
+    "level",
+    "method",
     "status",
     "passed",
     "worst",
     "groups_judged",
     "not_judged",
     "note",
+    "rows_to_settle",
 ]
 
 
@@ -67,9 +74,14 @@ class GateResult:
         ``"max_decrease"``), ``threshold`` (for a relative bound: the change
         allowed), ``value`` (NaN when it cannot be judged), ``baseline_value``
         (the baseline's value of a relative check, else NaN), ``status``
-        (``"pass"``, ``"fail"``, ``"not judged"``: a NaN value, see ``note``;
+        (``"pass"``: the data show the value within its threshold, ``"fail"``:
+        beyond it, ``"inconclusive"``: neither, ``"not judged"``: a NaN value, see ``note``;
         ``"not applicable"``: a gap of a task grouped by its own true label),
-        ``passed`` (``status == "pass"``), ``worst`` (the groups behind the
+        ``lower``/``upper`` (the interval the verdict rests on: of the value, or of
+        the change from the baseline; at ``level``, Bonferroni over the judged
+        checks), ``method``, ``rows_to_settle`` (for an ``"inconclusive"``
+        check: rows per group at which it would likely be settled), ``passed``
+        (``status == "pass"``), ``worst`` (the groups behind the
         value: ``"low vs high"`` for a gap, the worst slice for a per-slice
         metric), ``groups_judged`` (groups with at least ``min_support`` rows),
         ``not_judged`` (the other groups with their row counts, separated by
@@ -82,6 +94,10 @@ class GateResult:
         What was checked (a file name), quoted in the summary.
     baseline : str or None
         The baseline audit of relative checks (a file name), if any.
+    confidence : float
+        Coverage of the family of intervals the checks are decided on.
+    decide : {"interval", "point"}
+        What decided the checks.
     """
 
     def __init__(
@@ -92,8 +108,12 @@ class GateResult:
         allow_unjudged: bool = False,
         source: str = "audit",
         baseline: str | None = None,
+        confidence: float = 0.95,
+        decide: str = "interval",
     ) -> None:
         self.checks = checks
+        self.confidence = float(confidence)
+        self.decide = decide
         self.min_support = int(min_support)
         self.allow_unjudged = bool(allow_unjudged)
         self.source = source
@@ -113,6 +133,16 @@ class GateResult:
         return self._with_status("not judged")
 
     @property
+    def inconclusive(self) -> pd.DataFrame:
+        """Checks whose interval straddles the threshold: more rows would settle them."""
+        return self._with_status("inconclusive")
+
+    @property
+    def judged_nothing(self) -> bool:
+        """True when no check could be decided: such a gate never passes."""
+        return not self.checks["status"].isin(["pass", "fail", "inconclusive"]).any()
+
+    @property
     def violations(self) -> pd.DataFrame:
         """Checks that make the gate fail: failures and, unless allowed, unjudged checks."""
         statuses = ("fail",) if self.allow_unjudged else ("fail", "not judged")
@@ -120,16 +150,26 @@ class GateResult:
 
     @property
     def passed(self) -> bool:
-        """True when no check failed and (unless ``allow_unjudged``) every check was judged."""
-        return self.violations.empty
+        """True when the data show every judged check within its threshold.
+
+        No check failed or was inconclusive, (unless ``allow_unjudged``) every
+        check was judged, and at least one was.
+        """
+        return self.exit_code == EXIT_PASSED
 
     @property
     def exit_code(self) -> int:
-        """Exit status of ``fairaudit check``: 0 passed, 1 a threshold exceeded, 3 not judged."""
+        """Exit status of ``fairaudit check``.
+
+        1 a violation shown, 3 a check not judged (or none judged at all), 4
+        inconclusive, 0 compliance shown.
+        """
         if len(self.failures):
             return EXIT_FAILED
-        if len(self.unjudged) and not self.allow_unjudged:
+        if (len(self.unjudged) and not self.allow_unjudged) or self.judged_nothing:
             return EXIT_NOT_JUDGED
+        if len(self.inconclusive):
+            return EXIT_INCONCLUSIVE
         return EXIT_PASSED
 
     def __bool__(self) -> bool:
@@ -139,7 +179,9 @@ class GateResult:
         counts = self.checks["status"].value_counts()
         return (
             f"GateResult(passed={self.passed}, checks={len(self.checks)}, "
-            f"failed={int(counts.get('fail', 0))}, not_judged={int(counts.get('not judged', 0))})"
+            f"failed={int(counts.get('fail', 0))}, "
+            f"inconclusive={int(counts.get('inconclusive', 0))}, "
+            f"not_judged={int(counts.get('not judged', 0))})"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,10 +196,13 @@ class GateResult:
             "n_checks": len(self.checks),
             "n_passed": int(counts.get("pass", 0)),
             "n_failed": int(counts.get("fail", 0)),
+            "n_inconclusive": int(counts.get("inconclusive", 0)),
             "n_not_judged": int(counts.get("not judged", 0)),
             "n_not_applicable": int(counts.get("not applicable", 0)),
             "min_support": self.min_support,
             "allow_unjudged": self.allow_unjudged,
+            "confidence": self.confidence,
+            "decide": self.decide,
             "checks": [
                 {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
                 for r in records.to_dict(orient="records")
@@ -190,7 +235,9 @@ class GateResult:
                 "name": f"fairaudit gate: {self.source}",
                 "tests": str(len(self.checks)),
                 "failures": str(int(counts.get("fail", 0))),
-                "errors": str(0 if self.allow_unjudged else unjudged),
+                "errors": str(
+                    (0 if self.allow_unjudged else unjudged) + int(counts.get("inconclusive", 0))
+                ),
                 "skipped": str(
                     int(counts.get("not applicable", 0)) + (unjudged if self.allow_unjudged else 0)
                 ),
@@ -214,6 +261,10 @@ class GateResult:
                 text += f"; {row.worst}"
             if row.status == "fail":
                 ET.SubElement(case, "failure", {"message": text, "type": "threshold exceeded"})
+            elif row.status == "inconclusive":
+                ET.SubElement(
+                    case, "error", {"message": f"inconclusive: {text}", "type": "inconclusive"}
+                )
             elif row.status == "not judged":
                 tag = "skipped" if self.allow_unjudged else "error"
                 ET.SubElement(
@@ -245,10 +296,16 @@ class GateResult:
     def _head(self) -> str:
         n = len(self.checks)
         failed, unjudged = len(self.failures), len(self.unjudged)
+        open_ = len(self.inconclusive)
         judged = int(self.checks["status"].isin(["pass", "fail"]).sum())
         if failed:
-            head = f"FAILED: {failed} of {n} check(s) exceeded their threshold"
+            head = f"FAILED: the data show {failed} of {n} check(s) beyond their threshold"
             return head + (f"; {unjudged} could not be judged" if unjudged else "")
+        if self.judged_nothing:
+            return (
+                f"NOT JUDGED: none of the {n} check(s) could be judged, and a gate that "
+                "judged nothing does not pass"
+            )
         if unjudged and not self.allow_unjudged:
             head = (
                 f"NOT JUDGED: {unjudged} of {n} check(s) could not be judged, which fails the gate"
@@ -256,14 +313,24 @@ class GateResult:
             return head + (
                 f"; the {judged} judged check(s) are within thresholds" if judged else ""
             )
-        if unjudged and not judged:
-            return f"PASSED: none of the {unjudged} check(s) could be judged, which is allowed"
-        head = f"PASSED: all {judged} judged check(s) within thresholds"
+        if open_:
+            return (
+                f"INCONCLUSIVE: {open_} of {n} check(s) neither shown beyond nor within their "
+                "threshold; more rows would settle them"
+            )
+        head = f"PASSED: the data show all {judged} judged check(s) within thresholds"
         return head + (f"; {unjudged} not judged (allowed)" if unjudged else "")
 
     def format(self) -> str:
         """Readable summary: the outcome, the checks not judged and why, failures, passes."""
         lines = [f"fairness gate on {self.source}: {self._head()}"]
+        if self.decide == "interval":
+            lines.append(
+                f"decided on intervals: {self.confidence:.0%} for all checks together "
+                "(Bonferroni); --decide point judges point estimates"
+            )
+        else:
+            lines.append("decided on point estimates (noise can pass or fail a check)")
         if self.baseline is not None:
             lines.append(f"relative thresholds against the baseline {self.baseline}")
         unjudged = self.unjudged
@@ -279,13 +346,18 @@ class GateResult:
                 f"  NOT JUDGED {row.task} by {row.by}: {row.metric} "
                 f"({_bound_text(row.kind, row.threshold)}): {row.note}"
             )
-        for row in pd.concat([self.failures, self._with_status("pass")]).itertuples(index=False):
-            label = "FAIL" if row.status == "fail" else "pass"
-            text = f"  {label} {row.task} by {row.by}: {row.metric} = {row.value:.4f}"
+        shown = pd.concat([self.failures, self.inconclusive, self._with_status("pass")])
+        labels = {"fail": "FAIL", "inconclusive": "OPEN", "pass": "pass"}
+        for row in shown.itertuples(index=False):
+            text = f"  {labels[row.status]} {row.task} by {row.by}: {row.metric} = {row.value:.4f}"
             if row.kind in RELATIVE_KINDS:
                 change = row.value - row.baseline_value
                 text += f", baseline {row.baseline_value:.4f} ({change:+.4f})"
+            if np.isfinite(row.lower) and np.isfinite(row.level):
+                text += f" [{row.lower:.4f}, {row.upper:.4f}]"
             text += f" ({_bound_text(row.kind, row.threshold)})"
+            if row.status == "inconclusive" and np.isfinite(row.rows_to_settle):
+                text += f"; about {int(row.rows_to_settle):,} rows per group would settle it"
             if row.worst:
                 text += f"; {row.worst}"
             lines.append(text)

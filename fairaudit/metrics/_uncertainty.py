@@ -1,19 +1,19 @@
-"""Honest uncertainty from counts: multinomial bootstrap and significance of gaps.
+"""Intervals over an audit: the claims of :mod:`fairaudit.claims`, and the bootstrap.
 
-Bootstrap. Resampling ``N`` rows with replacement and counting them is the same
-as drawing the flattened count tensor from ``Multinomial(N, counts / N)``, so a
-replicate costs one multinomial draw over the (non-zero) cells of the tensor,
-whatever the number of rows. Replicates are drawn in batches and every metric is
-computed with array operations over the leading replicate axis, by the very
-functions that give the point estimates. Each task is resampled on its own
-(every metric involves one task), which gives each task's metrics exactly the
-distribution of a row bootstrap. Intervals are percentile intervals.
+Intervals. A per-slice rate (accuracy, error rate) gets the exact interval of
+:func:`fairaudit.claims.rate_interval` and a gap between groups the simultaneous
+interval of :class:`fairaudit.claims.GapInference`, whatever the slice's size. Only
+the metrics that are not proportions (balanced accuracy, macro and weighted F1,
+precision, recall) keep a bootstrap: resampling ``N`` rows with replacement and
+counting them is the same as drawing the flattened count tensor from
+``Multinomial(N, counts / N)``, so a replicate costs one multinomial draw over the
+(non-zero) cells, whatever the number of rows; their intervals are percentile
+intervals, marked as such.
 
 Significance. For each rate behind a gap (accuracy; per class selection rate, TPR,
-FPR) an omnibus chi-square test of homogeneity across the groups
-(``scipy.stats.chi2_contingency`` on groups x [hits, misses]) and a pooled
-two-proportion z-test between the lowest and highest group (or between every
-pair), with Holm's step-down correction over all tests of the table.
+FPR), the gap's claim: its simultaneous interval and the p-value that is that
+interval's inversion, Benjamini-Hochberg over the table with every interval at the
+matching false-coverage level, so that ``significant`` and the interval agree.
 """
 
 from __future__ import annotations
@@ -27,22 +27,27 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from fairaudit.claims import (
+    CHANGE_METHODS,
+    RATE_METHOD,
+    GapInference,
+    fdr_select,
+    rate_change,
+    rate_interval,
+)
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import (
     FAIRNESS_METRICS,
     GAP_METRICS,
     SLICE_METRICS,
-    chi2_homogeneity,
     fairness_arrays,
-    gap_intervals,
     group_sum,
     group_sums,
-    holm,
     multinomial_replicates,
     normalize_by,
     percentile_interval,
+    rate_counts,
     slice_metric_values,
-    two_proportion_z_test,
 )
 
 if TYPE_CHECKING:
@@ -85,23 +90,24 @@ def _fairness_values(cm: np.ndarray, pos_index: int | None) -> dict[tuple[str, s
 
 def _gap_bounds(
     cm: np.ndarray, pos_index: int | None, confidence: float
-) -> dict[tuple[str, str], tuple[float, float]]:
-    """(metric, class) -> simultaneous interval, keyed as :func:`_fairness_values`."""
-    intervals = gap_intervals(cm, confidence=confidence, pos_index=pos_index)
-    out: dict[tuple[str, str], tuple[float, float]] = {}
-    for metric, _, _ in FAIRNESS_METRICS:
-        entry = intervals[metric]
-        out[(metric, "all")] = (float(entry["summary"][0]), float(entry["summary"][1]))
-        if entry["per_class"] is not None:
+) -> dict[tuple[str, str], tuple[float, float, str]]:
+    """(metric, class) -> the gap claim's interval and method, keyed as :func:`_fairness_values`."""
+    alpha = 1 - confidence
+    out: dict[tuple[str, str], tuple[float, float, str]] = {}
+    for metric, rate, _ in FAIRNESS_METRICS:
+        claim = GapInference(cm, metric, pos_index=pos_index)
+        out[(metric, "all")] = (*claim.interval(alpha), claim.method)
+        if rate != "accuracy":
             for k in range(cm.shape[-1]):
-                low, high = entry["per_class"]
-                out[(metric, str(k))] = (float(low[k]), float(high[k]))
+                one = GapInference(cm, metric, cls=k, pos_index=pos_index)
+                out[(metric, str(k))] = (*one.interval(alpha), one.method)
     return out
 
 
-#: The ``interval`` column: how each kind of row's bounds are computed.
+#: Per-slice metrics that are proportions: the exact interval of their counts.
+_RATE_METRICS = {"accuracy": "correct", "recall_weighted": "correct", "error_rate": "wrong"}
+#: The ``interval`` column of the other per-slice metrics.
 SLICE_INTERVAL = "percentile bootstrap"
-GAP_INTERVAL = "simultaneous Wilson (Bonferroni)"
 
 
 def bootstrap_audit(
@@ -155,14 +161,13 @@ def bootstrap_audit(
 
     Notes
     -----
-    A gap is a max minus a min over groups, so its bootstrap distribution is biased
-    upwards (noise widens the spread): a percentile interval misses a true gap of 0
-    and can even exclude its own estimate. Gaps therefore get the simultaneous
-    intervals of :func:`fairaudit.functional.gap_intervals` (every group's Wilson
-    interval at a Bonferroni level, combined), which cover at least at
-    ``confidence`` whatever the true gap and always contain the estimate; their
-    ``bias`` column still shows the bootstrap's bias. Per-slice metrics keep the
-    percentile bootstrap.
+    A rate (accuracy, error rate) gets the exact interval of its counts and a gap
+    the simultaneous interval of :class:`fairaudit.claims.GapInference`: a
+    percentile bootstrap of a small cell's rate covers far less than its level,
+    and that of a gap (a max minus a min, biased upwards) misses a true gap of 0
+    and can exclude its own estimate. Only the other per-slice metrics keep the
+    percentile bootstrap; the ``std_error`` and ``bias`` columns are the
+    bootstrap's for every row.
     """
     if not 0 < confidence < 1:
         raise DataValidationError(f"confidence must lie in (0, 1), got {confidence}")
@@ -181,6 +186,9 @@ def bootstrap_audit(
     }
     gap_lower: list[float] = []
     gap_upper: list[float] = []
+    gap_method: list[str] = []
+    rate_lower: list[float] = []
+    rate_upper: list[float] = []
     replicate_blocks: list[np.ndarray] = []
     total_batches = len(task_names) * -(-n_resamples // batch_size)
     bar = tqdm(total=total_batches, desc="bootstrap", disable=not progress, leave=False)
@@ -201,17 +209,31 @@ def bootstrap_audit(
                 -1, n_classes, n_classes
             )
             group_names = result.group_names(by_t)
+            n_rows = cm.sum(axis=(-2, -1))
+            correct = np.trace(cm, axis1=-2, axis2=-1)
             for metric, value in slice_metric_values(cm, _BOOTSTRAPPED).items():
                 _extend(columns, task, by_t, group_names, metric, "", value)
                 gap_lower += [np.nan] * len(group_names)
                 gap_upper += [np.nan] * len(group_names)
+                gap_method += [""] * len(group_names)
+                if metric in _RATE_METRICS:
+                    hits = correct if _RATE_METRICS[metric] == "correct" else n_rows - correct
+                    low, high = rate_interval(hits, n_rows, confidence=confidence)
+                    rate_lower += list(low)
+                    rate_upper += list(high)
+                else:
+                    rate_lower += [np.nan] * len(group_names)
+                    rate_upper += [np.nan] * len(group_names)
             bounds = _gap_bounds(cm, pos_index, confidence) if by_t else {}
             for (metric, k), value in _fairness_values(cm, pos_index).items():
                 cls = "all" if k == "all" else vocab.classes[int(k)]
                 _extend(columns, task, by_t, ["all"], metric, cls, np.atleast_1d(value))
-                low, high = bounds.get((metric, k), (np.nan, np.nan))
+                low, high, method = bounds.get((metric, k), (np.nan, np.nan, ""))
                 gap_lower.append(low)
                 gap_upper.append(high)
+                gap_method.append(method)
+                rate_lower.append(np.nan)
+                rate_upper.append(np.nan)
         task_blocks: list[np.ndarray] = []
         done = 0
         while done < n_resamples:
@@ -230,9 +252,14 @@ def bootstrap_audit(
     lower, upper, std, n_valid = percentile_interval(reps, alpha)
     frame = pd.DataFrame(columns)
     is_gap = frame["metric"].isin(GAP_METRICS).to_numpy()
-    frame["lower"] = np.where(is_gap, gap_lower, lower)
-    frame["upper"] = np.where(is_gap, gap_upper, upper)
-    frame["interval"] = np.where(is_gap, GAP_INTERVAL, SLICE_INTERVAL)
+    is_rate = frame["metric"].isin(_RATE_METRICS).to_numpy()
+    rate_low = np.asarray(rate_lower, dtype=np.float64)
+    rate_high = np.asarray(rate_upper, dtype=np.float64)
+    frame["lower"] = np.where(is_gap, gap_lower, np.where(is_rate, rate_low, lower))
+    frame["upper"] = np.where(is_gap, gap_upper, np.where(is_rate, rate_high, upper))
+    frame["interval"] = np.where(
+        is_gap, gap_method, np.where(is_rate, RATE_METHOD, SLICE_INTERVAL)
+    ).astype(object)
     frame["std_error"] = std
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are undefined values
@@ -267,7 +294,7 @@ def gap_significance(
     pairs: str = "extreme",
     min_support: int = 30,
 ) -> pd.DataFrame:
-    """Significance tests of the gaps between groups, Holm-corrected.
+    """Claims on the gaps between groups: interval, p-value and verdict that agree.
 
     Parameters
     ----------
@@ -276,26 +303,28 @@ def gap_significance(
     by : str or sequence of str
         Attribute(s) whose classes (or intersections) are the groups.
     alpha : float, default=0.05
-        Family-wise error level for the ``significant`` column.
+        False discovery rate of the table (Benjamini-Hochberg); every interval is at
+        the matching false-coverage level.
     pairs : {"extreme", "all"}, default="extreme"
-        Two-proportion tests between the lowest and highest group of each rate
-        (the pair behind the gap of :meth:`AuditResult.fairness`; as it is chosen
-        after looking, rely on the omnibus test for "is there any difference"),
-        or between every pair of groups.
+        ``"extreme"``: one row per rate, the gap between the lowest and highest
+        judged group with its simultaneous interval
+        (:class:`fairaudit.claims.GapInference`, which accounts for the pair being
+        chosen after looking); ``"all"``: every pair of judged groups, each the
+        exact square-and-add interval of its difference.
     min_support : int, default=30
-        ``small`` marks tests involving a group with fewer rows.
+        Rows a group's rate needs to be judged; ``small`` marks rows whose group
+        under the floor was left out.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``task``, ``by``, ``rate`` (accuracy, selection_rate, tpr, fpr),
-        ``class``, ``test`` (``"chi2"`` omnibus over all groups or ``"z"``
-        pairwise), ``group_a``, ``group_b`` (``"all groups"`` for chi2),
-        ``rate_a``, ``rate_b``, ``n_a``, ``n_b``, ``difference``, ``statistic``,
-        ``dof``, ``p_value``, ``p_adjusted`` (Holm over every row), ``significant``
-        (``p_adjusted < alpha``), ``small``. Groups where a rate is undefined (no
-        row of the conditioning event) take no part in its tests; a test with fewer
-        than two such groups is not reported.
+        ``class``, ``test`` (``"gap"`` or ``"pair"``), ``group_a`` / ``group_b``
+        (low and high group), ``rate_a``, ``rate_b``, ``n_a``, ``n_b``,
+        ``difference`` (``rate_b - rate_a``), ``lower``, ``upper``, ``level``,
+        ``method``, ``p_value`` (the interval's inversion), ``p_adjusted``
+        (Benjamini-Hochberg over the table), ``significant`` (``p_adjusted <=
+        alpha``, equivalently ``lower > 0``), ``small``.
     """
     vocab = result.task_vocabulary(task)
     if pairs not in ("extreme", "all"):
@@ -305,74 +334,134 @@ def gap_significance(
         raise DataValidationError("significance needs at least one attribute in by")
     cm = result.grouped_counts(task, by=by_t).reshape(-1, len(vocab), len(vocab))
     names = result.group_names(by_t)
-    n = cm.sum(axis=(-2, -1))
-    tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    true_count = cm.sum(axis=-1)
-    pred_count = cm.sum(axis=-2)
-    families: list[tuple[str, str, np.ndarray, np.ndarray]] = [
-        ("accuracy", "all", tp.sum(axis=-1), n)
+    floor = max(int(min_support), 1)
+    families: list[tuple[str, str, str, int | None]] = [
+        ("accuracy", "all", "accuracy_difference", None)
     ]
     for k, cls in enumerate(vocab.classes):
-        families.append(("selection_rate", cls, pred_count[:, k], n))
-        families.append(("tpr", cls, tp[:, k], true_count[:, k]))
-        families.append(("fpr", cls, pred_count[:, k] - tp[:, k], n - true_count[:, k]))
-    rows = []
-    for rate_name, cls, hits, totals in families:
-        defined = np.flatnonzero(totals > 0)
-        if defined.size < 2:
+        families.append(("selection_rate", cls, "demographic_parity_difference", k))
+        families.append(("tpr", cls, "equal_opportunity_difference", k))
+        families.append(("fpr", cls, "fpr_difference", k))
+    counts = rate_counts(cm)
+    rows: list[dict] = []
+    bounds: list = []
+    for rate_name, cls, metric, k in families:
+        hits, totals = (v[:, 0 if k is None else k] for v in counts[rate_name])
+        judged = totals >= floor
+        small = bool(((totals > 0) & ~judged).any())
+        if judged.sum() < 2:
             continue
-        rates = hits[defined] / totals[defined]
-        chi2, p_chi, dof = chi2_homogeneity(hits[defined], totals[defined])
-        low, high = int(np.argmin(rates)), int(np.argmax(rates))
-        rows.append(
-            {
-                "rate": rate_name,
-                "class": cls,
-                "test": "chi2",
-                "group_a": names[defined[low]],
-                "group_b": "all groups",
-                "rate_a": float(rates[low]),
-                "rate_b": float(hits[defined].sum() / totals[defined].sum()),
-                "n_a": int(totals[defined[low]]),
-                "n_b": int(totals[defined].sum()),
-                "difference": float(rates[high] - rates[low]),
-                "statistic": chi2,
-                "dof": dof,
-                "p_value": p_chi,
-                "small": bool((n[defined] < min_support).any()),
-            }
-        )
-        pair_list = (
-            [(low, high)] if pairs == "extreme" else list(combinations(range(defined.size), 2))
-        )
-        for a, b in pair_list:
-            ga, gb = defined[a], defined[b]
-            z, p = two_proportion_z_test(hits[ga], totals[ga], hits[gb], totals[gb])
+        if pairs == "extreme":
+            claim = GapInference(cm, metric, cls=k, min_support=min_support)
+            if not claim.defined:
+                continue
+            low, high = claim.low_group, claim.high_group
             rows.append(
-                {
-                    "rate": rate_name,
-                    "class": cls,
-                    "test": "z",
-                    "group_a": names[ga],
-                    "group_b": names[gb],
-                    "rate_a": float(rates[a]),
-                    "rate_b": float(rates[b]),
-                    "n_a": int(totals[ga]),
-                    "n_b": int(totals[gb]),
-                    "difference": float(rates[b] - rates[a]),
-                    "statistic": z,
-                    "dof": 1,
-                    "p_value": p,
-                    "small": bool(n[ga] < min_support or n[gb] < min_support),
-                }
+                _significance_row(
+                    rate_name,
+                    cls,
+                    "gap",
+                    names,
+                    low,
+                    high,
+                    hits,
+                    totals,
+                    claim.p_value,
+                    claim.method,
+                    small,
+                )
             )
-    frame = pd.DataFrame.from_records(rows)
-    if frame.empty:
+            bounds.append(claim.interval)
+            continue
+        index = np.flatnonzero(judged)
+        for i, j in combinations(index, 2):
+            low, high = (i, j) if hits[i] * totals[j] <= hits[j] * totals[i] else (j, i)
+            p, interval = rate_change(hits[low], totals[low], hits[high], totals[high])
+            rows.append(
+                _significance_row(
+                    rate_name,
+                    cls,
+                    "pair",
+                    names,
+                    low,
+                    high,
+                    hits,
+                    totals,
+                    float(p),
+                    CHANGE_METHODS["rate"],
+                    small,
+                )
+            )
+            bounds.append(lambda a, f=interval: tuple(float(b) for b in f(a)))
+    if not rows:
         raise DataValidationError(
-            f"no gap of {task!r} by {list(by_t)} can be tested: fewer than two non-empty groups"
+            f"no gap of {task!r} by {list(by_t)} can be tested: fewer than two groups with "
+            f"at least {floor} rows"
         )
-    frame["p_adjusted"] = holm(frame["p_value"].to_numpy())
-    frame["significant"] = frame["p_adjusted"] < alpha
+    frame = pd.DataFrame.from_records(rows)
+    q, discovered, level_alpha = fdr_select(frame["p_value"].to_numpy(dtype=np.float64), alpha)
+    intervals = [interval(level_alpha) for interval in bounds]
+    frame["lower"] = [b[0] for b in intervals]
+    frame["upper"] = [b[1] for b in intervals]
+    frame["level"] = 1 - level_alpha
+    frame["p_adjusted"] = q
+    frame["significant"] = discovered & (frame["lower"].to_numpy() > 0)
     frame.insert(0, "by", " x ".join(by_t))
     frame.insert(0, "task", task)
-    return frame
+    return frame[SIGNIFICANCE_COLUMNS]
+
+
+#: Columns of :func:`gap_significance`.
+SIGNIFICANCE_COLUMNS = [
+    "task",
+    "by",
+    "rate",
+    "class",
+    "test",
+    "group_a",
+    "group_b",
+    "rate_a",
+    "rate_b",
+    "n_a",
+    "n_b",
+    "difference",
+    "lower",
+    "upper",
+    "level",
+    "method",
+    "p_value",
+    "p_adjusted",
+    "significant",
+    "small",
+]
+
+
+def _significance_row(
+    rate: str,
+    cls: str,
+    test: str,
+    names: Sequence[str],
+    low: int,
+    high: int,
+    hits: np.ndarray,
+    totals: np.ndarray,
+    p_value: float,
+    method: str,
+    small: bool,
+) -> dict:
+    rate_a, rate_b = hits[low] / totals[low], hits[high] / totals[high]
+    return {
+        "rate": rate,
+        "class": cls,
+        "test": test,
+        "group_a": names[low],
+        "group_b": names[high],
+        "rate_a": float(rate_a),
+        "rate_b": float(rate_b),
+        "n_a": int(totals[low]),
+        "n_b": int(totals[high]),
+        "difference": float(rate_b - rate_a),
+        "method": method,
+        "p_value": float(p_value),
+        "small": small,
+    }

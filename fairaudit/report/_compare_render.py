@@ -107,7 +107,7 @@ def _side_by_side(
             row[f"{prefix}change [CI]"] = _change_text(
                 item["change"], item["ci_low"], item["ci_high"], metric
             )
-            row[f"{prefix}p (Holm)"] = item["p_holm"]
+            row[f"{prefix}p (BH)"] = item["p_adjusted"]
             row[f"{prefix}test"] = item["test"]
             row[f"{prefix}direction"] = item["direction"]
         rows.append(row)
@@ -137,7 +137,7 @@ def _slice_table(changes: pd.DataFrame, *, caption: str, many: bool) -> markupsa
         )
     ]
     columns = ["by", "slice", "class", "metric", "n", "value_a", "value_b"]
-    columns += ["change [CI]", "p_value", "p_holm", "test", "direction"]
+    columns += ["change [CI]", "p_value", "p_adjusted", "test", "direction"]
     if many:
         columns.insert(0, "candidate")
     frame = changes.assign(**{"change [CI]": texts})[columns]
@@ -187,7 +187,7 @@ def _gap_findings_table(
                 "gap metric": finding.labels[0],
                 "baseline \u2192 candidate": _gap_text(finding.value_a, finding.value_b),
                 "change [CI]": _signed_interval(finding.change, finding.ci_low, finding.ci_high),
-                "p (Holm)": finding.p_holm,
+                "p (BH)": finding.p_adjusted,
                 "direction": finding.direction,
                 "other significant gaps": "; ".join(others) or "none",
                 "n (smallest group)": finding.n,

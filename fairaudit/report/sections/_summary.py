@@ -45,15 +45,19 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
             "gap": "gap (estimate)",
             "gap_lower": "gap CI low",
             "gap_upper": "gap CI high",
-            "p_chi2_holm": "p (chi2, Holm)",
+            "p_adjusted": "p (BH)",
+            "detectable": "detectable gap",
         }
-    ).drop(columns=["p_chi2"])
+    ).drop(columns=["method", "level"])
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    formats = {"p (chi2, Holm)": format_p_value}
+    formats = {"p_value": format_p_value, "p (BH)": format_p_value}
     row_classes = ["flag" if s else "" for s in disparities["supported"]]
+    level = float(disparities["level"].iloc[0]) if len(disparities) else ctx.confidence
     ranking = (
-        f"ranked by the lower bound of the gap's {ctx.level} simultaneous interval, the "
-        f"smallest gap the data support; groups of at least {ctx.min_support} rows"
+        f"supported gaps first (Benjamini-Hochberg, false discovery rate "
+        f"{1 - ctx.confidence:.0%}), ranked by the lower bound of the gap's simultaneous "
+        f"interval at {level:.1%} (the false-coverage level of the selection), the smallest "
+        f"gap the data support; groups of at least {ctx.min_support} rows"
     )
     top = frame_to_html(
         table.head(_TOP_DISPARITIES),
@@ -133,6 +137,11 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
         "largest": (
             disparities.iloc[0].to_dict()
             if len(disparities) and disparities["supported"].iloc[0]
+            else None
+        ),
+        "smallest_detectable": (
+            float(disparities["detectable"].min())
+            if len(disparities) and disparities["detectable"].notna().any()
             else None
         ),
         "ranking": ranking,
@@ -284,7 +293,7 @@ def _worst_slices(ctx: ReportContext) -> list[dict[str, Any]]:
             max_order=_SLICE_ORDER,
             attributes=[a for a in ctx.attributes if not ctx.audit.is_own_grouping(task, (a,))],
             min_support=ctx.min_support,
-            confidence=ctx.confidence,
+            fdr=1 - ctx.confidence,
         )
         kept = table[table["discovered"] & (table["pruned_by"] == "")]
         out.append(
@@ -292,14 +301,16 @@ def _worst_slices(ctx: ReportContext) -> list[dict[str, Any]]:
                 "task": task,
                 "n_tested": len(table),
                 "n_found": len(kept),
+                "detectable": float(table["detectable"].min()) if len(table) else float("nan"),
                 "table": frame_to_html(
                     kept.head(_SLICES_SHOWN).drop(columns=["discovered", "pruned_by"]),
                     caption=(
                         f"{task}: the {min(_SLICES_SHOWN, len(kept))} slice(s) of lowest "
                         f"accuracy against the rest, of {len(kept)} found among {len(table)} "
-                        f"tested (one-sided z-tests, Benjamini-Hochberg FDR 5%; effect = the "
-                        f"rest's accuracy minus the slice's, with its {ctx.level} Newcombe "
-                        "interval; ranked by its lower bound)"
+                        f"tested (one-sided exact square-and-add tests, Benjamini-Hochberg FDR "
+                        f"{1 - ctx.confidence:.0%}; effect = the rest's accuracy minus the "
+                        "slice's, with its interval at the false-coverage level; ranked by its "
+                        "lower bound)"
                     ),
                     table_id=f"table-worst-slices-{task}",
                     column_formats={"p_value": format_p_value, "q_value": format_p_value},

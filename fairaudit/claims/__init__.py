@@ -1,0 +1,75 @@
+"""fairaudit.claims: the one inference layer, every verdict a reviewer reads.
+
+Each question about an audit has one documented procedure (``docs/statistics.md``,
+chosen by the simulations of ``benchmarks/bench_validity.py``), and each returns the
+same parts: an estimate, an interval with its level and method, a p-value that is the
+inversion of that interval (so "the interval excludes the null" and "p < alpha" are
+one statement), an adjusted p-value for the family it was chosen from, a verdict, and
+the smallest effect the data could have detected:
+
+- a group's rate: :func:`rate_interval` (exact, Clopper-Pearson);
+- a gap across groups: :class:`GapInference` (Newcombe pairwise, Bonferroni over
+  pairs and classes; ratios: Wilson per group, Bonferroni);
+- a slice against the rest: :func:`slice_claims` (one-sided Newcombe inversion,
+  Benjamini-Hochberg, FCR-adjusted intervals);
+- a change between versions: :func:`rate_change`, :func:`paired_rate_change`,
+  :func:`gap_change_interval`;
+- a threshold verdict: :func:`threshold_verdict`;
+- families: :func:`fdr_select` (Benjamini-Hochberg with the false-coverage level).
+
+Everything here is a pure function of counts from :mod:`fairaudit.functional`;
+findings, reports, comparisons, the gate and the exports show these claims.
+"""
+
+from fairaudit.claims._changes import (
+    CHANGE_METHODS,
+    bootstrap_change,
+    gap_change_interval,
+    gap_change_p_value,
+    paired_rate_change,
+    rate_change,
+)
+from fairaudit.claims._gaps import DEFAULT_LIMITS, GAP_METHODS, LIMITS, GapInference
+from fairaudit.claims._levels import (
+    MIN_POWER,
+    critical_z,
+    fdr_select,
+    inversion_p_value,
+    p_of_z,
+    power_z,
+    rows_to_settle,
+)
+from fairaudit.claims._rates import RATE_METHOD, rate_interval
+from fairaudit.claims._slices import SLICE_METHODS, slice_claims
+from fairaudit.claims._thresholds import (
+    THRESHOLD_VERDICTS,
+    threshold_verdict,
+    worst_rate_interval,
+)
+
+__all__ = [
+    "CHANGE_METHODS",
+    "DEFAULT_LIMITS",
+    "GAP_METHODS",
+    "LIMITS",
+    "MIN_POWER",
+    "RATE_METHOD",
+    "SLICE_METHODS",
+    "THRESHOLD_VERDICTS",
+    "GapInference",
+    "bootstrap_change",
+    "critical_z",
+    "fdr_select",
+    "gap_change_interval",
+    "gap_change_p_value",
+    "inversion_p_value",
+    "p_of_z",
+    "paired_rate_change",
+    "power_z",
+    "rate_change",
+    "rate_interval",
+    "rows_to_settle",
+    "slice_claims",
+    "threshold_verdict",
+    "worst_rate_interval",
+]
