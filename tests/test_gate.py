@@ -226,15 +226,20 @@ def test_worst_slice_metrics_and_small_groups(rows, audit):
 
 
 def test_pass_fail_and_task_overrides(audit):
+    # the threshold logic, on point estimates (tests/gate/test_verdicts.py: on intervals)
     value = _check(
-        check_audit(audit, max={"equalized_odds_difference": 1}, by=["race"]),
+        check_audit(audit, max={"equalized_odds_difference": 1}, by=["race"], decide="point"),
         "age",
         "race",
         "equalized_odds_difference",
     )["value"]
     assert 0 < value < 1
-    below = check_audit(audit, max={"age:equalized_odds_difference": value - 1e-9}, by=["race"])
-    above = check_audit(audit, max={"age:equalized_odds_difference": value + 1e-9}, by=["race"])
+    below = check_audit(
+        audit, max={"age:equalized_odds_difference": value - 1e-9}, by=["race"], decide="point"
+    )
+    above = check_audit(
+        audit, max={"age:equalized_odds_difference": value + 1e-9}, by=["race"], decide="point"
+    )
     assert not below.passed and above.passed and bool(above)
     assert _check(below, "age", "race", "equalized_odds_difference")["status"] == "fail"
     assert list(below.violations["task"]) == ["age"]
@@ -243,6 +248,7 @@ def test_pass_fail_and_task_overrides(audit):
         audit,
         max={"equalized_odds_difference": 0.0, "age:equalized_odds_difference": 1.0},
         by=["race"],
+        decide="point",
     )
     thresholds = mixed.checks.set_index("task")["threshold"]
     assert thresholds["age"] == 1.0 and thresholds["gender"] == 0.0
@@ -279,12 +285,16 @@ def test_own_attribute_and_unjudged_checks(audit):
         min_support=10**6,
         allow_unjudged=True,
     )
-    assert allowed.passed and allowed.exit_code == 0 and allowed.violations.empty
-    assert len(allowed.unjudged) == len(allowed.checks)
+    # allowing unjudged checks lets them through beside judged ones, but a gate that
+    # judged nothing at all does not pass
+    assert allowed.judged_nothing and not allowed.passed and allowed.exit_code == 3
+    assert allowed.violations.empty and len(allowed.unjudged) == len(allowed.checks)
 
 
 def test_summary_outputs(audit):
-    result = check_audit(audit, max={"equalized_odds_difference": 0.05}, by=["race"])
+    result = check_audit(
+        audit, max={"equalized_odds_difference": 0.05}, by=["race"], decide="point"
+    )
     text = result.format()
     assert text.startswith("fairness gate on audit: FAILED")
     assert "FAIL race by race" not in text  # own attribute: not applicable
@@ -476,25 +486,34 @@ FAIR = {"A": (40, 10, 10, 40), "B": (35, 15, 15, 35)}
 
 def test_exit_0_when_every_check_is_judged_and_passes(tmp_path, capsys):
     path = _synthetic(FAIR).save(tmp_path / "audit.json")
-    status, out, _ = _run(capsys, path, "--max", "equalized_odds_difference=0.15")
+    status, out, _ = _run(
+        capsys, path, "--max", "equalized_odds_difference=0.15", "--decide", "point"
+    )
     assert status == 0
     assert out.startswith(f"fairness gate on {path}: PASSED: all 1 judged check(s) within")
     assert "gender by site: equalized_odds_difference = 0.1000 (needs <= 0.15)" in out
-    result = check_audit(path, max={"equalized_odds_difference": 0.15})
+    result = check_audit(path, max={"equalized_odds_difference": 0.15}, decide="point")
     row = _only(result, "equalized_odds_difference")
     assert row["value"] == pytest.approx(0.1) and row["status"] == "pass" and row["note"] == ""
     assert row["worst"] == "class Female: B vs A"  # FPR 0.3 vs 0.2 (ties go to the FPR)
     assert result.passed and result.exit_code == 0 and np.isnan(row["baseline_value"])
+    # on 50 rows per group the data cannot show 0.1 within 0.15: inconclusive, exit 4
+    status, out, _ = _run(capsys, path, "--max", "equalized_odds_difference=0.15")
+    assert status == 4 and "INCONCLUSIVE: 1 of 1 check(s)" in out
+    assert "rows per group would settle it" in out
 
 
 def test_exit_1_when_a_threshold_is_exceeded(tmp_path, capsys):
     path = _synthetic(FAIR).save(tmp_path / "audit.json")
-    status, out, _ = _run(capsys, path, "--max", "equalized_odds_difference=0.05")
+    status, out, _ = _run(
+        capsys, path, "--max", "equalized_odds_difference=0.05", "--decide", "point"
+    )
     assert status == 1
     assert "FAILED: 1 of 1 check(s) exceeded their threshold" in out
     assert "FAIL gender by site: equalized_odds_difference = 0.1000 (needs <= 0.05)" in out
     row = _only(
-        check_audit(path, max={"equalized_odds_difference": 0.05}), "equalized_odds_difference"
+        check_audit(path, max={"equalized_odds_difference": 0.05}, decide="point"),
+        "equalized_odds_difference",
     )
     assert row["status"] == "fail" and row["value"] == pytest.approx(0.1)
 
@@ -505,12 +524,12 @@ def test_failures_win_over_unjudged_checks(capsys, tmp_path):
     argv = ["--max", "equal_opportunity_difference=0.5", "demographic_parity_difference=0.1"]
     status, out, _ = _run(capsys, path, *argv)
     assert status == 1
-    assert "FAILED: 1 of 2 check(s) exceeded their threshold; 1 could not be judged" in out
+    assert "FAILED: the data show 1 of 2 check(s) beyond their threshold; 1 could not" in out
     assert "FAIL gender by site: demographic_parity_difference = 0.4000" in out  # 0.5 vs 0.1
     assert "NOT JUDGED gender by site: equal_opportunity_difference" in out
     # with the failure fixed and the unjudged check allowed, the gate passes
     argv = ["--max", "equal_opportunity_difference=0.5", "demographic_parity_difference=0.5"]
-    status, out, _ = _run(capsys, path, *argv, "--allow-unjudged")
+    status, out, _ = _run(capsys, path, *argv, "--allow-unjudged", "--decide", "point")
     assert status == 0
     assert "PASSED: all 1 judged check(s) within thresholds; 1 not judged (allowed)" in out
     assert "1 check(s) could not be judged (allowed, they do not fail the gate):" in out
@@ -563,15 +582,16 @@ def test_exit_3_when_a_check_cannot_be_judged_and_0_when_allowed(case, tmp_path,
     row = _only(result, metric)
     assert row["status"] == "not judged" and np.isnan(row["value"]) and row["note"] == why
     assert not row["passed"] and not result.passed and result.exit_code == 3
-    # --allow-unjudged: reported, but the gate passes
+    # --allow-unjudged lets unjudged checks through beside judged ones; a gate that
+    # judged nothing at all still does not pass
     status, out, _ = _run(capsys, path, "--max", f"{metric}=0.5", "--allow-unjudged")
-    assert status == 0
-    assert "PASSED: none of the 1 check(s) could be judged, which is allowed" in out
+    assert status == 3
+    assert "NOT JUDGED: none of the 1 check(s) could be judged" in out
     assert f"NOT JUDGED gender by site: {metric} (needs <= 0.5): {why}" in out
     allowed = check_audit(path, max={metric: 0.5}, allow_unjudged=True)
-    assert allowed.passed and allowed.exit_code == 0
+    assert not allowed.passed and allowed.exit_code == 3 and allowed.judged_nothing
     assert _only(allowed, metric)["status"] == "not judged"
-    assert allowed.to_dict()["allow_unjudged"] is True and allowed.to_dict()["exit_code"] == 0
+    assert allowed.to_dict()["allow_unjudged"] is True and allowed.to_dict()["exit_code"] == 3
 
 
 @pytest.mark.parametrize(
@@ -648,6 +668,7 @@ def test_relative_thresholds_pass_and_fail(versions):
         baseline=baseline,
         max_increase={"equalized_odds_difference": 0.05},
         max_decrease={"accuracy": 0.05},
+        decide="point",
     )
     eo = _only(loose, "equalized_odds_difference")
     acc = _only(loose, "accuracy")
@@ -663,6 +684,7 @@ def test_relative_thresholds_pass_and_fail(versions):
         max_increase={"equalized_odds_difference": 0.02},
         max_decrease={"accuracy": 0.01},
         max={"equalized_odds_difference": 0.1},
+        decide="point",
     )
     assert list(tight.checks["kind"]) == ["max", "max_increase", "max_decrease"]
     assert list(tight.checks["status"]) == ["pass", "fail", "fail"]
@@ -680,11 +702,25 @@ def test_relative_thresholds_pass_and_fail(versions):
         "(needs a decrease <= 0.01 from the baseline)" in text
     )
     # the same audit as its own baseline: no change, passes any non-negative bound
-    same = check_audit(candidate, baseline=candidate, max_increase={"equalized_odds_difference": 0})
+    same = check_audit(
+        candidate,
+        baseline=candidate,
+        max_increase={"equalized_odds_difference": 0},
+        decide="point",
+    )
     assert _only(same, "equalized_odds_difference")["status"] == "pass"
+    # on intervals, 100 rows per version cannot show a change of at most 0.02 either way
+    judged = check_audit(
+        candidate, baseline=baseline, max_increase={"equalized_odds_difference": 0.02}
+    )
+    row = _only(judged, "equalized_odds_difference")
+    assert row["status"] == "inconclusive" and row["lower"] <= 0.04 <= row["upper"]
     # an improvement passes a bound that demands one
     better = check_audit(
-        baseline, baseline=candidate, max_increase={"equalized_odds_difference": -0.03}
+        baseline,
+        baseline=candidate,
+        max_increase={"equalized_odds_difference": -0.03},
+        decide="point",
     )
     row = _only(better, "equalized_odds_difference")
     assert row["status"] == "pass" and row["value"] == pytest.approx(0.04)
@@ -693,6 +729,7 @@ def test_relative_thresholds_pass_and_fail(versions):
 def test_relative_thresholds_on_the_command_line(versions, capsys):
     baseline, candidate = versions
     argv = [candidate, "--baseline", baseline, "--max-increase", "equalized_odds_difference=0.05"]
+    argv += ["--decide", "point"]
     status, out, _ = _run(capsys, *argv, "--max-decrease", "accuracy=0.05")
     assert status == 0
     assert f"relative thresholds against the baseline {baseline}" in out
@@ -743,10 +780,10 @@ def test_relative_thresholds_in_a_configuration_file(versions, tmp_path, capsys)
     assert loaded.baseline == str(folder / "../baseline.json")  # the file's folder
     assert loaded.max_increase == {"equalized_odds_difference": 0.05}
     assert loaded.max_decrease == {"gender:accuracy": 0.01}
-    result = check_audit(candidate, config=config)
+    result = check_audit(candidate, config=config, decide="point")
     assert list(result.checks["status"]) == ["pass", "fail"]
     assert _only(result, "accuracy")["baseline_value"] == pytest.approx(0.76)
-    status, out, _ = _run(capsys, candidate, "--config", config)
+    status, out, _ = _run(capsys, candidate, "--config", config, "--decide", "point")
     assert status == 1 and "FAIL gender by site: accuracy = 0.7200, baseline 0.7600" in out
     as_json = folder / "gate.json"
     as_json.write_text(
@@ -758,7 +795,7 @@ def test_relative_thresholds_in_a_configuration_file(versions, tmp_path, capsys)
             }
         )
     )
-    result = check_audit(candidate, config=as_json)
+    result = check_audit(candidate, config=as_json, decide="point")
     assert result.allow_unjudged and _only(result, "equalized_odds_difference")["status"] == "pass"
 
 

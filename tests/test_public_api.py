@@ -22,6 +22,7 @@ PUBLIC_MODULES = (
     "fairaudit.vocab",
     "fairaudit.schema",
     "fairaudit.functional",
+    "fairaudit.claims",
     "fairaudit.datasets",
     "fairaudit.audit",
     "fairaudit.metrics",

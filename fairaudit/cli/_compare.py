@@ -91,16 +91,21 @@ def register(subparsers: Any) -> None:
 
     check = subparsers.add_parser(
         "check",
-        help="fairness gate: exit 1 when an audit exceeds thresholds, 3 when it cannot judge",
+        help="fairness gate: exit 1 when the data show a threshold exceeded, 4 when they "
+        "cannot tell, 3 when nothing can be judged",
         description=(
             "Check a saved audit against fairness thresholds, absolute (--max, --min) or "
             "relative to a baseline audit (--baseline with --max-increase, --max-decrease). "
-            "Exit status 0 when every check is judged and passes, 1 when a threshold is "
-            "exceeded, 3 when nothing is exceeded but some check cannot be judged (an "
+            "Each check is decided on its interval (all checks together at --confidence, "
+            "Bonferroni): exit status 0 when the data show every check within its "
+            "threshold, 1 when they show a threshold exceeded, 4 when some check is "
+            "inconclusive (its interval straddles the threshold; the summary says how many "
+            "rows per group would settle it), 3 when some check cannot be judged (an "
             "undefined metric, fewer than two groups with --min-support rows; "
-            "--allow-unjudged lets those pass), 2 on bad input. Metrics: fairness gaps "
-            "(e.g. equalized_odds_difference, disparate_impact_ratio) and worst-slice "
-            "metrics (e.g. accuracy). See docs/gate.md."
+            "--allow-unjudged lets those pass) or none was judged at all, 2 on bad input. "
+            "--decide point judges point estimates instead (noise can fail a fair model). "
+            "Metrics: fairness gaps (e.g. equalized_odds_difference, disparate_impact_ratio) "
+            "and worst-slice metrics (e.g. accuracy). See docs/gate.md."
         ),
     )
     check.add_argument("audit", metavar="AUDIT", help="saved audit (.json)")
@@ -157,6 +162,20 @@ def register(subparsers: Any) -> None:
         default=None,
         help="let checks that cannot be judged pass (default: they fail, exit status 3)",
     )
+    check.add_argument(
+        "--decide",
+        choices=["interval", "point"],
+        default="interval",
+        help="interval (default): a check fails only when its interval lies beyond the "
+        "threshold, passes when it lies within, else is inconclusive (exit 4); point: the "
+        "point estimate alone decides",
+    )
+    check.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="coverage of the checks' intervals, all checks together (default: 0.95)",
+    )
     check.add_argument(  # deprecated: its behaviour is now the default
         "--strict", action="store_true", default=False, help=argparse.SUPPRESS
     )
@@ -165,7 +184,8 @@ def register(subparsers: Any) -> None:
         "--junit",
         metavar="GATE.xml",
         help="also write the checks as JUnit XML for CI dashboards (one test case per "
-        "check: a failure per exceeded threshold, an error per check not judged)",
+        "check: a failure per exceeded threshold, an error per check not judged or "
+        "inconclusive)",
     )
     check.set_defaults(func=run_check)
 
@@ -240,7 +260,7 @@ def run_pair(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Run the gate; exit status 0 passed, 1 a threshold exceeded, 3 not judged."""
+    """Run the gate; exit status 0 passed, 1 exceeded, 3 not judged, 4 inconclusive."""
     from fairaudit.exceptions import ConfigurationError
     from fairaudit.gate import check_audit, parse_thresholds
 
@@ -264,6 +284,8 @@ def run_check(args: argparse.Namespace) -> int:
         by=args.by,
         min_support=args.min_support,
         allow_unjudged=False if args.strict else args.allow_unjudged,
+        confidence=args.confidence,
+        decide=args.decide,
     )
     if args.json == "-":
         print(json.dumps(result.to_dict(), indent=1))

@@ -12,11 +12,22 @@
   against the rest of the rows, discoveries controlled by Benjamini-Hochberg, ranked
   by the smallest shortfall the data support, children that add nothing pruned.
 
+- :func:`verdict_sentences`: three to five sentences, the best-supported findings first
+  (and, where nothing is supported, what the data could have shown).
+
 Every value comes from :mod:`fairaudit.functional` through an
 :class:`~fairaudit.metrics.AuditResult`; nothing here recomputes a metric.
 """
 
 from fairaudit.findings._disparities import RANKED_GAPS, class_recall, rank_disparities
 from fairaudit.findings._slices import SLICE_RATES, worst_slices
+from fairaudit.findings._verdict import verdict_sentences
 
-__all__ = ["RANKED_GAPS", "SLICE_RATES", "class_recall", "rank_disparities", "worst_slices"]
+__all__ = [
+    "RANKED_GAPS",
+    "SLICE_RATES",
+    "class_recall",
+    "rank_disparities",
+    "verdict_sentences",
+    "worst_slices",
+]

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from fairaudit.claims import GapInference, fdr_select
-from fairaudit.functional import rate_counts, wilson_interval
+from fairaudit.claims import GapInference, fdr_select, rate_interval
+from fairaudit.functional import rate_counts
 from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult
 
 __all__ = ["RANKED_GAPS", "class_recall", "rank_disparities"]
@@ -186,7 +186,7 @@ def _merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def class_recall(audit: AuditResult, task: str, *, confidence: float = 0.95) -> pd.DataFrame:
-    """Per-class recall of ``task`` over all rows, with Wilson intervals: how hard each class is.
+    """Per-class recall of ``task`` over all rows, with exact intervals: how hard each class is.
 
     Grouped by its own true label, a task's accuracy per group is exactly this
     recall, so the "gap" between its groups measures the task's difficulty per
@@ -201,7 +201,7 @@ def class_recall(audit: AuditResult, task: str, *, confidence: float = 0.95) -> 
     vocab = audit.task_vocabulary(task)
     cm = audit.grouped_counts(task)
     hits, totals = rate_counts(cm[None])["tpr"]
-    low, high = wilson_interval(hits[0], totals[0], confidence=confidence)
+    low, high = rate_interval(hits[0], totals[0], confidence=confidence)
     recall = audit.per_class(task, min_support=0)["recall"].to_numpy()
     return pd.DataFrame(
         {

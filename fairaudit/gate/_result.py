@@ -298,10 +298,15 @@ class GateResult:
         failed, unjudged = len(self.failures), len(self.unjudged)
         open_ = len(self.inconclusive)
         judged = int(self.checks["status"].isin(["pass", "fail"]).sum())
+        shown = self.decide == "interval"
         if failed:
-            head = f"FAILED: the data show {failed} of {n} check(s) beyond their threshold"
+            head = (
+                f"FAILED: the data show {failed} of {n} check(s) beyond their threshold"
+                if shown
+                else f"FAILED: {failed} of {n} check(s) exceeded their threshold"
+            )
             return head + (f"; {unjudged} could not be judged" if unjudged else "")
-        if self.judged_nothing:
+        if self.judged_nothing and (self.allow_unjudged or not unjudged):
             return (
                 f"NOT JUDGED: none of the {n} check(s) could be judged, and a gate that "
                 "judged nothing does not pass"
@@ -318,19 +323,16 @@ class GateResult:
                 f"INCONCLUSIVE: {open_} of {n} check(s) neither shown beyond nor within their "
                 "threshold; more rows would settle them"
             )
-        head = f"PASSED: the data show all {judged} judged check(s) within thresholds"
+        head = (
+            f"PASSED: the data show all {judged} judged check(s) within thresholds"
+            if shown
+            else f"PASSED: all {judged} judged check(s) within thresholds"
+        )
         return head + (f"; {unjudged} not judged (allowed)" if unjudged else "")
 
     def format(self) -> str:
         """Readable summary: the outcome, the checks not judged and why, failures, passes."""
         lines = [f"fairness gate on {self.source}: {self._head()}"]
-        if self.decide == "interval":
-            lines.append(
-                f"decided on intervals: {self.confidence:.0%} for all checks together "
-                "(Bonferroni); --decide point judges point estimates"
-            )
-        else:
-            lines.append("decided on point estimates (noise can pass or fail a check)")
         if self.baseline is not None:
             lines.append(f"relative thresholds against the baseline {self.baseline}")
         unjudged = self.unjudged
@@ -377,4 +379,11 @@ class GateResult:
             shown = ", ".join(groups[:_SHOWN_GROUPS])
             more = len(groups) - _SHOWN_GROUPS
             lines.append(f"  by {row.by}: {shown}" + (f" and {more} more" if more > 0 else ""))
+        if self.decide == "interval":
+            lines.append(
+                f"decided on intervals: {self.confidence:.0%} for all checks together "
+                "(Bonferroni); --decide point judges point estimates"
+            )
+        else:
+            lines.append("decided on point estimates (noise can pass or fail a check)")
         return "\n".join(lines)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from fairaudit._io import atomic_write_text
-from fairaudit.findings import rank_disparities
+from fairaudit.findings import rank_disparities, verdict_sentences
 from fairaudit.functional import GAP_METRICS
 from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult
 
@@ -40,7 +40,7 @@ def findings_table(
         disparities = rank_disparities(audit, min_support=min_support, confidence=confidence)
     table = disparities.copy()
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    table.insert(table.columns.get_loc("gap_upper") + 1, "confidence", confidence)
+    table.insert(table.columns.get_loc("level") + 1, "false_discovery_rate", 1 - confidence)
     return table
 
 
@@ -102,10 +102,12 @@ def terminal_summary(
     """
     if disparities is None:
         disparities = rank_disparities(audit, min_support=min_support, confidence=confidence)
-    level = f"{100 * confidence:g}%"
-    lines = [
-        f"largest supported disparities ({level} simultaneous intervals, groups of at "
-        f"least {min_support} rows; ranked by the smallest gap the data support):"
+    level = float(disparities["level"].iloc[0]) if len(disparities) else confidence
+    verdict = verdict_sentences(disparities, tasks=list(audit.tasks))
+    lines = ["verdict:"] + [f"  - {sentence}" for sentence in verdict] + [
+        f"largest supported disparities (false discovery rate {1 - confidence:.0%}, "
+        f"simultaneous intervals at {level:.1%}, groups of at least {min_support} rows; "
+        "ranked by the smallest gap the data support):"
     ]
     for task in audit.tasks:
         rows = disparities[disparities["task"] == task]
@@ -115,7 +117,16 @@ def terminal_summary(
             continue
         lines.append(f"{task}: {len(supported)} of {len(rows)} gaps supported")
         if supported.empty:
-            lines.append("  none: every interval includes 0")
+            smallest = rows["detectable"].min()
+            lines.append(
+                "  none: every interval includes 0"
+                + (
+                    f"; the best-measured groups would have shown a gap of {smallest:.3f} "
+                    "or more with 80% power"
+                    if np.isfinite(smallest)
+                    else ""
+                )
+            )
         for k, row in enumerate(supported.head(per_task).itertuples(index=False), start=1):
             lines.append(f"  {k}. {_describe(row)}")
     return "\n".join(lines)
@@ -129,9 +140,10 @@ def _describe(row: object) -> str:
         "tpr": "true positive rate",
         "fpr": "false positive rate",
     }.get(str(spec.rate), str(spec.rate))
-    subject = f"{rate} of {row[4]}" if row[4] else rate  # row[4]: the class
+    cls = getattr(row, "_4")  # the "class" column (a keyword, renamed by itertuples)
+    subject = f"{rate} of {cls}" if cls else rate
     return (
         f"{subject} by {row.attribute}: {row.low_group} {row.low_rate:.3f} vs "
         f"{row.high_group} {row.high_rate:.3f}, gap {row.gap:.3f} "
-        f"[{row.gap_lower:.3f}, {row.gap_upper:.3f}]"
+        f"[{row.gap_lower:.3f}, {row.gap_upper:.3f}] ({row.low_n:,} and {row.high_n:,} rows)"
     )

@@ -158,6 +158,7 @@ def render_report(
             "left_out": _left_out_text(audit.metadata.get("left_out")),
             "ci": ctx.ci,
             "level": ctx.level,
+            "fdr": f"{1 - ctx.confidence:.0%}",
             "min_support": ctx.min_support,
             "n_resamples": ctx.n_resamples,
             "overview": build_overview(ctx, ctx.disparities),

@@ -173,7 +173,10 @@ class ReportContext:
         self.min_support = min_support
         self.level = f"{100 * confidence:g}%"
         self.ci = f"{self.level} bootstrap interval ({n_resamples:,} replicates)"
-        self.gap_ci = f"{self.level} simultaneous interval (Wilson, Bonferroni over the groups)"
+        self.gap_ci = (
+            f"{self.level} simultaneous interval (exact square-and-add per pair of groups, "
+            "Bonferroni over the pairs)"
+        )
         self.ids: set[str] = set()
         self._disparities: pd.DataFrame | None = None
         self._names: dict[tuple[str, ...], list[str]] = {}
@@ -226,7 +229,7 @@ class ReportContext:
         """Groupings resampled for ``task``: overall and each attribute.
 
         The cells of attribute pairs (heatmaps, grids) show accuracy, a proportion,
-        with Wilson intervals on their counts: resampling them too would cost a
+        with exact intervals on their counts: resampling them too would cost a
         third of the bootstrap for no other number.
         """
         groupings: list[tuple[str, ...]] = [()]

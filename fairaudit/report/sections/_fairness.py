@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from fairaudit.claims import GapInference
 from fairaudit.report._html import format_p_value, frame_to_html
 from fairaudit.report.sections._context import ReportContext, is_own_attribute
 
@@ -25,22 +26,17 @@ def build_fairness(ctx: ReportContext, task: str, tid: str, attribute: str) -> d
     if own:
         frame = frame[frame["metric"].str.startswith("accuracy_")]
     summary = frame[frame["class"] == "all"].copy()
-    boot = ctx.boot[
-        (ctx.boot["task"] == task)
-        & (ctx.boot["by"] == attribute)
-        & (ctx.boot["group"] == "all")
-        & (ctx.boot["class"] == "all")
-    ].set_index("metric")
-    summary.insert(
-        summary.columns.get_loc("value") + 1,
-        "CI low",
-        boot.loc[summary["metric"], "lower"].to_numpy(),
-    )
-    summary.insert(
-        summary.columns.get_loc("CI low") + 1,
-        "CI high",
-        boot.loc[summary["metric"], "upper"].to_numpy(),
-    )
+    cm = ctx.audit.grouped_counts(task, by=attribute)
+    claims = [
+        GapInference(cm, metric, min_support=ctx.min_support) for metric in summary["metric"]
+    ]
+    alpha = 1 - ctx.confidence
+    bounds = [claim.interval(alpha) for claim in claims]
+    at = summary.columns.get_loc("value") + 1
+    summary.insert(at, "CI low", [b[0] for b in bounds])
+    summary.insert(at + 1, "CI high", [b[1] for b in bounds])
+    summary.insert(at + 2, "p_value", [claim.p_value for claim in claims])
+    summary.insert(at + 3, "supported", [claim.supported(alpha) for claim in claims])
     summary = summary.drop(columns=["task", "by", "class"])
     per_class = frame[frame["class"] != "all"].drop(columns=["task", "by", "from_class"])
     per_class["class"] = per_class["class"].astype(str)
@@ -51,10 +47,12 @@ def build_fairness(ctx: ReportContext, task: str, tid: str, attribute: str) -> d
         "summary_table": frame_to_html(
             summary,
             caption=(
-                f"Fairness of {task} between the {attribute} groups: worst class "
-                f"(from_class) of each metric, with its {ctx.gap_ci}"
+                f"Fairness of {task} between the {attribute} groups of at least "
+                f"{ctx.min_support} rows: worst class (from_class) of each metric, with its "
+                f"{ctx.gap_ci} and that interval's own test (supported: it excludes no gap)"
             ),
             table_id=ctx.unique_id(f"table-{slug}"),
+            column_formats={"p_value": format_p_value},
         ),
         "per_class_table": (
             frame_to_html(
@@ -77,9 +75,9 @@ def build_fairness(ctx: ReportContext, task: str, tid: str, attribute: str) -> d
         out["tests_table"] = frame_to_html(
             tests,
             caption=(
-                f"Significance of the gaps of {task} between the {attribute} groups "
-                "(chi2: all groups; z: lowest vs highest group; p_adjusted: Holm over "
-                "every test of this task x attribute)"
+                f"The gap of each rate of {task} between the {attribute} groups (lowest vs "
+                "highest judged group, with its simultaneous interval; p_adjusted: "
+                "Benjamini-Hochberg over this table, intervals at the matching level)"
             ),
             table_id=ctx.unique_id(f"table-{slug}-tests"),
             sortable=True,

@@ -1,7 +1,7 @@
 """The first screen of a report: per task, who the model gets right, at a glance.
 
 Per task: a dot-and-interval chart of the accuracy of every group of every attribute
-(Wilson intervals on the audit's counts, an axis zoomed to the data, the overall
+(exact intervals on the audit's counts, an axis zoomed to the data, the overall
 accuracy marked, small groups hollow), the same for the task's main fairness rate
 (the rate behind its best-supported ranked disparity), and an intersection grid in
 the spirit of Gender Shades (the task's accuracy across its own label x another
@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairaudit.functional import GAP_METRICS, group_rates, rate_counts, wilson_interval
+from fairaudit.claims import rate_interval
+from fairaudit.functional import GAP_METRICS, group_rates, rate_counts
 from fairaudit.metrics import AuditResult
 from fairaudit.report._charts import ChartRow, dot_interval_chart, intersection_grid
 from fairaudit.report.sections._context import ReportContext
@@ -57,7 +58,7 @@ def default_grids(audit: AuditResult) -> dict[str, tuple[str, str] | None]:
     return out
 
 
-def _wilson_rows(
+def _rate_rows(
     audit: AuditResult, task: str, attribute: str, rate: str, k: int, ctx: ReportContext
 ) -> list[ChartRow]:
     cm = audit.grouped_counts(task, by=attribute)
@@ -66,7 +67,7 @@ def _wilson_rows(
     column = 0 if rate == "accuracy" else k
     hits, totals = hits[:, column], totals[:, column]
     values = values if rate == "accuracy" else values[:, column]
-    low, high = wilson_interval(hits, totals, confidence=ctx.confidence)
+    low, high = rate_interval(hits, totals, confidence=ctx.confidence)
     names = ctx.group_names(attribute)
     return [
         ChartRow(
@@ -90,23 +91,23 @@ def _overall_rate(audit: AuditResult, task: str, rate: str, k: int) -> float:
 def build_overview(ctx: ReportContext, disparities: pd.DataFrame) -> list[dict[str, Any]]:
     """Per task: overall accuracy, the accuracy chart, the main rate chart, the grid."""
     audit = ctx.audit
-    wilson = f"{ctx.level} Wilson interval"
+    exact = f"{ctx.level} exact interval"
     grids = default_grids(audit)
     out = []
     for task in audit.tasks:
         overall = _overall_rate(audit, task, "accuracy", 0)
         item: dict[str, Any] = {"task": task, "id": ctx.unique_id(f"overview-{task}")}
         panels = [
-            (attribute, _wilson_rows(audit, task, attribute, "accuracy", 0, ctx))
+            (attribute, _rate_rows(audit, task, attribute, "accuracy", 0, ctx))
             for attribute in ctx.attributes
         ]
         item["accuracy_chart"] = (
             dot_interval_chart(
                 panels,
-                label=f"{task}: accuracy per group of each attribute, with {wilson}s",
+                label=f"{task}: accuracy per group of each attribute, with {exact}s",
                 metric=f"{task} accuracy",
                 overall=overall,
-                interval=f"({wilson})",
+                interval=f"({exact})",
             )
             if panels
             else None
@@ -127,21 +128,21 @@ def build_overview(ctx: ReportContext, disparities: pd.DataFrame) -> list[dict[s
             rate_label = _RATE_LABELS.get(str(spec.rate), str(spec.rate))
             subject = f"{rate_label} of {lead['class']}" if lead["class"] else rate_label
             rate_panels = [
-                (attribute, _wilson_rows(audit, task, attribute, str(spec.rate), k, ctx))
+                (attribute, _rate_rows(audit, task, attribute, str(spec.rate), k, ctx))
                 for attribute in ctx.attributes
                 if not audit.is_own_grouping(task, (attribute,))
             ]
             item["rate_chart"] = dot_interval_chart(
                 rate_panels,
-                label=f"{task}: {subject} per group, with {wilson}s",
+                label=f"{task}: {subject} per group, with {exact}s",
                 metric=f"{task}: {subject}",
                 overall=_overall_rate(audit, task, str(spec.rate), k),
-                interval=f"({wilson})",
+                interval=f"({exact})",
             )
             item["rate_title"] = f"{subject[0].upper()}{subject[1:]} per group ({spec.label})"
             item["rate_caption"] = (
                 f"{task}: {subject} per group (the rate behind its best-supported "
-                f"ranked gap, {spec.label}), with {wilson}s; dashed: all rows."
+                f"ranked gap, {spec.label}), with {exact}s; dashed: all rows."
             )
         pair = grids.get(task)
         item["grid"] = None
@@ -150,7 +151,7 @@ def build_overview(ctx: ReportContext, disparities: pd.DataFrame) -> list[dict[s
             frame = audit.metrics(task, by=pair, min_support=0)
             cm = audit.grouped_counts(task, by=pair)
             hits, totals = rate_counts(cm)["accuracy"]
-            low, high = wilson_interval(hits[..., 0], totals[..., 0], confidence=ctx.confidence)
+            low, high = rate_interval(hits[..., 0], totals[..., 0], confidence=ctx.confidence)
             shape = (len(audit.attributes[rows]), len(audit.attributes[columns]))
             item["grid"] = intersection_grid(
                 frame["accuracy"].to_numpy(dtype=float).reshape(shape),

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairaudit.findings import class_recall, worst_slices
+from fairaudit.findings import class_recall, verdict_sentences, worst_slices
 from fairaudit.functional import group_sum
 from fairaudit.metrics import AuditResult
 from fairaudit.report._html import format_interval, format_p_value, frame_to_html
@@ -84,7 +84,7 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
                 class_recall(audit, task, confidence=ctx.confidence),
                 caption=(
                     f"How hard each class of {task} is: recall per true class, with "
-                    f"{ctx.level} Wilson intervals (what grouping {task} by its own "
+                    f"{ctx.level} exact intervals (what grouping {task} by its own "
                     "label shows; not a disparity between people)"
                 ),
                 table_id=f"table-class-recall-{task}",
@@ -129,7 +129,14 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
             table_id="table-summary-detection-gaps",
             column_formats={"p_value": format_p_value},
         )
+    slices = _worst_slices(ctx)
+    verdict = verdict_sentences(
+        disparities,
+        tasks=list(audit.tasks),
+        slices={item["task"]: item.pop("frame") for item in slices},
+    )
     return {
+        "verdict": verdict,
         "overall": overall,
         "detection_gaps": detection_gaps,
         "n_disparities": len(disparities),
@@ -145,7 +152,7 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
             else None
         ),
         "ranking": ranking,
-        "worst_slices": _worst_slices(ctx),
+        "worst_slices": slices,
         "difficulty": difficulty,
         "top_table": top,
         "full_table": full,
@@ -299,6 +306,7 @@ def _worst_slices(ctx: ReportContext) -> list[dict[str, Any]]:
         out.append(
             {
                 "task": task,
+                "frame": table,
                 "n_tested": len(table),
                 "n_found": len(kept),
                 "detectable": float(table["detectable"].min()) if len(table) else float("nan"),

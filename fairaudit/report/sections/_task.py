@@ -17,7 +17,8 @@ import markupsafe
 import numpy as np
 import pandas as pd
 
-from fairaudit.functional import SLICE_METRICS, rate_counts, wilson_interval
+from fairaudit.claims import rate_interval
+from fairaudit.functional import SLICE_METRICS, rate_counts
 from fairaudit.report._html import frame_to_html
 from fairaudit.report.sections._calibration import build_calibration
 from fairaudit.report.sections._context import (
@@ -173,7 +174,7 @@ def _heatmap(ctx: ReportContext, task: str, tid: str, pair: tuple[str, str]) -> 
     support = ctx.audit.table(task, rows=rows, columns=columns, metric="support")
     long = ctx.audit.metrics(task, by=pair, min_support=ctx.min_support)
     hits, totals = rate_counts(ctx.audit.grouped_counts(task, by=pair))["accuracy"]
-    low, high = wilson_interval(hits.reshape(-1), totals.reshape(-1), confidence=ctx.confidence)
+    low, high = rate_interval(hits.reshape(-1), totals.reshape(-1), confidence=ctx.confidence)
     defined = totals.reshape(-1) > 0
     detail = pd.DataFrame(
         {
@@ -207,7 +208,7 @@ def _heatmap(ctx: ReportContext, task: str, tid: str, pair: tuple[str, str]) -> 
         "detail_table": frame_to_html(
             detail,
             caption=(
-                f"{task} accuracy by {rows} x {columns} with n and its {ctx.level} Wilson interval"
+                f"{task} accuracy by {rows} x {columns} with n and its {ctx.level} exact interval"
             ),
             table_id=ctx.unique_id(f"table-{tid}-heatmap-{key}-detail"),
             sortable=True,
