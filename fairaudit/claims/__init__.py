@@ -10,8 +10,8 @@ the smallest effect the data could have detected:
 - a group's rate: :func:`rate_interval` (exact, Clopper-Pearson);
 - a gap across groups: :class:`GapInference` (Newcombe pairwise, Bonferroni over
   pairs and classes; ratios: Wilson per group, Bonferroni);
-- a slice against the rest: :func:`slice_claims` (one-sided Newcombe inversion,
-  Benjamini-Hochberg, FCR-adjusted intervals);
+- a slice against the rest: :func:`slice_claims` (one-sided inversion of the exact
+  square-and-add interval, Benjamini-Hochberg, FCR-adjusted intervals);
 - a change between versions: :func:`rate_change`, :func:`paired_rate_change`,
   :func:`gap_change_interval`;
 - a threshold verdict: :func:`threshold_verdict`;
@@ -29,7 +29,7 @@ from fairaudit.claims._changes import (
     paired_rate_change,
     rate_change,
 )
-from fairaudit.claims._gaps import DEFAULT_LIMITS, GAP_METHODS, LIMITS, GapInference
+from fairaudit.claims._gaps import GAP_LIMITS, GAP_METHODS, LIMITS, TAIL_LIMITS, GapInference
 from fairaudit.claims._levels import (
     MIN_POWER,
     critical_z,
@@ -49,12 +49,13 @@ from fairaudit.claims._thresholds import (
 
 __all__ = [
     "CHANGE_METHODS",
-    "DEFAULT_LIMITS",
+    "GAP_LIMITS",
     "GAP_METHODS",
     "LIMITS",
     "MIN_POWER",
     "RATE_METHOD",
     "SLICE_METHODS",
+    "TAIL_LIMITS",
     "THRESHOLD_VERDICTS",
     "GapInference",
     "bootstrap_change",

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairaudit.claims._gaps import DEFAULT_LIMITS, LIMITS, GapInference
+from fairaudit.claims._gaps import TAIL_LIMITS, LIMITS, GapInference
 from fairaudit.claims._levels import critical_z, inversion_p_value, p_of_z
 from fairaudit.functional import paired_newcombe_bounds, percentile_interval
 
@@ -57,7 +57,7 @@ def rate_change(
         ``(lower, upper)`` at level ``1 - alpha``.
     """
     args = [np.asarray(v, dtype=np.float64) for v in (x_b, n_b, x_a, n_a)]
-    difference = LIMITS[DEFAULT_LIMITS][1]
+    difference = LIMITS[TAIL_LIMITS][1]
     return _by_inversion(lambda z: difference(*args, z), args[1] * args[3] > 0)
 
 

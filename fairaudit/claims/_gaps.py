@@ -7,12 +7,15 @@ multiclass task's summary the worst class. The procedure, chosen by the simulati
 of ``benchmarks/bench_validity.py`` (``docs/statistics.md``):
 
 - **differences**: Newcombe's hybrid score interval for every pair of judged groups
-  (every class and rate the gap can come from), each at level ``1 - alpha / m`` with
-  ``m`` the number of such pairs (Bonferroni). As ``max - min`` is the largest
-  absolute pairwise difference, the gap lies in ``[max(0, max_pairs lower |d|),
-  max_pairs upper |d|]`` whenever every pairwise interval holds: simultaneous
-  coverage at least ``1 - alpha`` whatever the true rates, a true gap of 0
-  included, and the estimate is always inside.
+  and for every judged group against the rest of the judged rows (every class and
+  rate the gap can come from), each at level ``1 - alpha / m`` with ``m`` the number
+  of such contrasts (Bonferroni). As ``max - min`` is the largest absolute pairwise
+  difference, and at least the distance of any group from the rest (the rest's rate
+  lies between the others' lowest and highest), the gap lies in ``[max(0,
+  max_contrasts lower |d|), max_pairs upper |d|]`` whenever every interval holds:
+  simultaneous coverage at least ``1 - alpha`` whatever the true rates, a true gap of
+  0 included, and the estimate is always inside. The contrasts against the rest make
+  one group that is off (the usual disparity) far easier to see than a pair would.
 - **ratios**: every judged group's Wilson interval at level ``1 - alpha / m`` (``m``
   group rates), combined into ``[min L / max U, min(1, min U / max L)]``.
 
@@ -41,15 +44,21 @@ from fairaudit.functional import (
     wilson_bounds,
 )
 
-__all__ = ["DEFAULT_LIMITS", "GAP_METHODS", "LIMITS", "GapInference"]
+__all__ = ["GAP_LIMITS", "GAP_METHODS", "LIMITS", "TAIL_LIMITS", "GapInference"]
 
 #: Limits of one proportion, and the square-and-add difference built from them.
 LIMITS = {
     "exact": (exact_bounds, exact_difference_bounds),
     "wilson": (wilson_bounds, newcombe_bounds),
 }
-#: The limits every claim uses (chosen by simulation, ``docs/statistics.md``).
-DEFAULT_LIMITS = "exact"
+#: The limits of the gap procedure, chosen by simulation (``docs/statistics.md``): with
+#: Bonferroni over the pairs, Newcombe's (Wilson) intervals cover at least 0.95 on
+#: FairFace-shaped groups at rates 0.8 to 0.97 and detect smaller gaps than exact ones.
+GAP_LIMITS = "wilson"
+#: The limits of claims tested far in the tail (a slice against the rest at
+#: ``fdr / M``, a rate, a change of a rate): Wilson's lose their size there (a null audit
+#: yields a "worst slice" 20% of the time at accuracy 0.97), exact ones keep it.
+TAIL_LIMITS = "exact"
 
 #: The ``method`` of each kind of gap claim, by limits.
 GAP_METHODS: dict[tuple[str, str], str] = {
@@ -89,8 +98,8 @@ class GapInference:
     n_groups : int
         Groups judged.
     m : int
-        Bonferroni parts: pairs of judged groups (differences), judged group rates
-        (ratios).
+        Bonferroni parts: pairs of judged groups and groups against the rest
+        (differences), judged group rates (ratios).
     p_value : float
         Two-sided p-value of "no gap" by inversion of the interval.
     """
@@ -103,7 +112,7 @@ class GapInference:
         cls: int | None = None,
         pos_index: int | None = None,
         min_support: int = 0,
-        limits: str = DEFAULT_LIMITS,
+        limits: str = GAP_LIMITS,
     ) -> None:
         if metric not in GAP_METRICS:
             raise DataValidationError(f"unknown gap metric {metric!r}; one of {list(GAP_METRICS)}")
@@ -163,6 +172,31 @@ class GapInference:
         self._starts = np.asarray(starts, dtype=np.int64)
         self._sizes = np.diff(np.append(self._starts, offset))
         pair_index = np.concatenate(pairs, axis=1) if pairs else np.zeros((2, 0), dtype=np.int64)
+        n_pairs = pair_index.shape[1]
+        if self.kind == "difference":
+            # each judged group against the rest of its component's judged rows: the rest's
+            # rate lies between the others' lowest and highest, so |rest - group| <= gap
+            # too; far tighter than a pair when one group is off (the rest is large)
+            rest_hits, rest_totals, rest_pairs = [], [], []
+            extra = offset
+            for start, size in zip(starts, np.diff(np.append(starts, offset)), strict=True):
+                if size < 3:  # with two groups the rest is the other group: a pair already
+                    continue
+                block = slice(start, start + size)
+                h_block = self._hits[block]
+                t_block = self._totals[block]
+                rest_hits.append(h_block.sum() - h_block)
+                rest_totals.append(t_block.sum() - t_block)
+                rest_pairs.append(
+                    np.stack([np.arange(start, start + size), extra + np.arange(size)])
+                )
+                extra += size
+            if rest_pairs:
+                self._hits = np.concatenate([self._hits, *rest_hits])
+                self._totals = np.concatenate([self._totals, *rest_totals])
+                pair_index = np.concatenate([pair_index, *rest_pairs], axis=1)
+        #: whether each contrast bounds the gap from above too (pairs do, rests do not)
+        self._bounds_above = np.arange(pair_index.shape[1]) < n_pairs
         rate = self._hits / np.where(self._totals > 0, self._totals, 1)
         first_higher = rate[pair_index[0]] >= rate[pair_index[1]]
         self._hi = np.where(first_higher, pair_index[0], pair_index[1])
@@ -188,11 +222,10 @@ class GapInference:
             d = p_hi - p_lo
             lower = d - np.sqrt((p_hi - l_hi) ** 2 + (u_lo - p_lo) ** 2)
             upper = d + np.sqrt((u_hi - p_hi) ** 2 + (p_lo - l_lo) ** 2)
-            # |d| >= max(lower, 0) (d >= 0 by orientation); |d| <= max(upper, -lower)
-            return (
-                np.maximum(lower, 0.0).max(axis=-1),
-                np.maximum(upper, -lower).max(axis=-1),
-            )
+            # gap >= |d| >= max(lower, 0) (d >= 0 by orientation) for every contrast;
+            # gap = the largest pairwise |d| <= max(upper, -lower) over the pairs
+            above = np.where(self._bounds_above, np.maximum(upper, -lower), -np.inf)
+            return np.maximum(lower, 0.0).max(axis=-1), above.max(axis=-1)
         keep = self._sizes >= 2
         max_low = np.maximum.reduceat(low, self._starts, axis=-1)[..., keep]
         min_low = np.minimum.reduceat(low, self._starts, axis=-1)[..., keep]

@@ -128,8 +128,7 @@ def inversion_p_value(
         high = np.where(count < _GRID, above, high)
         if round_ >= 1 and (p_of_z(high, m=m, sides=sides) > _PRECISE_BELOW).all():
             break  # every p-value is large: two digits suffice, none can be a discovery
-    z_star = np.where(at_zero, low, 0.0)
-    return p_of_z(z_star, m=m, sides=sides)
+    return np.where(at_zero, p_of_z(low, m=m, sides=sides), 1.0)
 
 
 def fdr_select(p_values: np.ndarray, fdr: float) -> tuple[np.ndarray, np.ndarray, float]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairaudit.claims._gaps import DEFAULT_LIMITS, LIMITS
+from fairaudit.claims._gaps import TAIL_LIMITS, LIMITS
 from fairaudit.claims._levels import critical_z, fdr_select, inversion_p_value, power_z
 
 __all__ = ["SLICE_METHODS", "slice_claims"]
@@ -40,7 +40,7 @@ def slice_claims(
     rest_n: np.ndarray,
     *,
     fdr: float = 0.05,
-    limits: str = DEFAULT_LIMITS,
+    limits: str = TAIL_LIMITS,
 ) -> dict[str, np.ndarray | float]:
     """Shortfall of each slice against the rest, with its interval and FDR verdict.
 

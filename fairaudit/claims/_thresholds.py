@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairaudit.claims._gaps import DEFAULT_LIMITS, LIMITS
+from fairaudit.claims._gaps import TAIL_LIMITS, LIMITS
 from fairaudit.claims._levels import critical_z
 
 __all__ = [
@@ -69,7 +69,7 @@ def worst_rate_interval(
     alpha: float,
     *,
     highest: bool,
-    limits: str = DEFAULT_LIMITS,
+    limits: str = TAIL_LIMITS,
 ) -> tuple[float, float]:
     """Simultaneous interval of the lowest (or highest) rate over slices.
 

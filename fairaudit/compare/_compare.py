@@ -250,7 +250,7 @@ def _infer(
                     cells = [cells[0], cells[2], cells[1], cells[3]]
                 p_block, bounds = paired_rate_change(*cells)
                 p[index] = p_block
-                tests[index] = CHANGE_METHODS["paired"]
+                tests[index] = "paired"
                 paired[index] = True
                 bound_fns.append((index, bounds))
             start += width
@@ -261,7 +261,7 @@ def _infer(
         hits_b = np.rint(np.nan_to_num(frame["value_b"].to_numpy()[rate_rows]) * den_b)
         p_rate, bounds = rate_change(hits_a, den_a, hits_b, den_b)
         p[rate_rows] = p_rate
-        tests[rate_rows] = CHANGE_METHODS["rate"]
+        tests[rate_rows] = "rate"
         bound_fns.append((rate_rows, bounds))
     for i in np.flatnonzero(kind == "gap"):
         by_t = _by_tuple(frame["by"].iloc[i])
@@ -276,7 +276,7 @@ def _infer(
             for a in audits
         ]
         p[i] = gap_change_p_value(*gaps)
-        tests[i] = CHANGE_METHODS["gap"]
+        tests[i] = "gap"
 
         def gap_bounds(alpha: float, gaps: list = gaps) -> tuple[np.ndarray, np.ndarray]:
             low, high = gap_change_interval(gaps[0], gaps[1], float(alpha))
@@ -287,7 +287,7 @@ def _infer(
     if other.size:
         p_boot, bounds = bootstrap_change(differences[:, other], frame["change"].to_numpy()[other])
         p[other] = p_boot
-        tests[other] = CHANGE_METHODS["bootstrap"]
+        tests[other] = "bootstrap"
         bound_fns.append((other, bounds))
     tested = status == "ok"
     q, discovered, alpha = fdr_select(np.where(tested, p, np.nan), 1 - confidence)
@@ -303,6 +303,7 @@ def _infer(
     frame["p_value"] = np.where(tested, p, np.nan)
     frame["p_adjusted"] = q
     frame["test"] = tests
+    frame["method"] = [CHANGE_METHODS[t] for t in tests]
     frame["paired"] = paired
     frame["significant"] = discovered & ((low > 0) | (high < 0))
 

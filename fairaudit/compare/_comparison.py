@@ -79,8 +79,11 @@ class Comparison:
         gap the rows of its smallest non-empty group), ``status`` (``ok``,
         ``small``, ``empty``), ``value_a`` (baseline), ``value_b`` (candidate),
         ``change`` (``value_b - value_a``), ``ci_low``, ``ci_high``,
-        ``p_value``, ``p_adjusted`` (Holm within candidate, task, metric and
-        grouping), ``test`` (``"mcnemar"`` or ``"bootstrap"``), ``paired``,
+        ``level`` (the intervals' level: the false-coverage level of the candidate's
+        Benjamini-Hochberg selection), ``p_value`` (the interval's inversion),
+        ``p_adjusted`` (Benjamini-Hochberg over the candidate's task), ``test``
+        (``"rate"``, ``"paired"``, ``"gap"`` or ``"bootstrap"``, see
+        :data:`fairaudit.claims.CHANGE_METHODS`), ``method``, ``paired``,
         ``significant``, ``higher_is_better``, ``direction`` (``"improved"``,
         ``"regressed"``, ``"no clear change"``).
     audits : list of AuditResult
@@ -141,16 +144,16 @@ class Comparison:
                 notes.append(
                     f"{candidate} vs {self.baseline}: paired on the {pairs.n_rows:,} rows both "
                     f"versions predicted (tasks {', '.join(tasks)}); accuracy, error rate and "
-                    "per-class recall changes use McNemar's exact test and Newcombe's paired "
-                    "interval, other metrics and the gaps compare independent bootstraps "
-                    "(unpaired)."
+                    "per-class recall changes use Newcombe's paired interval; other rates the "
+                    "exact interval of independent proportions, the gaps both versions' gap "
+                    "intervals, other metrics independent bootstraps (unpaired)."
                     + (f" Tasks {', '.join(unpaired)} are unpaired." if unpaired else "")
                 )
             else:
                 notes.append(
                     f"{candidate} vs {self.baseline}: unpaired. No per-row pairing of the two "
-                    "versions was given, so every change compares independent bootstraps of "
-                    "the two audits; with paired counts (fairaudit.compare.paired_counts) "
+                    "versions was given, so every change compares the two audits as "
+                    "independent samples; with paired counts (fairaudit.compare.paired_counts) "
                     "accuracy and recall changes would get tighter paired intervals."
                 )
         return notes
@@ -375,7 +378,7 @@ class Comparison:
                         p_value=lead["p_value"],
                         p_adjusted=lead["p_adjusted"],
                         direction=lead["direction"],
-                        confidence=confidence,
+                        confidence=float(lead["level"]),
                         versions=versions,
                     )
                     sentence += also_text(
@@ -445,7 +448,7 @@ class Comparison:
             p_adjusted=row["p_adjusted"],
             paired=bool(row["paired"]),
             direction=row["direction"],
-            confidence=self.settings["confidence"],
+            confidence=float(row["level"]),
             versions=versions,
         )
 
@@ -569,7 +572,7 @@ def _mention(row: pd.Series, labels: list[str], confidence: float, *, lead_kind:
         ci_low=row["ci_low"],
         ci_high=row["ci_high"],
         direction=row["direction"],
-        confidence=confidence,
+        confidence=float(row["level"]) if "level" in row else confidence,
         points=row["kind"] != "gap",
     )
 

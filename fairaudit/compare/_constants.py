@@ -54,6 +54,7 @@ CHANGE_COLUMNS = [
     "p_value",
     "p_adjusted",
     "test",
+    "method",
     "paired",
     "significant",
     "higher_is_better",

@@ -133,6 +133,12 @@ def _p_text(p: float) -> str:
     return f"={p:.2g}" if p < 0.01 else f"={p:.3f}".rstrip("0").rstrip(".")
 
 
+def _level_text(level: float) -> str:
+    """``"95%"``, or one decimal for a false-coverage level such as ``"99.6%"``."""
+    text = f"{level * 100:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"
+
+
 def finding_sentence(
     *,
     subject_text: str,
@@ -155,11 +161,11 @@ def finding_sentence(
     >>> finding_sentence(subject_text="race recall for Latino_Hispanic women", value_a=0.712,
     ...     value_b=0.671, change=-0.041, ci_low=-0.060, ci_high=-0.022, p_value=0.0012,
     ...     p_adjusted=0.02, paired=True, direction="regressed", confidence=0.95)
-    'race recall for Latino_Hispanic women fell 4.1 points, from 71.2% to 67.1% (95% CI -6.0 to -2.2, paired McNemar p=0.0012, BH-adjusted p=0.02): regressed.'
+    'race recall for Latino_Hispanic women fell 4.1 points, from 71.2% to 67.1% (95% CI -6.0 to -2.2, paired p=0.0012, BH-adjusted p=0.02): regressed.'
     """  # noqa: E501
     verb = "rose" if change > 0 else "fell"
-    test = "paired McNemar" if paired else "unpaired bootstrap"
-    level = f"{confidence * 100:g}%"
+    test = "paired" if paired else "unpaired"
+    level = _level_text(confidence)
     text = (
         f"{subject_text} {verb} {abs(change) * 100:.1f} points, from {value_a * 100:.1f}% to "
         f"{value_b * 100:.1f}% ({level} CI {ci_low * 100:.1f} to {ci_high * 100:.1f}, "
@@ -211,7 +217,7 @@ def mention_text(
     ...     confidence=0.95, points=False)
     'demographic parity difference from 0.048 to 0.128 (+0.080, 95% CI 0.055 to 0.098): regressed'
     """
-    level = f"{confidence * 100:g}%"
+    level = _level_text(confidence)
     if points:
         return (
             f"{subject_text} {_signed(change * 100, 1)} points ({level} CI {ci_low * 100:.1f} "
@@ -254,13 +260,13 @@ def gap_sentence(
     >>> gap_sentence(task="race", by="gender", label="equal opportunity difference",
     ...     value_a=0.157, value_b=0.366, change=0.209, ci_low=0.109, ci_high=0.273,
     ...     p_value=1e-7, p_adjusted=1e-6, direction="regressed", confidence=0.95)
-    'race gaps between gender groups: equal opportunity difference rose from 0.157 to 0.366 (+0.209, 95% CI 0.109 to 0.273, unpaired bootstrap p<0.001, BH-adjusted p<0.001): regressed.'
+    'race gaps between gender groups: equal opportunity difference rose from 0.157 to 0.366 (+0.209, 95% CI 0.109 to 0.273, p<0.001, BH-adjusted p<0.001): regressed.'
     """  # noqa: E501
     verb = "rose" if change > 0 else "fell"
-    level = f"{confidence * 100:g}%"
+    level = _level_text(confidence)
     text = (
         f"{task} gaps between {by} groups: {label} {verb} from {value_a:.3f} to {value_b:.3f} "
-        f"({_signed(change, 3)}, {level} CI {ci_low:.3f} to {ci_high:.3f}, unpaired bootstrap "
+        f"({_signed(change, 3)}, {level} CI {ci_low:.3f} to {ci_high:.3f}, "
         f"p{_p_text(p_value)}"
     )
     if not math.isnan(p_adjusted):

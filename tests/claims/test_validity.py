@@ -62,11 +62,16 @@ def test_worst_slices_on_null_audits_rarely_discover() -> None:
 
 @pytest.mark.slow
 def test_a_planted_disparity_is_flagged_by_slices_ranking_and_gate_together() -> None:
-    """400 FairFace-val rows, gender accuracy 0.96 but 0.75 for Black faces."""
-    rng = np.random.default_rng(400)
+    """400 FairFace-val rows, gender accuracy 0.96 but 0.75 for Black faces.
+
+    All three flag it in at least 90% of draws (37 of 40 in a longer run); "flag" for
+    the gate is any exit status but 0 (exceeded, or too few rows to show compliance).
+    """
+    rng = np.random.default_rng(2024)
     black = race_index("Black")
     together = 0
-    for _ in range(10):
+    draws = 20
+    for _ in range(draws):
         audit = gender_audit(rng, lambda idx: np.where(idx[2] == black, 0.75, 0.96), rows=400)
         slices = worst_slices(audit, "gender")
         by_slices = bool((slices["discovered"] & (slices["slice"] == "race=Black")).any())
@@ -81,4 +86,4 @@ def test_a_planted_disparity_is_flagged_by_slices_ranking_and_gate_together() ->
         gate = check_audit(audit, max={"gender:accuracy_difference": 0.05}, by=["race"])
         by_gate = gate.exit_code != 0 and "Black" in gate.checks["worst"].iloc[0]
         together += by_slices and by_ranking and by_gate
-    assert together >= 9, together
+    assert together >= 0.9 * draws, together

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy.optimize import brentq
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
     f1_score,
     precision_recall_fscore_support,
 )
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
 
 from fairaudit.compare import Comparison, compare_audits
 from fairaudit.exceptions import DataValidationError
@@ -80,13 +83,13 @@ def test_known_changes_get_exactly_their_directions(kind, request):
 
 def test_paired_flags(paired, unpaired):
     assert not unpaired.changes["paired"].any()
-    assert (unpaired.changes["test"] == "bootstrap").all()
+    assert set(unpaired.changes["test"]) <= {"rate", "gap", "bootstrap"}
     assert not unpaired.is_paired("B") and paired.is_paired("B")
     assert "unpaired" in unpaired.pairing_notes()[0]
     assert "paired on the 4,000 rows" in paired.pairing_notes()[0]
     flagged = paired.changes[paired.changes["paired"]]
     assert set(flagged["metric"]) == {"accuracy", "recall"}
-    assert (flagged["test"] == "mcnemar").all()
+    assert (flagged["test"] == "paired").all()
     rest = paired.changes[~paired.changes["metric"].isin(["accuracy", "recall"])]
     assert not rest["paired"].any()
     assert paired.summary()["paired"].all() and not unpaired.summary()["paired"].any()
@@ -146,36 +149,66 @@ def test_gaps_equal_fairlearn_and_a_naive_loop(versions, unpaired):
     assert "race x gender" not in set(unpaired.changes["by"])
 
 
-def test_unpaired_interval_agrees_with_an_independent_row_bootstrap(versions, audits):
+def _exact_square_and_add(x1, n1, x2, n2, alpha):
+    """MOVER interval of x1/n1 - x2/n2 from statsmodels' Clopper-Pearson limits."""
+    l1, u1 = proportion_confint(x1, n1, alpha=alpha, method="beta")
+    l2, u2 = proportion_confint(x2, n2, alpha=alpha, method="beta")
+    l1, u1, l2, u2 = (
+        float(np.nan_to_num(v, nan=d)) for v, d in ((l1, 0), (u1, 1), (l2, 0), (u2, 1))
+    )
+    p1, p2 = x1 / n1, x2 / n2
+    return (
+        p1 - p2 - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+        p1 - p2 + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2),
+    )
+
+
+def test_unpaired_rate_and_gap_intervals_from_the_rows(versions, audits):
+    """A slice's accuracy: exact square-and-add; a gap: both versions' gap intervals."""
     rows = joined(versions)
     comparison = compare_audits(
-        audits, n_resamples=500, random_state=1, progress=False, tasks=["race"], by=["race"]
+        audits, n_resamples=200, random_state=1, progress=False, tasks=["race"], by=["race"]
     )
     white = _rows(comparison, metric="accuracy", slice="White").iloc[0]
+    alpha = 1 - white["level"]
+    sub = rows[rows["race"] == "White"]
+    hits = {v: int((sub[f"race_{v}"] == sub["race"]).sum()) for v in "ab"}
+    low, high = _exact_square_and_add(hits["b"], len(sub), hits["a"], len(sub), alpha)
+    assert (white["ci_low"], white["ci_high"]) == pytest.approx((low, high), abs=1e-9)
+    assert white["test"] == "rate" and not white["paired"]
+    # the gap: each version's largest pairwise exact interval at alpha / (2 m), combined
     gap = _rows(comparison, metric="accuracy_difference", by="race").iloc[0]
-    rng = np.random.default_rng(7)
-    n = len(rows)
-    diffs_white, diffs_gap = [], []
-    race = rows["race"].to_numpy()
-    right = {v: (rows[f"race_{v}"] == rows["race"]).to_numpy() for v in "ab"}
-    for _ in range(500):
-        values = {}
-        for v in "ab":  # independent resamples of each audit's rows
-            idx = rng.integers(0, n, n)
-            accs = {r: right[v][idx][race[idx] == r].mean() for r in V["race"].classes}
-            values[v] = (accs["White"], max(accs.values()) - min(accs.values()))
-        diffs_white.append(values["b"][0] - values["a"][0])
-        diffs_gap.append(values["b"][1] - values["a"][1])
-    for row, naive in ((white, diffs_white), (gap, diffs_gap)):
-        assert row["ci_low"] == pytest.approx(np.quantile(naive, 0.025), abs=0.02)
-        assert row["ci_high"] == pytest.approx(np.quantile(naive, 0.975), abs=0.02)
-        se = np.std(naive, ddof=1)
-        assert row["p_value"] == pytest.approx(
-            2 * stats.norm.sf(abs(row["change"]) / se), rel=0.5, abs=1e-6
-        )
+    alpha = 1 - gap["level"]
+    bounds = {}
+    for v in "ab":
+        right = rows[f"race_{v}"] == rows["race"]
+        counts = [
+            (int(right[rows["race"] == r].sum()), int((rows["race"] == r).sum()))
+            for r in V["race"].classes
+        ]
+        m = len(counts) * (len(counts) - 1) // 2
+        lows, highs = [], []
+        for i, j in itertools.combinations(range(len(counts)), 2):
+            (xi, ni), (xj, nj) = counts[i], counts[j]
+            lo, hi = _exact_square_and_add(xi, ni, xj, nj, alpha / 2 / m)
+            lows.append(max(lo, -hi, 0.0))
+            highs.append(max(hi, -lo))
+        bounds[v] = (max(lows), max(highs))
+    expected = (bounds["b"][0] - bounds["a"][1], bounds["b"][1] - bounds["a"][0])
+    assert (gap["ci_low"], gap["ci_high"]) == pytest.approx(expected, abs=1e-6)
+    assert gap["ci_low"] <= gap["change"] <= gap["ci_high"]
+    # every claim agrees with itself: significant exactly when its interval excludes 0
+    changes = comparison.changes
+    excludes = (changes["ci_low"] > 0) | (changes["ci_high"] < 0)
+    np.testing.assert_array_equal(changes["significant"], excludes)
+    inside = changes.dropna(subset=["ci_low"])
+    assert (
+        (inside["ci_low"] <= inside["change"] + 1e-12)
+        & (inside["change"] <= inside["ci_high"] + 1e-12)
+    ).all()
 
 
-def test_paired_rows_use_mcnemar_and_newcombe(versions, paired, unpaired):
+def test_paired_rows_use_newcombe_paired(versions, paired, unpaired):
     rows = joined(versions)
     for race in ("White", "Black", "Indian"):
         sub = rows[rows["race"] == race]
@@ -184,11 +217,24 @@ def test_paired_rows_use_mcnemar_and_newcombe(versions, paired, unpaired):
         a_only, b_only = int((a_right & ~b_right).sum()), int((~a_right & b_right).sum())
         both, neither = int((a_right & b_right).sum()), int((~a_right & ~b_right).sum())
         row = _rows(paired, task="race", metric="accuracy", by="race", slice=race).iloc[0]
-        low, high = paired_difference_interval(both, a_only, b_only, neither)
+        low, high = paired_difference_interval(
+            both, a_only, b_only, neither, confidence=row["level"]
+        )
         assert (row["ci_low"], row["ci_high"]) == pytest.approx((float(low), float(high)))
-        expected_p = stats.binomtest(a_only, a_only + b_only).pvalue if a_only + b_only else 1.0
-        assert row["p_value"] == pytest.approx(expected_p, rel=1e-9)
+        # the p-value is the level at which that interval reaches 0
+        if row["p_value"] < 1:
+
+            def bound(log_alpha, args=(both, a_only, b_only, neither), up=row["change"] > 0):
+                lo, hi = paired_difference_interval(*args, confidence=1 - np.exp(log_alpha))
+                return float(lo) if up else -float(hi)
+
+            if bound(np.log(1e-15)) > 0:  # beyond a double's levels: p is tiny
+                assert row["p_value"] < 1e-14
+            else:
+                expected = np.exp(brentq(bound, np.log(1e-15), np.log(0.999999), xtol=1e-12))
+                assert row["p_value"] == pytest.approx(expected, rel=2e-3)
         assert row["change"] == pytest.approx(b_right.mean() - a_right.mean(), abs=1e-15)
+        assert row["test"] == "paired" and row["paired"]
     # pairing removes the variance both versions share: a narrower interval
     for race in ("White", "Black"):
         one = _rows(paired, task="race", metric="accuracy", by="race", slice=race).iloc[0]
@@ -197,19 +243,24 @@ def test_paired_rows_use_mcnemar_and_newcombe(versions, paired, unpaired):
         assert one["ci_high"] - one["ci_low"] < 0.8 * (two["ci_high"] - two["ci_low"])
 
 
-def test_holm_is_applied_within_each_table(unpaired):
+def test_benjamini_hochberg_within_each_candidates_task(unpaired):
     frame = unpaired.changes
-    for _, group in frame.groupby(["candidate", "task", "metric", "by"]):
-        p = group["p_value"].to_numpy()
-        ok = ~np.isnan(p)
-        m = ok.sum()
-        if not m:
+    for _, group in frame.groupby(["candidate", "task"]):
+        ok = (group["status"] == "ok").to_numpy()
+        p = group["p_value"].to_numpy()[ok]
+        if not ok.any():
             continue
-        order = np.argsort(p[ok])
-        adjusted = np.maximum.accumulate(np.minimum(1, (m - np.arange(m)) * p[ok][order]))
-        np.testing.assert_allclose(group["p_holm"].to_numpy()[ok][order], adjusted)
+        reject, q, _, _ = multipletests(p, alpha=0.05, method="fdr_bh")
+        np.testing.assert_allclose(group["p_adjusted"].to_numpy()[ok], q)
+        np.testing.assert_array_equal(group["significant"].to_numpy()[ok], reject)
+        level = 1 - 0.05 * max(reject.sum(), 1) / ok.sum()
+        np.testing.assert_allclose(group["level"].to_numpy(), level)
+        assert (
+            group["p_value"].to_numpy()[~ok].size == 0
+            or np.isnan(group["p_value"].to_numpy()[~ok]).all()
+        )
     sig = frame[frame["significant"]]
-    assert (sig["p_holm"] < 0.05).all() and (sig["status"] == "ok").all()
+    assert (sig["p_adjusted"] <= 0.05).all() and (sig["status"] == "ok").all()
     assert ((sig["ci_low"] > 0) | (sig["ci_high"] < 0)).all()
 
 
@@ -230,10 +281,10 @@ def test_findings_are_plain_sentences_from_the_oracle(versions, paired):
     white = [f for f in sentences if f.startswith("race accuracy for White people (")]
     assert len(white) == 1
     assert white[0].startswith(
-        "race accuracy for White people (the same number: recall for White people and "
-        f"balanced accuracy) fell {abs(change):.1f} points"
+        "race accuracy for White people (the same number: recall for White people) "
+        f"fell {abs(change):.1f} points"
     )
-    assert "paired McNemar p" in white[0] and "): regressed." in white[0]
+    assert "paired p" in white[0] and "): regressed." in white[0]
     assert any(f.startswith("race accuracy for Black people") for f in sentences)
     # the recall of class White overall is the same number: told once, in that sentence
     assert not any(f.startswith("race recall for White people") for f in findings)

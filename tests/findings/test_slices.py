@@ -103,7 +103,7 @@ def test_effects_tests_and_q_values_match_statsmodels():
                 expected = _one_sided_exact_p(x2, n2, x1, n1)
                 assert row["p_value"] == pytest.approx(expected, rel=2e-3, abs=1e-12)
                 p_values.append((name, row["p_value"], x2, n2, x1, n1))
-    q, reject, _, _ = multipletests([p for _, p, *_ in p_values], alpha=0.05, method="fdr_bh")
+    reject, q, _, _ = multipletests([p for _, p, *_ in p_values], alpha=0.05, method="fdr_bh")
     alpha = 0.05 * max(reject.sum(), 1) / len(p_values)
     for (name, _, *counts), expected, found in zip(p_values, q, reject, strict=True):
         row = by_name.loc[name]
