@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairaudit.claims._gaps import TAIL_LIMITS, LIMITS, GapInference
+from fairaudit.claims._gaps import LIMITS, TAIL_LIMITS, GapInference
 from fairaudit.claims._levels import critical_z, inversion_p_value, p_of_z
 from fairaudit.functional import paired_newcombe_bounds, percentile_interval
 

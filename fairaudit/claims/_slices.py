@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairaudit.claims._gaps import TAIL_LIMITS, LIMITS
+from fairaudit.claims._gaps import LIMITS, TAIL_LIMITS
 from fairaudit.claims._levels import critical_z, fdr_select, inversion_p_value, power_z
 
 __all__ = ["SLICE_METHODS", "slice_claims"]

@@ -140,7 +140,7 @@ def _describe(row: object) -> str:
         "tpr": "true positive rate",
         "fpr": "false positive rate",
     }.get(str(spec.rate), str(spec.rate))
-    cls = getattr(row, "_4")  # the "class" column (a keyword, renamed by itertuples)
+    cls = row._4  # the "class" column (a keyword, renamed by itertuples)
     subject = f"{rate} of {cls}" if cls else rate
     return (
         f"{subject} by {row.attribute}: {row.low_group} {row.low_rate:.3f} vs "

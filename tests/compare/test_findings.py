@@ -45,7 +45,8 @@ def test_overall_findings_come_first_one_per_task(demo, table):
         # the other overall metrics are told in the same sentence, not as findings
         assert {"balanced_accuracy", "f1_macro"} <= set(finding.metrics)
         assert "balanced accuracy" in finding.sentence and "macro F1" in finding.sentence
-        assert f"{demo.settings['confidence'] * 100:g}% CI" in finding.sentence
+        # the interval's own level: the false-coverage level of the comparison's selection
+        assert f"{row['level'] * 100:.1f}% CI" in finding.sentence
     # then the gap findings, then the slices: three blocks, in that order
     blocks = table["block"].tolist()
     assert blocks == sorted(blocks, key=["overall", "gap", "slice"].index)
@@ -68,27 +69,31 @@ def test_gap_findings_one_per_task_and_attribute(demo, table):
     assert "no clear change" in gaps["direction"].tolist()  # shown too
 
 
-def test_the_race_equal_opportunity_regression_is_on_the_first_screen(demo, table):
+def test_the_first_gap_regression_is_on_the_first_screen(demo, table):
+    """The first regression of the gap block: a claim of the change, on the first screen.
+
+    (The race equal-opportunity gap between genders, 0.276 -> 0.366, was the demo's
+    first regression when changes of gaps were percentile bootstraps; the projection of
+    both versions' gap intervals, which covers when a gap leaves a tie, does not support
+    it: docs/statistics.md.)
+    """
     first_screen = table[table["block"] != "slice"]
-    race = first_screen[(first_screen["task"] == "race") & (first_screen["by"] == "gender")]
-    assert len(race) == 1
-    finding = race.iloc[0]
-    assert finding["direction"] == "regressed"
-    assert finding["metric"] == "equal_opportunity_difference"
-    assert finding["value_a"] == pytest.approx(0.276, abs=5e-4)
-    assert finding["value_b"] == pytest.approx(0.366, abs=5e-4)
-    assert "from 0.276 to 0.366" in finding["sentence"]
-    # the demographic parity regression is told in the same finding
-    assert "demographic_parity_difference" in finding["metrics"]
-    assert "demographic parity difference from 0.068 to 0.128" in finding["sentence"]
-    # the first regression of the gap block, among the first findings
+    regressed = first_screen[
+        (first_screen["block"] == "gap") & (first_screen["direction"] == "regressed")
+    ]
+    assert len(regressed)
+    finding = regressed.iloc[0]
+    row = demo.changes.loc[finding.rows[0]]
+    assert row["significant"] and (row["ci_low"] > 0 or row["ci_high"] < 0)
+    assert f"from {row['value_a']:.3f} to {row['value_b']:.3f}" in finding["sentence"]
     assert list(table.index[table["block"] == "gap"])[0] == finding.name
     assert finding["sentence"] in demo.findings(limit=10)
     html = render_comparison(demo)
     start = html.index('id="findings"')
     first_slice = html.index('id="finding-slices-', start)
     gaps_table = html[html.index('id="finding-gaps-', start) : first_slice]
-    assert "0.276 \u2192 0.366" in gaps_table and "regressed" in gaps_table
+    assert f"{row['value_a']:.3f} \u2192 {row['value_b']:.3f}" in gaps_table
+    assert "regressed" in gaps_table
     overall = html[start : html.index('id="finding-gaps-', start)]
     for sentence in table.loc[table["block"] == "overall", "sentence"]:
         assert str(markupsafe.escape(sentence)) in overall

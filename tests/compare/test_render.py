@@ -62,7 +62,7 @@ def test_content_order_and_notes(hostile, html):
         & (hostile.changes["by"] == "overall")
         & (hostile.changes["metric"] == "accuracy")
     ].iloc[0]
-    for value in (overall["value_a"], overall["value_b"], overall["p_holm"]):
+    for value in (overall["value_a"], overall["value_b"], overall["p_adjusted"]):
         assert f'data-value="{float(value)!r}"' in html
     # the pairs table names the compared versions
     assert "v1 &lt;b&gt;old&lt;/b&gt;</td>" in html
