@@ -17,7 +17,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from fairaudit.compare import Comparison, compare_audits
 from fairaudit.exceptions import DataValidationError
@@ -176,7 +176,8 @@ def test_unpaired_rate_and_gap_intervals_from_the_rows(versions, audits):
     low, high = _exact_square_and_add(hits["b"], len(sub), hits["a"], len(sub), alpha)
     assert (white["ci_low"], white["ci_high"]) == pytest.approx((low, high), abs=1e-9)
     assert white["test"] == "rate" and not white["paired"]
-    # the gap: each version's largest pairwise exact interval at alpha / (2 m), combined
+    # the gap: each version's Newcombe intervals of every pair and every group against
+    # the rest at alpha / (2 m), combined
     gap = _rows(comparison, metric="accuracy_difference", by="race").iloc[0]
     alpha = 1 - gap["level"]
     bounds = {}
@@ -186,13 +187,19 @@ def test_unpaired_rate_and_gap_intervals_from_the_rows(versions, audits):
             (int(right[rows["race"] == r].sum()), int((rows["race"] == r).sum()))
             for r in V["race"].classes
         ]
-        m = len(counts) * (len(counts) - 1) // 2
+        hits_all, n_all = sum(c[0] for c in counts), sum(c[1] for c in counts)
+        contrasts = [
+            (counts[i], counts[j], True) for i, j in itertools.combinations(range(len(counts)), 2)
+        ] + [((x, n), (hits_all - x, n_all - n), False) for x, n in counts]
+        m = len(contrasts)
         lows, highs = [], []
-        for i, j in itertools.combinations(range(len(counts)), 2):
-            (xi, ni), (xj, nj) = counts[i], counts[j]
-            lo, hi = _exact_square_and_add(xi, ni, xj, nj, alpha / 2 / m)
+        for (xi, ni), (xj, nj), is_pair in contrasts:
+            lo, hi = confint_proportions_2indep(
+                xi, ni, xj, nj, method="newcomb", compare="diff", alpha=alpha / 2 / m
+            )
             lows.append(max(lo, -hi, 0.0))
-            highs.append(max(hi, -lo))
+            if is_pair:
+                highs.append(max(hi, -lo))
         bounds[v] = (max(lows), max(highs))
     expected = (bounds["b"][0] - bounds["a"][1], bounds["b"][1] - bounds["a"][0])
     assert (gap["ci_low"], gap["ci_high"]) == pytest.approx(expected, abs=1e-6)

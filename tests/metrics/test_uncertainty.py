@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import chi2_contingency
 
 from fairaudit.functional import holm, multinomial_replicates
 from fairaudit.metrics import audit_predictions
@@ -68,45 +67,41 @@ def test_bootstrap_width_agrees_with_naive_row_bootstrap(small):
     gap = boot[(boot["metric"] == "accuracy_difference") & (boot["class"] == "all")].iloc[0]
     assert gap["std_error"] == pytest.approx(np.std(naive_gap, ddof=1), rel=0.2)
     # the gap's bounds are not the (biased) percentile interval of the naive bootstrap but
-    # the simultaneous interval of the core, which contains the estimate
-    from fairaudit.functional import gap_intervals
+    # the gap claim's simultaneous interval, which contains the estimate
+    from fairaudit.claims import GapInference
 
-    low, high = gap_intervals(result.grouped_counts("age", by="race"))["accuracy_difference"][
-        "summary"
-    ]
-    assert gap["interval"].startswith("simultaneous")
-    assert (gap["lower"], gap["upper"]) == pytest.approx((float(low), float(high)), abs=1e-12)
+    claim = GapInference(result.grouped_counts("age", by="race"), "accuracy_difference")
+    assert gap["interval"] == claim.method
+    assert (gap["lower"], gap["upper"]) == pytest.approx(claim.interval(0.05), abs=1e-12)
     assert gap["lower"] <= gap["estimate"] <= gap["upper"]
-    assert gap["lower"] < np.quantile(naive_gap, 0.025)
+    # a group's accuracy: the exact interval of its counts, whatever its size
+    from statsmodels.stats.proportion import proportion_confint
+
+    for r, row in enumerate(acc_rows.itertuples()):
+        mask = y_true["race"] == r
+        hits = int((y_true["age"][mask] == y_pred["age"][mask]).sum())
+        low, high = proportion_confint(hits, int(mask.sum()), alpha=0.05, method="beta")
+        assert (row.lower, row.upper) == pytest.approx((low, high), abs=1e-10)
+        assert row.interval == "exact (Clopper-Pearson)"
 
 
-def test_significance_z_test_matches_chi2_and_holm(small):
+def test_significance_claims_agree_with_their_intervals_and_bh(small):
+    from statsmodels.stats.multitest import multipletests
+
     y_true, y_pred, result = small
-    sig = result.significance("age", by="race", pairs="all")
-    acc = sig[(sig["rate"] == "accuracy") & (sig["test"] == "z")].iloc[0]
-    ga, gb = acc["group_a"], acc["group_b"]
+    for pairs in ("extreme", "all"):
+        sig = result.significance("age", by="race", pairs=pairs)
+        reject, q, _, _ = multipletests(sig["p_value"], alpha=0.05, method="fdr_bh")
+        np.testing.assert_allclose(sig["p_adjusted"], q)
+        np.testing.assert_array_equal(sig["significant"], reject)
+        np.testing.assert_array_equal(sig["significant"], sig["lower"] > 0)
+        assert (sig["lower"] <= sig["difference"] + 1e-12).all()
+        assert (sig["difference"] <= sig["upper"] + 1e-12).all()
+    acc = sig[sig["rate"] == "accuracy"].iloc[0]  # a pair: the rates from the rows
     races = list(result.attributes["race"].classes)
-    rows = []
-    for g in (ga, gb):
-        m = y_true["race"] == races.index(g)
-        hits = int((y_true["age"][m] == y_pred["age"][m]).sum())
-        rows.append([hits, int(m.sum()) - hits])
-    expected = chi2_contingency(np.array(rows), correction=False)
-    assert acc["statistic"] ** 2 == pytest.approx(expected.statistic)
-    assert acc["p_value"] == pytest.approx(expected.pvalue)
-    omnibus = sig[(sig["rate"] == "accuracy") & (sig["test"] == "chi2")].iloc[0]
-    table = [
-        [
-            int(((y_true["race"] == r) & (y_true["age"] == y_pred["age"])).sum()),
-            int(((y_true["race"] == r) & (y_true["age"] != y_pred["age"])).sum()),
-        ]
-        for r in range(7)
-    ]
-    assert omnibus["p_value"] == pytest.approx(
-        chi2_contingency(np.array(table), correction=False).pvalue
-    )
-    np.testing.assert_allclose(sig["p_adjusted"], holm(sig["p_value"].to_numpy()))
-    assert (sig["p_adjusted"] >= sig["p_value"]).all()
+    for group, column in ((acc["group_a"], "rate_a"), (acc["group_b"], "rate_b")):
+        m = y_true["race"] == races.index(group)
+        assert acc[column] == pytest.approx((y_true["age"][m] == y_pred["age"][m]).mean())
 
 
 def test_holm_against_hand_computation():
