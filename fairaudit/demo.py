@@ -32,6 +32,7 @@ from fairaudit.metrics import AuditResult, DetectorPairs, audit_table, detector_
 
 __all__ = [
     "DEMO_DATA",
+    "DEMO_DETECTOR",
     "DEMO_DETECTORS",
     "DEMO_DETECTOR_SUBSET",
     "DEMO_MODELS",
@@ -163,6 +164,13 @@ def detect_demo(labels: pd.DataFrame, *, progress: bool = True) -> pd.DataFrame:
     from fairaudit.detect import detect_dataset
 
     return detect_dataset(labels, detector=demo_detector(), progress=progress).table
+
+
+#: How the demo's audits name the detector of :func:`demo_detector` (``detection.detector``).
+DEMO_DETECTOR = (
+    "haar (OpenCV's frontal-face Haar cascade, its preset for face crops: "
+    "HaarCascadeDetector.for_face_crops())"
+)
 
 
 def demo_detector() -> object:
@@ -305,7 +313,7 @@ def build_demo_audits(
             raise DataValidationError(
                 f"{name}: {len(bad)} image(s) were not predicted, e.g. {bad['file'].iloc[0]}"
             )
-    detection = audit_detection(detections, labels)
+    detection = audit_detection(detections, labels, detector=DEMO_DETECTOR)
     detection.metadata.update(data=DEMO_DATA)
     audits = {}
     with warnings.catch_warnings():

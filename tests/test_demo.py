@@ -8,6 +8,7 @@ import pytest
 
 from fairaudit.cli import main
 from fairaudit.demo import (
+    DEMO_DETECTOR,
     DEMO_MODELS,
     build_demo_audits,
     demo_differences,
@@ -26,6 +27,10 @@ def test_the_shipped_demo_audits_are_aggregates_of_the_5000_val_images():
         assert audit.n_rows == 5000 and audit.metadata["model"] == name
         assert audit.has_detection
         assert int(audit.detection[:, 0].sum()) == 5000
+        # the detector is named: the one demo_detector() builds
+        assert audit.metadata["detection"]["detector"] == DEMO_DETECTOR
+    assert demo.detection.metadata["detection"]["detector"] == DEMO_DETECTOR
+    assert DEMO_DETECTOR.startswith("haar (") and "for_face_crops()" in DEMO_DETECTOR
     # Both audits are of the same rows: the same true labels in every cell.
     a, b = (demo.audits[n] for n in DEMO_MODELS)
     for task in a.tasks:

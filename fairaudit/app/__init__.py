@@ -4,7 +4,9 @@
 
 * **Photo**: upload a photo (or try the example); each face the detector finds is
   boxed and numbered, with its predicted gender, age group and ethnicity and bar
-  charts of the class probabilities.
+  charts of the class probabilities, predicted as ``fairaudit predict PHOTO
+  --detect`` predicts them; or the whole photo read as one face crop, as
+  ``fairaudit predict PHOTO`` reads it.
 * **Audit report**: upload a saved audit (``.json``) and read its HTML report.
 
 The Streamlit scripts (``main.py``, ``photo_page.py``, ``audit_page.py``) only lay
@@ -30,10 +32,14 @@ from fairaudit.app._models import (
 )
 from fairaudit.app._photo import (
     BOX_COLUMNS,
+    PHOTO_MODES,
     FacePrediction,
+    compare_readings,
     draw_faces,
     example_photo,
     face_predictions,
+    predict_command,
+    predict_faces_table,
     probability_chart,
     read_photo,
 )
@@ -43,9 +49,11 @@ __all__ = [
     "DEFAULT_ADDRESS",
     "DEFAULT_MODEL",
     "DEFAULT_PORT",
+    "PHOTO_MODES",
     "AppOptions",
     "FacePrediction",
     "audit_report_html",
+    "compare_readings",
     "draw_faces",
     "example_photo",
     "face_predictions",
@@ -54,6 +62,8 @@ __all__ = [
     "model_card_markdown",
     "model_note",
     "parse_app_args",
+    "predict_command",
+    "predict_faces_table",
     "probability_chart",
     "read_audit",
     "read_photo",

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from fairaudit.exceptions import ConfigurationError, MissingDependencyError
 
-__all__ = ["APP_SCRIPT", "DEFAULT_ADDRESS", "DEFAULT_PORT", "run_app", "streamlit_command"]
+__all__ = [
+    "APP_SCRIPT",
+    "DEFAULT_ADDRESS",
+    "DEFAULT_PORT",
+    "STOP_SIGNALS",
+    "STOP_TIMEOUT",
+    "run_app",
+    "serve",
+    "streamlit_command",
+]
 
 #: The app's entry script (``streamlit run`` it; its pages sit beside it).
 APP_SCRIPT = Path(__file__).resolve().parent / "main.py"
@@ -17,6 +30,87 @@ APP_SCRIPT = Path(__file__).resolve().parent / "main.py"
 DEFAULT_PORT = 8501
 #: Serve this machine only, unless asked otherwise.
 DEFAULT_ADDRESS = "127.0.0.1"
+#: Seconds the server has to stop after a stop signal before it is killed.
+STOP_TIMEOUT = 10.0
+#: The signals that stop ``fairaudit app`` (Ctrl-C aside): passed on to the server.
+STOP_SIGNALS: tuple[int, ...] = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class _StopSignal(Exception):
+    """Raised in the main thread when ``fairaudit app`` receives one of :data:`STOP_SIGNALS`."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _StopSignal(signum)
+
+
+@contextlib.contextmanager
+def _stop_signals_raise() -> Iterator[None]:
+    """Within the block, :data:`STOP_SIGNALS` raise :class:`_StopSignal` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise_stop) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop(process: subprocess.Popen, signum: int | None) -> None:
+    """Let the server stop (passing it ``signum``), kill it after :data:`STOP_TIMEOUT` s."""
+    if signum is not None and process.poll() is None:
+        process.send_signal(signum)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def serve(command: list[str]) -> int:
+    """Run the server command until it exits or ``fairaudit app`` is stopped.
+
+    The server never outlives this call: SIGTERM or SIGHUP sent to this process
+    is passed on to the server, Ctrl-C (SIGINT, which reaches the server through
+    the terminal too) is awaited; a server still running :data:`STOP_TIMEOUT`
+    seconds later, or when anything else ends the call, is killed.
+
+    Parameters
+    ----------
+    command : list of str
+        The server's command line (:func:`streamlit_command`).
+
+    Returns
+    -------
+    int
+        The server's exit status; when stopped by a signal and the server gave no
+        error status, ``128 + signal number`` (130 for Ctrl-C, 143 for SIGTERM).
+    """
+    with _stop_signals_raise():
+        process = subprocess.Popen(command)
+        try:
+            return process.wait()
+        except (KeyboardInterrupt, _StopSignal) as exc:
+            signum = exc.signum if isinstance(exc, _StopSignal) else None
+            with contextlib.suppress(_StopSignal, KeyboardInterrupt):
+                _stop(process, signum)
+            if process.poll() is None:  # a second signal cut the wait short
+                process.kill()
+                process.wait()
+            status = process.returncode
+            return status if status > 0 else 128 + (signum or signal.SIGINT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def streamlit_command(
@@ -84,7 +178,9 @@ def run_app(*, model: str, port: int = DEFAULT_PORT, address: str = DEFAULT_ADDR
     Returns
     -------
     int
-        Streamlit's exit status (130 when stopped with Ctrl-C and it gave none).
+        Streamlit's exit status (130 when stopped with Ctrl-C, 143 with SIGTERM,
+        and it gave none). Stopping ``fairaudit app`` stops the server: see
+        :func:`serve`.
 
     Raises
     ------
@@ -97,14 +193,4 @@ def run_app(*, model: str, port: int = DEFAULT_PORT, address: str = DEFAULT_ADDR
 
     if importlib.util.find_spec("streamlit") is None:
         raise MissingDependencyError('the web app needs Streamlit: pip install "fairaudit[app]"')
-    command = streamlit_command(model=check_app_model(model), port=port, address=address)
-    process = subprocess.Popen(command)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:  # Ctrl-C reached Streamlit too: let it shut down
-        try:
-            status = process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            status = process.wait()
-        return status if status > 0 else 130
+    return serve(streamlit_command(model=check_app_model(model), port=port, address=address))

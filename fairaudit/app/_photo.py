@@ -2,14 +2,18 @@
 
 Pure Python (PIL, pandas; altair only inside :func:`probability_chart`), so every
 piece is testable without a running app. The page reads a photo with
-:func:`read_photo`, predicts it with :meth:`fairaudit.inference.Predictor.predict_photo`,
-then shows :func:`draw_faces` and, per face of :func:`face_predictions`, the labels
-and one :func:`probability_chart` per task.
+:func:`read_photo`, predicts it with :func:`predict_faces_table` (the prediction
+path of ``fairaudit predict``: with ``--detect`` for a photo of people, without it
+for a photo that is one face crop already), then shows :func:`draw_faces` and, per
+face of :func:`face_predictions`, the labels and one :func:`probability_chart` per
+task. For a photo of one face it also shows :func:`compare_readings`: the photo
+taken as a face crop beside the face found in it, and why they differ.
 """
 
 from __future__ import annotations
 
 import io
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,13 +23,14 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from fairaudit._images import load_rgb
-from fairaudit.exceptions import DataValidationError
+from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.schema import BOX_COORDINATE_COLUMNS, pred_column, prob_column
 
 if TYPE_CHECKING:
     import altair
 
     from fairaudit.detect import FaceDetector
+    from fairaudit.inference import Predictor
 
 __all__ = [
     "AXIS_HEIGHT",
@@ -33,12 +38,17 @@ __all__ = [
     "BOX_COLOR",
     "BOX_COLUMNS",
     "DETECTOR_NOTES",
+    "PHOTO_MODES",
+    "READINGS_DIFFER",
     "TASK_TITLES",
     "FacePrediction",
+    "compare_readings",
     "draw_faces",
     "example_photo",
     "face_predictions",
     "photo_detector",
+    "predict_command",
+    "predict_faces_table",
     "probability_chart",
     "read_photo",
     "task_title",
@@ -78,6 +88,25 @@ DETECTOR_NOTES: Mapping[str, str] = {
     ),
 }
 
+#: How the photo page can read a photo (its sidebar's choice), by mode:
+#: ``detect`` finds every face and crops each (``fairaudit predict PHOTO --detect``);
+#: ``crop`` takes the whole photo as one face crop (``fairaudit predict PHOTO``).
+PHOTO_MODES: Mapping[str, str] = {
+    "detect": "A photo of people: find each face",
+    "crop": "One face crop, like FairFace's images",
+}
+
+#: Why the two readings of a photo of one face give different answers (the page says it).
+READINGS_DIFFER = (
+    "`fairaudit predict` without `--detect` takes the whole photo as the face crop, as "
+    "FairFace's and UTKFace's images already are. With `--detect`, as on this page, the "
+    "detector finds the face and crops it again (FairFace's aligned chip, padding 0.25, "
+    "with dlib). A photo that is already such a crop is then cropped twice: the model "
+    "sees the face larger and framed otherwise than in training, and its answer changes. "
+    'For such a photo choose "One face crop" in the sidebar; for any other photo the '
+    "face found is the reading the models were trained for."
+)
+
 
 def photo_detector() -> tuple[str, FaceDetector]:
     """The app's face detector: the best installed (``dlib-cnn`` > ``dlib-hog`` > ``haar``).
@@ -94,6 +123,67 @@ def photo_detector() -> tuple[str, FaceDetector]:
 
     name = best_detector_name()
     return name, make_detector(name, preset="photos", align=True)
+
+
+def predict_faces_table(
+    predictor: Predictor,
+    photo: Image.Image,
+    *,
+    mode: str = "detect",
+    detector: FaceDetector | None = None,
+) -> pd.DataFrame:
+    """The faces table of a photo, predicted as ``fairaudit predict`` predicts it.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        The model's predictor (:func:`~fairaudit.app.load_predictor`, built as
+        ``fairaudit predict --model NAME`` builds it).
+    photo : PIL.Image.Image
+        The photo (:func:`read_photo`).
+    mode : {"detect", "crop"}, default="detect"
+        ``detect``: every face the detector finds, each cropped as ``fairaudit
+        predict PHOTO --detect`` crops it
+        (:meth:`~fairaudit.inference.Predictor.predict_photo`); ``crop``: the
+        whole photo as one face crop, as ``fairaudit predict PHOTO`` reads it
+        (:meth:`~fairaudit.inference.Predictor.predict_face_crop`). See
+        :data:`PHOTO_MODES`.
+    detector : FaceDetector, optional
+        With ``detect``: the detector (:func:`photo_detector`, the one of
+        ``--detect``); default :func:`fairaudit.detect.default_detector`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per face (``crop``: one row, the whole photo's box): ``face``,
+        ``x``, ``y``, ``width``, ``height``, then the predictions.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``mode`` is not one of :data:`PHOTO_MODES`, or a detector is given with ``crop``.
+    """
+    if mode not in PHOTO_MODES:
+        raise ConfigurationError(f"mode must be one of {list(PHOTO_MODES)}, got {mode!r}")
+    if mode == "crop":
+        if detector is not None:
+            raise ConfigurationError('a detector is used only with mode="detect"')
+        return predictor.predict_face_crop(photo)
+    return predictor.predict_photo(photo, detector=detector)
+
+
+def predict_command(name: str, *, model: str, mode: str) -> str:
+    """The ``fairaudit predict`` command that gives the page's answer for a photo file.
+
+    Examples
+    --------
+    >>> predict_command("my photo.jpg", model="fairface-mobilenet_v2-112", mode="detect")
+    "fairaudit predict 'my photo.jpg' --model fairface-mobilenet_v2-112 --detect"
+    """
+    if mode not in PHOTO_MODES:
+        raise ConfigurationError(f"mode must be one of {list(PHOTO_MODES)}, got {mode!r}")
+    command = f"fairaudit predict {shlex.quote(name)} --model {shlex.quote(model)}"
+    return command + (" --detect" if mode == "detect" else "")
 
 
 def task_title(task: str) -> str:
@@ -302,6 +392,41 @@ def face_predictions(faces: pd.DataFrame, tasks: Sequence[Any]) -> list[FacePred
         box = (int(row["x"]), int(row["y"]), int(row["width"]), int(row["height"]))
         out.append(FacePrediction(number, box, labels, probabilities))
     return out
+
+
+def compare_readings(found: FacePrediction, whole: FacePrediction) -> pd.DataFrame:
+    """The two readings of a photo of one face, task by task.
+
+    Parameters
+    ----------
+    found : FacePrediction
+        The face the detector found (mode ``detect``, ``fairaudit predict --detect``).
+    whole : FacePrediction
+        The whole photo taken as a face crop (mode ``crop``, ``fairaudit predict``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per task of ``found``, indexed by :func:`task_title`, with columns
+        ``face found (--detect)`` and ``whole photo (no --detect)``, each the
+        predicted label and, for a classification task, its probability
+        (``"Female (64.5%)"``), and ``same label`` (bool).
+    """
+    rows = {}
+    for task, label in found.labels.items():
+        cells = []
+        for face, shown in ((found, label), (whole, whole.labels[task])):
+            frame = face.probabilities.get(task)
+            if frame is not None:
+                probability = float(frame.loc[frame["class"] == shown, "probability"].iloc[0])
+                shown = f"{shown} ({probability:.1%})"
+            cells.append(shown)
+        rows[task_title(task)] = (*cells, label == whole.labels[task])
+    return pd.DataFrame.from_dict(
+        rows,
+        orient="index",
+        columns=["face found (--detect)", "whole photo (no --detect)", "same label"],
+    )
 
 
 def probability_chart(

@@ -11,8 +11,12 @@ import streamlit as st
 from fairaudit.app import audit_report_html, read_audit, report_file_name
 from fairaudit.exceptions import FairAuditError
 
-#: Height of the embedded report (it scrolls inside).
-REPORT_HEIGHT = 900
+#: Height of the embedded report, which scrolls inside: the whole frame, its scrollbar
+#: included, fits a 900 px-high window under Streamlit's header. (Streamlit 1.67's
+#: ``height="content"`` sized this report's frame to 150 px, and a report many screens
+#: tall is better read in its own scrolling frame.) Its width is the page's: the
+#: report's charts shrink to fit it.
+REPORT_HEIGHT = 780
 
 
 @st.cache_data(max_entries=8, show_spinner="Rendering the report (a few seconds)...")

@@ -1,7 +1,8 @@
 """Photo page: the faces of an uploaded photo, each with its predicted labels.
 
-Layout only; the logic is in :mod:`fairaudit.app` (reading the photo, drawing the
-boxes, the per-face probability frames and charts).
+Layout only; the logic is in :mod:`fairaudit.app` (reading the photo, predicting it
+as ``fairaudit predict`` does, drawing the boxes, the per-face probability frames
+and charts).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from fairaudit.app import (
+    PHOTO_MODES,
+    FacePrediction,
+    compare_readings,
     draw_faces,
     example_photo,
     face_predictions,
@@ -19,10 +23,12 @@ from fairaudit.app import (
     load_predictor,
     model_card_markdown,
     model_note,
+    predict_command,
+    predict_faces_table,
     probability_chart,
     read_photo,
 )
-from fairaudit.app._photo import DETECTOR_NOTES, photo_detector
+from fairaudit.app._photo import DETECTOR_NOTES, READINGS_DIFFER, photo_detector
 from fairaudit.detect import FaceDetector
 from fairaudit.exceptions import FairAuditError
 from fairaudit.inference import Predictor
@@ -31,7 +37,8 @@ from fairaudit.inference import Predictor
 DETECTOR_HINT = (
     "The detector finds faces seen roughly from the front; it misses profiles, small "
     "or partly hidden faces (the Haar cascade also tilted ones). Try a closer, frontal "
-    "photo."
+    'photo; for a photo that is one face crop already, read it as "One face crop" '
+    "(sidebar)."
 )
 
 
@@ -54,17 +61,22 @@ def prediction_lock() -> threading.Lock:
     return threading.Lock()
 
 
-@st.cache_data(max_entries=16, show_spinner="Finding faces and predicting...")
-def cached_faces(model: str, name: str, data: bytes) -> pd.DataFrame:
-    """The faces table of a photo (``Predictor.predict_photo``), kept across reruns."""
+@st.cache_data(max_entries=32, show_spinner="Predicting...")
+def cached_faces(model: str, name: str, data: bytes, mode: str) -> pd.DataFrame:
+    """The faces table of a photo read in a mode (``predict_faces_table``), kept across reruns."""
     predictor = cached_predictor(model)
     photo = read_photo(data, name=name)
+    detector = cached_detector()[1] if mode == "detect" else None
     with prediction_lock():
-        return predictor.predict_photo(photo, detector=cached_detector()[1])
+        return predict_faces_table(predictor, photo, mode=mode, detector=detector)
 
 
 def _keep_model() -> None:
     st.session_state["model"] = st.session_state["model_selector"]
+
+
+def _keep_mode() -> None:
+    st.session_state["mode"] = st.session_state["mode_selector"]
 
 
 def _use_upload() -> None:
@@ -88,6 +100,23 @@ def choose_model() -> str:
         help="Shipped models trained on FairFace; see docs/model-cards.md.",
     )
     return st.session_state["model"]
+
+
+def choose_mode() -> str:
+    """How to read the photo (sidebar): find its faces, or take it as one face crop."""
+    st.session_state.setdefault("mode", "detect")
+    st.session_state["mode_selector"] = st.session_state["mode"]
+    st.sidebar.radio(
+        "Read the photo as",
+        list(PHOTO_MODES),
+        format_func=PHOTO_MODES.__getitem__,
+        key="mode_selector",
+        on_change=_keep_mode,
+        help="A photo of people: the faces are found and cropped, as `fairaudit predict "
+        "PHOTO --detect` does. One face crop (a FairFace or UTKFace image): the whole "
+        "photo is the model's input, as `fairaudit predict PHOTO` reads it.",
+    )
+    return st.session_state["mode"]
 
 
 def chosen_photo() -> tuple[str, bytes] | None:
@@ -117,15 +146,51 @@ def show_model(model: str) -> None:
         st.markdown(model_card_markdown(model))
 
 
-def show_faces(model: str, name: str, data: bytes) -> None:
+def show_face(face: FacePrediction, crop: object) -> None:
+    """One face: its crop, then per task its label and probability chart."""
+    st.subheader(f"Face {face.number}")
+    columns = st.columns([1, 3, 3, 3])
+    columns[0].image(crop, caption=f"Face {face.number}")
+    for column, (task, label) in zip(columns[1:], face.labels.items()):
+        with column:
+            # the model's own class names: no Markdown in them
+            st.markdown(f"**{face.summary(task)}**")
+            if task in face.probabilities:
+                chart = probability_chart(face.probabilities[task], predicted=label)
+                st.altair_chart(chart, theme=None)
+
+
+def show_other_reading(model: str, name: str, data: bytes, found: FacePrediction) -> None:
+    """The photo of one face read as one face crop too, beside the face found, and why."""
+    tasks = cached_predictor(model).tasks
+    (whole,) = face_predictions(cached_faces(model, name, data, "crop"), tasks)
+    table = compare_readings(found, whole)
+    differ = int((~table["same label"]).sum())
+    with st.expander(
+        f"The whole photo read as one face crop (`fairaudit predict` without `--detect`): "
+        f"{differ} of {len(table)} labels differ"
+    ):
+        st.table(table)
+        st.caption(f"`{predict_command(name, model=model, mode='crop')}` gives the right column.")
+        st.markdown(READINGS_DIFFER)
+
+
+def show_faces(model: str, name: str, data: bytes, mode: str) -> None:
     """The photo with its faces boxed, then each face's labels and probability charts."""
     try:
         image = read_photo(data, name=name)
-        faces = cached_faces(model, name, data)
+        faces = cached_faces(model, name, data, mode)
     except FairAuditError as exc:
         st.error(str(exc))
         return
     predictions = face_predictions(faces, cached_predictor(model).tasks)
+    command = f"Predicted as `{predict_command(name, model=model, mode=mode)}` predicts it."
+    if mode == "crop":
+        st.subheader(f"{name} read as one face crop")
+        st.caption(f"{command} The whole photo is the model's input; no face is searched for.")
+        show_model(model)
+        show_face(predictions[0], image)
+        return
     if not predictions:
         st.warning(f"No face found in {name}. {DETECTOR_HINT}")
         st.image(image, caption=name, width="content")
@@ -133,27 +198,21 @@ def show_faces(model: str, name: str, data: bytes) -> None:
     count = f"{len(predictions)} face{'s' if len(predictions) > 1 else ''}"
     st.subheader(f"{count} found in {name}")
     detector = cached_detector()[0]
-    st.caption(f"Face detector: {detector}, {DETECTOR_NOTES.get(detector, '')}.")
+    st.caption(f"Face detector: {detector}, {DETECTOR_NOTES.get(detector, '')}. {command}")
     st.image(draw_faces(image, faces), caption=f"{name}: {count}, largest first")
     show_model(model)
     for face in predictions:
-        st.subheader(f"Face {face.number}")
-        columns = st.columns([1, 3, 3, 3])
         x, y, width, height = face.box
-        columns[0].image(image.crop((x, y, x + width, y + height)), caption=f"Face {face.number}")
-        for column, (task, label) in zip(columns[1:], face.labels.items()):
-            with column:
-                # the model's own class names: no Markdown in them
-                st.markdown(f"**{face.summary(task)}**")
-                if task in face.probabilities:
-                    chart = probability_chart(face.probabilities[task], predicted=label)
-                    st.altair_chart(chart, theme=None)
+        show_face(face, image.crop((x, y, x + width, y + height)))
+    if len(predictions) == 1:
+        show_other_reading(model, name, data, predictions[0])
 
 
 def main() -> None:
     """Lay out the photo page."""
     st.title("Gender, age group and ethnicity of the faces in a photo")
     model = choose_model()
+    mode = choose_mode()
     photo = chosen_photo()
     if photo is None:
         st.info(
@@ -162,7 +221,7 @@ def main() -> None:
         )
         show_model(model)
         return
-    show_faces(model, *photo)
+    show_faces(model, *photo, mode)
 
 
 main()

@@ -60,9 +60,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "FaceCrop",
+    "detected_face_crops",
     "predict_faces",
     "predict_images",
     "predict_to_file",
+    "preprocess_crop",
     "remove_stale_temp_files",
 ]
 
@@ -105,9 +107,66 @@ class _ImageFiles(Dataset):
             image = load_rgb(self.paths[index])
         except _IMAGE_ERRORS as exc:
             return _Item(index, None, f"{type(exc).__name__}: {exc}")
-        if self.face_crop is not None:
-            image = self.face_crop(image)
-        return _Item(index, self.transform(image), None)
+        return _Item(index, preprocess_crop(image, self.transform, self.face_crop), None)
+
+
+def preprocess_crop(
+    image: Image.Image, transform: ImageTransform, face_crop: FaceCrop | None
+) -> torch.Tensor:
+    """The model input of one decoded image taken as a face crop (no detection).
+
+    What :meth:`~fairaudit.inference.Predictor.run` does to each image without
+    ``detect``, and :meth:`~fairaudit.inference.Predictor.predict_face_crop` to
+    one photo: ``face_crop`` (if any), then the preprocessing ``transform``.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        The decoded RGB image, upright (:func:`fairaudit.datasets.load_rgb`).
+    transform : ImageTransform
+        The predictor's preprocessing.
+    face_crop : callable or None
+        The predictor's ``face_crop``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(3, S, S)`` float32.
+    """
+    if face_crop is not None:
+        image = face_crop(image)
+    return transform(image)
+
+
+def detected_face_crops(
+    picture: object, transform: ImageTransform, detector: FaceDetector | None
+) -> tuple[list[Box], torch.Tensor | None]:
+    """The boxes and model inputs of every face of one image, largest first.
+
+    What :meth:`~fairaudit.inference.Predictor.run` does to each image with
+    ``detect`` (``fairaudit predict --detect``), and
+    :meth:`~fairaudit.inference.Predictor.predict_photo` to one photo: the faces
+    of :func:`fairaudit.detect.detect_faces` (an aligned chip with a detector
+    that offers chips), each preprocessed by ``transform``.
+
+    Parameters
+    ----------
+    picture : str, path-like, PIL.Image.Image, numpy.ndarray or bytes
+        The image (see :func:`fairaudit.detect.detect_faces`).
+    transform : ImageTransform
+        The predictor's preprocessing.
+    detector : FaceDetector or None
+        The detector (None: :func:`fairaudit.detect.default_detector`).
+
+    Returns
+    -------
+    tuple of (list of Box, torch.Tensor or None)
+        The face boxes, and their ``(N, 3, S, S)`` inputs (None without a face).
+    """
+    faces = detect_faces(picture, detector=detector)
+    if not faces:
+        return [], None
+    return [face.box for face in faces], torch.stack([transform(face.crop) for face in faces])
 
 
 class _Faces(NamedTuple):
@@ -135,11 +194,8 @@ class _DetectedFaces(Dataset):
             picture = _read_image(self.paths[index])
         except DataValidationError as exc:
             return _Faces(index, [], None, str(exc))
-        faces = detect_faces(picture, detector=self.detector)
-        if not faces:
-            return _Faces(index, [], None, None)
-        crops = torch.stack([self.transform(face.crop) for face in faces])
-        return _Faces(index, [face.box for face in faces], crops, None)
+        boxes, crops = detected_face_crops(picture, self.transform, self.detector)
+        return _Faces(index, boxes, crops, None)
 
 
 def _one_item(item: _Faces) -> _Faces:

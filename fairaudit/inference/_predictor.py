@@ -31,12 +31,19 @@ import torch
 from torch import nn
 
 from fairaudit.datasets import ImageSet, ImageTransform, resolve_images
-from fairaudit.detect import FaceDetector, ImageInput, default_detector, detect_faces
+from fairaudit.detect import Box, FaceDetector, ImageInput, default_detector, read_image
 from fairaudit.exceptions import CheckpointError, ConfigurationError, DataValidationError
 from fairaudit.inference._onnx import OnnxSession, build_onnx
 from fairaudit.inference._optimize import optimize_for_inference
 from fairaudit.inference._outputs import ProbabilityModel, prediction_columns, task_columns
-from fairaudit.inference._pipeline import FaceCrop, _torch_threads, predict_faces, predict_images
+from fairaudit.inference._pipeline import (
+    FaceCrop,
+    _torch_threads,
+    detected_face_crops,
+    predict_faces,
+    predict_images,
+    preprocess_crop,
+)
 from fairaudit.inference._summary import PredictionRun
 from fairaudit.schema import BOX_COORDINATE_COLUMNS, FACE_BOX_COLUMNS, FACE_COLUMN
 
@@ -312,17 +319,50 @@ class Predictor:
             The image cannot be read (not an image, truncated, missing file...),
             naming it.
         """
-        faces = detect_faces(image, detector=detector)
-        n = len(faces)
-        if faces:
-            crops = torch.stack([self.transform(face.crop) for face in faces])
+        boxes, crops = detected_face_crops(image, self.transform, detector)
+        return self._faces_table(boxes, crops)
+
+    def predict_face_crop(self, image: ImageInput) -> pd.DataFrame:
+        """Predict a photo that is one face crop already, as :meth:`run` does without detection.
+
+        The photo is decoded as :meth:`run` decodes an image file (RGB, upright
+        per its EXIF orientation), transformed by ``face_crop`` if the predictor
+        has one, preprocessed and predicted: the probabilities of
+        ``fairaudit predict PHOTO`` (no ``--detect``), for images cropped like
+        FairFace's or UTKFace's.
+
+        Parameters
+        ----------
+        image : str, path-like, PIL.Image.Image, numpy.ndarray or bytes
+            See :meth:`predict_photo`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row in the layout of :meth:`predict_photo`: ``face`` 0, the box
+            of the whole photo (``x = y = 0``, its width and height), then the
+            predictions.
+
+        Raises
+        ------
+        DataValidationError
+            The image cannot be read, naming it.
+        """
+        picture = read_image(image)
+        crop = preprocess_crop(picture, self.transform, self.face_crop)
+        return self._faces_table([Box(0, 0, picture.width, picture.height)], crop[None])
+
+    def _faces_table(self, boxes: Sequence[Box], crops: torch.Tensor | None) -> pd.DataFrame:
+        """The table of :meth:`predict_photo`: per face its box, then its predictions."""
+        n = len(boxes)
+        if crops is not None:
             with _torch_threads(self.threads):
                 outputs = self._predict_crops(crops)
         else:
             outputs = self._empty_outputs(0)
         columns: dict[str, object] = {FACE_COLUMN: np.arange(n, dtype=np.int64)}
         for name in BOX_COORDINATE_COLUMNS:
-            columns[name] = np.array([getattr(f.box, name) for f in faces], dtype=np.int64)
+            columns[name] = np.array([getattr(box, name) for box in boxes], dtype=np.int64)
         columns.update(task_columns(self.tasks, outputs, np.ones(n, dtype=bool)))
         frame = pd.DataFrame(columns)
         assert list(frame.columns) == [*FACE_BOX_COLUMNS, *prediction_columns(self.tasks)]

@@ -95,6 +95,7 @@ def audit_detection(
     on: str = "file",
     unmatched: str = "error",
     description: str | None = None,
+    detector: str | None = None,
 ) -> AuditResult:
     """Audit a face detector on labelled images: detection counts per attribute cell.
 
@@ -118,6 +119,11 @@ def audit_detection(
         and counted in the metadata.
     description : str, optional
         Stored in the metadata.
+    detector : str, optional
+        The detector's name, stored as ``metadata["detection"]["detector"]`` and
+        shown by the report. Default: the run's (its repr, settings included)
+        when ``detections`` is a :class:`~fairaudit.detect.DetectionRun`; a table
+        or a file does not say which detector made it, so name it here.
 
     Returns
     -------
@@ -139,7 +145,11 @@ def audit_detection(
 
     if unmatched not in ("error", "report"):
         raise DataValidationError(f"unmatched must be 'error' or 'report', got {unmatched!r}")
+    if detector is not None and not isinstance(detector, str):
+        raise DataValidationError(f"detector must be a name (str), got {type(detector).__name__}")
     table, info = _detection_table(detections)
+    if detector is not None:
+        info["detector"] = detector
     for column in (on, "n_faces", "status"):
         if column not in table.columns:
             raise DataValidationError(

@@ -176,16 +176,23 @@ def format_interval(estimate: Any, low: Any, high: Any, *, digits: int = 3) -> s
 
 
 def short_description(description: str, width: int = 48) -> str:
-    """A data description short enough for a title: up to its first ``:`` or ``(``.
+    """A data description for a title, shortened at a natural stop only, never cut mid-text.
+
+    Past ``width`` characters, the description is cut at its first ``:``, `` (``,
+    ``;`` or `` with ``, and nowhere else: a long title wraps (``base.html.j2``).
+    A title names what was audited; an ellipsis in the middle of a path would hide
+    the very part that tells two data sets apart.
 
     >>> short_description("FairFace val: the first 5,000 images (1.jpg-5000.jpg)")
     'FairFace val'
+    >>> short_description("predictions p.csv, labels ../shared/data/fairface/labels/val.csv")
+    'predictions p.csv, labels ../shared/data/fairface/labels/val.csv'
     """
     text = " ".join(str(description).split())
     for stop in (":", " (", ";", " with "):
         if len(text) > width and stop in text:
             text = text.split(stop, 1)[0].strip()
-    return text if len(text) <= width else text[: width - 1].rstrip() + "\u2026"
+    return text
 
 
 # -------------------------------------------------------------------- tables

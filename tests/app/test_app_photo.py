@@ -120,6 +120,7 @@ def test_a_group_photo_shows_every_face_largest_first(app, predictors, fairface_
     at = app.run()
     at.file_uploader[0].upload("group.png", photo, "image/png").run()
     assert_shows_faces(at, expected, "group.png", TEST_MODEL)
+    assert not readings(at)  # the whole photo is no face crop: no second reading
 
 
 def test_a_photo_without_a_face_says_so(app, blank_png):
@@ -179,3 +180,74 @@ def test_a_model_the_app_cannot_use_stops_it_with_a_message(app, monkeypatch):
         "'fairface-mobilenet_v2-112', 'fairface-mobilenet_v2_face_descriptor-112']"
     ]
     assert not at.file_uploader
+
+
+def readings(at) -> list:
+    """The page's expanders that compare the two readings of the photo."""
+    return [e for e in at.expander if e.label.startswith("The whole photo read as")]
+
+
+def expected_readings(predictor, found: pd.DataFrame, whole: pd.DataFrame) -> pd.DataFrame:
+    """What the page's comparison table must hold, from the two tables (naive)."""
+    rows = {}
+    for task in TASKS:
+        cells = []
+        for frame in (found, whole):
+            label = str(frame.loc[0, f"{task}_pred"])
+            cells.append(f"{label} ({float(frame.loc[0, f'{task}_prob_{label}']):.1%})")
+        rows[TITLES[task]] = [*cells, cells[0].split(" (")[0] == cells[1].split(" (")[0]]
+    return pd.DataFrame.from_dict(
+        rows,
+        orient="index",
+        columns=["face found (--detect)", "whole photo (no --detect)", "same label"],
+    )
+
+
+def test_a_photo_of_one_face_also_shows_it_read_as_a_face_crop(app, predictors, grace_hopper):
+    at = app.run()
+    assert at.sidebar.radio[0].value == "detect"
+    at.button[0].click().run()
+    predictor = predictors[TEST_MODEL]
+    photo = read_photo(grace_hopper, name="g")
+    found, whole = predictor.predict_photo(photo), predictor.predict_face_crop(photo)
+    assert_shows_faces(at, found, "grace_hopper.jpg", TEST_MODEL)
+    assert any(
+        c.value.endswith(
+            "Predicted as `fairaudit predict grace_hopper.jpg --model fairface-lightweight-112 "
+            "--detect` predicts it."
+        )
+        for c in at.caption
+    )
+    table = expected_readings(predictor, found, whole)
+    (expander,) = readings(at)
+    assert expander.label == (
+        "The whole photo read as one face crop (`fairaudit predict` without `--detect`): "
+        f"{int((~table['same label']).sum())} of 3 labels differ"
+    )
+    pd.testing.assert_frame_equal(at.table[0].value, table, check_dtype=False)
+    assert "takes the whole photo as the face crop" in at.markdown[-1].value
+
+
+@pytest.mark.shared_data
+def test_a_face_crop_read_as_one_face_crop_gets_predicts_answer(app, predictors, fairface_root):
+    data = (fairface_root / "val" / "2.jpg").read_bytes()
+    at = app.run()
+    at.sidebar.radio[0].set_value("crop").run()
+    at.file_uploader[0].upload("2.jpg", data, "image/jpeg").run()
+    assert not at.exception and not at.error and not at.warning, at.exception
+    expected = predictors[TEST_MODEL].predict([fairface_root / "val" / "2.jpg"], progress=False)
+    assert [h.value for h in at.subheader] == ["2.jpg read as one face crop", "Face 1"]
+    assert at.caption[0].value.startswith(
+        "Predicted as `fairaudit predict 2.jpg --model fairface-lightweight-112` predicts it."
+    )
+    shown = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert shown == [summary(expected, 0, task) for task in TASKS]
+    for (_, data_), task in zip(charts(at), TASKS):
+        classes = next(t.classes for t in predictors[TEST_MODEL].tasks if t.name == task)
+        want = [expected.loc[0, f"{task}_prob_{c}"] for c in classes]
+        np.testing.assert_allclose(data_["probability"], want, rtol=0, atol=1e-5)
+    assert not readings(at)  # one reading only
+    # the choice survives a page switch
+    at.switch_page("audit_page.py").run()
+    at.switch_page("photo_page.py").run()
+    assert at.sidebar.radio[0].value == "crop"

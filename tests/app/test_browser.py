@@ -141,3 +141,55 @@ def test_the_running_app_labels_an_uploaded_photo_and_shows_a_report(
     # data: and blob: URLs are the page's own content (inline images, uploads), not requests
     # to anywhere
     assert schemes <= {"http", "ws", "data", "blob"}, schemes
+
+
+#: Layout of the embedded report, measured in its frame (same origin: a srcdoc frame).
+FRAME_LAYOUT = """() => {
+    const frame = document.querySelector('iframe');
+    const header = document.querySelector('[data-testid="stHeader"]');
+    const doc = frame.contentDocument;
+    const width = doc.documentElement.clientWidth;
+    const panels = Array.from(doc.querySelectorAll('#overview svg.chart text.panel-title'));
+    return {
+        frameHeight: frame.getBoundingClientRect().height,
+        headerHeight: header ? header.getBoundingClientRect().height : 0,
+        windowHeight: window.innerHeight,
+        width: width,
+        scrollWidth: doc.documentElement.scrollWidth,
+        charts: Array.from(doc.querySelectorAll('.chart-scroll'))
+            .filter(box => box.scrollWidth > box.clientWidth)
+            .map(box => box.querySelector('svg').getAttribute('aria-label')),
+        panels: panels.map(t => [t.textContent, t.getBoundingClientRect().right]),
+    };
+}"""
+
+
+def test_the_embedded_report_fits_its_frame(server, browser_page, tmp_path):
+    from importlib import resources
+
+    audit = resources.files("fairaudit") / "data" / "demo" / "audit-fairface-mobilenet_v2-112.json"
+    saved = tmp_path / "audit-fairface-mobilenet_v2-112.json"
+    saved.write_bytes(audit.read_bytes())
+    page = browser_page.page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(server + "/")
+    page.get_by_role("link", name="Audit report").click()
+    page.get_by_text("No audit yet").wait_for(timeout=RESULT_TIMEOUT_MS)
+    upload = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    upload.set_input_files(str(saved))
+    report = page.frame_locator("iframe").first
+    report.locator("#overview svg.chart").first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.wait_for_timeout(500)
+    shots = os.environ.get("FAIRAUDIT_SCREENSHOTS")
+    page.screenshot(path=str(Path(shots) / "app-audit-page.png" if shots else tmp_path / "a.png"))
+    layout = page.evaluate(FRAME_LAYOUT)
+    # the frame, its scrollbar included, is seen whole in the window under Streamlit's header
+    assert layout["frameHeight"] <= layout["windowHeight"] - layout["headerHeight"], layout
+    # nothing of the report reaches past the frame's width: no sideways scrolling, every
+    # chart whole, and each task's gender, age and race panels inside the frame
+    assert layout["scrollWidth"] <= layout["width"], layout
+    assert layout["charts"] == [], layout
+    titles = [title for title, _ in layout["panels"]]
+    assert titles.count("race") >= 3, titles  # one race panel per task at least
+    assert all(right <= layout["width"] for _, right in layout["panels"]), layout
+    assert not _app_errors(browser_page.console_errors), browser_page.console_errors

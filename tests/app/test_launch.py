@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -103,3 +107,129 @@ def test_cli_app_help_lists_its_options(capsys):
     out = capsys.readouterr().out
     for option in ("--port", "--address", "--model"):
         assert option in out
+
+
+# --- stopping: SIGTERM to `fairaudit app` stops every process it started ------------------
+
+#: How long the app may take to listen on its port, and to stop (seconds).
+START_TIMEOUT = 90
+STOP_WAIT = 30
+
+#: A stand-in server: says it is ready, then sleeps; ``IGNORE`` makes it ignore SIGTERM.
+_FAKE_SERVER = (
+    "import signal, sys, time\n"
+    "if sys.argv[1:] == ['IGNORE']: signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+def _serve_fake(*, ignore_sigterm: bool, stop_timeout: float) -> subprocess.Popen:
+    """A Python process that runs ``serve`` on the stand-in server (in its main thread)."""
+    server = [sys.executable, "-c", _FAKE_SERVER, *(["IGNORE"] if ignore_sigterm else [])]
+    code = (
+        "import sys, fairaudit.app._launch as launch\n"
+        f"launch.STOP_TIMEOUT = {stop_timeout}\n"
+        f"sys.exit(launch.serve({server!r}))\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the test can clean up the whole group if it fails
+    )
+
+
+def _children_when_ready(psutil, process: subprocess.Popen) -> list:
+    assert process.stdout.readline().strip() == "ready"
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert len(children) == 1
+    return children
+
+
+def _stopped(psutil, process: subprocess.Popen, children: list) -> tuple[int, list]:
+    """Exit status of ``process`` and the children still alive, after bounded waits."""
+    try:
+        status = process.wait(timeout=STOP_WAIT)
+    finally:
+        _, alive = psutil.wait_procs(children, timeout=5)
+        if process.poll() is None or alive:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=STOP_WAIT)
+    return status, alive
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_sigterm_is_passed_on_to_the_server():
+    psutil = pytest.importorskip("psutil", reason="needs psutil to list the child processes")
+    process = _serve_fake(ignore_sigterm=False, stop_timeout=30)
+    children = _children_when_ready(psutil, process)
+    start = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    status, alive = _stopped(psutil, process, children)
+    assert not alive
+    # the server died of the SIGTERM passed on (well before the kill), so no status of its own
+    assert status == 128 + signal.SIGTERM
+    assert time.monotonic() - start < 10
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_a_server_that_ignores_sigterm_is_killed_after_the_stop_timeout():
+    psutil = pytest.importorskip("psutil", reason="needs psutil to list the child processes")
+    process = _serve_fake(ignore_sigterm=True, stop_timeout=1.0)
+    children = _children_when_ready(psutil, process)
+    start = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    status, alive = _stopped(psutil, process, children)
+    assert not alive
+    assert status == 128 + signal.SIGTERM
+    assert 1.0 <= time.monotonic() - start < STOP_WAIT
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_sigterm_to_fairaudit_app_leaves_no_process_and_no_open_port(tmp_path):
+    pytest.importorskip("streamlit", reason='needs streamlit (pip install "fairaudit[app]")')
+    psutil = pytest.importorskip("psutil", reason="needs psutil to list the child processes")
+    port = _free_port()
+    log = tmp_path / "app.log"
+    command = [sys.executable, "-m", "fairaudit", "app", "--port", str(port), "--model", TEST_MODEL]
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    children: list = []
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _accepts(port):
+            assert process.poll() is None, f"the app exited:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"no server on {port}:\n{log.read_text()}"
+            time.sleep(0.25)
+        children = psutil.Process(process.pid).children(recursive=True)
+        listening = [
+            child
+            for child in children
+            if any(c.laddr.port == port for c in child.net_connections(kind="tcp"))
+        ]
+        assert len(listening) == 1  # the Streamlit server, a child of `fairaudit app`
+        process.send_signal(signal.SIGTERM)  # to `fairaudit app` alone, not its group
+        status, alive = _stopped(psutil, process, children)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=STOP_WAIT)
+    assert not alive, alive
+    assert not _accepts(port)
+    assert status in (0, 128 + signal.SIGTERM), log.read_text()

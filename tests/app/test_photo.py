@@ -23,7 +23,7 @@ from fairaudit.app import (
     read_photo,
 )
 from fairaudit.app._photo import BOX_COLOR, task_title
-from fairaudit.exceptions import DataValidationError
+from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.models import TaskSpec
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
@@ -217,3 +217,57 @@ def test_task_titles():
         "Ethnicity (race)",
         "Smile",
     ]
+
+
+# ------------------------------------------------- the two readings of a photo
+
+
+def test_predict_command_names_the_cli_call_of_each_reading():
+    from fairaudit.app import predict_command
+
+    assert (
+        predict_command("my photo.jpg", model="fairface-lightweight-112", mode="detect")
+        == "fairaudit predict 'my photo.jpg' --model fairface-lightweight-112 --detect"
+    )
+    assert (
+        predict_command("2.jpg", model="fairface-mobilenet_v2-112", mode="crop")
+        == "fairaudit predict 2.jpg --model fairface-mobilenet_v2-112"
+    )
+    with pytest.raises(ConfigurationError, match=r"mode must be one of \['detect', 'crop'\]"):
+        predict_command("2.jpg", model="m", mode="faces")
+
+
+def test_predict_faces_table_refuses_an_unknown_mode_and_a_detector_without_detection():
+    from fairaudit.app import predict_faces_table
+
+    photo = Image.new("RGB", (8, 8))
+    with pytest.raises(
+        ConfigurationError, match=r"mode must be one of \['detect', 'crop'\], got 'x'"
+    ):
+        predict_faces_table(object(), photo, mode="x")
+    with pytest.raises(ConfigurationError, match='a detector is used only with mode="detect"'):
+        predict_faces_table(object(), photo, mode="crop", detector=object())
+
+
+def test_compare_readings_puts_the_two_labels_side_by_side():
+    from fairaudit.app import compare_readings
+
+    def face(gender: float, age: float) -> FacePrediction:
+        frame = pd.DataFrame({"x": [0], "y": [0], "width": [9], "height": [9]})
+        tasks = (
+            TaskSpec("gender", ("Male", "Female")),
+            TaskSpec("age", kind="regression", max_value=116.0),
+        )
+        frame["gender_pred"] = "Female" if gender > 0.5 else "Male"
+        frame["gender_prob_Male"], frame["gender_prob_Female"] = 1 - gender, gender
+        frame["age_pred"] = age
+        (out,) = face_predictions(frame, tasks)
+        return out
+
+    table = compare_readings(face(0.645, 31.26), face(0.27, 31.24))
+    assert table.index.tolist() == ["Gender", "Age group"]
+    assert table.to_dict("list") == {
+        "face found (--detect)": ["Female (64.5%)", "31.3"],
+        "whole photo (no --detect)": ["Male (73.0%)", "31.2"],
+        "same label": [False, False],
+    }

@@ -258,3 +258,78 @@ def test_predictor_does_not_touch_the_model(image_folder: Path) -> None:
     assert model.training
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     shutil.rmtree(image_folder)
+
+
+# --- one photo taken as a face crop (the app's "One face crop", `fairaudit predict PHOTO`) ---
+
+
+def _exif_rotated_jpeg(path: Path) -> Path:
+    """A 40x24 JPEG whose EXIF orientation 6 turns it upright as 24x40."""
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    image = Image.fromarray(rng.integers(0, 256, (24, 40, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    image.save(path, exif=exif.tobytes())
+    return path
+
+
+def test_predict_face_crop_is_the_pipeline_without_detection(
+    model: torch.nn.Module, image_folder: Path, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    predictor = Predictor(model, input_size=INPUT_SIZE, batch_size=4)
+    paths = sorted(image_folder.rglob("*.*")) + [_exif_rotated_jpeg(tmp_path / "turned.jpg")]
+    pipeline = predictor.predict(paths, progress=False)
+    columns = prediction_columns(FAIRFACE_TASKS)
+    probabilities = [c for c in columns if "_prob_" in c]
+    for k, path in enumerate(paths):
+        with Image.open(path) as opened:
+            upright = (opened.height, opened.width) if path.name == "turned.jpg" else opened.size
+        for given in (path, str(path), path.read_bytes()):
+            frame = predictor.predict_face_crop(given)
+            assert list(frame.columns) == ["face", "x", "y", "width", "height", *columns]
+            assert frame[["face", "x", "y", "width", "height"]].iloc[0].tolist() == [
+                0,
+                0,
+                0,
+                *upright,
+            ], path.name
+            got = frame[probabilities].to_numpy(np.float64)
+            want = pipeline.loc[[k], probabilities].to_numpy(np.float64)
+            assert np.abs(got - want).max() <= 1e-5, path.name
+            for task in FAIRFACE_TASKS:
+                pred = f"{task.name}_pred"
+                assert frame[pred].tolist() == pipeline.loc[[k], pred].tolist()
+
+
+def test_predict_face_crop_applies_the_face_crop_seam(
+    model: torch.nn.Module, image_folder: Path
+) -> None:
+    seen = []
+
+    def crop(image):
+        seen.append((image.mode, image.size))
+        return image.crop((0, 0, image.width // 2, image.height // 2))
+
+    predictor = Predictor(model, input_size=INPUT_SIZE, face_crop=crop)
+    path = image_folder / "b.jpg"
+    frame = predictor.predict_face_crop(path)
+    assert seen == [("RGB", (64, 64))]
+    assert frame[["x", "y", "width", "height"]].iloc[0].tolist() == [0, 0, 64, 64]
+    cropped = predictor.predict([path], progress=False)
+    probabilities = [c for c in prediction_columns(FAIRFACE_TASKS) if "_prob_" in c]
+    np.testing.assert_allclose(
+        frame[probabilities].to_numpy(np.float64),
+        cropped[probabilities].to_numpy(np.float64),
+        rtol=0,
+        atol=1e-5,
+    )
+
+
+def test_predict_face_crop_names_an_unreadable_photo(model: torch.nn.Module) -> None:
+    predictor = Predictor(model, input_size=INPUT_SIZE)
+    with pytest.raises(DataValidationError, match=r"cannot read the image bytes \(9 bytes\)"):
+        predictor.predict_face_crop(b"not a jpg")

@@ -414,3 +414,24 @@ def test_audit_detection_reads_saved_tables(rows: pd.DataFrame, tmp_path, audit)
     from_files = audit_detection(path, labels)
     np.testing.assert_array_equal(from_files.detection, audit.detection)
     assert from_files.metadata["detection"]["source"] == str(labels)
+
+
+def test_audit_detection_names_its_detector(rows: pd.DataFrame, tmp_path) -> None:
+    from fairaudit.detect import DetectionRun, DetectionSummary
+
+    # a table does not say which detector made it: empty unless named
+    assert audit_detection(rows).metadata["detection"]["detector"] == ""
+    named = audit_detection(rows, detector="haar (crops preset)")
+    assert named.metadata["detection"]["detector"] == "haar (crops preset)"
+    # the name survives a save and a load
+    back = AuditResult.load(named.save(tmp_path / "named.json"))
+    assert back.metadata["detection"]["detector"] == "haar (crops preset)"
+    # a run names its own detector (its repr), unless told otherwise
+    summary = DetectionSummary(
+        source="s", detector="Stub(kind=1)", n_images=len(rows), n_detected=0, n_faces=0
+    )
+    run = DetectionRun(rows, summary)
+    assert audit_detection(run).metadata["detection"]["detector"] == "Stub(kind=1)"
+    assert audit_detection(run, detector="x").metadata["detection"]["detector"] == "x"
+    with pytest.raises(DataValidationError, match="detector must be a name"):
+        audit_detection(rows, detector=3)

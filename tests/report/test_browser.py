@@ -213,3 +213,35 @@ def test_every_flagged_row_is_drawn_in_its_colour(browser_page, report_file):
     )
     assert drawn["checked"] > 0 and drawn["even"] > 0, drawn
     assert drawn["wrong"] == [], drawn["wrong"][:10]
+
+
+def test_a_long_title_wraps_whole_and_nothing_runs_past_its_box(browser_page, tmp_path):
+    from fairaudit.report import render_report
+
+    description = (
+        "predictions preds/fairface-mobilenet_v2-112-val.csv, "
+        "labels ../shared/data/fairface/labels/fairface_label_val_with_a_very_long_name.csv"
+    )
+    rng = np.random.default_rng(5)
+    truth = rng.choice(["Male", "Female"], 200)
+    audit = audit_predictions(
+        y_true={"gender": truth},
+        y_pred={"gender": np.where(rng.random(200) < 0.8, truth, "Male")},
+        description=description,
+    )
+    path = tmp_path / "long-title.html"
+    path.write_text(render_report(audit, n_resamples=10), encoding="utf-8")
+    page = browser_page.page
+    page.set_viewport_size({"width": 820, "height": 900})  # the app's frame
+    _open(browser_page, path)
+    title = page.locator("h1")
+    assert title.inner_text() == f"Bias audit on {description}"  # whole, no ellipsis
+    box = page.evaluate(
+        """() => { const h = document.querySelector('h1');
+        return [h.scrollWidth, h.clientWidth, h.getBoundingClientRect().height,
+                parseFloat(getComputedStyle(h).lineHeight) || 0,
+                document.documentElement.scrollWidth, document.documentElement.clientWidth]; }"""
+    )
+    scroll_width, width, height, line, page_scroll, page_width = box
+    assert scroll_width <= width and page_scroll <= page_width, box
+    assert height > 1.5 * (line or 24), box  # it wrapped onto more lines

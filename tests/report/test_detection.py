@@ -100,3 +100,33 @@ def test_a_detector_only_audit_has_a_report(detector_audit, detected):
 
 def test_an_audit_without_detection_has_no_detection_section(parsed):
     assert "detection" not in parsed.ids
+
+
+def _detector_line(html: str) -> str:
+    import html as html_module
+    import re
+
+    (line,) = re.findall(r'<p class="detector" id="detection-detector">(.*?)</p>', html)
+    return html_module.unescape(line)
+
+
+def test_the_detection_section_names_its_detector(audit, detector_audit):
+    from fairaudit.report.sections._detection import NO_DETECTOR
+
+    joined = audit.with_detection(detector_audit)
+    assert _detector_line(render_report(joined, n_resamples=10)) == f"Detector: {NO_DETECTOR}"
+    for detection, shown in (
+        ({"detector": "haar (crops preset)"}, "haar (crops preset)"),
+        ({"detector": "Haar(min_size=30)", "detector_name": "haar"}, "haar (Haar(min_size=30))"),
+        ({"detector_name": "dlib-cnn"}, "dlib-cnn"),
+    ):
+        named = AuditResult(
+            tasks={},
+            attributes=detector_audit.attributes,
+            counts={},
+            detection=detector_audit.detection,
+            metadata={"detection": detection},
+        )
+        html = render_report(audit.with_detection(named), n_resamples=10)
+        assert _detector_line(html) == f"Detector: {shown}"
+        assert f"Share of faces detected by {shown} per group" in html

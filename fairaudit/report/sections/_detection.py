@@ -19,7 +19,29 @@ from fairaudit.report.sections._context import (
     status_classes,
 )
 
-__all__ = ["build_detection"]
+__all__ = ["NO_DETECTOR", "build_detection", "detector_name"]
+
+#: What the report says when the audit does not name its detector.
+NO_DETECTOR = (
+    "not recorded in the audit (it was made from a detections table; name the detector "
+    "with audit_detection(..., detector=NAME))"
+)
+
+
+def detector_name(audit: Any) -> str:
+    """The detector of an audit's face-detection counts, as the report names it.
+
+    ``metadata["detection"]["detector_name"]`` (the short name ``fairaudit
+    audit-detector`` records) with its ``detector`` (the repr or the name given to
+    :func:`~fairaudit.metrics.audit_detection`) in brackets when both are there,
+    else whichever is; :data:`NO_DETECTOR` when neither is.
+    """
+    detection = audit.metadata.get("detection") or {}
+    short = str(detection.get("detector_name") or "").strip()
+    full = str(detection.get("detector") or "").strip()
+    if short and full and short != full:
+        return f"{short} ({full})"
+    return short or full or NO_DETECTOR
 
 
 def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
@@ -86,6 +108,7 @@ def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
         gap = audit.detection_gaps(by=list(by), min_support=ctx.min_support)
         gaps.append(gap)
     gap_frame = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame()
+    detector = detector_name(audit)
     figure = None
     if panels:
         figure = {
@@ -97,12 +120,13 @@ def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
                 interval=f"({ctx.level} Wilson interval)",
             ),
             "caption": (
-                f"Share of faces detected per group with its {ctx.level} Wilson "
+                f"Share of faces detected by {detector} per group, with its {ctx.level} Wilson "
                 f"interval; hollow red points: fewer than {ctx.min_support} faces; dashed: "
                 "all faces."
             ),
         }
     return {
+        "detector": detector,
         "rate_tables": rate_tables,
         "figure": figure,
         "gaps_table": frame_to_html(
