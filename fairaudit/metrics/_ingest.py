@@ -236,8 +236,8 @@ def _repair_hint(
     example = {**variants, **rewritten} or {str(v): "<class>" for v in present[:1]}
     if not example:
         return "", ""
-    flags = " ".join(
-        f"--repair {shlex.quote(f'{column}:{raw}={cls}')}" for raw, cls in example.items()
+    flags = "--repair " + " ".join(
+        shlex.quote(f"{column}:{raw}={cls}") for raw, cls in example.items()
     )
     other = [
         name
