@@ -537,3 +537,23 @@ def test_unknown_model_file_suffix_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "bad.onnx").write_bytes(b"not onnx")
     with pytest.raises(CheckpointError, match="not a usable ONNX model"):
         OutsideModel.from_file(tmp_path / "bad.onnx", spec)
+
+
+def test_a_spec_that_crops_with_the_detector_predicts_every_face(image_folder: Path) -> None:
+    pytest.importorskip("cv2", reason="the Haar cascade needs opencv (extra 'detect')")
+    spec = ModelSpec.from_dict(
+        {
+            "input": {"size": 16, "crop": "detect", "detector": "haar", "preset": "photos"},
+            "outputs": [{"task": "gender", "kind": "logits", "classes": GENDER}],
+        }
+    )
+    predictor = Predictor(OutsideModel(lambda batch: batch.mean(axis=(2, 3))[:, :2], spec))
+    assert predictor.detect_default
+    assert type(predictor.default_detector()).__name__ == "HaarCascadeDetector"
+    detected = predictor.run(image_folder, progress=False)
+    # random pixels hold no face: one 'no_face' row per image, with the face columns
+    assert detected.summary.detector is not None
+    assert (detected.table["status"] == "no_face").all() and "face" in detected.table
+    assert detected.table.attrs["provenance"]["spec"]["input"]["crop"] == "detect"
+    as_given = predictor.run(image_folder, progress=False, detect=False)
+    assert (as_given.table["status"] == "ok").all() and "face" not in as_given.table
