@@ -177,10 +177,26 @@ class _OnnxRunner:
                 f"input {wanted!r} takes {shape} (batch first)"
             )
         self.output_names = tuple(o.name for o in self.session.get_outputs())
+        # a graph exported for a fixed batch size runs in chunks of it (the last padded)
+        self.fixed_batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        outputs = self.session.run(None, {self.input_name: batch})
-        return dict(zip(self.output_names, outputs, strict=True))
+        size = self.fixed_batch
+        if size is None or len(batch) == size:
+            outputs = self.session.run(None, {self.input_name: batch})
+            return dict(zip(self.output_names, outputs, strict=True))
+        parts = []
+        for start in range(0, len(batch), size):
+            chunk = batch[start : start + size]
+            n = len(chunk)
+            if n < size:
+                padding = np.zeros((size - n, *chunk.shape[1:]), dtype=chunk.dtype)
+                chunk = np.concatenate([chunk, padding])
+            parts.append([out[:n] for out in self.session.run(None, {self.input_name: chunk})])
+        return {
+            name: np.concatenate([part[k] for part in parts])
+            for k, name in enumerate(self.output_names)
+        }
 
 
 class _TorchScriptRunner:

@@ -557,3 +557,28 @@ def test_a_spec_that_crops_with_the_detector_predicts_every_face(image_folder: P
     assert detected.table.attrs["provenance"]["spec"]["input"]["crop"] == "detect"
     as_given = predictor.run(image_folder, progress=False, detect=False)
     assert (as_given.table["status"] == "ok").all() and "face" not in as_given.table
+
+
+def test_an_onnx_graph_with_a_fixed_batch_size_runs_in_chunks_of_it(
+    image_folder: Path, tmp_path: Path
+) -> None:
+    size = 16
+    net = TinyNet(size, [2], nhwc=False, softmax_of=set())
+    model = save_onnx(net, tmp_path / "fixed.onnx", size, ["g"], dynamic_batch=False)
+    assert [d.dim_value for d in onnx.load(str(model)).graph.input[0].type.tensor_type.shape.dim][
+        0
+    ] == 2
+    spec = ModelSpec.from_dict(
+        {
+            "input": {"size": size, "batch_size": 5},
+            "outputs": [{"task": "gender", "kind": "logits", "classes": GENDER}],
+        }
+    )
+    table = Predictor.from_model_file(model, spec).predict(image_folder, progress=False)
+    table = table.set_index("file")
+    x = by_hand_inputs(
+        image_files(image_folder, table), size, layout="NCHW", channels="RGB", scale="0-1"
+    )
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    logits = np.concatenate([session.run(None, {"x": x[k : k + 2]})[0] for k in range(0, 6, 2)])
+    assert_close(table, "gender", GENDER, softmax(logits.astype(np.float64), axis=1))
