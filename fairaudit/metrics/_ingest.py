@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -202,8 +203,6 @@ def _repair_hint(
     (``gender_pred``, not ``gender``: a repair applies to the column it names), are
     quoted for the shell, and work when copied as printed.
     """
-    import shlex
-
     present = [v for v in bad_values if not pd.isna(v)]
     if attribute == "age" and column == pred_column("age") and _years_like(present):
         return (
