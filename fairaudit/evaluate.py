@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +31,21 @@ except ModuleNotFoundError as exc:
 from fairaudit.functional import slice_metric_values, support, wilson_interval
 from fairaudit.inference import Predictor
 from fairaudit.metrics import AuditResult, audit_table
-from fairaudit.vocab import age_years_to_group
+from fairaudit.vocab import (
+    FAIRFACE_RACE,
+    FAIRFACE_TO_UTKFACE_RACE,
+    UTKFACE_RACE,
+    age_years_to_group,
+)
 
-__all__ = ["ModelEvaluation", "evaluate_checkpoint", "evaluate_predictions", "group_accuracy"]
+__all__ = [
+    "ModelEvaluation",
+    "cross_dataset_mappings",
+    "cross_dataset_table",
+    "evaluate_checkpoint",
+    "evaluate_predictions",
+    "group_accuracy",
+]
 
 
 def group_accuracy(
@@ -160,6 +172,70 @@ def _mae_interval(
     return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
+def _race_vocabulary(values: pd.Series) -> Any:
+    """FairFace's or UTKFace's races, by the labels' categories or else their values."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = tuple(map(str, values.cat.categories))
+        for vocab in (FAIRFACE_RACE, UTKFACE_RACE):
+            if categories == vocab.classes:
+                return vocab
+    present = set(values.dropna().astype(str))
+    fairface, utkface = set(FAIRFACE_RACE.classes), set(UTKFACE_RACE.classes)
+    if present <= fairface and not present <= utkface:
+        return FAIRFACE_RACE
+    if present <= utkface and not present <= fairface:
+        return UTKFACE_RACE
+    return None
+
+
+def cross_dataset_mappings(
+    tasks: Sequence[Any], labels: pd.DataFrame
+) -> tuple[dict[str, Any], pd.DataFrame, dict[str, str]]:
+    """The declared mappings that evaluate a model on another dataset's labels.
+
+    A FairFace model on UTKFace predicts 7 races where the labels hold 5; a
+    UTKFace model on FairFace the other way round. Both are compared in
+    UTKFace's 5 groups through :data:`fairaudit.vocab.FAIRFACE_TO_UTKFACE_RACE`
+    (East and Southeast Asian -> Asian; Latino_Hispanic and Middle Eastern ->
+    Others): the model's races are mapped (a FairFace model), or the labels' are
+    (a UTKFace model). An age regression in years is binned into the age groups
+    (:func:`fairaudit.vocab.age_years_to_group`). Nothing else is mapped.
+
+    Parameters
+    ----------
+    tasks : sequence of TaskSpec
+        The model's tasks.
+    labels : pandas.DataFrame
+        The labelled images (a tidy table of :mod:`fairaudit.datasets`).
+
+    Returns
+    -------
+    mappings : dict
+        Per task, the mapping of the model's predictions (``audit_table(mappings=)``).
+    labels : pandas.DataFrame
+        The labels, with FairFace races mapped to UTKFace's for a UTKFace model.
+    notes : dict of str to str
+        Per mapped task, what was mapped (for the table).
+    """
+    mappings: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    for task in tasks:
+        if task.kind == "regression" and task.name == "age":
+            mappings["age"] = age_years_to_group
+            notes["age"] = "predicted years binned into the age groups"
+    race = next((t for t in tasks if t.name == "race" and t.kind == "classification"), None)
+    if race is not None and "race" in labels:
+        model_races = tuple(race.classes)
+        label_races = _race_vocabulary(labels["race"])
+        if model_races == FAIRFACE_RACE.classes and label_races == UTKFACE_RACE:
+            mappings["race"] = FAIRFACE_TO_UTKFACE_RACE
+            notes["race"] = "the model's 7 FairFace races mapped to UTKFace's 5"
+        elif model_races == UTKFACE_RACE.classes and label_races == FAIRFACE_RACE:
+            labels = labels.assign(race=FAIRFACE_TO_UTKFACE_RACE.apply(labels["race"]))
+            notes["race"] = "the labels' 7 FairFace races mapped to UTKFace's 5"
+    return mappings, labels, notes
+
+
 def evaluate_checkpoint(
     checkpoint: str | os.PathLike[str],
     images: pd.DataFrame,
@@ -267,15 +343,30 @@ def evaluate_predictions(
     -------
     ModelEvaluation
 
+    Notes
+    -----
+    A model evaluated on another dataset's labels (a FairFace model on UTKFace,
+    a UTKFace model on FairFace) goes through :func:`cross_dataset_mappings`:
+    races compared in UTKFace's 5 groups, ages in years binned into the age
+    groups (an age regression is summarised by that accuracy where the labels
+    have no ``age_years``). The audit's ``metadata["cross_dataset"]`` says what
+    was mapped.
+
     Raises
     ------
     DataValidationError
         Some images could not be read (they would bias the figures).
     """
     source = checkpoint or model or "the model"
+    mappings, images, notes = cross_dataset_mappings(tasks, images)
     tasks = {task.name: task for task in tasks}
-    regression = [name for name, task in tasks.items() if task.kind == "regression"]
-    mappings = {name: age_years_to_group for name in regression if name == "age"}
+    # an age regression is summarised in years where the labels have them, else by the
+    # accuracy of its binned ages (FairFace's labels are age groups)
+    regression = [
+        name
+        for name, task in tasks.items()
+        if task.kind == "regression" and (name != "age" or "age_years" in images)
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         audit = audit_table(
@@ -290,6 +381,8 @@ def evaluate_predictions(
             "labels": data or f"{len(images):,} labelled images",
             "checkpoint": checkpoint,
         }
+        if notes:
+            audit.metadata["cross_dataset"] = notes
         boot = audit.bootstrap(
             n_resamples=n_resamples,
             confidence=confidence,
@@ -315,3 +408,66 @@ def evaluate_predictions(
         )
     summary = pd.DataFrame(rows, columns=["task", "metric", "estimate", "lower", "upper", "n"])
     return ModelEvaluation(predictions, audit, summary, confidence, n_resamples)
+
+
+def cross_dataset_table(
+    models: Mapping[str, str | os.PathLike[str]],
+    datasets: Mapping[str, pd.DataFrame],
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    random_state: int = 0,
+    threads: int | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Every model on every dataset, through the declared mappings, with intervals.
+
+    The FairFace paper's cross-dataset table for any checkpoints: each model is
+    evaluated (:func:`evaluate_checkpoint`) on each labelled table, FairFace
+    models on UTKFace and UTKFace models on FairFace included, through
+    :func:`cross_dataset_mappings`.
+
+    Parameters
+    ----------
+    models : mapping of str to path
+        Name -> checkpoint (e.g. ``{name: shipped_model_path(name)}``).
+    datasets : mapping of str to pandas.DataFrame
+        Name -> labelled images (tidy tables with images, e.g. the UTKFace
+        protocol's test split and FairFace val).
+    n_resamples, confidence, random_state, threads, progress
+        As :func:`evaluate_checkpoint`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model, dataset and task: ``model``, ``data``, ``task``,
+        ``metric`` (``accuracy``, or ``mae_years`` for an age regression on
+        labels in years), ``estimate``, ``lower``, ``upper`` (percentile
+        bootstrap), ``n`` and ``mapping`` (what was mapped, ``""`` if nothing).
+    """
+    rows = []
+    for model_name, checkpoint in models.items():
+        for data_name, images in datasets.items():
+            evaluation = evaluate_checkpoint(
+                checkpoint,
+                images,
+                n_resamples=n_resamples,
+                confidence=confidence,
+                random_state=random_state,
+                threads=threads,
+                progress=progress,
+                model=model_name,
+                data=data_name,
+            )
+            notes = evaluation.audit.metadata.get("cross_dataset", {})
+            for row in evaluation.summary.itertuples(index=False):
+                rows.append(
+                    {
+                        "model": model_name,
+                        "data": data_name,
+                        **row._asdict(),
+                        "mapping": notes.get(row.task, "") if row.metric == "accuracy" else "",
+                    }
+                )
+    columns = ["model", "data", "task", "metric", "estimate", "lower", "upper", "n", "mapping"]
+    return pd.DataFrame(rows, columns=columns)

@@ -22,7 +22,25 @@ __all__ = [
 
 
 class FairAuditError(Exception):
-    """Base class of every error fairaudit raises on purpose."""
+    """Base class of every error fairaudit raises on purpose.
+
+    Parameters
+    ----------
+    *args : object
+        The message (as for any exception).
+    cli : str, optional
+        The same message as the command line says it, where the Python one
+        names keyword arguments (``unmatched='report'``): the flags instead
+        (``--unmatched report``). The CLI prints :meth:`cli_message`.
+    """
+
+    def __init__(self, *args: object, cli: str | None = None) -> None:
+        super().__init__(*args)
+        self.cli = cli
+
+    def cli_message(self) -> str:
+        """The message for the command line: :attr:`cli` if given, else the message."""
+        return self.cli if self.cli is not None else str(self)
 
 
 class DataValidationError(FairAuditError, ValueError):
@@ -46,6 +64,8 @@ class UnknownLabelError(DataValidationError):
         positions for in-memory data. The message says which.
     source : str or None
         The file or object the values came from.
+    cli : str, optional
+        The message with command-line flags instead of Python arguments.
     """
 
     def __init__(
@@ -56,8 +76,9 @@ class UnknownLabelError(DataValidationError):
         values: list[object],
         rows: list[int],
         source: str | None = None,
+        cli: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, cli=cli)
         self.column = column
         self.values = values
         self.rows = rows

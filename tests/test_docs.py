@@ -44,6 +44,7 @@ PAGE_NEEDS = {
     "model-cards.md": ("torch",),
     "model-audit.md": ("torch",),
     "models.md": ("torch",),
+    "outside-models.md": ("torch",),
 }
 _FENCE = re.compile(
     r"(?P<skip><!-- docs-test: skip (?P<reason>[^>]*?) -->\s*\n)?"

@@ -185,3 +185,88 @@ def test_group_accuracy_matches_a_naive_loop_and_statsmodels_wilson():
     # groups of the vocabulary absent from the data are listed with n = 0
     empty = table.loc[("age", FAIRFACE_AGE.classes[-1])]
     assert empty["n"] == 0 and np.isnan(empty["accuracy"])
+
+
+# -- across datasets: declared mappings, naive oracles ----------------------------------
+
+#: FairFace's races in UTKFace's groups, written out (the oracle of the mapping).
+_TO_UTK = {
+    "White": "White",
+    "Black": "Black",
+    "Indian": "Indian",
+    "East Asian": "Asian",
+    "Southeast Asian": "Asian",
+    "Latino_Hispanic": "Others",
+    "Middle Eastern": "Others",
+}
+_GROUP_STARTS = [
+    (70, "more than 70"),
+    (60, "60-69"),
+    (50, "50-59"),
+    (40, "40-49"),
+    (30, "30-39"),
+    (20, "20-29"),
+    (10, "10-19"),
+    (3, "3-9"),
+    (0, "0-2"),
+]
+
+
+def _group(years: float) -> str:
+    return next(label for start, label in _GROUP_STARTS if np.floor(years) >= start)
+
+
+def test_a_fairface_model_on_utkface_compares_races_in_utkface_groups(tmp_path):
+    root = make_utkface(tmp_path / "utk", n=60)
+    table = load_training_tables("utkface", root).train
+    ckpt = _checkpoint(tmp_path / "ff.pt", FAIRFACE_TASKS, seed=3)
+    ev = evaluate_checkpoint(ckpt, table, n_resamples=200, progress=False)
+    pred = ev.predictions.set_index("file").loc[table["file"]]
+    mapped = pred["race_pred"].astype(str).map(_TO_UTK)
+    g_true, a_true = (table[c].astype(str).to_numpy() for c in ("gender", "age"))
+    naive = {
+        "race": float(np.mean(mapped.to_numpy() == table["race"].astype(str).to_numpy())),
+        "gender": float(np.mean(pred["gender_pred"].astype(str).to_numpy() == g_true)),
+        "age": float(np.mean(pred["age_pred"].astype(str).to_numpy() == a_true)),
+    }
+    summary = ev.summary.set_index("task")
+    for task, value in naive.items():
+        assert summary.loc[task, "metric"] == "accuracy"
+        assert summary.loc[task, "estimate"] == pytest.approx(value)
+        assert summary.loc[task, "lower"] <= value <= summary.loc[task, "upper"]
+    assert ev.audit.tasks["race"].classes == ("White", "Black", "Asian", "Indian", "Others")
+    assert "race" in ev.audit.metadata["cross_dataset"]
+
+
+def test_a_utkface_model_on_fairface_maps_the_labels_and_bins_the_years(tmp_path):
+    from fairaudit.evaluate import cross_dataset_table
+
+    root = make_fairface(tmp_path / "ff", n_train=4, n_val=40)
+    val = load_training_tables("fairface", root).val
+    ckpt = _checkpoint(tmp_path / "utk.pt", UTKFACE_TASKS, seed=4)
+    ev = evaluate_checkpoint(ckpt, val, n_resamples=200, progress=False)
+    pred = ev.predictions.set_index("file").loc[val["file"]]
+    truth_race = val["race"].astype(str).map(_TO_UTK).to_numpy()
+    naive = {
+        "race": float(np.mean(pred["race_pred"].astype(str).to_numpy() == truth_race)),
+        "age": float(
+            np.mean([_group(y) for y in pred["age_pred"]] == val["age"].astype(str).to_numpy())
+        ),
+    }
+    summary = ev.summary.set_index("task")
+    for task, value in naive.items():
+        assert summary.loc[task, "metric"] == "accuracy"
+        assert summary.loc[task, "estimate"] == pytest.approx(value)
+        assert summary.loc[task, "lower"] <= value <= summary.loc[task, "upper"]
+    assert set(ev.audit.metadata["cross_dataset"]) == {"race", "age"}
+    # the table of every model on every dataset repeats these figures
+    utk = load_training_tables("utkface", make_utkface(tmp_path / "utk", n=30)).train
+    table = cross_dataset_table(
+        {"utk": ckpt}, {"fairface val": val, "utkface": utk}, n_resamples=200
+    )
+    row = table.set_index(["data", "task"]).loc[("fairface val", "race")]
+    assert row["estimate"] == pytest.approx(naive["race"])
+    assert row["mapping"] == "the labels' 7 FairFace races mapped to UTKFace's 5"
+    on_utk = table.set_index(["data", "task"]).loc[("utkface", "age")]
+    assert on_utk["metric"] == "mae_years" and on_utk["mapping"] == ""
+    assert len(table) == 6

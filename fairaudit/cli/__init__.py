@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except FairAuditError as exc:
-        print(f"fairaudit {args.command}: error: {exc}", file=sys.stderr)
+        print(f"fairaudit {args.command}: error: {exc.cli_message()}", file=sys.stderr)
         return 2
 
 

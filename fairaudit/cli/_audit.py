@@ -47,6 +47,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--map",
         nargs="+",
+        action="extend",
         default=[],
         metavar="TASK=SPEC",
         help="audit a model with another vocabulary through an explicit mapping: "
@@ -56,6 +57,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--coding",
         nargs="+",
+        action="extend",
         default=[],
         metavar="NAME=CODING",
         help="how integer-coded class columns are read: race=utkface, race=fairface, or "
@@ -65,10 +67,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--repair",
         nargs="+",
+        action="extend",
         default=[],
         metavar="COLUMN:RAW=CLASS",
         help="explicit label repair, logged and recorded in the audit, e.g. "
-        "age:9-Mar=3-9 age:19-Oct=10-19 (ages a spreadsheet turned into dates)",
+        "age:9-Mar=3-9 age:19-Oct=10-19 (ages a spreadsheet turned into dates), "
+        "gender_pred:male=Male (a prediction column); repeatable",
     )
     parser.add_argument(
         "--format",

@@ -109,6 +109,8 @@ def _evaluate(args: argparse.Namespace, checkpoint: Path) -> tuple[Any, str]:
 
 def _print_summary(evaluation: Any, what: str) -> None:
     print(f"evaluated on {what}")
+    for task, note in evaluation.audit.metadata.get("cross_dataset", {}).items():
+        print(f"  {task}: {note}")
     level = round(100 * evaluation.confidence)
     for row in evaluation.summary.itertuples(index=False):
         print(

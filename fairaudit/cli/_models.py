@@ -24,7 +24,11 @@ Inputs (choose one):
   --labels CSV --image-root DIR   a FairFace-format labels file and its image folder
 
 Model: --checkpoint FILE (.pt or .onnx) or --model NAME (a shipped model);
-default the shipped model fairface-mobilenet_v2-112.
+default the shipped model fairface-mobilenet_v2-112. A model fairaudit did not
+train: --model-file FILE (.onnx, or TorchScript .pt/.pth/.ts) with --spec SPEC.toml,
+which declares its input (size, layout, channels, scaling, crop, batch size) and
+outputs (task, class order, logits or probabilities, age in years or over ages
+0..N); the table's provenance (file, sha256, spec) goes to OUTPUT.provenance.json.
 
 The table has one row per image: file, the true labels when known (gender, age,
 race), {task}_pred, {task}_prob_{class} per class, status (ok | unreadable) and
@@ -41,6 +45,8 @@ Examples:
   fairaudit predict holiday/ --detect -o faces.csv
   fairaudit predict --checkpoint model.pt --fairface data/fairface --split val \\
       --output preds.parquet
+  fairaudit predict --model-file vendor.onnx --spec vendor.toml --images faces/ \\
+      -o preds.csv
 """
 
 
@@ -57,6 +63,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--checkpoint", type=Path, help="model checkpoint (.pt) or .onnx file")
     model.add_argument(
         "--model", metavar="NAME", help=f"a shipped model (default: {DEFAULT_PHOTO_MODEL})"
+    )
+    model.add_argument(
+        "--model-file",
+        type=Path,
+        metavar="FILE",
+        help="a model fairaudit did not train (.onnx or TorchScript), run as --spec says",
+    )
+    predict.add_argument(
+        "--spec",
+        type=Path,
+        metavar="TOML",
+        help="with --model-file: how to run it (input size, layout, channels, scaling, "
+        "crop; each output's task, classes, logits or probabilities)",
     )
     predict.add_argument(
         "photos", nargs="*", type=Path, metavar="PHOTO", help="folder or image files"
@@ -95,7 +114,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "whichever is installed; the dlib ones crop FairFace's aligned chips)",
     )
     predict.add_argument("--backend", choices=("torch", "onnx"), default="torch")
-    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images per forward pass (default: 64, or the --spec's batch_size)",
+    )
     predict.add_argument("--threads", type=int, default=None, help="CPU threads of the model")
     predict.add_argument(
         "--num-workers", type=int, default=0, help="processes decoding images (default: 0)"
@@ -215,17 +239,32 @@ def run_predict(args: argparse.Namespace) -> int:
 
     if args.output is not None and args.output.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise DataValidationError(f"--output {args.output}: use a .csv or .parquet file name")
+    if (args.model_file is None) != (args.spec is None):
+        raise DataValidationError(
+            "--model-file and --spec go together: the model file and how to run it"
+        )
     images = _images_argument(args)
-    predictor = Predictor.from_checkpoint(
-        _checkpoint_argument(args),
-        backend=args.backend,
-        optimize=not args.no_optimize,
-        batch_size=args.batch_size,
-        threads=args.threads,
-        num_workers=args.num_workers,
-        on_unreadable=args.on_unreadable,
-    )
+    if args.model_file is not None:
+        predictor = Predictor.from_model_file(
+            args.model_file,
+            args.spec,
+            batch_size=args.batch_size,
+            threads=args.threads,
+            num_workers=args.num_workers,
+            on_unreadable=args.on_unreadable,
+        )
+    else:
+        predictor = Predictor.from_checkpoint(
+            _checkpoint_argument(args),
+            backend=args.backend,
+            optimize=not args.no_optimize,
+            batch_size=args.batch_size or 64,
+            threads=args.threads,
+            num_workers=args.num_workers,
+            on_unreadable=args.on_unreadable,
+        )
     detector = None
+    detect = args.detect or predictor.detect_default
     if args.detect:
         from fairaudit.detect import best_detector_name
 
@@ -233,11 +272,14 @@ def run_predict(args: argparse.Namespace) -> int:
         detector = detector_from_preset(args.detector, chosen)
         how = "Haar cascade, margin crops" if chosen == "haar" else "aligned FairFace chips"
         print(f"face detector: {chosen} ({how}, {args.detector} preset)", file=sys.stderr)
+    elif detect:
+        detector = predictor.default_detector()
+        print(f"face detector: {detector!r} (the spec's crop)", file=sys.stderr)
     if args.output is None:
         if args.resume:
             raise DataValidationError("--resume continues a run that writes --output")
         run = predictor.run(
-            images, limit=args.limit, progress=not args.quiet, detect=args.detect, detector=detector
+            images, limit=args.limit, progress=not args.quiet, detect=detect, detector=detector
         )
         _print_table(run.table)
     else:
@@ -251,13 +293,17 @@ def run_predict(args: argparse.Namespace) -> int:
             resume=args.resume,
             limit=args.limit,
             progress=not args.quiet,
-            detect=args.detect,
+            detect=detect,
             detector=detector,
         )
         path = args.output
     print(run.summary.format())
     if args.output is not None:
         print(f"wrote {len(run.table)} rows to {path}")
+        if predictor.provenance is not None:
+            from fairaudit.inference import provenance_path
+
+            print(f"wrote the model's provenance (sha256, spec) to {provenance_path(path)}")
     return 0
 
 

@@ -73,10 +73,13 @@ def check_compatible(
     for audit, name in zip(audits[1:], names[1:], strict=True):
         pair = f"audits {base_name!r} and {name!r}"
         if tasks is None and base.tasks != audit.tasks:
-            raise DataValidationError(
+            message = (
                 f"cannot compare {pair}: they cover other tasks or classes "
-                f"({base_name}: {_describe(base.tasks)}, {name}: {_describe(audit.tasks)}); "
-                "pass tasks=[...] to compare the tasks they share"
+                f"({base_name}: {_describe(base.tasks)}, {name}: {_describe(audit.tasks)})"
+            )
+            raise DataValidationError(
+                f"{message}; pass tasks=[...] to compare the tasks they share",
+                cli=f"{message}; name the tasks they share with --tasks TASK ...",
             )
         for task in task_names:
             for label, one in ((base_name, base), (name, audit)):

@@ -115,12 +115,17 @@ def worst_slices(
         raise DataValidationError(f"rate must be one of {list(SLICE_RATES)}, got {rate!r}")
     if rate == "accuracy":
         if cls is not None:
-            raise DataValidationError("accuracy has no class: leave cls out")
+            raise DataValidationError(
+                "accuracy has no class: leave cls out", cli="--rate accuracy takes no --class"
+            )
         column = 0
     else:
         if cls not in vocab:
+            classes = list(vocab.classes)
             raise DataValidationError(
-                f"{rate} needs cls, a class of {task!r}: {list(vocab.classes)}, got {cls!r}"
+                f"{rate} needs cls, a class of {task!r}: {classes}, got {cls!r}",
+                cli=f"--rate {rate} needs --class, a class of {task!r}: {classes}"
+                + (f", got {cls!r}" if cls is not None else ""),
             )
         column = vocab.classes.index(cls)
     if attributes is None:  # the task's own true label measures difficulty, not people

@@ -158,10 +158,13 @@ def _check_comparable(
     """Refuse a baseline with other tasks, classes or sensitive attributes."""
     where = f"baseline {name} is not comparable with the audit"
     if all_tasks and baseline.tasks != audit.tasks:
-        raise DataValidationError(
+        message = (
             f"{where}: other tasks or classes (audit: {_describe_vocabularies(audit.tasks)}; "
-            f"baseline: {_describe_vocabularies(baseline.tasks)}); pass tasks=[...] (--tasks) "
-            "to check the tasks they share"
+            f"baseline: {_describe_vocabularies(baseline.tasks)})"
+        )
+        raise DataValidationError(
+            f"{message}; pass tasks=[...] (--tasks) to check the tasks they share",
+            cli=f"{message}; name the tasks they share with --tasks TASK ...",
         )
     for task in task_names:
         if task not in baseline.tasks:
@@ -314,10 +317,12 @@ def check_audit(
             rows += _check_grouping(audit, baseline, task, by_t, bounds, min_support, pos_index)
     _decide(rows, alpha=1 - confidence, decide=decide)
     if not rows:
-        raise ConfigurationError(
+        message = (
             f"nothing to check: no grouping of tasks {task_names} (the audit's attributes are "
-            f"{list(audit.attributes)}, and a task is not grouped by its own label by default); "
-            "pass by=[...]"
+            f"{list(audit.attributes)}, and a task is not grouped by its own label by default)"
+        )
+        raise ConfigurationError(
+            f"{message}; pass by=[...]", cli=f"{message}; name the groupings with --by ATTRIBUTE"
         )
     checks = pd.DataFrame(rows, columns=CHECK_COLUMNS)
     return GateResult(

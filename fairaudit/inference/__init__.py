@@ -11,6 +11,10 @@ through face detection first (``Predictor.run(..., detect=True)``,
 * :func:`optimize_for_inference` - batch norm folded into convolutions, channels_last.
 * :func:`export_onnx` / :class:`OnnxSession` - ONNX export (probabilities inside the
   graph, metadata recorded) and its ONNX Runtime session.
+* :class:`ModelSpec` / :class:`OutsideModel` / :meth:`Predictor.from_model_file` - a
+  model fairaudit did not train (ONNX, TorchScript, any callable), run as its spec
+  (TOML) declares: input size, layout, channels, scaling, crop; each output's task,
+  class order, logits or probabilities, ages in years or over ages 0..N.
 * :func:`resolve_images` - folders, files and label tables into one :class:`ImageSet`
   (defined in :mod:`fairaudit.datasets`, re-exported here).
 
@@ -36,6 +40,7 @@ from fairaudit.datasets import (
     images_from_table,
     resolve_images,
 )
+from fairaudit.inference._model_file import OutsideModel
 from fairaudit.inference._onnx import (
     DEFAULT_OPSET,
     OnnxExport,
@@ -52,10 +57,12 @@ from fairaudit.inference._outputs import (
     ProbabilityModel,
     pred_column,
     prob_column,
+    provenance_path,
     write_predictions,
 )
 from fairaudit.inference._pipeline import FaceCrop, predict_to_file
 from fairaudit.inference._predictor import BACKENDS, Predictor
+from fairaudit.inference._spec import InputSpec, ModelSpec, OutputSpec
 from fairaudit.inference._summary import PredictionRun, PredictionSummary
 
 __all__ = [
@@ -68,8 +75,12 @@ __all__ = [
     "STATUS_UNREADABLE",
     "FaceCrop",
     "ImageSet",
+    "InputSpec",
+    "ModelSpec",
     "OnnxExport",
     "OnnxSession",
+    "OutputSpec",
+    "OutsideModel",
     "PredictionRun",
     "PredictionSummary",
     "Predictor",
@@ -84,6 +95,7 @@ __all__ = [
     "pred_column",
     "predict_to_file",
     "prob_column",
+    "provenance_path",
     "resolve_images",
     "write_predictions",
 ]

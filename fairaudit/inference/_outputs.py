@@ -15,6 +15,7 @@ values are defined in :mod:`fairaudit.schema`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from fairaudit._io import atomic_path
+from fairaudit._io import atomic_path, atomic_write_text
 from fairaudit.exceptions import DataValidationError, MissingDependencyError
 from fairaudit.schema import (
     ERROR_COLUMN,
@@ -50,6 +51,7 @@ __all__ = [
     "pred_column",
     "prediction_columns",
     "prob_column",
+    "provenance_path",
     "task_columns",
     "task_dtype",
     "write_predictions",
@@ -213,6 +215,12 @@ def build_predictions_table(
     return table
 
 
+def provenance_path(path: str | os.PathLike[str]) -> Path:
+    """Where the provenance of a predictions file is written: ``{path}.provenance.json``."""
+    path = Path(path)
+    return path.with_name(path.name + ".provenance.json")
+
+
 def write_predictions(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a predictions table to CSV or Parquet (by the file suffix), atomically.
 
@@ -228,6 +236,12 @@ def write_predictions(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path
     pathlib.Path
         The path written.
 
+    Notes
+    -----
+    A table with ``attrs["provenance"]`` (the predictions of an outside model:
+    its file, sha256 and spec) keeps it: in the Parquet file's metadata, and
+    beside either format as ``{path}.provenance.json``.
+
     Raises
     ------
     DataValidationError
@@ -242,6 +256,11 @@ def write_predictions(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path
     if suffix not in (".csv", ".parquet", ".pq"):
         raise DataValidationError(
             f"{path}: unknown predictions format {suffix!r}; use a .csv or .parquet file name"
+        )
+    provenance = table.attrs.get("provenance")
+    if provenance is not None:
+        atomic_write_text(
+            provenance_path(path), json.dumps(provenance, indent=2, sort_keys=True) + "\n"
         )
     if suffix == ".csv":
         with atomic_path(path) as tmp:

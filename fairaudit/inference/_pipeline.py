@@ -423,7 +423,7 @@ def predict_to_file(
     resume: bool = False,
     limit: int | None = None,
     progress: bool = True,
-    detect: bool = False,
+    detect: bool | None = None,
     detector: FaceDetector | None = None,
 ) -> PredictionRun:
     """Predict in chunks, writing each chunk when done, then the whole table, atomically.
@@ -451,6 +451,8 @@ def predict_to_file(
 
     if chunk_size < 1:
         raise ConfigurationError(f"chunk_size must be at least 1, got {chunk_size}")
+    if detect is None:
+        detect = predictor.detect_default
     output = Path(output)
     image_set = resolve_images(images, limit=limit)
     parts = _parts_folder(output)
@@ -501,6 +503,8 @@ def predict_to_file(
     if resumed:
         logger.info("resumed: %d finished chunk(s) read from %s", resumed, parts)
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    if predictor.provenance is not None:
+        table.attrs["provenance"] = predictor.provenance
     write_predictions(table, output)
     shutil.rmtree(parts, ignore_errors=True)
     status = (

@@ -31,8 +31,18 @@ import torch
 from torch import nn
 
 from fairaudit.datasets import ImageSet, ImageTransform, resolve_images
-from fairaudit.detect import Box, FaceDetector, ImageInput, default_detector, read_image
+from fairaudit.detect import (
+    Box,
+    FaceDetector,
+    ImageInput,
+    best_detector_name,
+    default_detector,
+    detect_faces,
+    make_detector,
+    read_image,
+)
 from fairaudit.exceptions import CheckpointError, ConfigurationError, DataValidationError
+from fairaudit.inference._model_file import OutsideModel
 from fairaudit.inference._onnx import OnnxSession, build_onnx
 from fairaudit.inference._optimize import optimize_for_inference
 from fairaudit.inference._outputs import ProbabilityModel, prediction_columns, task_columns
@@ -68,18 +78,19 @@ class Predictor:
 
     Parameters
     ----------
-    model : torch.nn.Module or OnnxSession
-        A fairaudit model (``forward(x) -> dict``, with ``tasks``), or an ONNX
-        Runtime session of an exported one.
+    model : torch.nn.Module, OnnxSession or OutsideModel
+        A fairaudit model (``forward(x) -> dict``, with ``tasks``), an ONNX
+        Runtime session of an exported one, or a model fairaudit did not train
+        with its spec (:class:`OutsideModel`, see :meth:`from_model_file`).
     input_size : int, optional
         Side of the square input images. Required for a torch model; an
-        :class:`OnnxSession` knows its own.
+        :class:`OnnxSession` and an :class:`OutsideModel` know their own.
     optimize : bool, default=True
         Torch backend: run :func:`optimize_for_inference` (batch norm folded,
         channels_last) under :func:`torch.inference_mode`. Predictions equal the
         plain model's to float rounding (well below 1e-4).
-    batch_size : int, default=64
-        Images per forward pass.
+    batch_size : int, optional
+        Images per forward pass (default: an :class:`OutsideModel`'s spec's, else 64).
     threads : int, optional
         CPU threads of the forward pass (torch: set for the run and restored;
         ONNX: the session's own setting). Default: the library's choice.
@@ -97,7 +108,11 @@ class Predictor:
     tasks : tuple of TaskSpec
         The model's tasks, in output order.
     backend : str
-        ``"torch"`` or ``"onnx"``.
+        ``"torch"`` or ``"onnx"``; for an :class:`OutsideModel`, what runs it
+        (``"onnxruntime"``, ``"torchscript"``, ``"callable"``).
+    provenance : dict or None
+        An :class:`OutsideModel`'s provenance (file, sha256, spec), recorded in
+        each predictions table's ``attrs["provenance"]``; None otherwise.
 
     Examples
     --------
@@ -108,16 +123,18 @@ class Predictor:
 
     def __init__(
         self,
-        model: nn.Module | OnnxSession,
+        model: nn.Module | OnnxSession | OutsideModel,
         *,
         input_size: int | None = None,
         optimize: bool = True,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         threads: int | None = None,
         num_workers: int = 0,
         on_unreadable: str = "keep",
         face_crop: FaceCrop | None = None,
     ) -> None:
+        if batch_size is None:
+            batch_size = model.spec.input.batch_size if isinstance(model, OutsideModel) else 64
         _check_positive("batch_size", batch_size)
         _check_positive("threads", threads, allow_none=True)
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
@@ -126,7 +143,22 @@ class Predictor:
             raise DataValidationError(
                 f"on_unreadable must be one of {_UNREADABLE_POLICIES}, got {on_unreadable!r}"
             )
-        if isinstance(model, OnnxSession):
+        self.provenance: dict[str, Any] | None = None
+        self._outside: OutsideModel | None = None
+        if isinstance(model, OutsideModel):
+            if input_size is not None and input_size != model.spec.input.size:
+                raise DataValidationError(
+                    f"{model.source} takes {model.spec.input.size}px images (its spec), "
+                    f"not {input_size}px"
+                )
+            self.backend = model.backend
+            self.input_size = model.spec.input.size
+            self.tasks = model.tasks
+            self._outside = model
+            self._session = None
+            self._module = None
+            self.provenance = model.provenance
+        elif isinstance(model, OnnxSession):
             if input_size is not None and input_size != model.input_size:
                 raise DataValidationError(
                     f"{model.name} was exported for {model.input_size}px images, not {input_size}px"
@@ -151,7 +183,8 @@ class Predictor:
             self._session = None
         else:
             raise DataValidationError(
-                f"model must be a torch model or an OnnxSession, got {type(model).__name__}"
+                "model must be a torch model, an OnnxSession or an OutsideModel, got "
+                f"{type(model).__name__}"
             )
         self.optimize = bool(optimize)
         self.batch_size = int(batch_size)
@@ -159,7 +192,11 @@ class Predictor:
         self.num_workers = num_workers
         self.on_unreadable = on_unreadable
         self.face_crop = face_crop
-        self.transform = ImageTransform(self.input_size, augment=False)
+        self.transform = (
+            model.transform
+            if isinstance(model, OutsideModel)
+            else ImageTransform(self.input_size, augment=False)
+        )
 
     def __repr__(self) -> str:
         return (
@@ -229,6 +266,45 @@ class Predictor:
             return cls(OnnxSession(data, threads=threads), **kwargs)
         return cls(loaded.model, input_size=loaded.input_size, optimize=optimize, **kwargs)
 
+    @classmethod
+    def from_model_file(
+        cls,
+        path: str | os.PathLike[str],
+        spec: Any,
+        *,
+        batch_size: int | None = None,
+        threads: int | None = None,
+        **options: Any,
+    ) -> Predictor:
+        """A predictor of a model fairaudit did not train: an ONNX or TorchScript file.
+
+        Parameters
+        ----------
+        path : path-like
+            The ``.onnx`` (run with ONNX Runtime) or TorchScript (``.pt``,
+            ``.pth``, ``.ts``, ``.torchscript``, ``.jit``) file.
+        spec : ModelSpec or path-like
+            How to run it: a :class:`~fairaudit.inference.ModelSpec` or its TOML
+            file. With ``crop = "detect"`` in its input, :meth:`run` detects
+            faces first unless told otherwise.
+        batch_size : int, optional
+            Default: the spec's.
+        threads : int, optional
+            CPU threads of the model.
+        **options
+            Other :class:`Predictor` options (``num_workers``, ``on_unreadable``).
+
+        Raises
+        ------
+        CheckpointError
+            Missing or unusable model file.
+        ConfigurationError
+            A spec that does not fit the model (input size, number of outputs,
+            number of classes), naming the mismatch.
+        """
+        model = OutsideModel.from_file(path, spec, threads=threads)
+        return cls(model, batch_size=batch_size, threads=threads, **options)
+
     # -- prediction ----------------------------------------------------------------
     def predict_tensor(self, images: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
         """Probabilities per task of a preprocessed batch.
@@ -237,7 +313,8 @@ class Predictor:
         ----------
         images : torch.Tensor or numpy.ndarray
             ``(N, 3, S, S)`` float32 images with ``S = input_size``, preprocessed
-            as :class:`~fairaudit.datasets.ImageTransform` does.
+            as :class:`~fairaudit.datasets.ImageTransform` does (an
+            :class:`OutsideModel`: shaped and preprocessed as its spec says).
 
         Returns
         -------
@@ -253,14 +330,18 @@ class Predictor:
                 f"images must be a tensor or an array, got {type(images).__name__}"
             )
         size = self.input_size
-        if images.ndim != 4 or tuple(images.shape[1:]) != (3, size, size):
+        shape = self._outside.spec.input.shape if self._outside is not None else (3, size, size)
+        if images.ndim != 4 or tuple(images.shape[1:]) != shape:
             raise DataValidationError(
-                f"images must have shape (N, 3, {size}, {size}), got {tuple(images.shape)}"
+                f"images must have shape (N, {', '.join(map(str, shape))}), got "
+                f"{tuple(images.shape)}"
             )
         with _torch_threads(self.threads):
             return self._forward(images.float())
 
     def _forward(self, images: torch.Tensor) -> dict[str, np.ndarray]:
+        if self._outside is not None:
+            return self._outside(images)
         if self._session is not None:
             return self._session.run(images)
         with torch.inference_mode():
@@ -374,7 +455,7 @@ class Predictor:
         *,
         limit: int | None = None,
         progress: bool = True,
-        detect: bool = False,
+        detect: bool | None = None,
         detector: FaceDetector | None = None,
     ) -> PredictionRun:
         """Predict every image of the input; the table and a summary.
@@ -389,19 +470,22 @@ class Predictor:
         progress : bool, default=True
             Show a progress bar (stderr): over batches, or over images with
             ``detect``.
-        detect : bool, default=False
+        detect : bool, optional
             Detect the faces of each image first (for raw photos) and predict
             every face, as :meth:`predict_photo` does: one row per face, largest
             first, with the columns ``face``, ``x``, ``y``, ``width``, ``height``
             after the labels; an image without a face keeps one row with
-            ``status="no_face"`` and no predictions.
+            ``status="no_face"`` and no predictions. Default: what an
+            :class:`OutsideModel`'s spec declares (``crop = "detect"``), else False.
         detector : FaceDetector, optional
-            The detector with ``detect=True``; default
-            :func:`fairaudit.detect.default_detector`.
+            The detector with ``detect=True``; default the spec's (an
+            :class:`OutsideModel`), else :func:`fairaudit.detect.default_detector`.
 
         Returns
         -------
         PredictionRun
+            With an :class:`OutsideModel`, the table's ``attrs["provenance"]``
+            holds :attr:`provenance`.
 
         Raises
         ------
@@ -412,6 +496,8 @@ class Predictor:
             ``detector`` without ``detect=True``, or ``detect=True`` with a
             ``face_crop`` (both would choose the crop).
         """
+        if detect is None:
+            detect = self.detect_default
         if not isinstance(detect, bool):
             raise ConfigurationError(f"detect must be True or False, got {detect!r}")
         if detector is not None and not detect:
@@ -422,8 +508,29 @@ class Predictor:
             )
         image_set: ImageSet = resolve_images(images, limit=limit)
         if detect:
-            return predict_faces(self, image_set, detector or default_detector(), progress=progress)
-        return predict_images(self, image_set, progress=progress)
+            run = predict_faces(
+                self, image_set, detector or self.default_detector(), progress=progress
+            )
+        else:
+            run = predict_images(self, image_set, progress=progress)
+        if self.provenance is not None:
+            run.table.attrs["provenance"] = self.provenance
+        return run
+
+    @property
+    def detect_default(self) -> bool:
+        """Whether :meth:`run` detects faces without being told: an
+        :class:`OutsideModel` whose spec says ``crop = "detect"``."""
+        return self._outside is not None and self._outside.spec.input.crop == "detect"
+
+    def default_detector(self) -> FaceDetector:
+        """The face detector of ``detect=True`` without one: an :class:`OutsideModel`'s
+        spec's (``detector``, ``preset``), else :func:`fairaudit.detect.default_detector`."""
+        if self._outside is None:
+            return default_detector()
+        spec = self._outside.spec.input
+        name = best_detector_name() if spec.detector == "best" else spec.detector
+        return make_detector(name, preset=spec.preset, align=True)
 
     def predict(
         self,
@@ -431,7 +538,7 @@ class Predictor:
         *,
         limit: int | None = None,
         progress: bool = True,
-        detect: bool = False,
+        detect: bool | None = None,
         detector: FaceDetector | None = None,
     ) -> pd.DataFrame:
         """The predictions table of the input (see :meth:`run`, which adds a summary)."""

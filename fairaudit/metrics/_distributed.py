@@ -206,9 +206,12 @@ def audit_dask(
         join["label_rows"] = len(labels)
         join["labels_without_prediction"] = len(labels) - join.get("matched_rows", 0)
     if unmatched == "error" and join and join.get("unmatched_prediction_rows"):
+        message = (
+            f"{join['unmatched_prediction_rows']} prediction row(s) have no label row (by {on!r})"
+        )
         raise DataValidationError(
-            f"{join['unmatched_prediction_rows']} prediction row(s) have no label row "
-            f"(by {on!r}); pass unmatched='report' to audit the rest"
+            f"{message}; pass unmatched='report' to audit the rest",
+            cli=f"{message}; add --unmatched report to audit the rest",
         )
     total.metadata["description"] = description
     total.metadata["data"] = {"predictions": "dask dataframe", "partitions": len(parts)}
@@ -408,9 +411,12 @@ def audit_dask_distributed(
         join["label_rows"] = len(labels)
         join["labels_without_prediction"] = len(labels) - join.get("matched_rows", 0)
     if unmatched == "error" and join and join.get("unmatched_prediction_rows"):
+        message = (
+            f"{join['unmatched_prediction_rows']} prediction row(s) have no label row (by {on!r})"
+        )
         raise DataValidationError(
-            f"{join['unmatched_prediction_rows']} prediction row(s) have no label row "
-            f"(by {on!r}); pass unmatched='report' to audit the rest"
+            f"{message}; pass unmatched='report' to audit the rest",
+            cli=f"{message}; add --unmatched report to audit the rest",
         )
     total.metadata["description"] = description
     total.metadata["data"] = {"predictions": "dask dataframe", "partitions": len(parts)}

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairaudit.exceptions import DataValidationError
+from fairaudit.exceptions import DataValidationError, UnknownLabelError
 from fairaudit.metrics._accumulator import (
     _as_str_labels,
     _infer_vocabulary,
@@ -181,38 +182,77 @@ def _excel_forms(label: str) -> set[str]:
     return forms
 
 
-def _repair_hint(column: str, vocab: Vocabulary, bad_values: Sequence[object]) -> str:
-    """How to repair unknown labels: the keyword and the CLI flag, with a guess if one fits."""
-    guesses: dict[str, str] = {}
-    for value in bad_values:
+def _years_like(values: Sequence[object]) -> bool:
+    """Whether unknown age labels are numbers of years (``23``, ``41.5``, ``"36"``)."""
+    numbers = []
+    for value in values:
+        try:
+            numbers.append(float(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+    return bool(numbers) and all(np.isfinite(n) and 0 <= n <= 130 for n in numbers)
+
+
+def _repair_hint(
+    column: str, attribute: str, vocab: Vocabulary, bad_values: Sequence[object]
+) -> tuple[str, str]:
+    """How to repair unknown labels of ``column``: the Python keyword and the CLI flags.
+
+    Returns the hint for the Python message (keyword, then ``(CLI: flags)``) and the
+    one for the command line (flags only). The flags name ``column`` itself
+    (``gender_pred``, not ``gender``: a repair applies to the column it names), are
+    quoted for the shell, and work when copied as printed.
+    """
+    present = [v for v in bad_values if not pd.isna(v)]
+    if attribute == "age" and column == pred_column("age") and _years_like(present):
+        return (
+            "; they look like ages in years: audit them through the years mapping, "
+            "mappings={'age': fairaudit.vocab.age_years_to_group} (CLI: --map age=years)",
+            "; they look like ages in years: audit them through the years mapping, --map age=years",
+        )
+    variants: dict[str, str] = {}
+    rewritten: dict[str, str] = {}
+    for value in present:
         if not isinstance(value, str):
             continue
         for cls in vocab.classes:
-            if value in _excel_forms(cls) or value.strip() == cls or value.lower() == cls.lower():
-                guesses[value] = cls
-    note = ""
-    if guesses:
-        note = " (they look like a spreadsheet's rewriting of the classes)"
-    example = guesses or {str(v): "<class>" for v in list(bad_values)[:1] if not pd.isna(v)}
+            if value.strip().casefold() == cls.casefold():
+                variants[value] = cls
+            elif value in _excel_forms(cls):
+                rewritten[value] = cls
+    notes = []
+    if variants:
+        notes.append(
+            f"{sorted(variants)} differ from the classes {sorted(set(variants.values()))} "
+            "only in case or surrounding spaces"
+        )
+    if rewritten:
+        notes.append(
+            f"{sorted(rewritten)} look like a spreadsheet's rewriting of "
+            f"{sorted(set(rewritten.values()))} as dates"
+        )
+    note = f" ({'; '.join(notes)})" if notes else ""
+    example = {**variants, **rewritten} or {str(v): "<class>" for v in present[:1]}
     if not example:
-        return ""
-    flags = " ".join(f"--repair {column}:{raw}={cls}" for raw, cls in example.items())
+        return "", ""
+    flags = "--repair " + " ".join(
+        shlex.quote(f"{column}:{raw}={cls}") for raw, cls in example.items()
+    )
     other = [
         name
         for name, vocabs in CODINGS.items()
-        if column in vocabs
-        and vocabs[column] != vocab
-        and all(v in vocabs[column] for v in bad_values if not pd.isna(v))
+        if attribute in vocabs
+        and vocabs[attribute] != vocab
+        and all(v in vocabs[attribute] for v in present)
     ]
-    also = (
-        f"; or audit with the {other[0]} vocabulary (tasks={other[0]!r}, --vocab {other[0]})"
-        if other
-        else ""
-    )
-    return (
-        f"{note}; repair them explicitly with label_repairs={{{column!r}: {example!r}}} "
-        f"(CLI: {flags}){also}"
-    )
+    python = f"{note}; repair them explicitly with label_repairs={{{column!r}: {example!r}}}"
+    cli = f"{note}; repair them explicitly with {flags}"
+    python += f" (CLI: {flags})"
+    if other:
+        name = other[0]
+        python += f"; or audit with the {name} vocabulary (tasks={name!r}, --vocab {name})"
+        cli += f"; or audit with the {name} vocabulary: --vocab {name}"
+    return python, cli
 
 
 def check_class_column(
@@ -227,7 +267,9 @@ def check_class_column(
     """Refuse values of a class column outside ``vocab``, with rows, values and a repair hint.
 
     The one check of every column that names a class: the tasks' true labels and
-    predictions and the grouping attributes alike.
+    predictions and the grouping attributes alike. The error's
+    :meth:`~fairaudit.exceptions.FairAuditError.cli_message` gives the hint as
+    command-line flags.
     """
     series = values.astype("object").reset_index(drop=True)
     if allow_missing:
@@ -241,12 +283,18 @@ def check_class_column(
         return
     distinct = list(dict.fromkeys("<missing>" if pd.isna(v) else v for v in series.iloc[bad]))
     named = Vocabulary(column, vocab.classes, vocab.ordered)
-    named.encode(
-        series,
-        source=source,
-        rows=rows,
-        hint=_repair_hint(column.removesuffix(PRED_SUFFIX), vocab, distinct),
-    )
+    python, cli = _repair_hint(column, column.removesuffix(PRED_SUFFIX), vocab, distinct)
+    try:
+        named.encode(series, source=source, rows=rows)
+    except UnknownLabelError as exc:
+        raise UnknownLabelError(
+            str(exc) + python,
+            column=exc.column,
+            values=exc.values,
+            rows=exc.rows,
+            source=exc.source,
+            cli=str(exc) + cli,
+        ) from None
 
 
 # -- integer codes --------------------------------------------------------------------------
@@ -326,15 +374,41 @@ def decode_integer_codes(
             for name, v in CODINGS.items()
             if attribute in v and (not present.size or present.max() < len(v[attribute]))
         ]
+        values = sorted(set(present.tolist()))[:12]
+        if column == pred_column("age") and present.size and _years_like(present.tolist()):
+            years = f"{source}: column {column!r} holds the numbers {values}"
+            if not fits:
+                raise DataValidationError(
+                    f"{years}, which look like ages in years: audit them through the years "
+                    "mapping, mappings={'age': fairaudit.vocab.age_years_to_group} "
+                    "(CLI: --map age=years)",
+                    cli=f"{years}, which look like ages in years: audit them through the years "
+                    "mapping, --map age=years",
+                )
         could = "; it could be " + " or ".join(fits) if fits else ""
+        head = (
+            f"{source}: column {column!r} holds integer codes {values}, and integer codes are "
+            "read only with an explicit coding (they are not assumed to be in FairFace "
+            f"order){could}. Say which: "
+        )
+        or_years = (
+            "; or, if they are ages in years, the years mapping "
+            if column == pred_column("age")
+            else ""
+        )
         raise DataValidationError(
-            f"{source}: column {column!r} holds integer codes "
-            f"{sorted(set(present.tolist()))[:12]}, and integer codes are read only with an "
-            f"explicit coding (they are not assumed to be in FairFace order){could}. Say which: "
-            f"coding={{{attribute!r}: 'utkface'}} or a {{code: label}} mapping "
+            f"{head}coding={{{attribute!r}: 'utkface'}} or a {{code: label}} mapping "
             f"(CLI: --coding {attribute}=utkface, or --coding {attribute}=coding.json), or "
             f"declare the vocabularies that labels and predictions share (tasks='fairface', "
             f"--vocab fairface)"
+            + (
+                f"{or_years}(mappings={{'age': age_years_to_group}}, --map age=years)"
+                if or_years
+                else ""
+            ),
+            cli=f"{head}--coding {attribute}=utkface, or --coding {attribute}=coding.json "
+            '({"0": "label", ...}), or declare the vocabularies that labels and predictions '
+            "share with --vocab fairface" + (f"{or_years}--map age=years" if or_years else ""),
         )
     classes, _ = _coding_classes(coding, attribute, source=source)
     codes = series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -430,17 +504,24 @@ def _probabilities(
         expected = [prob_column(task, c) for c in classes]
         missing = [c for c in expected if c not in table.columns]
         extra = sorted(set(per_class) - set(expected))
-        if missing or extra:
+        # a binary task may give one class's probability: the other's is 1 - p
+        binary_one = len(expected) == 2 and len(missing) == 1 and not extra
+        if (missing and not binary_one) or extra:
             raise DataValidationError(
                 f"{source}: probability columns of {task!r} must be one per model class "
-                f"{list(classes)}; missing {missing}, unknown {extra}"
+                f"{list(classes)} (a binary task's may be one class's alone); missing "
+                f"{missing}, unknown {extra}"
             )
+        given = [c for c in expected if c not in missing]
         try:
-            arr = table[expected].to_numpy(dtype=np.float64, na_value=np.nan)
+            arr = table[given].to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError) as exc:
             raise DataValidationError(
                 f"{source}: non-numeric {task} probabilities ({exc})"
             ) from exc
+        if binary_one:
+            other = 1.0 - arr
+            arr = np.hstack([arr, other] if expected[0] in given else [other, arr])
     elif single:
         arr = parse_proba_column(
             table[proba_column(task)], len(classes), what=f"{source} {task}_prob"
@@ -660,7 +741,10 @@ def join_tables(
             f"{sources[1]} (by {on!r}), e.g. {examples}{hint}"
         )
         if unmatched == "error":
-            raise DataValidationError(message + " (pass unmatched='report' to audit the rest)")
+            raise DataValidationError(
+                message + " (pass unmatched='report' to audit the rest)",
+                cli=message + " (add --unmatched report to audit the rest)",
+            )
         warnings.warn(message + "; they are left out of the audit", JoinWarning, stacklevel=3)
     return merged.loc[matched].drop(columns="_join").reset_index(drop=True), report
 

@@ -221,7 +221,10 @@ def paired_counts(
         )
         message = f"rows that cannot be paired: {detail}"
         if unmatched == "error":
-            raise DataValidationError(message + " (pass unmatched='report' to pair the rest)")
+            raise DataValidationError(
+                message + " (pass unmatched='report' to pair the rest)",
+                cli=message + " (add --unmatched report to pair the rest)",
+            )
         warnings.warn(message + "; they are left out of the pairs", JoinWarning, stacklevel=2)
     if n_rows == 0:
         raise DataValidationError(
