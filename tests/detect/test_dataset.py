@@ -33,7 +33,7 @@ from fairaudit.vocab import FAIRFACE_VOCABULARIES
 pytestmark = [
     pytest.mark.skipif(
         importlib.util.find_spec("cv2") is None,
-        reason="the Haar cascade detector needs opencv-python-headless<5 (fairaudit[detect])",
+        reason="the Haar cascade detector needs opencv-python-headless<5 (fairaudit-faces[detect])",
     ),
     pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning"),
 ]
