@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from typing import TYPE_CHECKING, Any
+
+from fairaudit.cli._options import (
+    add_output,
+    add_quiet,
+    add_resamples,
+    add_unmatched,
+    deprecation_warning,
+    write_json,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +44,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--labels", help="labels table (.csv or .parquet) joined on --on")
     parser.add_argument("--on", default="file", help="join key column (default: file)")
     parser.add_argument(
-        "--by", nargs="+", default=None, help="sensitive attribute columns (default: the tasks)"
+        "--by",
+        nargs="+",
+        default=None,
+        help="sensitive attribute columns (default: the tasks and every face attribute "
+        "(gender, age, race) the labels hold)",
     )
     parser.add_argument(
         "--vocab",
@@ -85,13 +97,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--model", help="name of the audited model, recorded in the audit")
     parser.add_argument("--description", help="description recorded in the audit")
-    parser.add_argument(
-        "--bootstrap",
-        type=int,
-        default=0,
-        metavar="N",
-        help="bootstrap replicates for confidence intervals (default: none)",
-    )
+    add_resamples(parser, default=0, deprecated=("--bootstrap",))
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     parser.add_argument(
         "--min-support",
@@ -99,12 +105,7 @@ def register(subparsers: Any) -> None:
         default=30,
         help="slices with fewer rows are marked 'small' (default: 30)",
     )
-    parser.add_argument(
-        "--unmatched",
-        choices=["error", "report"],
-        default="error",
-        help="prediction rows without labels: error (default) or report",
-    )
+    add_unmatched(parser, what="prediction rows without a label row")
     parser.add_argument(
         "--missing",
         choices=["error", "group"],
@@ -130,14 +131,20 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="worker processes of the local Dask cluster (default: 2)",
     )
+    add_quiet(parser, help="no progress bar over Dask partitions", deprecated=("--no-progress",))
+    add_output(parser, help="save the audit to this JSON file (for report, compare, check)")
     parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bar over Dask partitions"
-    )
-    parser.add_argument("--output", help="save the audit to this JSON file")
-    parser.add_argument(
-        "--json", action="store_true", help="print a JSON summary instead of tables"
+        "--json",
+        metavar="PATH",
+        nargs="?",
+        const=_JSON_SWITCH,
+        help="write a JSON summary to PATH ('-' for stdout, instead of the tables)",
     )
     parser.set_defaults(func=run_audit)
+
+
+#: What a bare ``--json`` (the deprecated switch of earlier releases) stores.
+_JSON_SWITCH = "\0switch"
 
 
 def _summary(result: AuditResult, *, min_support: int, boot: pd.DataFrame | None) -> dict[str, Any]:
@@ -248,7 +255,7 @@ def run_audit(args: argparse.Namespace) -> int:
             unmatched=args.unmatched,
             missing=args.missing,
             mappings=_mappings(args.map, args.vocab),
-            progress=not args.no_progress,
+            progress=not args.quiet,
             description=args.description or f"predictions {args.predictions}, labels {args.labels}",
         )
         if args.model:
@@ -292,17 +299,16 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.output:
         path = result.save(args.output)
     boot = None
-    if args.bootstrap:
-        boot = result.bootstrap(n_resamples=args.bootstrap, random_state=args.seed)
+    if args.resamples:
+        boot = result.bootstrap(n_resamples=args.resamples, random_state=args.seed)
+    if args.json == _JSON_SWITCH:
+        deprecation_warning("fairaudit audit", "--json without a PATH", "--json -")
+        args.json = "-"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small slices are marked in the 'status' columns
         if args.json:
-            print(
-                json.dumps(
-                    _summary(result, min_support=args.min_support, boot=boot), default=str, indent=1
-                )
-            )
-        else:
+            write_json(_summary(result, min_support=args.min_support, boot=boot), args.json)
+        if args.json != "-":
             _print_tables(result, min_support=args.min_support, boot=boot)
             if result.tasks and result.attributes:
                 from fairaudit.report import terminal_summary
@@ -313,6 +319,8 @@ def run_audit(args: argparse.Namespace) -> int:
                 )
     if args.output:
         print(f"saved audit to {path}")
+    if args.json and args.json != "-":
+        print(f"wrote {args.json}")
     return 0
 
 

@@ -235,7 +235,7 @@ def test_cli_audit_detector_folder_and_errors(folder: Path, tmp_path: Path, caps
     labels.to_csv(csv, index=False)
     out = tmp_path / "det.json"
     code = main(
-        ["audit-detector", str(folder), "--labels", str(csv), "--detector", "photos"]
+        ["audit-detector", str(folder), "--labels", str(csv), "--preset", "photos"]
         + ["-o", str(out), "-q"]
     )
     assert code == 0

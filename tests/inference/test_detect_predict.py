@@ -345,7 +345,7 @@ def test_cli_detector_preset_crops(mixed_folder: Path, capsys) -> None:
             "predict",
             str(mixed_folder / "astronaut.png"),
             "--detect",
-            "--detector",
+            "--preset",
             "crops",
             "--face-detector",
             "haar",

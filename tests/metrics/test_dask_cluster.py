@@ -135,7 +135,7 @@ def test_audit_parquet_and_cli_on_a_running_scheduler(client, logs, tmp_path, ca
             str(labels_csv),
             "--scheduler",
             address,
-            "--no-progress",
+            "--quiet",
             "--json",
             "--output",
             str(out),
@@ -159,7 +159,7 @@ def test_audit_parquet_and_cli_on_a_running_scheduler(client, logs, tmp_path, ca
                 str(labels_csv),
                 "--scheduler",
                 address,
-                "--no-progress",
+                "--quiet",
             ]
         )
         == 0
