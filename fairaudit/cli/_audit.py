@@ -86,8 +86,9 @@ def register(subparsers: Any) -> None:
         "--format",
         choices=["fairaudit", "fairface"],
         default="fairaudit",
-        help="predictions format: fairaudit's table (default) or the FairFace authors' "
-        "predict.py output (face_name_align, race, race4, gender, age, *_scores_fair)",
+        help="predictions format: fairaudit's table, or fairface: the FairFace authors' "
+        "predict.py output (face_name_align, race, race4, gender, age, *_scores_fair) "
+        "(default: fairaudit)",
     )
     parser.add_argument(
         "--key-prefix",
@@ -110,7 +111,7 @@ def register(subparsers: Any) -> None:
         "--missing",
         choices=["error", "group"],
         default="error",
-        help="missing sensitive values: error (default) or a 'missing' group",
+        help="missing sensitive values: an error, or group: a 'missing' group (default: error)",
     )
     parser.add_argument(
         "--dask",
@@ -248,7 +249,6 @@ def run_audit(args: argparse.Namespace) -> int:
             args.predictions,
             args.labels,
             scheduler=args.scheduler,
-            n_workers=args.workers or 2,
             on=args.on,
             tasks=args.vocab,
             attributes=args.by,
@@ -256,6 +256,7 @@ def run_audit(args: argparse.Namespace) -> int:
             missing=args.missing,
             mappings=_mappings(args.map, args.vocab),
             progress=not args.quiet,
+            **({} if args.workers is None else {"n_workers": args.workers}),
             description=args.description or f"predictions {args.predictions}, labels {args.labels}",
         )
         if args.model:

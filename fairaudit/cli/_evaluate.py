@@ -23,7 +23,9 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="split to evaluate (FairFace: val (default) or train; UTKFace: the protocol's "
         "test (default), val or train, cut with --seed as in training)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="UTKFace protocol split seed")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="UTKFace protocol split seed (default: 0)"
+    )
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
     add_resamples(parser, default=1000, deprecated=("--bootstrap",))
     parser.add_argument("--threads", type=int, help="torch threads")
@@ -58,8 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "model-card",
         help="package a training run: lean checkpoint + model card (JSON and Markdown)",
         description=(
-            "Evaluate RUN/best.pt on a labelled split and write OUT/NAME.pt (weights, tasks, "
-            "input size; no optimiser state), OUT/NAME.json and OUT/NAME.md (data, recipe, "
+            "Evaluate RUN/best.pt on a labelled split and write OUTPUT/NAME.pt (weights, tasks, "
+            "input size; no optimiser state), OUTPUT/NAME.json and OUTPUT/NAME.md (data, recipe, "
             "command, seed, training time, metrics with intervals, references)."
         ),
     )

@@ -111,7 +111,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--on-unreadable",
         choices=("keep", "raise"),
         default="keep",
-        help="keep unreadable images as rows with status 'unreadable' (default) or stop",
+        help="keep: unreadable images stay as rows with status 'unreadable', or raise: stop "
+        "(default: keep)",
     )
     predict.add_argument(
         "--no-optimize",

@@ -71,7 +71,7 @@ class _DeprecatedAlias(argparse.Action):
 
 
 def add_deprecated_alias(
-    parser: argparse.ArgumentParser,
+    parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup,
     *old: str,
     new: str,
     dest: str,
@@ -128,7 +128,11 @@ def add_output(
 ) -> None:
     """``-o/--output PATH`` (``dest="output"``); ``deprecated`` old spellings (``--out``)."""
     extra: dict[str, Any] = {} if type is None else {"type": type}
-    parser.add_argument(
+    # a required option with an old spelling: one of the two is required
+    where: Any = parser
+    if required and deprecated:
+        where, required = parser.add_mutually_exclusive_group(required=True), False
+    where.add_argument(
         "-o",
         "--output",
         required=required,
@@ -138,7 +142,7 @@ def add_output(
         **extra,
     )
     if deprecated:
-        add_deprecated_alias(parser, *deprecated, new="-o/--output", dest="output", **extra)
+        add_deprecated_alias(where, *deprecated, new="-o/--output", dest="output", **extra)
 
 
 def add_json(parser: argparse.ArgumentParser, *, help: str) -> None:

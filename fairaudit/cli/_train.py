@@ -259,8 +259,9 @@ def register_heads(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--select",
         choices=("best", "last"),
-        help="best (default): the epoch with the lowest held-out loss; last: exactly --epochs "
-        "epochs, nothing chosen on the held-out rows (required when the trunk trained on them)",
+        help="best: the epoch with the lowest held-out loss; last: exactly --epochs epochs, "
+        "nothing chosen on the held-out rows (required when the trunk trained on them) "
+        "(default: best)",
     )
     p.add_argument("--seed", type=int, help="(default 0)")
     p.add_argument("--threads", type=int, help="torch threads (default 1)")
