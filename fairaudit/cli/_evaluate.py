@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fairaudit.cli._options import add_json, add_output, add_quiet, add_resamples, write_json
+from fairaudit.cli._options import (
+    add_json,
+    add_output,
+    add_quiet,
+    add_resamples,
+    shipped_model_name,
+    write_json,
+)
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["register"]
@@ -47,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--checkpoint", help="a fairaudit checkpoint (.pt)")
     source.add_argument(
         "--model",
+        type=shipped_model_name,
         help="a shipped model's name (docs/models.md lists them; an unknown name is "
         "refused with the list)",
     )

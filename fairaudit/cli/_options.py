@@ -26,6 +26,7 @@ __all__ = [
     "add_resamples",
     "add_unmatched",
     "deprecation_warning",
+    "shipped_model_name",
     "write_json",
 ]
 
@@ -182,3 +183,21 @@ def write_json(payload: Any, target: str) -> None:
         print(text)
         return
     atomic_write_text(target, text + "\n")
+
+
+def shipped_model_name(text: str) -> str:
+    """An argparse ``type``: the name of a shipped model, refused at parse time otherwise.
+
+    A checkpoint file given to ``--model`` is refused with a pointer to ``--checkpoint``.
+    """
+    from fairaudit.models import shipped_models
+
+    names = shipped_models()
+    if text not in names:
+        hint = (
+            " (a checkpoint file goes to --checkpoint)" if text.endswith((".pt", ".onnx")) else ""
+        )
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a shipped model{hint}; choose from {', '.join(names)}"
+        )
+    return text

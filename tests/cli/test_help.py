@@ -297,6 +297,7 @@ def test_the_defaults_checked_are_many():
 # --- the old spellings: still accepted for one release, with a warning -------------------
 
 _DATA = ["--dataset", "fairface", "--data-root", "root"]
+_MODEL = "fairface-lightweight-112"
 _CARD = ["model-card", "run", "--name", "n", "--command", "c", "--train-data", "t", *_DATA]
 
 
@@ -305,7 +306,7 @@ _CARD = ["model-card", "run", "--name", "n", "--command", "c", "--train-data", "
     [
         (["audit", "--predictions", "p.csv", "--bootstrap", "5"], "resamples", 5, "--bootstrap",
          "--resamples"),
-        (["evaluate", "--model", "m", *_DATA, "--bootstrap", "7"], "resamples", 7, "--bootstrap",
+        (["evaluate", "--model", _MODEL, *_DATA, "--bootstrap", "7"], "resamples", 7, "--bootstrap",
          "--resamples"),
         (["audit", "--predictions", "p.csv", "--no-progress"], "quiet", True, "--no-progress",
          "-q/--quiet"),
@@ -329,7 +330,7 @@ def test_old_spellings_still_work_and_warn(argv, dest, value, old, new, capsys):
 def test_new_spellings_do_not_warn_and_keep_the_defaults(capsys):
     args = build_parser().parse_args(["audit", "--predictions", "p.csv", "--resamples", "5"])
     assert args.resamples == 5 and args.quiet is False and args.output is None
-    assert build_parser().parse_args(["evaluate", "--model", "m", *_DATA]).resamples == 1000
+    assert build_parser().parse_args(["evaluate", "--model", _MODEL, *_DATA]).resamples == 1000
     assert build_parser().parse_args(["demo"]).output == "fairaudit-demo"
     assert build_parser().parse_args(["predict", "x.jpg"]).preset == "photos"
     assert build_parser().parse_args(["audit-detector", "d"]).preset == "crops"
@@ -371,3 +372,16 @@ def test_audit_json_bare_switch_is_deprecated_but_still_prints_the_summary(tmp_p
     out, _ = capsys.readouterr()
     assert json.loads(written.read_text()) == old
     assert "=== gender ===" in out and f"wrote {written}" in out
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_model_takes_a_shipped_name_and_refuses_a_file_at_parse_time(command, capsys):
+    """docs/gate.md once ran `evaluate --model my-model.pt`: now a usage error, not a run."""
+    argv = [command, "--model", "my-model.pt", *(_DATA if command == "evaluate" else ["x.jpg"])]
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert "'my-model.pt' is not a shipped model (a checkpoint file goes to --checkpoint)" in err
+    assert _MODEL in err
+    assert build_parser().parse_args([*argv[:2], _MODEL, *argv[3:]]).model == _MODEL
