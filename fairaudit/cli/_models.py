@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fairaudit.cli._options import add_deprecated_alias, shipped_model_name
+from fairaudit.cli._options import add_deprecated_alias
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["DEFAULT_PHOTO_MODEL", "DETECTOR_PRESETS", "detector_from_preset", "register"]
@@ -58,10 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model = predict.add_mutually_exclusive_group()
     model.add_argument("--checkpoint", type=Path, help="model checkpoint (.pt) or .onnx file")
     model.add_argument(
-        "--model",
-        metavar="NAME",
-        type=shipped_model_name,
-        help=f"a shipped model (default: {DEFAULT_PHOTO_MODEL})",
+        "--model", metavar="NAME", help=f"a shipped model (default: {DEFAULT_PHOTO_MODEL})"
     )
     predict.add_argument(
         "photos", nargs="*", type=Path, metavar="PHOTO", help="folder or image files"
