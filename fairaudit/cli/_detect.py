@@ -163,7 +163,7 @@ def run_audit_detector(args: argparse.Namespace) -> int:
     from fairaudit.detect import detect_dataset, make_detector
     from fairaudit.metrics import AuditResult, audit_detection, detector_pairs
 
-    names = _detector_names(args.presets)
+    names = _detector_names(args.detectors)
     several = len(names) > 1
     if several and (args.output is not None or args.merge_into is not None):
         raise ConfigurationError(
