@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from fairaudit.cli._options import (
@@ -144,6 +146,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run_audit)
 
 
+#: The dask configuration of distributed's log level, as an environment variable.
+_DASK_LOG_VARIABLE = "DASK_LOGGING__DISTRIBUTED"
 #: What a bare ``--json`` (the deprecated switch of earlier releases) stores.
 _JSON_SWITCH = "\0switch"
 
@@ -229,6 +233,32 @@ def _use_dask(args: argparse.Namespace) -> bool:
     )
 
 
+@contextlib.contextmanager
+def _quiet_dask(*, verbose: bool) -> Iterator[None]:
+    """Keep dask.distributed's INFO chatter (cluster start and stop, and the closed
+    connection it logs with a traceback at shutdown) off stderr, in this process and in
+    the worker processes it starts, for the duration; ``fairaudit -v`` keeps it."""
+    import logging
+    import os
+
+    if verbose:
+        yield
+        return
+    logger = logging.getLogger("distributed")
+    saved = os.environ.get(_DASK_LOG_VARIABLE), logger.level
+    # read by distributed when it is imported, here and in the workers (inherited)
+    os.environ[_DASK_LOG_VARIABLE] = "error"
+    logger.setLevel(logging.ERROR)  # if it is already imported
+    try:
+        yield
+    finally:
+        if saved[0] is None:
+            os.environ.pop(_DASK_LOG_VARIABLE, None)
+        else:
+            os.environ[_DASK_LOG_VARIABLE] = saved[0]
+        logger.setLevel(saved[1])
+
+
 def run_audit(args: argparse.Namespace) -> int:
     """Run the audit and print it; returns the exit status."""
     if args.result:
@@ -245,20 +275,22 @@ def run_audit(args: argparse.Namespace) -> int:
                 "repair the Parquet files first, or audit one table without --dask"
             )
 
-        result = audit_parquet(
-            args.predictions,
-            args.labels,
-            scheduler=args.scheduler,
-            on=args.on,
-            tasks=args.vocab,
-            attributes=args.by,
-            unmatched=args.unmatched,
-            missing=args.missing,
-            mappings=_mappings(args.map, args.vocab),
-            progress=not args.quiet,
-            **({} if args.workers is None else {"n_workers": args.workers}),
-            description=args.description or f"predictions {args.predictions}, labels {args.labels}",
-        )
+        with _quiet_dask(verbose=getattr(args, "verbose", False)):
+            result = audit_parquet(
+                args.predictions,
+                args.labels,
+                scheduler=args.scheduler,
+                on=args.on,
+                tasks=args.vocab,
+                attributes=args.by,
+                unmatched=args.unmatched,
+                missing=args.missing,
+                mappings=_mappings(args.map, args.vocab),
+                progress=not args.quiet,
+                **({} if args.workers is None else {"n_workers": args.workers}),
+                description=args.description
+                or f"predictions {args.predictions}, labels {args.labels}",
+            )
         if args.model:
             result.metadata["model"] = args.model
     else:
