@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from fairaudit._version import DISTRIBUTION
+
 __all__ = [
     "CheckpointError",
     "ConfigurationError",
@@ -101,7 +103,7 @@ class MissingDependencyError(FairAuditError, ImportError):
     """An optional dependency (a package or a local weight file) needed here is absent.
 
     The message says what to install or where to put the file. The core install
-    (``pip install fairaudit``) audits predictions, datasets and detectors, renders
+    (``pip install fairaudit-faces``) audits predictions, datasets and detectors, renders
     reports, compares and gates without torch; the subject models (training,
     prediction, evaluation, export) need the extra ``models``, and each other optional
     feature its own extra (``backbones``, ``onnx``, ``detect``, ``app``,
@@ -121,11 +123,13 @@ class MissingDependencyError(FairAuditError, ImportError):
         Examples
         --------
         >>> print(MissingDependencyError.for_extra("detect", "cv2", "face detection"))
-        face detection needs cv2, which is not installed: pip install "fairaudit[detect]"
+        face detection needs cv2, which is not installed: pip install "fairaudit-faces[detect]"
         """
-        needed_for = needed_for or _EXTRA_PURPOSE.get(extra, f"this feature of fairaudit[{extra}]")
+        needed_for = needed_for or _EXTRA_PURPOSE.get(
+            extra, f"this feature of {DISTRIBUTION}[{extra}]"
+        )
         message = f"{needed_for} needs {package}, which is not installed: "
-        message += f'pip install "fairaudit[{extra}]"'
+        message += f'pip install "{DISTRIBUTION}[{extra}]"'
         if package == "torch":
             message += f" (for the CPU-only build of torch, first: {_TORCH_CPU_COMMAND})"
         return cls(message)

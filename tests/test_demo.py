@@ -54,7 +54,7 @@ def _without_timestamps(path) -> list[str]:
 
 def test_fairaudit_demo_writes_the_committed_reports(tmp_path, capsys):
     """The README's main job renders exactly the reports committed in reports/demo."""
-    assert main(["demo", "-o", str(tmp_path), "--no-progress"]) == 0
+    assert main(["demo", "-o", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
     compare = tmp_path / "compare.html"
     assert str(compare) in out

@@ -80,14 +80,14 @@ def test_train_then_model_card_end_to_end(tmp_path, capsys):
     assert main([
         "train", "--dataset", "fairface", "--data-root", str(root), "--output", str(run),
         "--arch-kwargs", json.dumps(TINY), "--image-size", "32", "--batch-size", "8",
-        "--epochs", "1", "--threads", "1", "--no-progress",
+        "--epochs", "1", "--threads", "1", "--quiet",
     ]) == 0  # fmt: skip
     out = tmp_path / "shipped"
     assert main([
-        "model-card", str(run), "--name", "tiny", "--out", str(out),
+        "model-card", str(run), "--name", "tiny", "--output", str(out),
         "--command", "fairaudit train ...",
         "--train-data", "16 synthetic images", "--dataset", "fairface", "--data-root", str(root),
-        "--bootstrap", "200", "--no-progress",
+        "--resamples", "200", "--quiet",
         "--reference", json.dumps({"source": "a paper", "figures": {"gender": 0.9}}),
     ]) == 0  # fmt: skip
     card = json.loads((out / "tiny.json").read_text())
@@ -106,7 +106,7 @@ def test_train_then_model_card_end_to_end(tmp_path, capsys):
 
     assert main([
         "evaluate", "--checkpoint", str(out / "tiny.pt"), "--dataset", "fairface",
-        "--data-root", str(root), "--bootstrap", "100", "--no-progress",
+        "--data-root", str(root), "--resamples", "100", "--quiet",
         "--json", str(tmp_path / "ev.json"), "--audit", str(tmp_path / "audit.json"),
     ]) == 0  # fmt: skip
     printed = capsys.readouterr().out

@@ -1,6 +1,6 @@
 """The top-level namespace: every advertised name resolves, and importing stays light.
 
-The core (``pip install fairaudit``) has no torch: every module but the model ones
+The core (``pip install fairaudit-faces``) has no torch: every module but the model ones
 imports without it, and the model commands say which extra to install.
 """
 
@@ -69,7 +69,7 @@ def test_every_lazy_name_resolves_to_the_subpackage_object():
 
     for name, module in fairaudit._LAZY.items():
         if not HAS_TORCH and name in {"Predictor", "load_checkpoint"}:
-            with pytest.raises(MissingDependencyError, match=r"fairaudit\[models\]"):
+            with pytest.raises(MissingDependencyError, match=r"fairaudit-faces\[models\]"):
                 getattr(fairaudit, name)
             continue
         assert getattr(fairaudit, name) is getattr(importlib.import_module(module), name)
@@ -154,7 +154,7 @@ def test_a_model_module_without_torch_names_the_extra(module):
     assert out.returncode == 1
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("fairaudit.exceptions.MissingDependencyError: "), last
-    assert 'pip install "fairaudit[models]"' in last
+    assert 'pip install "fairaudit-faces[models]"' in last
     assert "https://download.pytorch.org/whl/cpu" in last
 
 
@@ -166,7 +166,7 @@ def test_torch_names_of_the_core_packages_name_the_extra(name):
         f"    try:\n"
         f"        getattr(package, {name!r} if package is d else 'build_model')\n"
         f"    except ImportError as exc:\n"
-        f"        print(type(exc).__name__, 'fairaudit[models]' in str(exc))\n"
+        f"        print(type(exc).__name__, 'fairaudit-faces[models]' in str(exc))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.split("\n")[:2] == ["MissingDependencyError True"] * 2, out.stderr
@@ -195,7 +195,7 @@ def test_a_model_command_without_torch_names_the_extra(argv, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 2, out.stderr
     assert out.stderr.startswith(f"fairaudit {argv[0]}: error: "), out.stderr
-    assert 'pip install "fairaudit[models]"' in out.stderr
+    assert 'pip install "fairaudit-faces[models]"' in out.stderr
 
 
 def test_the_extras():

@@ -1,4 +1,4 @@
-"""The Streamlit web app (optional extra ``app``: ``pip install "fairaudit[app]"``).
+"""The Streamlit web app (optional extra ``app``: ``pip install "fairaudit-faces[app]"``).
 
 ``fairaudit app`` serves two pages (see ``docs/app.md``):
 

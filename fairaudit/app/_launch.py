@@ -185,12 +185,14 @@ def run_app(*, model: str, port: int = DEFAULT_PORT, address: str = DEFAULT_ADDR
     Raises
     ------
     MissingDependencyError
-        If Streamlit is not installed (``pip install "fairaudit[app]"``).
+        If Streamlit is not installed (``pip install "fairaudit-faces[app]"``).
     ConfigurationError
         For a model the app cannot use or a bad port.
     """
     from fairaudit.app._models import check_app_model
 
     if importlib.util.find_spec("streamlit") is None:
-        raise MissingDependencyError('the web app needs Streamlit: pip install "fairaudit[app]"')
+        raise MissingDependencyError(
+            'the web app needs Streamlit: pip install "fairaudit-faces[app]"'
+        )
     return serve(streamlit_command(model=check_app_model(model), port=port, address=address))

@@ -84,7 +84,7 @@ DETECTOR_NOTES: Mapping[str, str] = {
     ),
     "haar": (
         "OpenCV's frontal-face Haar cascade, without alignment (a square crop with a 25% "
-        'margin); install "fairaudit[detect]" with dlib for FairFace\'s aligned chips'
+        'margin); install "fairaudit-faces[detect]" with dlib for FairFace\'s aligned chips'
     ),
 }
 

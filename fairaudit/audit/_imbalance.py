@@ -60,8 +60,8 @@ def imbalance_statistics(counts: Sequence[int] | np.ndarray | pd.Series) -> pd.S
     Examples
     --------
     >>> s = imbalance_statistics([30, 10])
-    >>> round(s["max_ratio"], 2), round(s["cv"], 2), round(s["gini"], 3)
-    (0.75, 0.5, 0.375)
+    >>> [round(float(s[name]), 3) for name in ("max_ratio", "cv", "gini")]
+    [0.75, 0.5, 0.375]
     """
     n = np.asarray(counts, dtype=np.float64)
     if n.ndim != 1 or n.size == 0:

@@ -31,7 +31,7 @@ from fairaudit.cli import (
 )
 from fairaudit.exceptions import FairAuditError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMAND_GROUPS", "build_parser", "main"]
 
 # Modules that each define ``register(subparsers)``, in the order of ``--help``.
 _COMMAND_MODULES = (
@@ -52,15 +52,24 @@ _COMMAND_MODULES = (
 _DESCRIPTION = """\
 Audit face-attribute models (gender, age group, race/ethnicity) for bias.
 
-Typical session:
-  fairaudit audit-data                 imbalance of FairFace's labels (embedded counts)
-  fairaudit audit-data PATH            the same for a FairFace/UTKFace folder or labels CSV
-  fairaudit integrity PATH             unreadable files and duplicate images of a dataset
-  fairaudit audit --predictions P ...  sliced performance and fairness of a model
-  fairaudit train / predict / export   subject models
-
-Run 'fairaudit COMMAND --help' for the options of a command.
+Typical steps (docs/index.md is the guide):
+  fairaudit predict PHOTOS -o v2.csv                  a model's predictions (extra "models")
+  fairaudit audit --predictions v2.csv --labels labels.csv -o v2.json
+                                                      sliced performance and fairness
+  fairaudit report v2.json                            the HTML bias report
+  fairaudit compare v1.json v2.json                   what changed between two versions
+  fairaudit check v2.json --max equalized_odds_difference=0.1
+                                                      the fairness gate in CI (exit 1)
 """
+
+#: The command groups of ``fairaudit --help``, in order. A command registered by a
+#: module but missing here is listed under "other commands".
+COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
+    "auditing": ("audit", "audit-detector", "slices"),
+    "reports and gates": ("report", "pair", "compare", "check", "redact", "demo", "app"),
+    "models": ("predict", "evaluate", "train", "train-heads", "export", "model-card"),
+    "data": ("audit-data", "integrity", "attributes"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +86,32 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _COMMAND_MODULES:
         module.register(subparsers)
+    parser.epilog = _grouped_commands(subparsers)
+    # the grouped list replaces argparse's flat one (argparse has no public way to group)
+    subparsers.help = "one of the commands below"
+    subparsers._choices_actions = []
     return parser
+
+
+def _grouped_commands(subparsers: argparse._SubParsersAction) -> str:
+    """The commands' one-line helps, under the headings of :data:`COMMAND_GROUPS`."""
+    helps = {action.dest: action.help or "" for action in subparsers._choices_actions}
+    listed = {name for names in COMMAND_GROUPS.values() for name in names}
+    groups = dict(COMMAND_GROUPS)
+    others = tuple(name for name in helps if name not in listed)
+    if others:
+        groups["other commands"] = others
+    width = max(len(name) for name in helps) + 2
+    lines = []
+    for title, names in groups.items():
+        present = [name for name in names if name in helps]
+        if not present:
+            continue
+        lines.append(f"{title}:")
+        lines += [f"  {name:<{width}}{helps[name]}" for name in present]
+        lines.append("")
+    lines.append("Run 'fairaudit COMMAND --help' for the options of a command.")
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

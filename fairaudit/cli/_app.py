@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
         help="serve the web app: faces of a photo with predicted labels; saved audit reports",
         description=(
             "Serve the Streamlit web app (needs the optional extra: pip install "
-            "'fairaudit[app]'): upload a photo to see each face boxed with its predicted "
+            "'fairaudit-faces[app]'): upload a photo to see each face boxed with its predicted "
             "gender, age group and ethnicity, or open a saved audit to read its report. "
             "Open the printed URL in a browser; stop with Ctrl-C."
         ),

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import sys
 import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+from fairaudit.cli._options import (
+    add_output,
+    add_quiet,
+    add_resamples,
+    add_unmatched,
+    deprecation_warning,
+    write_json,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +46,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--labels", help="labels table (.csv or .parquet) joined on --on")
     parser.add_argument("--on", default="file", help="join key column (default: file)")
     parser.add_argument(
-        "--by", nargs="+", default=None, help="sensitive attribute columns (default: the tasks)"
+        "--by",
+        nargs="+",
+        default=None,
+        help="sensitive attribute columns (default: the tasks and every face attribute "
+        "(gender, age, race) the labels hold)",
     )
     parser.add_argument(
         "--vocab",
@@ -78,8 +92,9 @@ def register(subparsers: Any) -> None:
         "--format",
         choices=["fairaudit", "fairface"],
         default="fairaudit",
-        help="predictions format: fairaudit's table (default) or the FairFace authors' "
-        "predict.py output (face_name_align, race, race4, gender, age, *_scores_fair)",
+        help="predictions format: fairaudit's table, or fairface: the FairFace authors' "
+        "predict.py output (face_name_align, race, race4, gender, age, *_scores_fair) "
+        "(default: fairaudit)",
     )
     parser.add_argument(
         "--key-prefix",
@@ -89,13 +104,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--model", help="name of the audited model, recorded in the audit")
     parser.add_argument("--description", help="description recorded in the audit")
-    parser.add_argument(
-        "--bootstrap",
-        type=int,
-        default=0,
-        metavar="N",
-        help="bootstrap replicates for confidence intervals (default: none)",
-    )
+    add_resamples(parser, default=0, deprecated=("--bootstrap",))
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     parser.add_argument(
         "--min-support",
@@ -103,17 +112,12 @@ def register(subparsers: Any) -> None:
         default=30,
         help="slices with fewer rows are marked 'small' (default: 30)",
     )
-    parser.add_argument(
-        "--unmatched",
-        choices=["error", "report"],
-        default="error",
-        help="prediction rows without labels: error (default) or report",
-    )
+    add_unmatched(parser, what="prediction rows without a label row")
     parser.add_argument(
         "--missing",
         choices=["error", "group"],
         default="error",
-        help="missing sensitive values: error (default) or a 'missing' group",
+        help="missing sensitive values: an error, or group: a 'missing' group (default: error)",
     )
     parser.add_argument(
         "--dask",
@@ -134,14 +138,22 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="worker processes of the local Dask cluster (default: 2)",
     )
+    add_quiet(parser, help="no progress bar over Dask partitions", deprecated=("--no-progress",))
+    add_output(parser, help="save the audit to this JSON file (for report, compare, check)")
     parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bar over Dask partitions"
-    )
-    parser.add_argument("--output", help="save the audit to this JSON file")
-    parser.add_argument(
-        "--json", action="store_true", help="print a JSON summary instead of tables"
+        "--json",
+        metavar="PATH",
+        nargs="?",
+        const=_JSON_SWITCH,
+        help="write a JSON summary to PATH ('-' for stdout, instead of the tables)",
     )
     parser.set_defaults(func=run_audit)
+
+
+#: The dask configuration of distributed's log level, as an environment variable.
+_DASK_LOG_VARIABLE = "DASK_LOGGING__DISTRIBUTED"
+#: What a bare ``--json`` (the deprecated switch of earlier releases) stores.
+_JSON_SWITCH = "\0switch"
 
 
 def _summary(result: AuditResult, *, min_support: int, boot: pd.DataFrame | None) -> dict[str, Any]:
@@ -225,6 +237,32 @@ def _use_dask(args: argparse.Namespace) -> bool:
     )
 
 
+@contextlib.contextmanager
+def _quiet_dask(*, verbose: bool) -> Iterator[None]:
+    """Keep dask.distributed's INFO chatter (cluster start and stop, and the closed
+    connection it logs with a traceback at shutdown) off stderr, in this process and in
+    the worker processes it starts, for the duration; ``fairaudit -v`` keeps it."""
+    import logging
+    import os
+
+    if verbose:
+        yield
+        return
+    logger = logging.getLogger("distributed")
+    saved = os.environ.get(_DASK_LOG_VARIABLE), logger.level
+    # read by distributed when it is imported, here and in the workers (inherited)
+    os.environ[_DASK_LOG_VARIABLE] = "error"
+    logger.setLevel(logging.ERROR)  # if it is already imported
+    try:
+        yield
+    finally:
+        if saved[0] is None:
+            os.environ.pop(_DASK_LOG_VARIABLE, None)
+        else:
+            os.environ[_DASK_LOG_VARIABLE] = saved[0]
+        logger.setLevel(saved[1])
+
+
 def run_audit(args: argparse.Namespace) -> int:
     """Run the audit and print it; returns the exit status."""
     if args.result:
@@ -241,20 +279,22 @@ def run_audit(args: argparse.Namespace) -> int:
                 "repair the Parquet files first, or audit one table without --dask"
             )
 
-        result = audit_parquet(
-            args.predictions,
-            args.labels,
-            scheduler=args.scheduler,
-            n_workers=args.workers or 2,
-            on=args.on,
-            tasks=args.vocab,
-            attributes=args.by,
-            unmatched=args.unmatched,
-            missing=args.missing,
-            mappings=_mappings(args.map, args.vocab),
-            progress=not args.no_progress,
-            description=args.description or f"predictions {args.predictions}, labels {args.labels}",
-        )
+        with _quiet_dask(verbose=getattr(args, "verbose", False)):
+            result = audit_parquet(
+                args.predictions,
+                args.labels,
+                scheduler=args.scheduler,
+                on=args.on,
+                tasks=args.vocab,
+                attributes=args.by,
+                unmatched=args.unmatched,
+                missing=args.missing,
+                mappings=_mappings(args.map, args.vocab),
+                progress=not args.quiet,
+                **({} if args.workers is None else {"n_workers": args.workers}),
+                description=args.description
+                or f"predictions {args.predictions}, labels {args.labels}",
+            )
         if args.model:
             result.metadata["model"] = args.model
     else:
@@ -296,17 +336,16 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.output:
         path = result.save(args.output)
     boot = None
-    if args.bootstrap:
-        boot = result.bootstrap(n_resamples=args.bootstrap, random_state=args.seed)
+    if args.resamples:
+        boot = result.bootstrap(n_resamples=args.resamples, random_state=args.seed)
+    if args.json == _JSON_SWITCH:
+        deprecation_warning("fairaudit audit", "--json without a PATH", "--json -")
+        args.json = "-"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small slices are marked in the 'status' columns
         if args.json:
-            print(
-                json.dumps(
-                    _summary(result, min_support=args.min_support, boot=boot), default=str, indent=1
-                )
-            )
-        else:
+            write_json(_summary(result, min_support=args.min_support, boot=boot), args.json)
+        if args.json != "-":
             _print_tables(result, min_support=args.min_support, boot=boot)
             if result.tasks and result.attributes:
                 from fairaudit.report import terminal_summary
@@ -317,6 +356,8 @@ def run_audit(args: argparse.Namespace) -> int:
                 )
     if args.output:
         print(f"saved audit to {path}")
+    if args.json and args.json != "-":
+        print(f"wrote {args.json}")
     return 0
 
 

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from fairaudit.cli._options import add_json, add_output, add_quiet, add_resamples, add_unmatched
+
 __all__ = ["register", "run_check", "run_compare", "run_pair"]
 
 
@@ -32,13 +34,9 @@ def register(subparsers: Any) -> None:
         help="paired counts of the baseline and a candidate (from 'fairaudit pair')",
     )
     compare.add_argument("--tasks", nargs="+", help="tasks to compare (default: all)")
-    compare.add_argument(
-        "-o", "--output", default="compare.html", help="HTML report (default: compare.html)"
-    )
+    add_output(compare, default="compare.html", help="HTML report (default: compare.html)")
     compare.add_argument("--json", metavar="PATH", help="also write the changes as JSON")
-    compare.add_argument(
-        "--resamples", type=int, default=1000, help="bootstrap replicates (default: 1000)"
-    )
+    add_resamples(compare, default=1000)
     compare.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     compare.add_argument(
         "--confidence", type=float, default=0.95, help="interval coverage (default: 0.95)"
@@ -51,6 +49,7 @@ def register(subparsers: Any) -> None:
     )
     compare.add_argument("--findings", type=int, default=10, help="findings to print (default: 10)")
     compare.add_argument("--title", help="report title")
+    add_quiet(compare, help="no progress bar")
     compare.set_defaults(func=run_compare)
 
     pair = subparsers.add_parser(
@@ -80,13 +79,12 @@ def register(subparsers: Any) -> None:
         default=None,
         help="class vocabularies (default: from the labels, else FairFace)",
     )
-    pair.add_argument(
-        "--unmatched",
-        choices=["report", "error"],
-        default="report",
-        help="rows that cannot be paired: report (default) or error",
+    add_unmatched(
+        pair,
+        what="rows that cannot be paired (unreadable image, no label row, absent from the "
+        "other version)",
     )
-    pair.add_argument("-o", "--output", required=True, help="paired counts file (.json)")
+    add_output(pair, required=True, help="paired counts file (.json)")
     pair.set_defaults(func=run_pair)
 
     check = subparsers.add_parser(
@@ -179,7 +177,7 @@ def register(subparsers: Any) -> None:
     check.add_argument(  # deprecated: its behaviour is now the default
         "--strict", action="store_true", default=False, help=argparse.SUPPRESS
     )
-    check.add_argument("--json", metavar="PATH", help="write a JSON summary ('-' for stdout)")
+    add_json(check, help="write a JSON summary")
     check.add_argument(
         "--junit",
         metavar="GATE.xml",
@@ -205,7 +203,7 @@ def run_compare(args: argparse.Namespace) -> int:
         n_resamples=args.resamples,
         random_state=args.seed,
         min_support=args.min_support,
-        progress=sys.stderr.isatty(),
+        progress=sys.stderr.isatty() and not args.quiet,
     )
     path = write_comparison_report(comparison, args.output, title=args.title)
     if args.json:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-from fairaudit._io import atomic_path, atomic_write_text
+from fairaudit._io import atomic_path
+from fairaudit.cli._options import add_json, write_json
 from fairaudit.exceptions import DataValidationError
 
-__all__ = ["register", "write_json"]
+__all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,9 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="flag intersectional cells with fewer rows than N (default: 30)",
     )
     audit.add_argument("--decimals", type=int, default=6, help="decimals printed (default: 6)")
-    audit.add_argument(
-        "--json", metavar="FILE", help="also write every table as JSON to FILE ('-' for stdout)"
-    )
+    add_json(audit, help="also write every table as JSON")
     audit.add_argument(
         "--plots", metavar="DIR", help="save distribution bars and joint heatmaps as PNG in DIR"
     )
@@ -59,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     integrity.add_argument("path", help="FairFace folder, UTKFace folder or labels CSV")
-    integrity.add_argument("--json", metavar="FILE", help="write the report as JSON ('-': stdout)")
+    add_json(integrity, help="write the report as JSON")
     integrity.add_argument(
         "--duplicates", metavar="CSV", help="write the table of duplicate images to CSV"
     )
@@ -91,15 +89,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--jobs", type=int, default=1, metavar="N", help="threads decoding images (default: 1)"
     )
     integrity.set_defaults(func=_run_integrity)
-
-
-def write_json(payload: Any, target: str) -> None:
-    """Write ``payload`` as JSON to ``target`` atomically (``-`` prints to stdout)."""
-    text = json.dumps(payload, indent=2, default=str)
-    if target == "-":
-        print(text)
-        return
-    atomic_write_text(target, text + "\n")
 
 
 def _audits_from_path(args: argparse.Namespace) -> tuple[list[Any], list[str]]:

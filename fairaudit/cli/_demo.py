@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from fairaudit.cli._options import add_output, add_quiet, add_resamples
+
 __all__ = ["register"]
 
 
@@ -19,20 +21,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "are. --rebuild-from recomputes those audits from a FairFace folder first."
         ),
     )
-    demo.add_argument(
-        "-o", "--out", default="fairaudit-demo", help="output folder (default: fairaudit-demo)"
+    add_output(
+        demo,
+        default="fairaudit-demo",
+        help="output folder (default: fairaudit-demo)",
+        deprecated=("--out",),
     )
-    demo.add_argument(
-        "--resamples", type=int, default=1000, metavar="N", help="bootstrap replicates (1000)"
-    )
-    demo.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
+    add_resamples(demo, default=1000)
+    demo.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     demo.add_argument(
         "--rebuild-from",
         metavar="FAIRFACE_ROOT",
         help="predict FairFace val with the shipped models and the detector, and write the "
-        "recomputed audits to OUT/audits before rendering from them",
+        "recomputed audits to OUTPUT/audits before rendering from them",
     )
-    demo.add_argument("--no-progress", action="store_true")
+    add_quiet(demo, help="no progress bar (with --rebuild-from)", deprecated=("--no-progress",))
     demo.set_defaults(func=_run_demo)
 
 
@@ -49,14 +52,16 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     audits = None
     if args.rebuild_from:
-        progress = not args.no_progress
+        progress = not args.quiet
         labels = load_demo_labels(args.rebuild_from)
         predictions = predict_demo(labels, progress=progress)
         detections = detect_demo(labels, progress=progress)
         audits = build_demo_audits(predictions, labels, detections)
-        saved = audits.save(Path(args.out) / "audits")
+        saved = audits.save(Path(args.output) / "audits")
         print(f"recomputed demo audits: {saved}")
-    written = run_demo(args.out, n_resamples=args.resamples, random_state=args.seed, audits=audits)
+    written = run_demo(
+        args.output, n_resamples=args.resamples, random_state=args.seed, audits=audits
+    )
     for name, path in written.reports.items():
         print(f"report of {name}: {path}")
     print(f"comparison of the shipped models: {written.comparison}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fairaudit.cli._models import DETECTOR_PRESETS
+from fairaudit.cli._options import add_deprecated_alias
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 
 if TYPE_CHECKING:
@@ -34,14 +35,14 @@ each, and the detectors are also compared pairwise on the same images: per group
 the paired 2x2 table, the rate difference with Newcombe's paired 95% interval and
 an exact McNemar test (Holm-adjusted over the groups).
 
-The settings preset is that for tight face crops (--detector crops), the framing
-of FairFace's and UTKFace's images; --detector photos audits the preset 'fairaudit
-predict --detect' uses on raw photos.
+The detectors' settings preset is that for tight face crops (--preset crops),
+the framing of FairFace's and UTKFace's images; --preset photos audits the preset
+'fairaudit predict --detect' uses on raw photos (its default there).
 
 Examples:
   fairaudit audit-detector data/fairface -o detection-audit.json
   fairaudit audit-detector data/fairface --merge-into classifier-audit.json
-  fairaudit audit-detector photos/ --labels photos.csv --detector photos
+  fairaudit audit-detector photos/ --labels photos.csv --preset photos
   fairaudit audit-detector data/fairface --detectors haar,dlib-hog,dlib-cnn \\
       --output-dir detector-audit/
 """
@@ -65,10 +66,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--split", default="val", help="FairFace split (default: val)")
     parser.add_argument(
-        "--detector",
+        "--preset",
         choices=DETECTOR_PRESETS,
         default="crops",
-        help="settings preset: crops (default, tight face crops) or photos",
+        help="the detectors' settings preset: crops (tight face crops, as in FairFace and "
+        "UTKFace) or photos (raw photos) (default: crops)",
+    )
+    add_deprecated_alias(
+        parser, "--detector", new="--preset", dest="preset", choices=DETECTOR_PRESETS
     )
     parser.add_argument(
         "--detectors",
@@ -170,7 +175,7 @@ def run_audit_detector(args: argparse.Namespace) -> int:
     merge_target = None
     if args.merge_into is not None:  # fail before the long run, not after it
         merge_target = AuditResult.load(args.merge_into)
-    detectors = {n: make_detector(n, preset=args.detector, align=False) for n in names}
+    detectors = {n: make_detector(n, preset=args.preset, align=False) for n in names}
     data = _dataset(args)
     runs = {}
     for name, detector in detectors.items():
@@ -185,7 +190,7 @@ def run_audit_detector(args: argparse.Namespace) -> int:
             run,
             args.labels,
             unmatched="error",
-            description=f"detector audit ({name}, {args.detector} preset) of {args.data}",
+            description=f"detector audit ({name}, {args.preset} preset) of {args.data}",
         )
         result.metadata["detection"]["detector_name"] = name
         _print_rates(result, min_support=args.min_support)
@@ -207,7 +212,7 @@ def run_audit_detector(args: argparse.Namespace) -> int:
             runs,
             metadata={
                 "source": str(args.data),
-                "preset": args.detector,
+                "preset": args.preset,
                 "limit": args.limit,
                 "detectors": {n: repr(d) for n, d in detectors.items()},
                 "seconds": {n: round(r.summary.seconds, 3) for n, r in runs.items()},

@@ -7,6 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fairaudit.cli._options import (
+    add_json,
+    add_output,
+    add_quiet,
+    add_resamples,
+    shipped_model_name,
+    write_json,
+)
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["register"]
@@ -22,13 +30,13 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="split to evaluate (FairFace: val (default) or train; UTKFace: the protocol's "
         "test (default), val or train, cut with --seed as in training)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="UTKFace protocol split seed")
-    parser.add_argument("--limit", type=int, help="evaluate only the first N images")
     parser.add_argument(
-        "--bootstrap", type=int, default=1000, metavar="N", help="bootstrap replicates (1000)"
+        "--seed", type=int, default=0, help="UTKFace protocol split seed (default: 0)"
     )
+    parser.add_argument("--limit", type=int, help="evaluate only the first N images")
+    add_resamples(parser, default=1000, deprecated=("--bootstrap",))
     parser.add_argument("--threads", type=int, help="torch threads")
-    parser.add_argument("--no-progress", action="store_true")
+    add_quiet(parser, deprecated=("--no-progress",))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,14 +47,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Predict a labelled split with a checkpoint and print each task's headline "
             "figure (accuracy; mean absolute error in years for an age regression) with a "
-            "95%% bootstrap interval. --audit also saves the full audit of the predictions."
+            "95% bootstrap interval. --audit also saves the full audit of the predictions."
         ),
     )
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", help="a fairaudit checkpoint (.pt)")
-    source.add_argument("--model", help="a shipped model's name (see --list)")
+    source.add_argument(
+        "--model",
+        type=shipped_model_name,
+        help="a shipped model's name (docs/models.md lists them; an unknown name is "
+        "refused with the list)",
+    )
     _add_data_arguments(evaluate)
-    evaluate.add_argument("--json", metavar="FILE", help="write the summary as JSON")
+    add_json(evaluate, help="write the summary as JSON")
     evaluate.add_argument("--audit", metavar="FILE", help="save the full AuditResult as JSON")
     evaluate.add_argument("--predictions", metavar="FILE", help="save the predictions table")
     evaluate.set_defaults(func=_run_evaluate)
@@ -55,14 +68,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "model-card",
         help="package a training run: lean checkpoint + model card (JSON and Markdown)",
         description=(
-            "Evaluate RUN/best.pt on a labelled split and write OUT/NAME.pt (weights, tasks, "
-            "input size; no optimiser state), OUT/NAME.json and OUT/NAME.md (data, recipe, "
+            "Evaluate RUN/best.pt on a labelled split and write OUTPUT/NAME.pt (weights, tasks, "
+            "input size; no optimiser state), OUTPUT/NAME.json and OUTPUT/NAME.md (data, recipe, "
             "command, seed, training time, metrics with intervals, references)."
         ),
     )
     card.add_argument("run", help="a 'fairaudit train' output folder")
     card.add_argument("--name", required=True)
-    card.add_argument("--out", required=True, help="folder for NAME.pt/.json/.md")
+    add_output(card, required=True, help="folder for NAME.pt/.json/.md", deprecated=("--out",))
     card.add_argument("--command", required=True, help="the exact training command")
     card.add_argument("--train-data", required=True, help="description of the training data")
     card.add_argument("--reference", help="JSON: {'source': ..., 'figures': {task: value}}")
@@ -98,9 +111,9 @@ def _evaluate(args: argparse.Namespace, checkpoint: Path) -> tuple[Any, str]:
     evaluation = evaluate_checkpoint(
         checkpoint,
         table,
-        n_resamples=args.bootstrap,
+        n_resamples=args.resamples,
         threads=args.threads,
-        progress=not args.no_progress,
+        progress=not args.quiet,
         model=getattr(args, "model", None) or getattr(args, "name", None) or checkpoint.stem,
         data=what,
     )
@@ -120,7 +133,6 @@ def _print_summary(evaluation: Any, what: str) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from fairaudit._io import atomic_write_text
     from fairaudit.models import shipped_model_path
 
     checkpoint = shipped_model_path(args.model) if args.model else Path(args.checkpoint)
@@ -128,7 +140,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     _print_summary(evaluation, what)
     if args.json:
         payload = {"checkpoint": str(checkpoint), "data": what, **evaluation.to_dict()}
-        atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
+        write_json(payload, args.json)
     if args.audit:
         evaluation.audit.save(args.audit)
     if args.predictions:
@@ -153,6 +165,6 @@ def _run_model_card(args: argparse.Namespace) -> int:
         reference=reference,
         notes=args.notes,
     )
-    path = package_run(args.run, args.out, card)
+    path = package_run(args.run, args.output, card)
     print(f"shipped model written: {path} (+ .json, .md)")
     return 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from fairaudit.cli._options import add_deprecated_alias
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["DEFAULT_PHOTO_MODEL", "DETECTOR_PRESETS", "detector_from_preset", "register"]
@@ -35,7 +36,8 @@ race), {task}_pred, {task}_prob_{class} per class, status (ok | unreadable) and
 error. Unreadable images are kept with status 'unreadable' (or refused with
 --on-unreadable raise) and listed in the summary.
 
-With --detect (raw photos), faces are found first (OpenCV Haar cascade) and cropped
+With --detect (raw photos), faces are found first (--face-detector, default the
+best installed: dlib's CNN, else dlib's HOG, else OpenCV's Haar cascade) and cropped
 FairFace style: one row per face, largest first, with face (0-based) and its box
 x, y, width, height in the photo's pixels; a photo without a face keeps one row
 with status 'no_face'. The summary counts images, faces, images with no face and
@@ -101,10 +103,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="detect and crop the faces first (raw photos): one row per face",
     )
     predict.add_argument(
-        "--detector",
+        "--preset",
         choices=DETECTOR_PRESETS,
         default="photos",
-        help="detector preset with --detect: photos (default) or crops (tight face crops)",
+        help="with --detect: the detector's settings preset, photos (raw photos) or crops "
+        "(tight face crops) (default: photos)",
+    )
+    add_deprecated_alias(
+        predict, "--detector", new="--preset", dest="preset", choices=DETECTOR_PRESETS
     )
     predict.add_argument(
         "--face-detector",
@@ -129,7 +135,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--on-unreadable",
         choices=("keep", "raise"),
         default="keep",
-        help="keep unreadable images as rows with status 'unreadable' (default) or stop",
+        help="keep: unreadable images stay as rows with status 'unreadable', or raise: stop "
+        "(default: keep)",
     )
     predict.add_argument(
         "--no-optimize",
@@ -269,9 +276,9 @@ def run_predict(args: argparse.Namespace) -> int:
         from fairaudit.detect import best_detector_name
 
         chosen = best_detector_name() if args.face_detector == "best" else args.face_detector
-        detector = detector_from_preset(args.detector, chosen)
+        detector = detector_from_preset(args.preset, chosen)
         how = "Haar cascade, margin crops" if chosen == "haar" else "aligned FairFace chips"
-        print(f"face detector: {chosen} ({how}, {args.detector} preset)", file=sys.stderr)
+        print(f"face detector: {chosen} ({how}, {args.preset} preset)", file=sys.stderr)
     elif detect:
         detector = predictor.default_detector()
         print(f"face detector: {detector!r} (the spec's crop)", file=sys.stderr)

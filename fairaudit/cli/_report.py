@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from fairaudit.cli._options import add_output, add_quiet, add_resamples
+
 __all__ = ["register", "run_report"]
 
 
@@ -24,9 +26,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("audit", metavar="AUDIT.json", help="a saved audit")
-    parser.add_argument(
-        "-o", "--output", help="the HTML file to write (default: AUDIT.html beside the audit)"
-    )
+    add_output(parser, help="the HTML file to write (default: AUDIT.html beside the audit)")
     parser.add_argument("--title", help="title of the report (default: from the audit)")
     parser.add_argument(
         "--model-card",
@@ -42,9 +42,7 @@ def register(subparsers: Any) -> None:
         help="attributes whose groups get their own confusion matrix "
         "(default: gender if the audit has it; none: pass the flag alone)",
     )
-    parser.add_argument(
-        "--resamples", type=int, default=1000, metavar="N", help="bootstrap replicates (1000)"
-    )
+    add_resamples(parser, default=1000)
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     parser.add_argument(
         "--min-support",
@@ -58,11 +56,7 @@ def register(subparsers: Any) -> None:
         help="also write every ranked disparity as CSV (rank, task, attribute, metric, "
         "class, gap with its interval, groups, p-values) for a spreadsheet",
     )
-    parser.add_argument(
-        "--quiet",
-        action="store_true",
-        help="print only the written path(s), not the summary of disparities",
-    )
+    add_quiet(parser, help="print only the written path(s), not the summary of disparities")
     parser.set_defaults(func=run_report)
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fairaudit.cli._options import add_output, add_quiet
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["register"]
@@ -66,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--dataset", choices=("fairface", "utkface"), help="dataset and task set")
     p.add_argument("--data-root", help="dataset folder (FairFace root or UTKFace image folder)")
-    p.add_argument("--output", required=True, help="run folder for checkpoints and logs")
+    add_output(p, required=True, help="run folder for checkpoints and logs")
     p.add_argument("--config", metavar="JSON", help="start from this TrainConfig JSON file")
     p.add_argument("--arch", help="architecture (default: lightweight; UTKFace: mobilenet_v2)")
     p.add_argument(
@@ -125,7 +126,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=True,
         help="continue from OUTPUT/last.pt when it exists (default: yes)",
     )
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_quiet(p, help="no progress bars", deprecated=("--no-progress",))
     p.set_defaults(func=_run_train)
     register_heads(subparsers)
 
@@ -189,7 +190,7 @@ def _run_train(args: argparse.Namespace) -> int:
             val_table=tables.val,
             output_dir=output,
             resume=args.resume,
-            progress=not args.no_progress,
+            progress=not args.quiet,
         )
     finally:
         ctx.close()
@@ -243,7 +244,7 @@ def register_heads(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         help="FairFace root (labels/, train/, val/) or UTKFace image folder",
     )
-    p.add_argument("--output", required=True, help="run folder")
+    add_output(p, required=True, help="run folder")
     p.add_argument(
         "--trunk", help="shipped model or checkpoint (default: fairface-mobilenet_v2-112)"
     )
@@ -258,13 +259,14 @@ def register_heads(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--select",
         choices=("best", "last"),
-        help="best (default): the epoch with the lowest held-out loss; last: exactly --epochs "
-        "epochs, nothing chosen on the held-out rows (required when the trunk trained on them)",
+        help="best: the epoch with the lowest held-out loss; last: exactly --epochs epochs, "
+        "nothing chosen on the held-out rows (required when the trunk trained on them) "
+        "(default: best)",
     )
     p.add_argument("--seed", type=int, help="(default 0)")
     p.add_argument("--threads", type=int, help="torch threads (default 1)")
     p.add_argument("--limit-train", type=int, metavar="N", help="first N training rows only")
-    p.add_argument("--no-progress", action="store_true")
+    add_quiet(p, help="no progress bars", deprecated=("--no-progress",))
     p.set_defaults(func=_run_train_heads)
 
 
@@ -309,7 +311,7 @@ def _run_train_heads(args: argparse.Namespace) -> int:
         train_table=train_table,
         val_table=tables.val,
         output_dir=args.output,
-        progress=not args.no_progress,
+        progress=not args.quiet,
     )
     last = result.history.iloc[-1]
     print(

@@ -10,7 +10,7 @@ what was found, missing, repaired, dropped or excluded. Nothing is dropped silen
 (:mod:`fairaudit.inference`) and of the detector audit (:mod:`fairaudit.detect`).
 
 :class:`FaceDataset`, :func:`collate_faces` and :class:`ImageTransform` need torch (the
-extra ``fairaudit[models]``) and are imported on first use; everything else works in
+extra ``fairaudit-faces[models]``) and are imported on first use; everything else works in
 the core install.
 """
 

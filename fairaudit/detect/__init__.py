@@ -4,7 +4,7 @@
 array) and returns each with its box and a crop with a margin like FairFace's
 ("padding 0.25"), largest first; no face is an empty list. The default detector
 (:func:`default_detector`, optional extra ``detect``: ``pip install
-"fairaudit[detect]"``) is the best installed: dlib's CNN with FairFace's aligned
+"fairaudit-faces[detect]"``) is the best installed: dlib's CNN with FairFace's aligned
 chips, else OpenCV's frontal-face Haar cascade (:class:`HaarCascadeDetector`); any
 object with a ``detect(rgb_array) -> list[Box]`` method (:class:`FaceDetector`)
 can replace it.

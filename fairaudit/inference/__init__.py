@@ -19,7 +19,7 @@ through face detection first (``Predictor.run(..., detect=True)``,
   (defined in :mod:`fairaudit.datasets`, re-exported here).
 
 The table's column names and status values are defined once in :mod:`fairaudit.schema`.
-Prediction needs torch (the extra ``fairaudit[models]``): without it, importing this
+Prediction needs torch (the extra ``fairaudit-faces[models]``): without it, importing this
 package raises :class:`~fairaudit.exceptions.MissingDependencyError` naming the extra.
 """
 

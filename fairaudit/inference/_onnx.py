@@ -62,7 +62,7 @@ def _require_onnx() -> tuple[Any, Any]:
     except ImportError as exc:
         raise MissingDependencyError(
             f"ONNX export and the onnx backend need the packages onnx and onnxruntime "
-            f"({exc.name} is missing): pip install 'fairaudit[onnx]'"
+            f"({exc.name} is missing): pip install 'fairaudit-faces[onnx]'"
         ) from None
     return onnx, onnxruntime
 

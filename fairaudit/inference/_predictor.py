@@ -37,7 +37,6 @@ from fairaudit.detect import (
     ImageInput,
     best_detector_name,
     default_detector,
-    detect_faces,
     make_detector,
     read_image,
 )

@@ -486,7 +486,7 @@ def audit_parquet(
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise DataValidationError(
             f"Parquet audits on a cluster need dask and distributed ({exc}); "
-            "pip install 'fairaudit[distributed]'"
+            "pip install 'fairaudit-faces[distributed]'"
         ) from exc
     if isinstance(predictions, str | os.PathLike):
         source: Any = os.fspath(predictions)

@@ -9,10 +9,10 @@ sigmoid output ``(N,)`` in ``[0, 1]`` for a regression task). Its ``arch``,
 Architectures: ``"lightweight"`` (:class:`LightweightMTLNet224`, 668,077
 parameters, trained from scratch) and the transfer models of the UTKFace study
 (:class:`TransferMTLNet`): ``"mobilenet_v2"`` (native, ImageNet weights offline) and,
-with the extra ``fairaudit[backbones]`` (timm), ``"vgg19"``, ``"resnet50"``,
+with the extra ``fairaudit-faces[backbones]`` (timm), ``"vgg19"``, ``"resnet50"``,
 ``"inception_v3"``, ``"xception"``, ``"mobilenet_v1"``, ``"mobilenet_v1_transformer"``.
 
-The models need torch (the extra ``fairaudit[models]``). Without it this package still
+The models need torch (the extra ``fairaudit-faces[models]``). Without it this package still
 imports, and the shipped models' cards (:func:`shipped_models`, :func:`shipped_model_card`,
 :func:`shipped_model_path`) work, so reports of audits of the shipped models render in
 the core install; every other name raises :class:`~fairaudit.exceptions.MissingDependencyError`

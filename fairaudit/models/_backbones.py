@@ -4,7 +4,7 @@ A backbone maps images ``(N, 3, H, W)`` to a feature map ``(N, C, h, w)``
 (``forward_feature_map``) and knows its channel count ``C`` (``num_features``).
 MobileNetV2 is native (:mod:`fairaudit.models._mobilenet_v2`); the other backbones of
 the original UTKFace study (VGG19, ResNet50, InceptionV3, Xception, MobileNet v1)
-come from timm, behind the optional extra ``fairaudit[backbones]``. Nothing is ever
+come from timm, behind the optional extra ``fairaudit-faces[backbones]``. Nothing is ever
 downloaded: pretrained weights come from local files.
 """
 
@@ -91,7 +91,8 @@ def _import_timm() -> Any:
         import timm
     except ImportError as exc:
         raise MissingDependencyError(
-            "this backbone comes from timm: install it with `pip install 'fairaudit[backbones]'` "
+            "this backbone comes from timm: install it with "
+            "`pip install 'fairaudit-faces[backbones]'` "
             f"(timm imports torchvision, which must be the build matching the installed torch); "
             f"import failed with: {exc}"
         ) from exc

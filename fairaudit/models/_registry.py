@@ -27,8 +27,8 @@ def available_architectures(*, usable_only: bool = False) -> tuple[str, ...]:
     ----------
     usable_only : bool, default=False
         Keep only the architectures that can be built here (timm's need the
-        optional extra ``fairaudit[backbones]``, the face-descriptor fusion
-        ``fairaudit[detect]``).
+        optional extra ``fairaudit-faces[backbones]``, the face-descriptor fusion
+        ``fairaudit-faces[detect]``).
 
     Returns
     -------

@@ -104,11 +104,15 @@ def terminal_summary(
         disparities = rank_disparities(audit, min_support=min_support, confidence=confidence)
     level = float(disparities["level"].iloc[0]) if len(disparities) else confidence
     verdict = verdict_sentences(disparities, tasks=list(audit.tasks))
-    lines = ["verdict:"] + [f"  - {sentence}" for sentence in verdict] + [
-        f"largest supported disparities (false discovery rate {1 - confidence:.0%}, "
-        f"simultaneous intervals at {level:.1%}, groups of at least {min_support} rows; "
-        "ranked by the smallest gap the data support):"
-    ]
+    lines = (
+        ["verdict:"]
+        + [f"  - {sentence}" for sentence in verdict]
+        + [
+            f"largest supported disparities (false discovery rate {1 - confidence:.0%}, "
+            f"simultaneous intervals at {level:.1%}, groups of at least {min_support} rows; "
+            "ranked by the smallest gap the data support):"
+        ]
+    )
     for task in audit.tasks:
         rows = disparities[disparities["task"] == task]
         supported = rows[rows["supported"]]

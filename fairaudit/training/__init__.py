@@ -4,7 +4,7 @@ The FairFace reference recipe (:meth:`TrainConfig.fairface_reference`) and the
 UTKFace protocol of the original study (:meth:`TrainConfig.utkface_protocol`,
 :func:`utkface_protocol_split`), early stopping, class weighting, exact resume,
 and multi-process training with ``torchrun`` (DDP). Training needs torch (the extra
-``fairaudit[models]``): without it, importing this package raises
+``fairaudit-faces[models]``): without it, importing this package raises
 :class:`~fairaudit.exceptions.MissingDependencyError` naming the extra.
 """
 

@@ -179,7 +179,7 @@ def stratified_holdout_split(
     >>> parts = stratified_holdout_split(table, fraction=0.2, strata=("gender",))
     >>> [len(parts["train"]), len(parts["holdout"])]
     [16, 4]
-    >>> parts["holdout"]["gender"].value_counts().to_dict()
+    >>> parts["holdout"]["gender"].value_counts().sort_index().to_dict()
     {'Female': 2, 'Male': 2}
     """
     if isinstance(fraction, bool) or not (0.0 < float(fraction) < 1.0):

@@ -61,7 +61,7 @@ def test_streamlit_command_refuses_a_bad_port(port):
 
 
 def test_cli_app_forwards_the_servers_exit_status(monkeypatch):
-    pytest.importorskip("streamlit", reason='needs streamlit (pip install "fairaudit[app]")')
+    pytest.importorskip("streamlit", reason='needs streamlit (pip install "fairaudit-faces[app]")')
     seen = {}
 
     def command(**kwargs):
@@ -74,7 +74,7 @@ def test_cli_app_forwards_the_servers_exit_status(monkeypatch):
 
 
 def test_cli_app_refuses_a_model_it_cannot_use(capsys):
-    pytest.importorskip("streamlit", reason='needs streamlit (pip install "fairaudit[app]")')
+    pytest.importorskip("streamlit", reason='needs streamlit (pip install "fairaudit-faces[app]")')
     assert main(["app", "--model", "utkface-mobilenet_v2-112"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("fairaudit app: error: the app predicts with a shipped FairFace model")
@@ -88,7 +88,7 @@ def test_cli_app_without_streamlit_says_how_to_install_it(monkeypatch, capsys):
         lambda name, *a: None if name == "streamlit" else real(name, *a),
     )
     assert main(["app"]) == 2
-    assert 'pip install "fairaudit[app]"' in capsys.readouterr().err
+    assert 'pip install "fairaudit-faces[app]"' in capsys.readouterr().err
 
 
 def test_importing_the_app_functions_and_the_cli_stays_light():

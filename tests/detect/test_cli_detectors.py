@@ -16,7 +16,9 @@ pytest.importorskip("cv2", reason="the Haar cascade detector needs opencv-python
 def test_several_detectors_write_one_audit_each_and_the_pairs(
     fairface_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("dlib", reason='the dlib detectors need dlib-bin: "fairaudit[detect]"')
+    pytest.importorskip(
+        "dlib", reason='the dlib detectors need dlib-bin: "fairaudit-faces[detect]"'
+    )
     out = tmp_path / "audit"
     args = ["audit-detector", str(fairface_root), "--detectors", "haar,dlib-hog"]
     report = tmp_path / "detectors.html"

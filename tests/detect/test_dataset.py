@@ -33,7 +33,7 @@ from fairaudit.vocab import FAIRFACE_VOCABULARIES
 pytestmark = [
     pytest.mark.skipif(
         importlib.util.find_spec("cv2") is None,
-        reason="the Haar cascade detector needs opencv-python-headless<5 (fairaudit[detect])",
+        reason="the Haar cascade detector needs opencv-python-headless<5 (fairaudit-faces[detect])",
     ),
     pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning"),
 ]
@@ -235,7 +235,7 @@ def test_cli_audit_detector_folder_and_errors(folder: Path, tmp_path: Path, caps
     labels.to_csv(csv, index=False)
     out = tmp_path / "det.json"
     code = main(
-        ["audit-detector", str(folder), "--labels", str(csv), "--detector", "photos"]
+        ["audit-detector", str(folder), "--labels", str(csv), "--preset", "photos"]
         + ["-o", str(out), "-q"]
     )
     assert code == 0

@@ -33,7 +33,9 @@ def test_the_shipped_comparison_is_of_the_5000_val_images() -> None:
 @pytest.mark.shared_data
 @pytest.mark.slow
 def test_the_shipped_subset_equals_a_rebuild_from_the_real_images(fairface_root) -> None:
-    pytest.importorskip("dlib", reason='the dlib detectors need dlib-bin: "fairaudit[detect]"')
+    pytest.importorskip(
+        "dlib", reason='the dlib detectors need dlib-bin: "fairaudit-faces[detect]"'
+    )
     labels = load_demo_labels(fairface_root)
     detections = detect_demo_comparison(labels, limit=DEMO_DETECTOR_SUBSET, progress=False)
     rebuilt = build_demo_detectors(detections)

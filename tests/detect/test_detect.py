@@ -24,7 +24,7 @@ from fairaudit.exceptions import ConfigurationError, DataValidationError
 
 needs_cv2 = pytest.mark.skipif(
     importlib.util.find_spec("cv2") is None,
-    reason="the Haar cascade detector needs opencv-python-headless<5 (fairaudit[detect])",
+    reason="the Haar cascade detector needs opencv-python-headless<5 (fairaudit-faces[detect])",
 )
 
 # Reference face boxes, eyebrows to chin and cheek to cheek, read by eye once from the

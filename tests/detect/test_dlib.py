@@ -26,7 +26,7 @@ from fairaudit.detect import (
 from fairaudit.exceptions import ConfigurationError, DataValidationError, MissingDependencyError
 
 dlib = pytest.importorskip(
-    "dlib", reason='the dlib detectors need dlib-bin: pip install "fairaudit[detect]"'
+    "dlib", reason='the dlib detectors need dlib-bin: pip install "fairaudit-faces[detect]"'
 )
 
 #: Face boxes drawn by hand on FairFace val images (eyebrows to chin, cheek to cheek),
@@ -212,7 +212,7 @@ def test_model_folder_argument(models: Path, tmp_path: Path) -> None:
 
 def test_missing_dlib_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "dlib", None)  # makes `import dlib` raise ImportError
-    with pytest.raises(MissingDependencyError, match=r'pip install "fairaudit\[detect\]"'):
+    with pytest.raises(MissingDependencyError, match=r'pip install "fairaudit-faces\[detect\]"'):
         DlibDetector("hog")
 
 

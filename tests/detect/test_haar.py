@@ -23,7 +23,7 @@ def test_default_cascade_is_the_one_shipped_with_opencv() -> None:
 
 def test_missing_opencv_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "cv2", None)  # makes `import cv2` raise ImportError
-    with pytest.raises(MissingDependencyError, match=r'pip install "fairaudit\[detect\]"'):
+    with pytest.raises(MissingDependencyError, match=r'pip install "fairaudit-faces\[detect\]"'):
         HaarCascadeDetector()
 
 

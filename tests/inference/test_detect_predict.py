@@ -27,7 +27,7 @@ from tests.detect.test_detect import ASTRONAUT_FACE, GRACE_HOPPER_FACE
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("cv2") is None,
-    reason="face detection needs opencv-python-headless<5 (fairaudit[detect])",
+    reason="face detection needs opencv-python-headless<5 (fairaudit-faces[detect])",
 )
 
 MODEL = "fairface-lightweight-112"
@@ -345,7 +345,7 @@ def test_cli_detector_preset_crops(mixed_folder: Path, capsys) -> None:
             "predict",
             str(mixed_folder / "astronaut.png"),
             "--detect",
-            "--detector",
+            "--preset",
             "crops",
             "--face-detector",
             "haar",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from fairaudit.cli import main
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics import audit_table
+from fairaudit.metrics import AuditResult, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 from tests.metrics.conftest import make_data
 
@@ -135,8 +136,9 @@ def test_audit_parquet_and_cli_on_a_running_scheduler(client, logs, tmp_path, ca
             str(labels_csv),
             "--scheduler",
             address,
-            "--no-progress",
+            "--quiet",
             "--json",
+            "-",
             "--output",
             str(out),
         ]
@@ -145,8 +147,6 @@ def test_audit_parquet_and_cli_on_a_running_scheduler(client, logs, tmp_path, ca
     printed = capsys.readouterr().out
     summary = json.loads(printed[: printed.rindex("}") + 1])
     assert summary["n_rows"] == N
-    from fairaudit.metrics import AuditResult
-
     _assert_same(AuditResult.load(out), expected)
     # the tables printed without --json
     assert (
@@ -159,12 +159,40 @@ def test_audit_parquet_and_cli_on_a_running_scheduler(client, logs, tmp_path, ca
                 str(labels_csv),
                 "--scheduler",
                 address,
-                "--no-progress",
+                "--quiet",
             ]
         )
         == 0
     )
     assert "join on 'file': 2400 matched" in capsys.readouterr().out
+    # the quieting of dask's log lasts the audit only
+    assert "DASK_LOGGING__DISTRIBUTED" not in os.environ
+
+
+@pytest.mark.slow
+def test_a_successful_cli_run_on_a_local_cluster_is_quiet(logs, tmp_path) -> None:
+    """No dask.distributed chatter (INFO lines, the closed connection's traceback at
+    shutdown) on stderr: the summary only; ``-v`` brings the log back."""
+    import subprocess
+    import sys
+
+    folder, labels, whole = logs
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_LOGGING")}
+    labels_csv = tmp_path / "labels.csv"
+    labels.to_csv(labels_csv, index=False)
+    out = tmp_path / "audit.json"
+    command = [sys.executable, "-m", "fairaudit", "audit", "--predictions", str(folder)]
+    command += ["--labels", str(labels_csv), "--workers", "1", "-q", "-o", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    for noise in ("INFO", "distributed.", "Traceback", "CommClosedError"):
+        assert noise not in done.stderr, done.stderr
+    assert "largest supported disparities" in done.stderr
+    _assert_same(AuditResult.load(out), audit_table(whole, labels_csv))
+    verbose = subprocess.run(
+        [*command[:3], "-v", *command[3:]], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert verbose.returncode == 0 and "INFO distributed.scheduler" in verbose.stderr
 
 
 def test_no_matching_file_is_a_clear_error(tmp_path) -> None:

@@ -220,14 +220,14 @@ def test_cli_audit_prints_saves_and_fails_cleanly(tmp_path, capsys):
             str(tmp_path / "l.csv"),
             "--output",
             str(out),
-            "--bootstrap",
+            "--resamples",
             "20",
         ]
     )
     text = capsys.readouterr().out
     assert code == 0 and "race fairness between gender groups" in text
     assert AuditResult.load(out).n_rows == len(labels)
-    code = main(["audit", "--result", str(out), "--json"])
+    code = main(["audit", "--result", str(out), "--json", "-"])
     summary = json.loads(capsys.readouterr().out)
     assert code == 0 and summary["n_rows"] == len(labels)
     preds.loc[0, "file"] = "nope.jpg"

@@ -32,7 +32,7 @@ def _timm_missing_reason() -> str:
         import timm  # noqa: F401
     except ImportError as exc:
         return (
-            f"timm does not import here ({exc}); the optional extra fairaudit[backbones] "
+            f"timm does not import here ({exc}); the optional extra fairaudit-faces[backbones] "
             "needs timm and a torchvision built for the installed torch"
         )
     return ""
@@ -169,7 +169,7 @@ def test_timm_backbones_without_timm_say_what_to_install(arch, monkeypatch):
     # Make `import timm` fail whether or not timm is installed (None in sys.modules
     # is how Python marks a module as unimportable), so this runs everywhere.
     monkeypatch.setitem(sys.modules, "timm", None)
-    with pytest.raises(MissingDependencyError, match=r"fairaudit\[backbones\]"):
+    with pytest.raises(MissingDependencyError, match=r"fairaudit-faces\[backbones\]"):
         build_model(arch)
 
 

@@ -18,7 +18,7 @@ def test_train_command_end_to_end(tiny_fairface, tmp_path, capsys):
         "--arch", "lightweight", "--arch-kwargs", '{"width": 0.125, "hidden": 16}',
         "--image-size", str(TINY_SIZE), "--batch-size", "8", "--epochs", "1",
         "--output", str(out), "--class-weighting", "--limit-train", "12", "--seed", "3",
-        "--threads", "1", "--no-progress",
+        "--threads", "1", "--quiet",
     ]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out

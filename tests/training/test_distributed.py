@@ -75,7 +75,7 @@ def test_two_gloo_processes_equal_one_process(tiny_fairface, tmp_path):
         "train", "--dataset", "fairface", "--data-root", str(tiny_fairface),
         "--arch-kwargs", '{"width": 0.125, "hidden": 16}', "--image-size", str(TINY_SIZE),
         "--batch-size", "8", "--epochs", "2", "--early-stopping", "none",
-        "--freeze-batchnorm", "--threads", "1", "--no-progress", "--official-val",
+        "--freeze-batchnorm", "--threads", "1", "--quiet", "--official-val",
     ]  # fmt: skip
     assert TINY_ARCH_KWARGS == {"width": 0.125, "hidden": 16}
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}

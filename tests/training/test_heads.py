@@ -24,7 +24,7 @@ from tests.training.conftest import make_fairface
 
 needs_dlib = pytest.mark.skipif(
     __import__("importlib").util.find_spec("dlib") is None,
-    reason='the face descriptor needs dlib-bin: pip install "fairaudit[detect]"',
+    reason='the face descriptor needs dlib-bin: pip install "fairaudit-faces[detect]"',
 )
 
 

@@ -27,9 +27,7 @@ def build_fairness(ctx: ReportContext, task: str, tid: str, attribute: str) -> d
         frame = frame[frame["metric"].str.startswith("accuracy_")]
     summary = frame[frame["class"] == "all"].copy()
     cm = ctx.audit.grouped_counts(task, by=attribute)
-    claims = [
-        GapInference(cm, metric, min_support=ctx.min_support) for metric in summary["metric"]
-    ]
+    claims = [GapInference(cm, metric, min_support=ctx.min_support) for metric in summary["metric"]]
     alpha = 1 - ctx.confidence
     bounds = [claim.interval(alpha) for claim in claims]
     at = summary.columns.get_loc("value") + 1
