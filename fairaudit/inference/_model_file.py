@@ -142,7 +142,7 @@ class _OnnxRunner:
             import onnxruntime as ort
         except ImportError:
             raise ConfigurationError(
-                "running an ONNX model needs onnxruntime: pip install 'fairaudit[onnx]'"
+                "running an ONNX model needs onnxruntime: pip install 'fairaudit-faces[onnx]'"
             ) from None
         options = ort.SessionOptions()
         if threads is not None:
