@@ -35,6 +35,7 @@ from fairaudit.attributes._derive import (
     face_attributes,
     write_attributes,
 )
+from fairaudit.attributes._gender_shades import gender_shades_table
 from fairaudit.attributes._skin import (
     CHIP_FACE_BOX,
     CHIP_SKIN_BOXES,
@@ -63,6 +64,7 @@ __all__ = [
     "bin_condition",
     "derive_attributes",
     "face_attributes",
+    "gender_shades_table",
     "individual_typology_angle",
     "landmark_skin_regions",
     "laplacian_variance",

@@ -46,7 +46,7 @@ CONDITION_BINS: Mapping[str, ConditionBins] = {
     "brightness": ConditionBins(
         "brightness",
         Vocabulary("brightness_level", ("dark", "dim", "normal", "bright"), ordered=True),
-        (30.0, 45.0, 65.0),
+        (30.0, 45.0, 60.0),
         "mean L* of the image (0-100)",
     ),
     "contrast": ConditionBins(
@@ -58,7 +58,7 @@ CONDITION_BINS: Mapping[str, ConditionBins] = {
     "blur": ConditionBins(
         "blur",
         Vocabulary("sharpness", ("blurred", "soft", "sharp"), ordered=True),
-        (50.0, 200.0),
+        (20.0, 100.0),
         "variance of the Laplacian of the 8-bit luma (higher is sharper)",
     ),
     "face_size": ConditionBins(

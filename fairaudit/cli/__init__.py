@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from fairaudit._version import __version__
 from fairaudit.cli import (
     _app,
+    _attributes,
     _audit,
     _compare,
     _data,
@@ -36,6 +37,7 @@ __all__ = ["build_parser", "main"]
 # Modules that each define ``register(subparsers)``, in the order of ``--help``.
 _COMMAND_MODULES = (
     _data,
+    _attributes,
     _audit,
     _train,
     _models,
