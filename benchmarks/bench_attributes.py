@@ -1,0 +1,147 @@
+"""Benchmark: the derived attributes of FairFace's 5,000 val images (time, memory, and what
+they show).
+
+Runs :func:`fairaudit.attributes.derive_attributes` over the val images of the shared
+data (``../shared/data/fairface``), one process, one thread (run it with
+``OMP_NUM_THREADS=1 nice -n 10``), and prints:
+
+- wall and CPU time, images per second, and the process's peak resident memory
+  (``ru_maxrss``: dlib's 68-point model included) before and after the run;
+- the statuses and where the skin regions came from (landmarks in a detected face
+  box, in the chip's nominal box, or fixed boxes);
+- the ITA per FairFace race label: median and interquartile range, the share of
+  "lighter" faces, and the six categories;
+- how ITA moves with the image's brightness: Pearson and Spearman correlations,
+  overall and within each race label, and the slope (degrees of ITA per unit of
+  mean L*) within race labels;
+- with ``--compare-chip``: the same images with the chip's fixed boxes instead of
+  landmarks, and how far their ITA is from the landmark ITA.
+
+Usage::
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_attributes.py -o attrs_val.parquet
+    python benchmarks/bench_attributes.py --limit 200          # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fairaudit.attributes import SKIN_TONE, derive_attributes
+from fairaudit.datasets import load_fairface
+
+FAIRFACE = Path(__file__).resolve().parents[1].parent / "shared/data/fairface"
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _val_images(limit: int | None) -> pd.DataFrame:
+    table = load_fairface(FAIRFACE, splits=("val",)).table
+    table = table[table["has_image"]].reset_index(drop=True)
+    return table.head(limit) if limit else table
+
+
+def _run(images: pd.DataFrame, landmarks: str, output: Path | None) -> tuple[pd.DataFrame, dict]:
+    before = _peak_mib()
+    wall, cpu = time.perf_counter(), time.process_time()
+    table = derive_attributes(images, landmarks=landmarks, output=output, progress=False)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return table, {
+        "images": len(images),
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "images_per_s": round(len(images) / wall, 1),
+        "peak_rss_before_mib": round(before, 0),
+        "peak_rss_after_mib": round(_peak_mib(), 0),
+    }
+
+
+def _ita_by_race(joined: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for race, part in joined.groupby("race", observed=True):
+        ita = part["ita"].dropna()
+        q1, med, q3 = np.percentile(ita, [25, 50, 75])
+        tones = part["skin_tone"].value_counts(normalize=True).reindex(SKIN_TONE.classes)
+        r_brightness = stats.pearsonr(part["ita"], part["brightness"]).statistic
+        slope = stats.linregress(part["brightness"], part["ita"]).slope
+        rows.append(
+            {
+                "race": race,
+                "n": len(ita),
+                "median": round(med, 1),
+                "q1": round(q1, 1),
+                "q3": round(q3, 1),
+                "iqr": round(q3 - q1, 1),
+                "lighter": round(float((part["skin_type"] == "lighter").sum() / len(ita)), 3),
+                **{t: round(float(v), 3) for t, v in tones.items()},
+                "r_brightness": round(float(r_brightness), 2),
+                "slope_per_L": round(float(slope), 2),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("median", ascending=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="only the first N val images")
+    parser.add_argument("--output", "-o", type=Path, help="also write the attributes table")
+    parser.add_argument(
+        "--compare-chip", action="store_true", help="also run with the chip's fixed boxes"
+    )
+    args = parser.parse_args()
+    print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, load {os.getloadavg()}")
+    images = _val_images(args.limit)
+    table, timing = _run(images, "auto", args.output)
+    print("landmarks:", timing)
+    print(table["attributes_status"].value_counts().to_dict())
+    print(table["skin_region"].value_counts().to_dict())
+    joined = images[["file", "race", "gender"]].merge(table, on="file", validate="one_to_one")
+    ok = joined[joined["ita"].notna()]
+    pd.set_option("display.width", 200)
+    print("\nITA per FairFace race label (degrees):")
+    print(_ita_by_race(ok).to_string(index=False))
+    print("\nITA vs brightness (mean L* of the image):")
+    pearson = stats.pearsonr(ok["ita"], ok["brightness"]).statistic
+    spearman = stats.spearmanr(ok["ita"], ok["brightness"]).statistic
+    print(f"  overall: Pearson r = {pearson:.2f}, Spearman rho = {spearman:.2f} (n = {len(ok)})")
+    centred = ok.groupby("race", observed=True)[["ita", "brightness"]].transform(
+        lambda s: s - s.mean()
+    )
+    within = stats.linregress(centred["brightness"], centred["ita"])
+    print(
+        f"  within race labels: r = {within.rvalue:.2f}, slope {within.slope:.2f} degrees of ITA "
+        "per unit of mean L*"
+    )
+    ks = {
+        c: table[c].value_counts(sort=False).to_dict()
+        for c in ("brightness_level", "contrast_level", "sharpness", "face_size_level")
+    }
+    print("\nconditions:", ks)
+    if args.compare_chip:
+        chip, timing_chip = _run(images, "chip", None)
+        print("\nfixed boxes:", timing_chip)
+        both = table[["file", "ita", "skin_type"]].merge(
+            chip[["file", "ita", "skin_type"]], on="file", suffixes=("", "_chip")
+        )
+        both = both.dropna(subset=["ita", "ita_chip"])
+        diff = (both["ita_chip"] - both["ita"]).abs()
+        r_chip = stats.pearsonr(both["ita"], both["ita_chip"]).statistic
+        same = (both["skin_type"] == both["skin_type_chip"]).mean()
+        print(
+            f"  |ITA fixed boxes - ITA landmarks|: median {diff.median():.1f}, 90th percentile "
+            f"{diff.quantile(0.9):.1f}; Pearson r {r_chip:.3f}; same lighter/darker {same:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
