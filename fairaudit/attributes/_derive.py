@@ -158,11 +158,9 @@ def _value_rows(paths: list[str], landmarker: FaceLandmarker, bar: Any) -> pd.Da
         row: dict[str, Any] = {c: np.nan for c in VALUE_COLUMNS}
         row.update({_SOURCE: None, _STATUS: "ok", _ERROR: None})
         try:
-            rgb = np.asarray(load_rgb(path))
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            row.update(face_attributes(np.asarray(load_rgb(path)), landmarker=landmarker))
+        except (OSError, ValueError, Image.DecompressionBombError, DataValidationError) as exc:
             row.update({_STATUS: "unreadable", _ERROR: f"{type(exc).__name__}: {exc}"})
-        else:
-            row.update(face_attributes(rgb, landmarker=landmarker))
         rows.append(row)
         bar.update(1)
     return pd.DataFrame(rows, columns=[*VALUE_COLUMNS, _SOURCE, _STATUS, _ERROR])
