@@ -182,6 +182,8 @@ def _with_bins(values: pd.DataFrame) -> pd.DataFrame:
         out[name] = pd.Categorical(labels, dtype=DERIVED_VOCABULARIES[name].dtype)
     out[_SOURCE] = pd.Categorical(out[_SOURCE], categories=list(LANDMARK_SOURCES))
     out[_STATUS] = pd.Categorical(out[_STATUS], categories=list(ATTRIBUTE_STATUSES))
+    # one dtype for the messages, whether computed now or read back from a chunk
+    out[_ERROR] = pd.Series([None if pd.isna(v) else str(v) for v in out[_ERROR]], index=out.index)
     order = [FILE_COLUMN, *DERIVED_VOCABULARIES, *VALUE_COLUMNS, _SOURCE, _STATUS, _ERROR]
     return out[order]
 
