@@ -15,12 +15,15 @@ data (``../shared/data/fairface``), one process, one thread (run it with
   overall and within each race label, and the slope (degrees of ITA per unit of
   mean L*) within race labels;
 - with ``--compare-chip``: the same images with the chip's fixed boxes instead of
-  landmarks, and how far their ITA is from the landmark ITA.
+  landmarks, and how far their ITA is from the landmark ITA;
+- with ``--masks PNG``: draws the skin regions of six val images, with their ITA, into a
+  small PNG (the picture of docs/derived-attributes.md).
 
 Usage::
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_attributes.py -o attrs_val.parquet
     python benchmarks/bench_attributes.py --limit 200          # smoke run
+    python benchmarks/bench_attributes.py --limit 0 --masks docs/images/skin-masks.png
 """
 
 from __future__ import annotations
@@ -91,6 +94,38 @@ def _ita_by_race(joined: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("median", ascending=False)
 
 
+#: The val images of the picture (``7.jpg`` a lit face, ``1.jpg`` a dim one).
+MASK_IMAGES = ("1.jpg", "2.jpg", "4.jpg", "5.jpg", "6.jpg", "7.jpg")
+
+
+def draw_masks(path: Path, *, tile: int = 112) -> None:
+    """The skin regions of :data:`MASK_IMAGES` over the faces, ITA written below, as a PNG."""
+    from PIL import Image, ImageDraw
+
+    from fairaudit._io import atomic_path
+    from fairaudit.attributes import FaceLandmarker, face_attributes, skin_mask
+
+    landmarker = FaceLandmarker()
+    tiles = []
+    for name in MASK_IMAGES:
+        rgb = np.asarray(Image.open(FAIRFACE / "val" / name).convert("RGB"))
+        regions, _, _ = landmarker.skin_regions(rgb)
+        mask = skin_mask(rgb.shape[:2], regions)
+        shown = rgb.astype(np.float64)
+        shown[mask] = 0.55 * shown[mask] + 0.45 * np.array([0.0, 255.0, 0.0])
+        image = Image.fromarray(shown.astype(np.uint8)).resize((tile, tile), Image.BILINEAR)
+        canvas = Image.new("RGB", (tile, tile + 14), "white")
+        canvas.paste(image, (0, 0))
+        ita = face_attributes(rgb, landmarker=landmarker)["ita"]
+        ImageDraw.Draw(canvas).text((4, tile + 1), f"val/{name} ITA {ita:.0f}", fill="black")
+        tiles.append(np.asarray(canvas))
+    rows = [np.concatenate(tiles[i : i + 3], axis=1) for i in range(0, len(tiles), 3)]
+    with atomic_path(path) as tmp:
+        picture = Image.fromarray(np.concatenate(rows, axis=0)).quantize(colors=192)
+        picture.save(tmp, format="PNG", optimize=True)
+    print(f"wrote {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N val images")
@@ -98,7 +133,12 @@ def main() -> None:
     parser.add_argument(
         "--compare-chip", action="store_true", help="also run with the chip's fixed boxes"
     )
+    parser.add_argument("--masks", type=Path, help="draw the skin regions into this PNG")
     args = parser.parse_args()
+    if args.masks:
+        draw_masks(args.masks)
+    if args.limit == 0:
+        return
     print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, load {os.getloadavg()}")
     images = _val_images(args.limit)
     table, timing = _run(images, "auto", args.output)
