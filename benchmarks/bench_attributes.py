@@ -16,6 +16,9 @@ data (``../shared/data/fairface``), one process, one thread (run it with
   mean L*) within race labels;
 - with ``--compare-chip``: the same images with the chip's fixed boxes instead of
   landmarks, and how far their ITA is from the landmark ITA;
+- with ``--gender-shades PREDICTIONS...``: the Gender Shades table (accuracy of each
+  task by lighter/darker x gender, 95% Wilson intervals) of each predictions table (from
+  ``fairaudit predict --fairface ../shared/data/fairface``), joined with the attributes;
 - with ``--masks PNG``: draws the skin regions of six val images, with their ITA, into a
   small PNG (the picture of docs/derived-attributes.md).
 
@@ -24,6 +27,8 @@ Usage::
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_attributes.py -o attrs_val.parquet
     python benchmarks/bench_attributes.py --limit 200          # smoke run
     python benchmarks/bench_attributes.py --limit 0 --masks docs/images/skin-masks.png
+    python benchmarks/bench_attributes.py --attributes attrs_val.parquet \
+        --gender-shades preds-*.parquet                         # reuse a finished table
 """
 
 from __future__ import annotations
@@ -126,6 +131,25 @@ def draw_masks(path: Path, *, tile: int = 112) -> None:
     print(f"wrote {path}")
 
 
+def _print_gender_shades(path: Path, table: pd.DataFrame) -> None:
+    from fairaudit.attributes import gender_shades_table
+    from fairaudit.metrics import audit_table
+
+    predictions = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    predictions = predictions[predictions["file"].isin(table["file"])]
+    audit = audit_table(
+        predictions, table, attributes=["gender", "skin_type"], missing="group", unmatched="report"
+    )
+    shades = gender_shades_table(audit)
+    shades = shades[shades["skin"] != "missing"]
+    shades["accuracy (95% Wilson)"] = [
+        f"{a:.3f} [{lo:.3f}, {hi:.3f}]"
+        for a, lo, hi in zip(shades["accuracy"], shades["lower"], shades["upper"], strict=True)
+    ]
+    print(f"\nGender Shades table of {path.name} ({audit.n_rows} rows; greyscale left out):")
+    print(shades[["task", "skin", "gender", "n", "accuracy (95% Wilson)"]].to_string(index=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N val images")
@@ -134,6 +158,17 @@ def main() -> None:
         "--compare-chip", action="store_true", help="also run with the chip's fixed boxes"
     )
     parser.add_argument("--masks", type=Path, help="draw the skin regions into this PNG")
+    parser.add_argument(
+        "--attributes", type=Path, help="read this attributes table instead of computing it"
+    )
+    parser.add_argument(
+        "--gender-shades",
+        nargs="+",
+        type=Path,
+        default=(),
+        metavar="PREDICTIONS",
+        help="predictions tables of the val images: print their Gender Shades tables",
+    )
     args = parser.parse_args()
     if args.masks:
         draw_masks(args.masks)
@@ -141,10 +176,16 @@ def main() -> None:
         return
     print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, load {os.getloadavg()}")
     images = _val_images(args.limit)
-    table, timing = _run(images, "auto", args.output)
-    print("landmarks:", timing)
+    if args.attributes:
+        table = pd.read_parquet(args.attributes)
+        table = table[table["file"].isin(images["file"])].reset_index(drop=True)
+    else:
+        table, timing = _run(images, "auto", args.output)
+        print("landmarks:", timing)
     print(table["attributes_status"].value_counts().to_dict())
     print(table["skin_region"].value_counts().to_dict())
+    for path in args.gender_shades:
+        _print_gender_shades(path, table)
     joined = images[["file", "race", "gender"]].merge(table, on="file", validate="one_to_one")
     ok = joined[joined["ita"].notna()]
     pd.set_option("display.width", 200)

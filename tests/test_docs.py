@@ -37,6 +37,7 @@ USER_GUIDE = (
 PAGE_NEEDS = {
     "app.md": ("torch", "streamlit"),
     "comparison.md": ("torch",),
+    "derived-attributes.md": ("torch",),
     "detection.md": ("cv2", "dlib"),
     "distributed.md": ("dask", "pyarrow"),
     "gate.md": ("torch",),
