@@ -14,6 +14,9 @@ data (``../shared/data/fairface``), one process, one thread (run it with
 - how ITA moves with the image's brightness: Pearson and Spearman correlations,
   overall and within each race label, and the slope (degrees of ITA per unit of
   mean L*) within race labels;
+- how far ITA moves when the same faces are darkened (sRGB values x 0.8 and x 0.6, the
+  first ``--exposure`` images): the median drop and how many faces change side of the
+  lighter/darker split;
 - with ``--compare-chip``: the same images with the chip's fixed boxes instead of
   landmarks, and how far their ITA is from the landmark ITA;
 - with ``--gender-shades PREDICTIONS...``: the Gender Shades table (accuracy of each
@@ -131,6 +134,32 @@ def draw_masks(path: Path, *, tile: int = 112) -> None:
     print(f"wrote {path}")
 
 
+def _exposure(images: pd.DataFrame, n: int) -> None:
+    from PIL import Image
+
+    from fairaudit.attributes import SKIN_TYPE_EDGE, FaceLandmarker, face_attributes
+
+    landmarker = FaceLandmarker()
+    drops: dict[float, list[float]] = {0.8: [], 0.6: []}
+    flips = {0.8: 0, 0.6: 0}
+    for path in images["path"].head(n):
+        rgb = np.asarray(Image.open(path).convert("RGB")).astype(np.float64)
+        base = face_attributes(rgb.astype(np.uint8), landmarker=landmarker)["ita"]
+        if np.isnan(base):
+            continue
+        for gain in drops:
+            darker = np.clip(np.rint(rgb * gain), 0, 255).astype(np.uint8)
+            ita = face_attributes(darker, landmarker=landmarker)["ita"]
+            drops[gain].append(base - ita)
+            flips[gain] += (base > SKIN_TYPE_EDGE) != (ita > SKIN_TYPE_EDGE)
+    for gain, values in drops.items():
+        q1, med, q3 = np.percentile(values, [25, 50, 75])
+        print(
+            f"  sRGB x {gain}: ITA drops by a median {med:.1f} degrees (IQR {q1:.1f}-{q3:.1f}); "
+            f"{flips[gain]} of {len(values)} faces change side of the lighter/darker split"
+        )
+
+
 def _print_gender_shades(path: Path, table: pd.DataFrame) -> None:
     from fairaudit.attributes import gender_shades_table
     from fairaudit.metrics import audit_table
@@ -156,6 +185,9 @@ def main() -> None:
     parser.add_argument("--output", "-o", type=Path, help="also write the attributes table")
     parser.add_argument(
         "--compare-chip", action="store_true", help="also run with the chip's fixed boxes"
+    )
+    parser.add_argument(
+        "--exposure", type=int, default=200, metavar="N", help="darken the first N faces (200)"
     )
     parser.add_argument("--masks", type=Path, help="draw the skin regions into this PNG")
     parser.add_argument(
@@ -203,6 +235,13 @@ def main() -> None:
         f"  within race labels: r = {within.rvalue:.2f}, slope {within.slope:.2f} degrees of ITA "
         "per unit of mean L*"
     )
+    by_level = ok.pivot_table(
+        index="race", columns="brightness_level", values="ita", aggfunc="median", observed=True
+    )
+    print("\nmedian ITA per race label within each brightness level:")
+    print(by_level.round(1).to_string())
+    print(f"\nthe same faces darkened (first {args.exposure} images):")
+    _exposure(images, args.exposure)
     ks = {
         c: table[c].value_counts(sort=False).to_dict()
         for c in ("brightness_level", "contrast_level", "sharpness", "face_size_level")
