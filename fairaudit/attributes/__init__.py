@@ -6,8 +6,10 @@ one row per image, joinable with any labels table by ``file``; its binned column
 (``skin_tone``, ``skin_type``, ``brightness_level``, ``contrast_level``,
 ``sharpness``, ``face_size_level``) are ordinary grouping columns for
 :func:`fairaudit.metrics.audit_table`. :func:`gender_shades_table` is the accuracy
-of each task by lighter/darker skin x gender, as in Gender Shades. See
-``docs/derived-attributes.md``.
+of each task by lighter/darker skin x gender, as in Gender Shades.
+:func:`find_label_issues` flags the rows whose label a model's out-of-sample
+probabilities contradict (cleanlab, extra ``labels``), and :func:`label_issue_rates`
+gives their rate per group. See ``docs/derived-attributes.md``.
 """
 
 from fairaudit.attributes._colour import (
@@ -36,6 +38,11 @@ from fairaudit.attributes._derive import (
     write_attributes,
 )
 from fairaudit.attributes._gender_shades import gender_shades_table
+from fairaudit.attributes._label_quality import (
+    ANY_LABEL_ISSUE,
+    find_label_issues,
+    label_issue_rates,
+)
 from fairaudit.attributes._skin import (
     CHIP_FACE_BOX,
     CHIP_SKIN_BOXES,
@@ -47,6 +54,7 @@ from fairaudit.attributes._skin import (
 )
 
 __all__ = [
+    "ANY_LABEL_ISSUE",
     "ATTRIBUTE_STATUSES",
     "CHIP_FACE_BOX",
     "CHIP_SKIN_BOXES",
@@ -64,8 +72,10 @@ __all__ = [
     "bin_condition",
     "derive_attributes",
     "face_attributes",
+    "find_label_issues",
     "gender_shades_table",
     "individual_typology_angle",
+    "label_issue_rates",
     "landmark_skin_regions",
     "laplacian_variance",
     "luma",
