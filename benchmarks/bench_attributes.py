@@ -22,6 +22,10 @@ data (``../shared/data/fairface``), one process, one thread (run it with
 - with ``--gender-shades PREDICTIONS...``: the Gender Shades table (accuracy of each
   task by lighter/darker x gender, 95% Wilson intervals) of each predictions table (from
   ``fairaudit predict --fairface ../shared/data/fairface``), joined with the attributes;
+- with ``--label-issues PREDICTIONS``: the rows whose label the model's (out-of-sample)
+  probabilities contradict (cleanlab), their rate per race, gender and skin type with 95%
+  Wilson intervals, and each task's largest accuracy gap between race labels and the
+  Gender Shades gap, with and without those rows;
 - with ``--masks PNG``: draws the skin regions of six val images, with their ITA, into a
   small PNG (the picture of docs/derived-attributes.md).
 
@@ -179,6 +183,56 @@ def _print_gender_shades(path: Path, table: pd.DataFrame) -> None:
     print(shades[["task", "skin", "gender", "n", "accuracy (95% Wilson)"]].to_string(index=False))
 
 
+def _print_label_issues(path: Path, table: pd.DataFrame, images: pd.DataFrame) -> None:
+    import warnings
+
+    from fairaudit.attributes import (
+        ANY_LABEL_ISSUE,
+        find_label_issues,
+        gender_shades_table,
+        label_issue_rates,
+    )
+    from fairaudit.metrics import audit_table
+
+    predictions = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    predictions = predictions[predictions["file"].isin(table["file"])].reset_index(drop=True)
+    issues = find_label_issues(predictions)
+    groups = images[["file", "race", "gender"]].merge(table[["file", "skin_type"]], on="file")
+    print(f"\nlabel issues found with {path.name}: {int(issues[ANY_LABEL_ISSUE].sum())} rows")
+    for by in ("race", "gender", "skin_type"):
+        rates = label_issue_rates(issues, groups, by=by)
+        rates["rate (95% Wilson)"] = [
+            f"{r:.3f} [{lo:.3f}, {hi:.3f}]"
+            for r, lo, hi in zip(rates["rate"], rates["lower"], rates["upper"], strict=True)
+        ]
+        print(rates[["task", by, "n", "issues", "rate (95% Wilson)"]].to_string(index=False))
+    print("\nlargest accuracy gap between race labels, per task, and the Gender Shades gap of")
+    print("gender (lighter men - darker women): with all rows, and without the rows flagged for")
+    print("that task (the flags of one task do not remove rows from another's audit):")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for task in ("gender", "age", "race"):
+            for name, keep in (
+                ("all rows", np.ones(len(predictions), dtype=bool)),
+                ("flagged left out", ~issues[f"{task}_label_issue"].fillna(False).to_numpy(bool)),
+            ):
+                audit = audit_table(
+                    predictions[keep],
+                    table,
+                    tasks=[task],
+                    attributes=["race", "gender", "skin_type"],
+                    missing="group",
+                )
+                fair = audit.fairness(task, by="race")
+                gap = float(fair.loc[fair["metric"] == "accuracy_difference", "value"].iloc[0])
+                line = f"  {task}, {name} (n = {audit.n_rows}): race accuracy gap {gap:.3f}"
+                if task == "gender":
+                    shades = gender_shades_table(audit).set_index(["skin", "gender"])["accuracy"]
+                    shade_gap = shades[("lighter", "Male")] - shades[("darker", "Female")]
+                    line += f"; Gender Shades gap {shade_gap:.3f}"
+                print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N val images")
@@ -188,6 +242,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--exposure", type=int, default=200, metavar="N", help="darken the first N faces (200)"
+    )
+    parser.add_argument(
+        "--label-issues",
+        nargs="+",
+        type=Path,
+        default=(),
+        metavar="PREDICTIONS",
+        help="predictions tables of the val images: their label issues per group",
     )
     parser.add_argument("--masks", type=Path, help="draw the skin regions into this PNG")
     parser.add_argument(
@@ -218,6 +280,8 @@ def main() -> None:
     print(table["skin_region"].value_counts().to_dict())
     for path in args.gender_shades:
         _print_gender_shades(path, table)
+    for path in args.label_issues:
+        _print_label_issues(path, table, images)
     joined = images[["file", "race", "gender"]].merge(table, on="file", validate="one_to_one")
     ok = joined[joined["ita"].notna()]
     pd.set_option("display.width", 200)
