@@ -37,7 +37,7 @@ USER_GUIDE = (
 PAGE_NEEDS = {
     "app.md": ("torch", "streamlit"),
     "comparison.md": ("torch",),
-    "derived-attributes.md": ("torch",),
+    "derived-attributes.md": ("torch", "cleanlab"),
     "detection.md": ("cv2", "dlib"),
     "distributed.md": ("dask", "pyarrow"),
     "gate.md": ("torch",),
