@@ -12,6 +12,7 @@ FairFace's val images, whose chips dlib aligned.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from fairaudit.exceptions import ConfigurationError, MissingDependencyError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "CHIP_FACE_BOX",
@@ -174,9 +177,10 @@ class FaceLandmarker:
                 ) from None
             try:
                 path = dlib_model_path(LANDMARKS_68, folder=model_folder)
-            except MissingDependencyError:
+            except MissingDependencyError as exc:
                 if mode == "dlib":
                     raise
+                logger.warning("no landmarks (%s): the chip's fixed skin boxes are used", exc)
             else:
                 self._dlib = dlib
                 self._detector = dlib.get_frontal_face_detector()
