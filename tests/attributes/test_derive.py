@@ -159,3 +159,17 @@ def test_command_line_split_of_a_dataset(tmp_path, capsys):
     assert table["attributes_status"].tolist()[1:] == ["missing"] * (len(VAL_ROWS) - 1)
     assert fairaudit_main([*args[:2], "--split", "test", *args[4:]]) != 0
     assert "no split 'test'" in capsys.readouterr().err
+
+
+def test_landmark_modes_without_the_model_file(tmp_path, caplog):
+    pytest.importorskip("dlib", reason='the landmarks need dlib: pip install "fairaudit[detect]"')
+    from fairaudit.attributes import FaceLandmarker
+    from fairaudit.exceptions import ConfigurationError, MissingDependencyError
+
+    with pytest.raises(MissingDependencyError, match="shape_predictor_68_face_landmarks.dat"):
+        FaceLandmarker(mode="dlib", model_folder=tmp_path)
+    with caplog.at_level("WARNING"):
+        assert FaceLandmarker(mode="auto", model_folder=tmp_path).mode == "chip"
+    assert "fixed skin boxes" in caplog.text
+    with pytest.raises(ConfigurationError, match="landmarks must be one of"):
+        FaceLandmarker(mode="cnn")
