@@ -58,6 +58,7 @@ Typical session:
   fairaudit audit-data                 imbalance of FairFace's labels (embedded counts)
   fairaudit audit-data PATH            the same for a FairFace/UTKFace folder or labels CSV
   fairaudit integrity PATH             unreadable files and duplicate images of a dataset
+  fairaudit attributes PATH -o A.csv   skin tone and image conditions, as audit groups
   fairaudit audit --predictions P ...  sliced performance and fairness of a model
   fairaudit train / predict / export   subject models
 
