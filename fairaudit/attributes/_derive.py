@@ -76,9 +76,10 @@ DERIVED_VOCABULARIES: Mapping[str, Vocabulary] = {
     **{bins.vocabulary.name: bins.vocabulary for bins in CONDITION_BINS.values()},
 }
 #: ``attributes_status``: ``"ok"``; ``"greyscale"`` (no colour on the skin: no ITA, the
-#: conditions are computed); ``"unreadable"`` (the image could not be decoded, the reason in
+#: conditions are computed); ``"no skin"`` (the skin region holds fewer than 20 pixels: no
+#: ITA); ``"unreadable"`` (the image could not be decoded, the reason in
 #: ``attributes_error``); ``"missing"`` (a labelled row without an image file).
-ATTRIBUTE_STATUSES: tuple[str, ...] = ("ok", "greyscale", "unreadable", "missing")
+ATTRIBUTE_STATUSES: tuple[str, ...] = ("ok", "greyscale", "no skin", "unreadable", "missing")
 _STATUS = "attributes_status"
 _ERROR = "attributes_error"
 _SOURCE = "skin_region"
@@ -108,7 +109,8 @@ def face_attributes(
     dict
         :data:`VALUE_COLUMNS`, ``skin_region`` (one of
         :data:`~fairaudit.attributes.LANDMARK_SOURCES`) and ``attributes_status``
-        (``"ok"``, or ``"greyscale"`` for skin without colour: ``ita`` is NaN).
+        (``"ok"``; ``"greyscale"`` for skin without colour and ``"no skin"`` for a skin
+        region of fewer than 20 pixels: ``ita`` is NaN).
     """
     if isinstance(image, np.ndarray):
         rgb = image
@@ -128,7 +130,7 @@ def face_attributes(
     mask = skin_mask(rgb.shape[:2], regions)
     n_skin = int(mask.sum())
     skin_l = skin_b = ita = float("nan")
-    status = "ok"
+    status = "ok" if n_skin >= _MIN_SKIN_PIXELS else "no skin"
     if n_skin >= _MIN_SKIN_PIXELS:
         skin = lab[mask]
         skin_l = float(np.median(skin[:, 0]))
@@ -158,9 +160,13 @@ def _value_rows(paths: list[str], landmarker: FaceLandmarker, bar: Any) -> pd.Da
         row: dict[str, Any] = {c: np.nan for c in VALUE_COLUMNS}
         row.update({_SOURCE: None, _STATUS: "ok", _ERROR: None})
         try:
-            row.update(face_attributes(np.asarray(load_rgb(path)), landmarker=landmarker))
+            rgb = np.asarray(load_rgb(path))
+            values = face_attributes(rgb, landmarker=landmarker)
         except (OSError, ValueError, Image.DecompressionBombError, DataValidationError) as exc:
+            # a file PIL cannot decode (OSError, ValueError), or an image too small to use
             row.update({_STATUS: "unreadable", _ERROR: f"{type(exc).__name__}: {exc}"})
+        else:
+            row.update(values)
         rows.append(row)
         bar.update(1)
     return pd.DataFrame(rows, columns=[*VALUE_COLUMNS, _SOURCE, _STATUS, _ERROR])

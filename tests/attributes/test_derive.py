@@ -173,3 +173,17 @@ def test_landmark_modes_without_the_model_file(tmp_path, caplog):
     assert "fixed skin boxes" in caplog.text
     with pytest.raises(ConfigurationError, match="landmarks must be one of"):
         FaceLandmarker(mode="cnn")
+
+
+def test_tiny_images_have_no_skin_or_are_unusable(tmp_path):
+    from fairaudit.attributes import FaceLandmarker, face_attributes
+
+    values = face_attributes(
+        np.full((6, 6, 3), 150, np.uint8), landmarker=FaceLandmarker(mode="chip")
+    )
+    assert values["attributes_status"] == "no skin" and np.isnan(values["ita"])
+    assert values["brightness"] > 0
+    Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(tmp_path / "dot.png")
+    table = derive_attributes(tmp_path, landmarks="chip", progress=False)
+    assert table["attributes_status"].tolist() == ["unreadable"]
+    assert "too small" in table["attributes_error"].iloc[0]
