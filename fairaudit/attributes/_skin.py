@@ -163,32 +163,32 @@ class FaceLandmarker:
         self._dlib: Any = None
         self._detector: Any = None
         self._predictor: Any = None
-        use_dlib = mode == "dlib" or (
-            mode == "auto" and importlib.util.find_spec("dlib") is not None
-        )
-        if use_dlib:
-            from fairaudit.detect import dlib_model_path
-
+        # "auto" without dlib is the documented fallback; with dlib but no model file, say so
+        if mode == "dlib" or (mode == "auto" and importlib.util.find_spec("dlib") is not None):
             try:
-                import dlib
-            except ImportError:
-                raise MissingDependencyError(
-                    "landmarks='dlib' needs dlib: pip install \"fairaudit[detect]\""
-                ) from None
-            try:
-                path = dlib_model_path(LANDMARKS_68, folder=model_folder)
+                self._load_dlib(model_folder)
             except MissingDependencyError as exc:
                 if mode == "dlib":
                     raise
                 logger.warning("no landmarks (%s): the chip's fixed skin boxes are used", exc)
-            else:
-                self._dlib = dlib
-                self._detector = dlib.get_frontal_face_detector()
-                self._predictor = dlib.shape_predictor(str(path))
         self.mode = "dlib" if self._predictor is not None else "chip"
 
     def __repr__(self) -> str:
         return f"FaceLandmarker(mode={self.mode!r})"
+
+    def _load_dlib(self, model_folder: str | os.PathLike[str] | None) -> None:
+        from fairaudit.detect import dlib_model_path
+
+        try:
+            import dlib
+        except ImportError:
+            raise MissingDependencyError(
+                'the landmarks need dlib: pip install "fairaudit[detect]"'
+            ) from None
+        path = dlib_model_path(LANDMARKS_68, folder=model_folder)
+        self._dlib = dlib
+        self._detector = dlib.get_frontal_face_detector()
+        self._predictor = dlib.shape_predictor(str(path))
 
     def landmarks(self, rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], str]:
         """The 68 landmarks of the largest face, its box and :data:`LANDMARK_SOURCES` entry.
