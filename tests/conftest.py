@@ -45,6 +45,7 @@ FULL_RUN_MODULES = {
     "dask": "distributed",
     "distributed": "distributed",
     "pyarrow": "distributed",
+    "cleanlab": "labels",
     "statsmodels": "test",
     "skimage": "test",
     "playwright": "test",

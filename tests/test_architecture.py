@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_version", "_io", "_images", "_lazy", "exceptions", "vocab", "schema"),
     ("functional",),
     ("claims",),
-    ("datasets", "audit", "metrics", "models", "detect"),
+    ("datasets", "audit", "metrics", "models", "detect", "attributes"),
     ("training", "inference", "findings"),
     ("evaluate", "model_card", "report", "compare", "gate", "publish"),
     ("demo", "app", "cli", "__main__", "__init__", "data"),

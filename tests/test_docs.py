@@ -44,6 +44,7 @@ PAGE_NEEDS = {
     "README.md": ("torch",),
     "app.md": ("torch", "streamlit"),
     "comparison.md": ("torch",),
+    "derived-attributes.md": ("torch", "cleanlab"),
     "detection.md": ("cv2", "dlib"),
     "distributed.md": ("dask", "pyarrow"),
     "gate.md": ("torch",),

@@ -28,6 +28,7 @@ PUBLIC_MODULES = (
     "fairaudit.metrics",
     "fairaudit.models",
     "fairaudit.detect",
+    "fairaudit.attributes",
     "fairaudit.training",
     "fairaudit.inference",
     "fairaudit.findings",

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from fairaudit._version import __version__
 from fairaudit.cli import (
     _app,
+    _attributes,
     _audit,
     _compare,
     _data,
@@ -36,6 +37,7 @@ __all__ = ["COMMAND_GROUPS", "build_parser", "main"]
 # Modules that each define ``register(subparsers)``, in the order of ``--help``.
 _COMMAND_MODULES = (
     _data,
+    _attributes,
     _audit,
     _train,
     _models,
@@ -60,6 +62,8 @@ Typical steps (docs/index.md is the guide):
   fairaudit compare v1.json v2.json                   what changed between two versions
   fairaudit check v2.json --max equalized_odds_difference=0.1
                                                       the fairness gate in CI (exit 1)
+  fairaudit attributes PATH -o attrs.csv              skin tone and image conditions,
+                                                      as audit groups
 """
 
 #: The command groups of ``fairaudit --help``, in order. A command registered by a

@@ -57,6 +57,10 @@ DLIB_MODEL_FILES: Mapping[str, str] = {
     "dlib_face_recognition_resnet_model_v1.dat": (
         "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"
     ),
+    # 68 landmarks: the skin regions of fairaudit.attributes (cheeks, forehead)
+    "shape_predictor_68_face_landmarks.dat": (
+        "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f"
+    ),
 }
 
 _INSTALL = (

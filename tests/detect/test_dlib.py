@@ -207,7 +207,7 @@ def test_model_folder_argument(models: Path, tmp_path: Path) -> None:
     with pytest.raises(MissingDependencyError, match="not found"):
         DlibDetector("hog", model_folder=tmp_path)
     with pytest.raises(ConfigurationError, match="unknown dlib model file"):
-        dlib_model_path("shape_predictor_68_face_landmarks.dat")
+        dlib_model_path("shape_predictor_194_face_landmarks.dat")
 
 
 def test_missing_dlib_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -160,6 +160,13 @@ def test_first_screens(browser_page, tmp_path_factory):
         )
         assert len(first) >= 6  # per task: accuracy chart, grid, main rate chart
         assert sum(top < 900 for top in first) >= 2  # accuracy chart and grid of task 1
+        # the verdict opens the report: 3 to 5 sentences, all within the first 800 px,
+        # the first naming the largest supported disparity with its interval
+        verdict = page.eval_on_selector_all(
+            "#verdict li", "els => els.map(e => [e.getBoundingClientRect().bottom, e.innerText])"
+        )
+        assert 3 <= len(verdict) <= 5 and max(bottom for bottom, _ in verdict) <= 800
+        assert " interval " in verdict[0][1] and "points" in verdict[0][1]
         page.screenshot(path=str(shots / f"first-screen-model-{width}.png"))
         page = _open(browser_page, compare, width=width)
         assert "Model comparison" in page.inner_text("#report-title")

@@ -1,0 +1,80 @@
+"""The Gender Shades table: accuracy of each task by lighter/darker skin x gender."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from fairaudit.exceptions import DataValidationError
+from fairaudit.functional import accuracy, support, wilson_interval
+from fairaudit.metrics import AuditResult
+
+__all__ = ["gender_shades_table"]
+
+
+def gender_shades_table(
+    audit: AuditResult,
+    *,
+    skin: str = "skin_type",
+    gender: str = "gender",
+    tasks: Sequence[str] | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Accuracy of each task in each skin x gender group, with Wilson intervals.
+
+    Buolamwini & Gebru's table (Gender Shades, 2018): lighter and darker skin
+    (here the ITA split of :func:`~fairaudit.attributes.derive_attributes`, a proxy
+    for Fitzpatrick I-III vs IV-VI) crossed with gender. The audit must be grouped
+    by both columns (``audit_table(..., attributes=[..., "skin_type", "gender"])``).
+
+    Parameters
+    ----------
+    audit : AuditResult
+    skin : str, default="skin_type"
+        The skin grouping (any attribute of the audit, e.g. ``"skin_tone"``).
+    gender : str, default="gender"
+    tasks : sequence of str, optional
+        Default: every task of the audit.
+    confidence : float, default=0.95
+        Coverage of each (unadjusted) Wilson interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per task, skin group and gender group (the attributes' class
+        order): ``task``, ``skin``, ``gender``, ``n``, ``correct``, ``accuracy``
+        (NaN for an empty group), ``lower``, ``upper``, ``error_rate``
+        (``1 - accuracy``).
+
+    Raises
+    ------
+    DataValidationError
+        The audit is not grouped by ``skin`` or ``gender``, or an unknown task.
+    """
+    missing = [a for a in (skin, gender) if a not in audit.attributes]
+    if missing:
+        raise DataValidationError(
+            f"the Gender Shades table needs an audit grouped by {missing}; this audit groups by "
+            f"{list(audit.attributes)} (audit_table(..., attributes=[..., {skin!r}, {gender!r}]))"
+        )
+    skin_classes = audit.attributes[skin].classes
+    gender_classes = audit.attributes[gender].classes
+    rows = []
+    for task in tasks if tasks is not None else list(audit.tasks):
+        cm = audit.grouped_counts(task, by=(skin, gender))  # (S, G, C, C)
+        n = support(cm)
+        correct = np.trace(cm, axis1=-2, axis2=-1)
+        acc = accuracy(cm)
+        lower, upper = wilson_interval(correct, n, confidence=confidence)
+        for i, s in enumerate(skin_classes):
+            for j, g in enumerate(gender_classes):
+                rows.append(
+                    (task, s, g, int(n[i, j]), int(correct[i, j]), float(acc[i, j]))
+                    + (float(lower[i, j]), float(upper[i, j]))
+                )
+    columns = ["task", "skin", "gender", "n", "correct", "accuracy", "lower", "upper"]
+    table = pd.DataFrame(rows, columns=columns)
+    table["error_rate"] = 1.0 - table["accuracy"]
+    return table
