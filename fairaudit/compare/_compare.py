@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _stats
 from tqdm.auto import tqdm
 
 from fairaudit.compare._comparison import Comparison
@@ -46,6 +45,7 @@ from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import (
     METRICS,
     holm,
+    normal_sf,
     percentile_interval,
 )
 from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult, PairedCounts
@@ -164,7 +164,7 @@ def compare_audits(
                 with np.errstate(invalid="ignore", divide="ignore"):
                     z = np.abs(frame["change"].to_numpy()) / std
                 frame["p_value"] = np.where(
-                    np.isfinite(z) & (std > 0), 2 * _stats.norm.sf(z), np.nan
+                    np.isfinite(z) & (std > 0), 2 * normal_sf(z), np.nan
                 )
                 frame["test"] = "bootstrap"
                 frame["paired"] = False

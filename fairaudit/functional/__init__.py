@@ -19,6 +19,8 @@ functions.
 - Calibration: :func:`calibration_counts`, :func:`calibration_error`.
 - Intervals: :func:`wilson_interval`, :func:`difference_interval` (Newcombe,
   independent), :func:`mcnemar_exact`, :func:`paired_difference_interval` (Newcombe).
+- Normal distribution (without scipy): :func:`normal_cdf`, :func:`normal_sf`,
+  :func:`normal_ppf`.
 - Tests: :func:`chi2_homogeneity`, :func:`two_proportion_z_test(s)`, :func:`holm`,
   :func:`benjamini_hochberg`.
 - Resampling: :func:`multinomial_replicates`, :func:`percentile_interval`.
@@ -54,6 +56,7 @@ from fairaudit.functional._intervals import (
     paired_difference_interval,
     wilson_interval,
 )
+from fairaudit.functional._normal import normal_cdf, normal_ppf, normal_sf
 from fairaudit.functional._registry import (
     CLASS_METRICS,
     GAP_METRICS,
@@ -104,6 +107,9 @@ __all__ = [
     "holm",
     "mcnemar_exact",
     "multinomial_replicates",
+    "normal_cdf",
+    "normal_ppf",
+    "normal_sf",
     "normalize_by",
     "paired_difference_interval",
     "per_class_scores",

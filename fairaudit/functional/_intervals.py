@@ -23,9 +23,9 @@ discordant pairs.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as _stats
 
 from fairaudit.exceptions import DataValidationError
+from fairaudit.functional._normal import normal_ppf
 
 __all__ = [
     "difference_interval",
@@ -59,7 +59,9 @@ def mcnemar_exact(a_only: np.ndarray, b_only: np.ndarray) -> np.ndarray:
     a = np.asarray(a_only, dtype=np.int64)
     b = np.asarray(b_only, dtype=np.int64)
     discordant = a + b
-    p = 2.0 * _stats.binom.cdf(np.minimum(a, b), discordant, 0.5)
+    from scipy import stats  # lazily: about a second of CPU to import
+
+    p = 2.0 * stats.binom.cdf(np.minimum(a, b), discordant, 0.5)
     return np.where(discordant > 0, np.minimum(p, 1.0), 1.0)
 
 
@@ -112,7 +114,7 @@ def wilson_interval(
     total = np.asarray(n, dtype=np.float64)
     if (k < 0).any() or (k > total).any():
         raise DataValidationError("wilson_interval needs 0 <= successes <= n")
-    z = _stats.norm.ppf(0.5 + level / 2)
+    z = normal_ppf(0.5 + level / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / total
         denominator = 1 + z**2 / total

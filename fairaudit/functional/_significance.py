@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as _stats
+
+from fairaudit.functional._normal import normal_cdf, normal_sf
 
 __all__ = [
     "benjamini_hochberg",
@@ -87,8 +88,8 @@ def two_proportion_z_tests(
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(se > 0, (x1 / n1 - x2 / n2) / np.where(se > 0, se, 1.0), 0.0)
     if alternative == "less":
-        return z, np.where(se > 0, _stats.norm.cdf(z), 1.0)
-    return z, np.where(se > 0, 2 * _stats.norm.sf(np.abs(z)), 1.0)
+        return z, np.where(se > 0, normal_cdf(z), 1.0)
+    return z, np.where(se > 0, 2 * normal_sf(np.abs(z)), 1.0)
 
 
 def two_proportion_z_test(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
@@ -125,5 +126,7 @@ def chi2_homogeneity(hits: np.ndarray, totals: np.ndarray) -> tuple[float, float
     table = np.stack([hits, totals - hits], axis=1)
     if (table.sum(axis=0) == 0).any():
         return 0.0, 1.0, int(hits.size - 1)
-    test = _stats.chi2_contingency(table, correction=False)
+    from scipy import stats  # lazily: about a second of CPU to import
+
+    test = stats.chi2_contingency(table, correction=False)
     return float(test.statistic), float(test.pvalue), int(test.dof)
