@@ -14,6 +14,7 @@ Regenerate a table (after retraining a model; then update its pin)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
@@ -37,10 +38,13 @@ SAMPLE_SEED = 0
 #: of the float arithmetic, so probabilities and age regressions are compared to
 #: this absolute tolerance, predicted classes exactly.
 FLOAT_TOLERANCE = 1e-5
+#: The same for an age regression, in years.
+YEARS_TOLERANCE = 1e-3
 
 
+@functools.lru_cache(maxsize=2)
 def evaluation_table(name: str, shared_data: Path) -> pd.DataFrame:
-    """The labelled images a shipped model's card was evaluated on."""
+    """The labelled images a shipped model's card was evaluated on (cached: do not modify)."""
     from fairaudit.models import shipped_model_card
     from fairaudit.training import load_training_tables
 
