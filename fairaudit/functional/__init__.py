@@ -19,8 +19,8 @@ functions.
 - Calibration: :func:`calibration_counts`, :func:`calibration_error`.
 - Intervals: :func:`wilson_interval`, :func:`difference_interval` (Newcombe,
   independent), :func:`mcnemar_exact`, :func:`paired_difference_interval` (Newcombe).
-- Normal distribution (without scipy): :func:`normal_cdf`, :func:`normal_sf`,
-  :func:`normal_ppf`.
+- Distributions (without scipy): :func:`normal_cdf`, :func:`normal_sf`,
+  :func:`normal_ppf`, :func:`chi2_sf`.
 - Tests: :func:`chi2_homogeneity`, :func:`two_proportion_z_test(s)`, :func:`holm`,
   :func:`benjamini_hochberg`.
 - Resampling: :func:`multinomial_replicates`, :func:`percentile_interval`.
@@ -71,6 +71,7 @@ from fairaudit.functional._resampling import multinomial_replicates, percentile_
 from fairaudit.functional._significance import (
     benjamini_hochberg,
     chi2_homogeneity,
+    chi2_sf,
     holm,
     two_proportion_z_test,
     two_proportion_z_tests,
@@ -95,6 +96,7 @@ __all__ = [
     "calibration_error",
     "cell_index",
     "chi2_homogeneity",
+    "chi2_sf",
     "class_metric_values",
     "confusion_counts",
     "fairness_arrays",

@@ -4,7 +4,7 @@ Pure-Python special functions (:func:`math.erf`, :func:`math.erfc`,
 :meth:`statistics.NormalDist.inv_cdf`) so that the intervals and z-tests need not
 import ``scipy.stats`` (about a second of CPU): a saved audit is judged, and a small
 one computed, without it. They agree with ``scipy.stats.norm.cdf``, ``.sf`` and
-``.ppf`` to within a relative 1e-12 (``tests/functional/test_normal.py``); ``cdf``
+``.ppf`` to within a relative 1e-12 (``tests/functional/test_distributions.py``); ``cdf``
 follows the same split as scipy's ``ndtr`` (``erf`` near 0, ``erfc`` in the tails)
 so neither tail loses precision.
 """
