@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 #: Modules a saved audit's check must not load (nor importing any core package).
@@ -100,3 +101,44 @@ assert rc == 0, rc
     # the check did judge the audit (so nothing was skipped to stay lean)
     checks = json.loads(report.read_text())
     assert checks
+
+
+def test_audit_of_a_predictions_table_loads_nothing_heavy(loaded_by_pandas, tmp_path):
+    """``fairaudit audit``: the counts, intervals and chi-square tests need no SciPy."""
+    rng = np.random.default_rng(0)
+    n = 400
+    labels = {
+        "gender": rng.choice(["Male", "Female"], n),
+        "race": rng.choice(["White", "Black", "Indian"], n),
+    }
+    lines = ["file,gender,race"] + [
+        f"{i}.jpg,{labels['gender'][i]},{labels['race'][i]}" for i in range(n)
+    ]
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    flipped = np.where(rng.random(n) < 0.2, "Female", labels["gender"])
+    lines = ["file,gender_pred"] + [f"{i}.jpg,{flipped[i]}" for i in range(n)]
+    (tmp_path / "predictions.csv").write_text("\n".join(lines) + "\n")
+    output = tmp_path / "audit.json"
+    code = f"""
+import fairaudit.cli
+rc = fairaudit.cli.main([
+    "audit", "--predictions", {str(tmp_path / "predictions.csv")!r},
+    "--labels", {str(tmp_path / "labels.csv")!r}, "--by", "race",
+    "--no-progress", "--output", {str(output)!r},
+])
+assert rc == 0, rc
+"""
+    assert _loaded_after(code) - loaded_by_pandas == set()
+    counts = np.array(json.loads(output.read_text())["counts"]["gender"])
+    assert counts.sum() == n  # every row counted
+
+
+def test_report_of_a_saved_audit_loads_only_its_templates(loaded_by_pandas, tmp_path):
+    output = tmp_path / "report.html"
+    code = f"""
+import fairaudit.cli
+rc = fairaudit.cli.main(["report", {str(DEMO_AUDIT)!r}, "-o", {str(output)!r}, "--quiet"])
+assert rc == 0, rc
+"""
+    assert _loaded_after(code) - loaded_by_pandas == {"jinja2"}
+    assert output.stat().st_size > 100_000
