@@ -9,9 +9,10 @@ On a busy machine wall times grow with the load; CPU times much less.
   beside it the import floor, ``python -c "import numpy, json"``.
 - ``audit``: ``fairaudit audit`` of 5,000 FairFace val predictions (the committed
   predictions of the shipped model ``fairface-mobilenet_v2_face_descriptor-112``,
-  ``tests/data/shipped_predictions``) joined to their labels (the first 5,000 rows
-  of ``../shared/data/fairface/labels/fairface_label_val.csv``); skipped with a
-  message when either is absent.
+  ``tests/data/shipped_predictions``; seeded synthetic ones without it) joined to
+  their labels (the first 5,000 rows of
+  ``../shared/data/fairface/labels/fairface_label_val.csv``); skipped with a
+  message when the labels are absent.
 - ``report``: ``fairaudit report`` of the shipped FairFace-val audit.
 - ``demo``: ``fairaudit demo`` (wall time; three reports).
 
@@ -79,22 +80,33 @@ def measure(argv: list[str], repeat: int) -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def audit_inputs(folder: Path) -> tuple[Path, Path] | str:
-    """The predictions and labels CSVs of the audit timing, or why they are absent."""
+def audit_inputs(folder: Path) -> tuple[Path, Path, str] | str:
+    """The predictions and labels CSVs of the audit timing and what the predictions are,
+    or why there are none."""
     if not VAL_LABELS.is_file():
         return f"no FairFace val labels at {VAL_LABELS} (../shared/data absent)"
-    if not PREDICTIONS.is_file():
-        return f"no committed predictions at {PREDICTIONS}"
+    import numpy as np
     import pandas as pd
 
     labels = pd.read_csv(VAL_LABELS, nrows=5000)
-    predictions = pd.read_csv(PREDICTIONS)
-    if not set(predictions["file"]) == set(labels["file"]):
-        return "the committed predictions are not of the first 5,000 val images"
+    if PREDICTIONS.is_file():
+        predictions = pd.read_csv(PREDICTIONS).drop(columns=["status"], errors="ignore")
+        if set(predictions["file"]) != set(labels["file"]):
+            return "the committed predictions are not of the first 5,000 val images"
+        what = f"predictions of the shipped model ({PREDICTIONS.name})"
+    else:
+        # seeded synthetic predictions: each label kept with probability 0.8
+        rng = np.random.default_rng(0)
+        predictions = pd.DataFrame({"file": labels["file"]})
+        for task in ("gender", "age", "race"):
+            truth = labels[task].to_numpy()
+            other = rng.choice(np.unique(truth), len(truth))
+            predictions[f"{task}_pred"] = np.where(rng.random(len(truth)) < 0.8, truth, other)
+        what = "seeded synthetic predictions (no committed predictions table)"
     labels_csv, predictions_csv = folder / "labels.csv", folder / "predictions.csv"
     labels.to_csv(labels_csv, index=False)
-    predictions.drop(columns=["status"], errors="ignore").to_csv(predictions_csv, index=False)
-    return predictions_csv, labels_csv
+    predictions.to_csv(predictions_csv, index=False)
+    return predictions_csv, labels_csv, what
 
 
 def main() -> None:
@@ -127,7 +139,8 @@ def main() -> None:
         if isinstance(inputs, str):
             print(f"audit: skipped: {inputs}")
         else:
-            predictions_csv, labels_csv = inputs
+            predictions_csv, labels_csv, what = inputs
+            print(f"audit: {what}")
             audit = [
                 *cli,
                 "audit",
