@@ -27,7 +27,9 @@ import pandas as pd
 FOLDER = Path(__file__).resolve().parent.parent / "data" / "shipped_predictions"
 #: sha256 of each committed table (the gzip file's bytes, written with mtime 0).
 SHA256 = {
-    "fairface-mobilenet_v2_face_descriptor-112": "f4df5d0360df723f58d8cda303c79fb24e7db34601e9ef6d137388e860d0cd3b",
+    "fairface-mobilenet_v2_face_descriptor-112": (
+        "f4df5d0360df723f58d8cda303c79fb24e7db34601e9ef6d137388e860d0cd3b"
+    ),
     "utkface-mobilenet_v2_face_descriptor-112": "",
 }
 #: Images of the evaluation table the model predicts again in CI.
