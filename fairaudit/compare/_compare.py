@@ -163,9 +163,7 @@ def compare_audits(
                 frame["ci_low"], frame["ci_high"] = low, high
                 with np.errstate(invalid="ignore", divide="ignore"):
                     z = np.abs(frame["change"].to_numpy()) / std
-                frame["p_value"] = np.where(
-                    np.isfinite(z) & (std > 0), 2 * normal_sf(z), np.nan
-                )
+                frame["p_value"] = np.where(np.isfinite(z) & (std > 0), 2 * normal_sf(z), np.nan)
                 frame["test"] = "bootstrap"
                 frame["paired"] = False
                 if j in pairs and task in pairs[j].tasks:
