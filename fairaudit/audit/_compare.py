@@ -7,8 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2_contingency
 
 from fairaudit.audit._dataset_audit import DatasetAudit, _jsonable
 from fairaudit.exceptions import DataValidationError
@@ -55,6 +53,10 @@ class SplitComparison:
 
 
 def _homogeneity(count_a: np.ndarray, count_b: np.ndarray) -> dict[str, float]:
+    # scipy lazily: importing it costs about a second of CPU
+    from scipy.spatial.distance import jensenshannon
+    from scipy.stats import chi2_contingency
+
     table = np.vstack([count_a.ravel(), count_b.ravel()]).astype(np.float64)
     keep = table.sum(axis=0) > 0
     table = table[:, keep]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import seaborn as sns
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from fairaudit.audit._dataset_audit import DatasetAudit
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_distributions", "plot_joint_heatmap"]
 
@@ -26,6 +27,9 @@ def plot_distributions(audit: DatasetAudit, *, proportions: bool = True) -> Figu
     matplotlib.figure.Figure
         The figure; the caller saves or embeds it (it is not shown).
     """
+    import matplotlib.pyplot as plt  # lazily: about a second of CPU to import
+    import seaborn as sns
+
     attributes = audit.attributes
     widths = [max(len(audit.counts.vocabulary(a)), 2) for a in attributes]
     fig, axes = plt.subplots(
@@ -60,6 +64,9 @@ def plot_joint_heatmap(
 
     Cells below the audit's ``min_cell_count`` are outlined in red.
     """
+    import matplotlib.pyplot as plt  # lazily: about a second of CPU to import
+    import seaborn as sns
+
     table = audit.joint([rows, columns], normalize=normalize)
     fig, ax = plt.subplots(figsize=(1.0 + 1.1 * table.shape[1], 1.0 + 0.5 * table.shape[0]))
     sns.heatmap(

@@ -21,6 +21,8 @@ functions.
   independent), :func:`mcnemar_exact`, :func:`paired_difference_interval` (Newcombe);
   their forms for a critical value ``z`` (:func:`wilson_bounds`, :func:`newcombe_bounds`,
   :func:`paired_newcombe_bounds`), which :mod:`fairaudit.claims` inverts into p-values.
+- Distributions (without scipy): :func:`normal_cdf`, :func:`normal_sf`,
+  :func:`normal_ppf`, :func:`chi2_sf`.
 - Tests: :func:`chi2_homogeneity`, :func:`two_proportion_z_test(s)`, :func:`holm`,
   :func:`benjamini_hochberg`.
 - Resampling: :func:`multinomial_replicates`, :func:`percentile_interval`.
@@ -64,6 +66,7 @@ from fairaudit.functional._intervals import (
     wilson_bounds,
     wilson_interval,
 )
+from fairaudit.functional._normal import normal_cdf, normal_ppf, normal_sf
 from fairaudit.functional._registry import (
     CLASS_METRICS,
     GAP_METRICS,
@@ -78,6 +81,7 @@ from fairaudit.functional._resampling import multinomial_replicates, percentile_
 from fairaudit.functional._significance import (
     benjamini_hochberg,
     chi2_homogeneity,
+    chi2_sf,
     holm,
     two_proportion_z_test,
     two_proportion_z_tests,
@@ -107,6 +111,7 @@ __all__ = [
     "calibration_error",
     "cell_index",
     "chi2_homogeneity",
+    "chi2_sf",
     "class_metric_values",
     "confusion_counts",
     "fairness_arrays",
@@ -120,6 +125,9 @@ __all__ = [
     "mcnemar_exact",
     "newcombe_bounds",
     "multinomial_replicates",
+    "normal_cdf",
+    "normal_ppf",
+    "normal_sf",
     "normalize_by",
     "paired_difference_interval",
     "paired_newcombe_bounds",

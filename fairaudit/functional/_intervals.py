@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import special as _special
-from scipy import stats as _stats
 
 from fairaudit.exceptions import DataValidationError
+from fairaudit.functional._normal import normal_ppf
 
 __all__ = [
     "difference_interval",
@@ -51,7 +51,7 @@ def _z_of(confidence: float | np.ndarray) -> np.ndarray:
         raise DataValidationError(
             f"confidence must lie strictly between 0 and 1, got {confidence!r}"
         )
-    return _special.ndtri(0.5 + level / 2)
+    return normal_ppf(0.5 + level / 2)
 
 
 def mcnemar_exact(a_only: np.ndarray, b_only: np.ndarray) -> np.ndarray:
@@ -78,7 +78,9 @@ def mcnemar_exact(a_only: np.ndarray, b_only: np.ndarray) -> np.ndarray:
     a = np.asarray(a_only, dtype=np.int64)
     b = np.asarray(b_only, dtype=np.int64)
     discordant = a + b
-    p = 2.0 * _stats.binom.cdf(np.minimum(a, b), discordant, 0.5)
+    from scipy import stats  # lazily: about a second of CPU to import
+
+    p = 2.0 * stats.binom.cdf(np.minimum(a, b), discordant, 0.5)
     return np.where(discordant > 0, np.minimum(p, 1.0), 1.0)
 
 

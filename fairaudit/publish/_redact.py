@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
 from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
 from fairaudit._version import __version__
@@ -248,6 +247,8 @@ def _exposed(
     published: list[np.ndarray], values: np.ndarray, targets: list[np.ndarray], min_count: int
 ) -> tuple[bool, float]:
     """Whether some target is derivable or boxed in; and the narrowest interval found."""
+    from scipy.optimize import linprog  # lazily: importing scipy costs about a second
+
     matrix = np.array(published)
     rank = np.linalg.matrix_rank(matrix)
     narrowest = np.inf

@@ -26,12 +26,12 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 import markupsafe
 import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    import jinja2
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -95,6 +95,8 @@ def environment() -> jinja2.Environment:
     jinja2.Environment
         A new environment (callers may add globals without affecting others).
     """
+    import jinja2  # lazily: only a render needs it
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("fairaudit.report", "templates"),
         autoescape=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,7 +16,15 @@ from fairaudit.models import (
     shipped_model_path,
     shipped_models,
 )
-from fairaudit.training import load_training_tables
+from tests.models.shipped_predictions import (
+    FLOAT_TOLERANCE,
+    SAMPLE_SIZE,
+    SHA256,
+    YEARS_TOLERANCE,
+    evaluation_table,
+    load_predictions,
+    sample_rows,
+)
 
 EXPECTED = (
     "fairface-lightweight-112",
@@ -28,6 +37,9 @@ EXPECTED = (
 #: age MAE within this many years.
 ACCURACY_TOLERANCE = 0.005
 MAE_TOLERANCE_YEARS = 0.05
+#: Models whose card is checked from committed predictions (tests/data/shipped_predictions)
+#: and a seeded sample predicted again, instead of minutes of dlib over every image.
+COMMITTED = tuple(name for name, pin in SHA256.items() if pin)
 
 
 def test_the_expected_models_ship_with_cards_under_20_mb():
@@ -46,41 +58,8 @@ def test_unknown_name_lists_the_shipped_models():
         shipped_model_path("no-such-model")
 
 
-@pytest.mark.shared_data
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        # dlib's descriptor of every evaluation image: minutes of one core each
-        pytest.param(n, marks=pytest.mark.heavy) if "face_descriptor" in n else n
-        for n in EXPECTED
-    ],
-)
-def test_shipped_model_reproduces_its_card_on_the_shared_data(name, shared_data, request):
-    """CI: predict the card's evaluation images again; accuracy within 0.005 of the card.
-
-    The FairFace models' predictions of their evaluation images (the 5,000 demo images)
-    are made once per run and shared with the demo rebuild (``demo_predictions``).
-    """
-    card = shipped_model_card(name)
-    dataset = card["recipe"]["dataset"]
-    root = shared_data / ("fairface" if dataset == "fairface" else "utkface/UTKFace")
-    tables = load_training_tables(dataset, root, seed=card["recipe"]["seed"])
-    table = tables.val if dataset == "fairface" else tables.test
-    if name in DEMO_MODELS:
-        predictions = request.getfixturevalue("demo_predictions")[name]
-        predictions = predictions.set_index("file").loc[table["file"]].reset_index()
-        tasks = Predictor.from_checkpoint(shipped_model_path(name)).tasks
-        ev = evaluate_predictions(predictions, table, tasks=tasks, n_resamples=10)
-    else:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(2)
-        try:
-            ev = evaluate_checkpoint(
-                shipped_model_path(name), table, n_resamples=10, progress=False
-            )
-        finally:
-            torch.set_num_threads(threads)
+def _assert_reproduces_card(card: dict, ev, table) -> None:
+    """Every headline figure of the card, and its accuracy per group, from ``ev``."""
     for task, metric in card["evaluation"]["metrics"].items():
         assert metric["n"] == len(table)
         tolerance = MAE_TOLERANCE_YEARS if metric["metric"] == "mae_years" else ACCURACY_TOLERANCE
@@ -93,3 +72,109 @@ def test_shipped_model_reproduces_its_card_on_the_shared_data(name, shared_data,
         assert got["n"] == row["n"], row
         if row["n"]:
             assert abs(got["accuracy"] - row["accuracy"]) <= ACCURACY_TOLERANCE, (row, got)
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in EXPECTED if n in DEMO_MODELS])
+def test_demo_model_reproduces_its_card_on_the_shared_data(name, shared_data, request):
+    """CI: the card's figures from the model's predictions of its evaluation images.
+
+    The FairFace demo models' predictions of their evaluation images (the 5,000 demo
+    images) are made once per run and shared with the demo rebuild
+    (``demo_predictions``).
+    """
+    card = shipped_model_card(name)
+    table = evaluation_table(name, shared_data)
+    predictions = request.getfixturevalue("demo_predictions")[name]
+    predictions = predictions.set_index("file").loc[table["file"]].reset_index()
+    tasks = Predictor.from_checkpoint(shipped_model_path(name)).tasks
+    ev = evaluate_predictions(predictions, table, tasks=tasks, n_resamples=10)
+    _assert_reproduces_card(card, ev, table)
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+@pytest.mark.parametrize("name", COMMITTED)
+def test_shipped_model_reproduces_its_card_from_its_committed_predictions(name, shared_data):
+    """CI: every card figure recomputed from the committed (sha256-pinned) predictions.
+
+    The table is checked row for row against the card's evaluation images; that the
+    model makes those predictions is checked on a seeded sample (next test).
+    """
+    card = shipped_model_card(name)
+    table = evaluation_table(name, shared_data)
+    tasks = Predictor.from_checkpoint(shipped_model_path(name)).tasks
+    predictions = load_predictions(name, tasks)
+    assert predictions["file"].tolist() == table["file"].tolist()
+    assert (predictions["status"] == "ok").all()
+    ev = evaluate_predictions(predictions, table, tasks=tasks, n_resamples=10)
+    _assert_reproduces_card(card, ev, table)
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+@pytest.mark.parametrize("name", COMMITTED)
+def test_shipped_model_reproduces_its_committed_predictions_on_a_sample(name, shared_data):
+    """CI: the model predicts a seeded sample of its evaluation images again (one thread).
+
+    Predicted classes must equal the committed ones exactly; probabilities and age
+    regressions (float32) agree within ``FLOAT_TOLERANCE`` (other CPUs may round
+    the last bits differently).
+    """
+    table = evaluation_table(name, shared_data)
+    predictor = Predictor.from_checkpoint(shipped_model_path(name), threads=1)
+    rows = sample_rows(len(table))
+    assert len(rows) == min(SAMPLE_SIZE, len(table))
+    committed = load_predictions(name, predictor.tasks).iloc[rows].reset_index(drop=True)
+    sample = table.iloc[rows].reset_index(drop=True)
+    predicted = predictor.run(sample, progress=False).table
+    assert predicted["file"].tolist() == committed["file"].tolist()
+    assert (predicted["status"] == "ok").all()
+    for task in predictor.tasks:
+        column = f"{task.name}_pred"
+        if task.kind == "regression":
+            np.testing.assert_allclose(
+                predicted[column].to_numpy(float),
+                committed[column].to_numpy(float),
+                rtol=0,
+                atol=YEARS_TOLERANCE,
+                err_msg=column,
+            )
+        else:
+            assert predicted[column].astype(str).tolist() == committed[column].astype(str).tolist()
+    probabilities = [c for c in committed.columns if "_prob_" in c]
+    assert probabilities and set(probabilities) <= set(predicted.columns)
+    np.testing.assert_allclose(
+        predicted[probabilities].to_numpy(float),
+        committed[probabilities].to_numpy(float),
+        rtol=0,
+        atol=FLOAT_TOLERANCE,
+    )
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        # dlib's descriptor of every evaluation image: minutes of one core each
+        pytest.param(n, marks=pytest.mark.heavy) if "face_descriptor" in n else n
+        for n in EXPECTED
+        if n not in DEMO_MODELS and n not in COMMITTED
+    ],
+)
+def test_other_shipped_model_reproduces_its_card_on_the_shared_data(name, shared_data):
+    """CI: predict the card's evaluation images again; accuracy within 0.005 of the card.
+
+    For the models without committed predictions (``COMMITTED``).
+    """
+    card = shipped_model_card(name)
+    table = evaluation_table(name, shared_data)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        ev = evaluate_checkpoint(shipped_model_path(name), table, n_resamples=10, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    _assert_reproduces_card(card, ev, table)

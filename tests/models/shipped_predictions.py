@@ -1,0 +1,138 @@
+"""Committed predictions of the shipped models' card evaluation images (sha256-pinned).
+
+Re-predicting a card's 5,000-odd evaluation images costs minutes of one core per
+model (dlib's face descriptor of every image for the ``face_descriptor`` models).
+The card checks instead recompute every card figure from a committed predictions
+table, pinned by its sha256 here, and verify that the model reproduces that table
+on a seeded sample of the images (:func:`sample_rows`): nothing is taken on trust
+and nothing is predicted twice.
+
+Regenerate a table (after retraining a model; then update its pin)::
+
+    PYTHONPATH=. python -m tests.models.shipped_predictions NAME [NAME ...]
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: Folder of the committed tables, one ``<model>.csv.gz`` each.
+FOLDER = Path(__file__).resolve().parent.parent / "data" / "shipped_predictions"
+#: sha256 of each committed table (the gzip file's bytes, written with mtime 0).
+SHA256 = {
+    "fairface-mobilenet_v2_face_descriptor-112": (
+        "f4df5d0360df723f58d8cda303c79fb24e7db34601e9ef6d137388e860d0cd3b"
+    ),
+    "utkface-mobilenet_v2_face_descriptor-112": (
+        "637ee242d55c7afef47948b126545138ed5471146cea555d3938837045926e28"
+    ),
+}
+#: Images of the evaluation table the model predicts again in CI.
+SAMPLE_SIZE = 300
+SAMPLE_SEED = 0
+#: The committed probabilities are float32 written with 9 significant digits (they
+#: round-trip exactly); a prediction on another CPU may differ in the last bits
+#: of the float arithmetic, so probabilities and age regressions are compared to
+#: this absolute tolerance, predicted classes exactly.
+FLOAT_TOLERANCE = 1e-5
+#: The same for an age regression, in years.
+YEARS_TOLERANCE = 1e-3
+
+
+@functools.lru_cache(maxsize=2)
+def evaluation_table(name: str, shared_data: Path) -> pd.DataFrame:
+    """The labelled images a shipped model's card was evaluated on (cached: do not modify)."""
+    from fairaudit.models import shipped_model_card
+    from fairaudit.training import load_training_tables
+
+    card = shipped_model_card(name)
+    dataset = card["recipe"]["dataset"]
+    root = shared_data / ("fairface" if dataset == "fairface" else "utkface/UTKFace")
+    tables = load_training_tables(dataset, root, seed=card["recipe"]["seed"])
+    return tables.val if dataset == "fairface" else tables.test
+
+
+def prediction_columns(predictions: pd.DataFrame) -> list[str]:
+    """``file``, every ``*_pred`` and ``*_prob_*`` column and ``status``."""
+    kept = [c for c in predictions.columns if c.endswith("_pred") or "_prob_" in c]
+    return ["file", *kept, "status"]
+
+
+def table_path(name: str) -> Path:
+    return FOLDER / f"{name}.csv.gz"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_predictions(name: str, tasks) -> pd.DataFrame:
+    """The committed predictions of ``name``, checked against their sha256 pin.
+
+    Class columns are read as categoricals over each task's classes (as
+    :class:`~fairaudit.inference.Predictor` writes them), probabilities and age
+    regressions as float32.
+    """
+    path = table_path(name)
+    digest = sha256(path)
+    if digest != SHA256[name]:
+        raise AssertionError(f"{path}: sha256 {digest} is not the pinned {SHA256[name]}")
+    table = pd.read_csv(path, dtype={"file": str, "status": str}, keep_default_na=False)
+    for task in tasks:
+        column = f"{task.name}_pred"
+        if task.kind == "regression":
+            table[column] = table[column].astype(np.float32)
+        else:
+            classes = list(task.classes)
+            unknown = set(table[column]) - set(classes)
+            assert not unknown, (path, column, unknown)
+            table[column] = pd.Categorical(table[column], categories=classes)
+    for column in table.columns:
+        if "_prob_" in column:
+            table[column] = table[column].astype(np.float32)
+    return table
+
+
+def sample_rows(n_rows: int) -> np.ndarray:
+    """Sorted positions of the seeded sample the model predicts again."""
+    rng = np.random.default_rng(SAMPLE_SEED)
+    return np.sort(rng.choice(n_rows, size=min(SAMPLE_SIZE, n_rows), replace=False))
+
+
+def write_predictions(name: str, predictions: pd.DataFrame) -> Path:
+    """Write ``predictions`` as the committed table of ``name`` (deterministic bytes)."""
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    path = table_path(name)
+    predictions[prediction_columns(predictions)].to_csv(
+        path,
+        index=False,
+        float_format="%.9g",
+        compression={"method": "gzip", "mtime": 0},
+    )
+    return path
+
+
+def main(names: list[str]) -> None:
+    """Predict each model's whole evaluation table (one thread) and write it."""
+    from fairaudit.inference import Predictor
+    from fairaudit.models import shipped_model_path
+
+    repo = Path(__file__).resolve().parents[2]
+    shared_data = Path(os.environ.get("FAIRAUDIT_SHARED_DATA", repo.parent / "shared" / "data"))
+    for name in names:
+        table = evaluation_table(name, shared_data)
+        predictor = Predictor.from_checkpoint(shipped_model_path(name), threads=1)
+        predictions = predictor.run(table, progress=True).table
+        path = write_predictions(name, predictions)
+        print(f"{name}: {len(predictions)} rows -> {path} sha256 {sha256(path)}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
