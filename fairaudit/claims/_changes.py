@@ -25,7 +25,7 @@ import numpy as np
 
 from fairaudit.claims._gaps import LIMITS, TAIL_LIMITS, GapInference
 from fairaudit.claims._levels import critical_z, inversion_p_value, p_of_z
-from fairaudit.functional import paired_newcombe_bounds, percentile_interval
+from fairaudit.functional import paired_newcombe_bounds
 
 __all__ = [
     "CHANGE_METHODS",
@@ -137,7 +137,18 @@ def bootstrap_change(differences: np.ndarray, estimate: np.ndarray) -> tuple[np.
     estimate = np.asarray(estimate, dtype=np.float64)
     shape = estimate.shape
 
-    ordered = np.sort(differences, axis=0)
+    ordered = np.sort(differences, axis=0)  # NaN last, sorted once for every level
+    n_valid = (~np.isnan(differences)).sum(axis=0)
+    columns = np.arange(ordered.shape[1])
+
+    def quantile(q: np.ndarray) -> np.ndarray:
+        """numpy's "linear" quantile of each column's defined replicates (as
+        :func:`fairaudit.functional.percentile_interval`)."""
+        position = q * np.maximum(n_valid - 1, 0)
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, np.maximum(n_valid - 1, 0))
+        low, high = ordered[below, columns], ordered[above, columns]
+        return np.where(n_valid > 0, low + (high - low) * (position - below), np.nan)
 
     def bounds_z(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         z = np.asarray(z, dtype=np.float64)
@@ -145,7 +156,7 @@ def bootstrap_change(differences: np.ndarray, estimate: np.ndarray) -> tuple[np.
             parts = [bounds_z(row) for row in z]
             return np.stack([a for a, _ in parts]), np.stack([b for _, b in parts])
         alpha = np.broadcast_to(p_of_z(z), shape)
-        low, high, _, _ = percentile_interval(ordered, alpha / 2)
+        low, high = quantile(alpha / 2), quantile(1 - alpha / 2)
         return np.fmin(low, estimate), np.fmax(high, estimate)
 
     def excludes(z: np.ndarray) -> np.ndarray:

@@ -123,7 +123,7 @@ class GapInference:
         self.method = GAP_METHODS[(self.kind, limits)]
         self._rate_bounds, self._difference_bounds = LIMITS[limits]
         floor = max(int(min_support), 1)
-        values = fairness_arrays(cm, pos_index=pos_index, min_support=min_support)[metric]
+        values = _fairness(cm, pos_index, int(min_support))[metric]
         stats = values["summary"] if cls is None else values["per_class"]
         pick = (lambda a: a) if cls is None or stats is None else (lambda a: a[cls])
         if cls is not None and stats is None:
@@ -295,3 +295,18 @@ class GapInference:
             return float("nan")
         variance = self.low * (1 - self.low) + self.high * (1 - self.high)
         return rows_to_settle(variance, abs(self.estimate - threshold), alpha, m=self.m)
+
+
+def _fairness(cm: np.ndarray, pos_index: int | None, min_support: int) -> dict:
+    """:func:`fairness_arrays` of ``cm``, computed once per grouping (every gap metric of
+    a grouping asks for the same arrays)."""
+    cm = np.ascontiguousarray(cm, dtype=np.int64)
+    return _fairness_cached(cm.tobytes(), cm.shape, pos_index, min_support)
+
+
+@functools.lru_cache(maxsize=64)
+def _fairness_cached(
+    data: bytes, shape: tuple[int, ...], pos_index: int | None, min_support: int
+) -> dict:
+    cm = np.frombuffer(data, dtype=np.int64).reshape(shape)
+    return fairness_arrays(cm, pos_index=pos_index, min_support=min_support)
