@@ -8,8 +8,9 @@ one statement), an adjusted p-value for the family it was chosen from, a verdict
 the smallest effect the data could have detected:
 
 - a group's rate: :func:`rate_interval` (exact, Clopper-Pearson);
-- a gap across groups: :class:`GapInference` (Newcombe pairwise, Bonferroni over
-  pairs and classes; ratios: Wilson per group, Bonferroni);
+- a gap across groups: :class:`GapInference` (Newcombe for every pair of groups and
+  every group against the rest, Bonferroni over them and the classes; ratios: Wilson
+  per group, Bonferroni);
 - a slice against the rest: :func:`slice_claims` (one-sided inversion of the exact
   square-and-add interval, Benjamini-Hochberg, FCR-adjusted intervals);
 - a change between versions: :func:`rate_change`, :func:`paired_rate_change`,

@@ -5,12 +5,13 @@ with the rows outside it: the shortfall ``effect = rate(rest) - rate(s)``. The
 procedure, chosen by the simulations of ``benchmarks/bench_validity.py``
 (``docs/statistics.md``):
 
-- each slice's p-value of "no shortfall" is the one-sided inversion of Newcombe's
-  hybrid score interval of the difference (the level at which its lower bound
-  reaches 0);
+- each slice's p-value of "no shortfall" is the one-sided inversion of the
+  square-and-add interval of the difference built from exact (Clopper-Pearson) limits
+  (the level at which its lower bound reaches 0); Newcombe's Wilson-based interval
+  loses its size in that tail (docs/statistics.md);
 - Benjamini-Hochberg over every slice tested (the declared family) gives the
   discoveries at false discovery rate ``fdr``;
-- every slice's interval is Newcombe's at the false-coverage-statement level of
+- every slice's interval is that square-and-add interval at the false-coverage level of
   Benjamini and Yekutieli (``fdr * max(R, 1) / M`` in the lower tail, the same in the
   upper), so a slice is discovered exactly when its interval lies above 0;
 - the smallest detectable shortfall is the one a slice of its size would show with
@@ -58,7 +59,7 @@ def slice_claims(
     Returns
     -------
     dict
-        ``effect`` (rest rate minus slice rate), ``lower``/``upper`` (Newcombe at
+        ``effect`` (rest rate minus slice rate), ``lower``/``upper`` (square-and-add at
         the FCR level), ``level`` (that interval's coverage, a float), ``p_value``
         (one-sided), ``q_value`` (Benjamini-Hochberg), ``discovered`` (``q <= fdr``,
         equivalently ``lower > 0``) and ``detectable`` (the shortfall a slice of

@@ -106,30 +106,38 @@ GLOSSARY: dict[str, str] = {
     "bias": "Mean (predicted - true) of a regression target: above 0 over-estimates.",
     "rmse": "Square root of the mean (predicted - true)^2.",
     # -------------------------------------------------------- uncertainty
+    "exact interval": (
+        "The Clopper-Pearson interval of a rate (hits over rows): it covers at least its "
+        "level for any number of rows; every per-group rate, accuracy and cell of the "
+        "report has one (docs/statistics.md)."
+    ),
     "bootstrap interval": (
-        "Percentile interval of the metric over multinomial bootstrap replicates of the "
-        "count tensor (the same as resampling the rows with replacement), each task "
-        "resampled on its own; the confidence level and number of replicates are in the "
-        "report's metadata. A gap is a max minus a min, biased upwards with many small "
-        "groups, so its interval can sit above the estimate."
+        "Percentile interval of a metric that is not a proportion (balanced accuracy, "
+        "macro or weighted scores) over multinomial bootstrap replicates of the count "
+        "tensor (the same as resampling the rows with replacement), each task resampled "
+        "on its own; the number of replicates is in the report's metadata."
     ),
-    "p (chi2, Holm)": (
-        "Omnibus chi-square test of homogeneity of a rate over all groups where it is "
-        "defined (groups x [hits, misses], no continuity correction): is there any "
-        "difference? Holm-adjusted over every test of the same task x attribute table."
-    ),
-    "p (z, Holm)": (
-        "Pooled two-proportion z-test between the lowest and the highest group of the "
-        "rate, Holm-adjusted over every test of the same task x attribute table. The pair "
-        "is chosen after looking, so this p-value is optimistic; rely on the chi2 test."
+    "gap CI low / gap CI high": (
+        "The simultaneous interval of a gap: Newcombe intervals of every pair of judged "
+        "groups and of every group against the rest, Bonferroni over them; it covers the "
+        "true gap, 0 included, and always holds the estimate."
     ),
     "p_value / p_adjusted": (
-        "In a table of tests: the test's p-value, and the same after Holm's step-down "
-        "adjustment over every test of the table."
+        "The p-value is the inversion of the interval shown beside it (the level at which "
+        "it just includes no difference), so the two never disagree; p_adjusted is its "
+        "Benjamini-Hochberg adjustment over the table, whose intervals are then given at "
+        "the matching false-coverage level."
     ),
-    "significant": "The Holm-adjusted chi2 p-value is below alpha = 0.05.",
-    "CI low / CI high": "The bounds of the bootstrap interval (or of the Wilson interval of "
-    "a detection rate).",
+    "supported / significant": (
+        "The interval excludes no difference: equivalently, p_adjusted is at most the "
+        "false discovery rate (1 - the confidence level)."
+    ),
+    "detectable gap": (
+        "The gap the two largest judged groups would show with 80% power at the row's "
+        "level: what a row that is not supported could have found."
+    ),
+    "CI low / CI high": "The bounds of a row's interval (its method is named beside it, or in "
+    "the caption; a detection rate's is Wilson's).",
     # ------------------------------------------------------ dataset audit
     "count": "Number of audited rows of a class or cell.",
     "proportion": "count / N, the share of all audited rows.",

@@ -72,7 +72,10 @@ def _overall(ctx: ReportContext, task: str, tid: str) -> markupsafe.Markup:
     frame.loc[0, "estimate"] = int(metrics["support"])
     return frame_to_html(
         frame,
-        caption=f"Overall metrics of {task} (CI: {ctx.ci})",
+        caption=(
+            f"Overall metrics of {task} (CI: {ctx.level} exact interval for accuracy and the "
+            f"error rate, {ctx.ci} for the other metrics; the interval column names it)"
+        ),
         table_id=f"table-{tid}-overall",
         column_formats={"estimate": "{:.4f}"},
     )
@@ -94,7 +97,7 @@ def _groups(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]:
         tables.append(
             frame_to_html(
                 shown,
-                caption=f"{task} by {attribute} (accuracy CI: {ctx.ci})",
+                caption=f"{task} by {attribute} (accuracy CI: {ctx.level} exact interval)",
                 table_id=ctx.unique_id(f"table-{tid}-by-{attribute}"),
                 sortable=len(shown) > 8,
                 row_classes=status_classes(shown["status"]),
