@@ -38,13 +38,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
+from tqdm.auto import tqdm
 
 from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import fairness_arrays, gap_intervals, group_sum, wilson_interval
+from fairaudit.functional import fairness_arrays, gap_intervals, wilson_interval
 from fairaudit.metrics import AuditResult
+from fairaudit.publish._attack import AttackerSystem, Target, value_of
 
 __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
 
@@ -227,58 +228,50 @@ are computed from the full audit.</p>
 """
 
 
-def _cell_matrix(audit: AuditResult, by: tuple[str, ...]) -> np.ndarray:
-    """Rows: the cells of ``by``; columns: the full cells; 1 where a full cell lies inside."""
-    n_full = int(np.prod(audit.shape)) if audit.shape else 1
-    eye = np.eye(n_full)
-    return group_sum(eye, audit.shape, list(audit.attributes), by, n_trailing=1).reshape(-1, n_full)
+def _label(by: tuple[str, ...]) -> str:
+    return " x ".join(by) or "overall"
 
 
-def _rows_of(audit: AuditResult, by: tuple[str, ...], n: np.ndarray) -> list[np.ndarray]:
-    """Published linear knowledge of a grouping: its cells, and every full cell of a zero."""
-    matrix = _cell_matrix(audit, by)
-    rows = list(matrix)
-    for row, count in zip(matrix, n, strict=True):
-        if count == 0:
-            rows += [np.eye(matrix.shape[1])[j] for j in np.flatnonzero(row)]
-    return rows
+def _narrowest(system: AttackerSystem, targets: list[Target]) -> int | None:
+    """The narrowest exact interval of any target under everything published.
 
-
-def _exposed(
-    published: list[np.ndarray], values: np.ndarray, targets: list[np.ndarray], min_count: int
-) -> tuple[bool, float]:
-    """Whether some target is derivable or boxed in; and the narrowest interval found."""
-    matrix = np.array(published)
-    rank = np.linalg.matrix_rank(matrix)
-    narrowest = np.inf
+    Every witness pair is valid for the final equations, so its spread is a lower bound
+    of that target's width: targets are solved from the lowest spread up, until no
+    remaining one can be narrower than the narrowest found.
+    """
+    spreads = []
     for target in targets:
-        if np.linalg.matrix_rank(np.vstack([matrix, target])) == rank:
-            return True, 0.0
-        bounds = []
-        for sign in (1.0, -1.0):
-            result = linprog(
-                sign * target, A_eq=matrix, b_eq=values, bounds=(0, None), method="highs"
-            )
-            bounds.append(sign * result.fun if result.status == 0 else np.inf * sign)
-        width = bounds[1] - bounds[0]
-        narrowest = min(narrowest, width)
-        if width < min_count:
-            return True, width
-    return False, narrowest
+        low, high = target.witnesses  # set by every check
+        spreads.append(value_of(target.row, high) - value_of(target.row, low))
+    best: int | None = None
+    for i in np.argsort(spreads, kind="stable"):
+        if best is not None and spreads[i] >= best:
+            break
+        low, high = system.interval(targets[i])
+        best = high - low if best is None else min(best, high - low)
+    return best
 
 
 def redact_audit(
-    audit: AuditResult, *, min_count: int = 10, max_order: int | None = None
+    audit: AuditResult,
+    *,
+    min_count: int = 10,
+    max_order: int | None = None,
+    progress: bool = False,
 ) -> PublishedAudit:
-    """The publishable form of ``audit``: no count under ``min_count``, none derivable.
+    """The publishable form of ``audit``: no count under ``min_count``, none inferable.
 
     Parameters
     ----------
     audit : AuditResult
     min_count : int, default=10
         Smallest number of people a published count may hold (``K``); 0 is published.
+        Every hidden count of 1 to ``K - 1`` people keeps an exact integer interval at
+        least ``K`` wide under everything published.
     max_order : int, optional
         Finest groupings considered (attributes combined; default: all).
+    progress : bool, default=False
+        Show a progress bar over the groupings checked.
 
     Returns
     -------
@@ -293,64 +286,61 @@ def redact_audit(
         raise DataValidationError(f"min_count must be an integer >= 2, got {min_count!r}")
     if not audit.tasks:
         raise DataValidationError("an audit without tasks has nothing to publish")
-    first = next(iter(audit.tasks))
-    full = audit.grouped_counts(first, by=tuple(audit.attributes)).sum(axis=(-2, -1)).ravel()
+    system = AttackerSystem(audit)
+    targets = system.targets(min_count)
     names = list(audit.attributes)
     top = len(names) if max_order is None else min(max_order, len(names))
     candidates = [()] + [by for k in range(1, top + 1) for by in combinations(names, k)]
     all_groupings = [by for k in range(0, len(names) + 1) for by in combinations(names, k)]
-    cell_n = {by: _cell_matrix(audit, by) @ full for by in all_groupings}
-    targets = [
-        row
-        for by in all_groupings
-        for row, n in zip(_cell_matrix(audit, by), cell_n[by], strict=True)
-        if 1 <= n < min_count
-    ]
-    published_rows: list[np.ndarray] = []
-    published_values: list[float] = []
+    cell_n = {by: (system.membership(by) @ system.truth[: system.n_full]) for by in all_groupings}
+    for target in targets:
+        target.witnesses = (system.truth, system.truth)
     published: list[tuple[str, ...]] = []
+    with_metrics: set[tuple[str, ...]] = set()
     suppressed = []
-    narrowest = np.inf
-    for by in candidates:
+    for by in tqdm(candidates, desc="groupings", disable=not progress):
         n = cell_n[by]
-        label = " x ".join(by) or "overall"
         small = int(((n >= 1) & (n < min_count)).sum())
         if small:
-            suppressed.append({"grouping": label, "reason": f"{small} cell(s) under {min_count}"})
-            continue
-        rows = _rows_of(audit, by, n)
-        values = [float(v) for v in n] + [0.0] * (len(rows) - len(n))
-        trial_rows, trial_values = published_rows + rows, published_values + values
-        exposed, width = (
-            _exposed(trial_rows, np.array(trial_values), targets, min_count)
-            if targets
-            else (False, np.inf)
-        )
-        if exposed:
             suppressed.append(
-                {
-                    "grouping": label,
-                    "reason": "publishing it with the groupings above would let a smaller "
-                    "group's count be derived or narrowed to within "
-                    f"{min_count}",
-                }
+                {"grouping": _label(by), "reason": f"{small} cell(s) under {min_count}"}
             )
             continue
-        published_rows, published_values = trial_rows, trial_values
-        published.append(by)
-        narrowest = min(narrowest, width)
+        for hits in (True, False):
+            if system.try_publish(system.published_rows(by, hits=hits), targets, min_count):
+                published.append(by)
+                if hits:
+                    with_metrics.add(by)
+                else:
+                    suppressed.append(
+                        {
+                            "grouping": _label(by),
+                            "reason": "accuracies withheld: with the counts above they would "
+                            f"narrow a smaller group's count to within {min_count}",
+                        }
+                    )
+                break
+        else:
+            suppressed.append(
+                {
+                    "grouping": _label(by),
+                    "reason": "publishing its counts with the groupings above would narrow a "
+                    f"smaller group's count to within {min_count}",
+                }
+            )
     suppressed += [
         {"grouping": " x ".join(by), "reason": f"finer than max_order={max_order}"}
         for by in all_groupings
         if by and len(by) > top
     ]
+    narrowest = _narrowest(system, targets)
     counts, metrics, gaps = [], [], []
     for by in published:
-        label = " x ".join(by) or "overall"
+        label = _label(by)
         cells = audit.group_names(by)
         for cell, n in zip(cells, cell_n[by], strict=True):
-            counts.append({"grouping": label, "cell": cell, "n": int(n)})
-        for task in audit.tasks:
+            counts.append({"grouping": label, "cell": cell, "n": int(round(n))})
+        for task in audit.tasks if by in with_metrics else ():
             cm = audit.grouped_counts(task, by=by).reshape(
                 -1, len(audit.tasks[task]), len(audit.tasks[task])
             )
@@ -392,8 +382,8 @@ def redact_audit(
     }
     metadata["protection"] = {
         "targets": len(targets),
-        "narrowest_interval": None if not np.isfinite(narrowest) else round(float(narrowest), 3),
-        "published_groupings": [" x ".join(by) or "overall" for by in published],
+        "narrowest_interval": narrowest,
+        "published_groupings": [_label(by) for by in published],
     }
     return PublishedAudit(
         min_count=min_count,
