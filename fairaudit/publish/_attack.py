@@ -99,8 +99,8 @@ class _Programme:
         if end > start:
             self.highs.deleteRows(end - start, np.arange(start, end, dtype=np.int32))
 
-    def optimise(self, row: sp.csr_matrix, maximise: bool) -> tuple[float, np.ndarray]:
-        """Optimal value of ``row @ v`` and an optimal vertex."""
+    def optimise(self, row: sp.csr_matrix, maximise: bool) -> tuple[float, np.ndarray | None]:
+        """Optimal value of ``row @ v`` and an optimal vertex (``inf, None``: unbounded)."""
         if self._cost.size:
             self.highs.changeColsCost(self._cost.size, self._cost, np.zeros(self._cost.size))
         self._cost = row.indices.astype(np.int32)
@@ -110,6 +110,8 @@ class _Programme:
         )
         self.highs.run()
         status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnbounded and maximise:
+            return np.inf, None  # nothing published bounds it
         if status != highspy.HighsModelStatus.kOptimal:
             raise FairAuditError(
                 f"the attacker's programme failed: {self.highs.modelStatusToString(status)}"
@@ -238,7 +240,9 @@ class AttackerSystem:
         rows = [member @ self._z()]
         for task in self.audit.tasks if hits else ():
             start, size = self._hits[task]
-            hits = member if task in self.aligned else sp.kron(member, np.ones((1, self.free[task])))
+            hits = (
+                member if task in self.aligned else sp.kron(member, np.ones((1, self.free[task])))
+            )
             rows.append(hits @ self._block(start, size))
         matrix = sp.vstack(rows, format="csr")
         return matrix, matrix @ self.truth
@@ -312,6 +316,8 @@ class AttackerSystem:
             constraints=constraints,
             integrality=np.ones(int(free.sum())),
             bounds=Bounds(0, np.inf),
+            # HiGHS's MIP presolve declares some of these feasible systems infeasible
+            options={"presolve": False},
         )
         if result.status == 2:  # infeasible
             return None
@@ -326,22 +332,29 @@ class AttackerSystem:
         row: sp.csr_matrix,
         maximise: bool,
         extra: tuple[sp.csr_matrix, np.ndarray] | None,
-    ) -> tuple[float, np.ndarray, bool]:
+        *,
+        exact: bool = True,
+    ) -> tuple[float, np.ndarray | None, bool]:
         """The linear optimum of ``row @ v``, an integer table near it, and whether exact.
 
         The vertex is used when integral. Otherwise the variables that are fractional
         there (then also those that differ from the truth) are re-solved as integers,
         the others held: cheap, and exact when it attains the rounded linear optimum.
+        ``exact=False``: any integer table will do (the truth when rounding fails).
+        An unbounded maximum gives ``inf, None, True``.
         """
         self.n_solved += 1
         bound, table = self._lp.optimise(row, maximise)
+        if table is None:
+            return bound, None, True
         bound = np.floor(bound + _TOL) if maximise else np.ceil(bound - _TOL)
         fractional = np.abs(table - np.round(table)) > _TOL
         if not fractional.any():
             return bound, np.round(table), True
         cost = (-1.0 if maximise else 1.0) * row.toarray().ravel()
         rounded = np.round(table)
-        for free in (fractional, fractional | (rounded != self.truth)):
+        tries = (fractional, fractional | (rounded != self.truth)) if exact else (fractional,)
+        for free in tries:
             found = self._milp(cost, extra, fixed=~free, table=rounded)
             if found is not None:
                 value = value_of(row, found)
@@ -353,23 +366,46 @@ class AttackerSystem:
         row: sp.csr_matrix,
         maximise: bool,
         extra: tuple[sp.csr_matrix, np.ndarray] | None,
-    ) -> tuple[int, np.ndarray]:
-        """Exact integer optimum of ``row @ v`` and a table attaining it."""
-        _, table, exact = self._integral(row, maximise, extra)
+    ) -> tuple[float, np.ndarray | None]:
+        """Exact integer optimum of ``row @ v`` and a table attaining it (``inf, None``:
+        unbounded)."""
+        bound, table, exact = self._integral(row, maximise, extra)
+        if table is None:
+            return bound, None
         if not exact:
             self.n_integer += 1
             cost = (-1.0 if maximise else 1.0) * row.toarray().ravel()
             table = self._milp(cost, extra)
             if table is None:  # the truth satisfies the equations: never happens
                 raise FairAuditError("the attacker's integer programme has no solution")
-        return int(round(value_of(row, table))), table
+        return round(value_of(row, table)), table
 
-    def interval(self, target: Target) -> tuple[int, int]:
-        """Exact integer bounds of ``target`` under the published equations."""
-        low, low_table = self._optimum(target.row, False, None)
-        high, high_table = self._optimum(target.row, True, None)
-        target.witnesses = (low_table, high_table)
-        return low, high
+    def narrowest(self, targets: list[Target]) -> int | None:
+        """The narrowest exact integer interval of any target under everything published.
+
+        Every target's witnesses satisfy the published equations, so their spread is a
+        lower bound of its width: targets are solved from the lowest spread up (the
+        maximum first: ``max - value`` bounds the width from below too), until none left
+        can be narrower than the narrowest found. None without targets.
+        """
+        spreads = [
+            value_of(t.row, t.witnesses[1]) - value_of(t.row, t.witnesses[0])
+            if t.witnesses is not None
+            else 0.0
+            for t in targets
+        ]
+        best: int | None = None
+        for i in np.argsort(spreads, kind="stable"):
+            target = targets[i]
+            if best is not None and spreads[i] >= best:
+                break
+            high, high_table = self._optimum(target.row, True, None)
+            if high_table is None or (best is not None and high - target.value >= best):
+                continue
+            low, low_table = self._optimum(target.row, False, None)
+            target.witnesses = (low_table, high_table)
+            best = int(high - low) if best is None else min(best, int(high - low))
+        return best
 
     def try_publish(
         self, extra: tuple[sp.csr_matrix, np.ndarray], targets: list[Target], min_count: int
@@ -420,7 +456,9 @@ class AttackerSystem:
             rows = sp.vstack([t.row for t in pending], format="csr")
             values = np.array([t.value for t in pending], dtype=float)
             total = sp.csr_matrix(rows.sum(axis=0))
-            _, table, _ = self._integral(total, True, extra)
+            _, table, _ = self._integral(total, True, extra, exact=False)
+            if table is None:  # some target is unbounded: settle them one by one
+                break
             raised = rows @ table - values >= min_count
             for target in np.array(pending, dtype=object)[raised]:
                 target.witnesses = (self.truth, table)
@@ -437,6 +475,9 @@ class AttackerSystem:
     ) -> bool:
         """Whether one target stays at least ``min_count`` wide (exact integer bounds)."""
         high_bound, high_table, exact = self._integral(target.row, True, extra)
+        if high_table is None:  # unbounded: nothing to keep as a witness
+            target.witnesses = None
+            return True
         if value_of(target.row, high_table) - target.value >= min_count:
             target.witnesses = (self.truth, high_table)
             return True
@@ -446,4 +487,4 @@ class AttackerSystem:
         high, high_table = self._optimum(target.row, True, extra)
         low, low_table = self._optimum(target.row, False, extra)
         target.witnesses = (low_table, high_table)
-        return high - low >= min_count
+        return bool(high - low >= min_count)

@@ -1,29 +1,24 @@
 """Redaction of an audit: publish only counts that reveal no small group, even by subtraction.
 
 What is protected: the number of people in each combination of sensitive attribute
-values (the cells of every grouping, e.g. "Middle Eastern women over 70: 2"). A
-grouping's cell counts are published only when every cell holds 0 or at least
-``min_count`` rows, and only if, together with everything published before it, they
-let no suppressed count (a cell of 1 to ``min_count - 1`` rows of any grouping) be
+values, the tasks' true labels included (the cells of every grouping, e.g. "Middle
+Eastern women over 70: 2", or "Middle Eastern & gender=Female" when race is the only
+attribute). Every published number is an equation for a reader: the counts of a
+published grouping and, per task, the hits behind each published accuracy. A hidden
+count (1 to ``min_count - 1`` people) is safe only if its exact integer interval under
+all of them is at least ``min_count`` wide (:mod:`fairaudit.publish._attack`).
 
-- derived exactly as a linear combination of published counts (the "subtract the
-  margins" attack), or
-- narrowed by linear programming over non-negative counts to an interval narrower
-  than ``min_count`` (so a reader cannot tell 2 from 12).
+Groupings are tried from the coarsest (overall, each attribute) to the finest, so the
+most useful ones are kept: one with a cell of 1 to ``min_count - 1`` people is
+suppressed; otherwise its counts and accuracies are published if every hidden count
+stays safe, else its counts alone ("accuracies withheld"), else nothing.
 
-Groupings are tried from the coarsest (overall, each attribute) to the finest, so
-the most useful ones are kept. A cell published as 0 tells that every finer cell
-inside it is 0; the checks know it.
-
-What is published besides counts: per task and published cell of at least
-``min_count`` rows, the accuracy with its Wilson interval; per task and published
+What is published besides counts: per task and published cell (every non-empty cell
+holds at least ``min_count`` rows), the accuracy with its Wilson interval; per task and
 grouping, the accuracy gap between its cells with the simultaneous interval of
-:func:`fairaudit.functional.gap_intervals`. These are computed from the full counts.
+:func:`fairaudit.functional.gap_intervals` (functions of the same hits and counts).
 Per-class scores, confusion matrices, calibration and detection counts are not
-published: they count people by their true class inside a cell, i.e. in a finer
-grouping (the tasks' true labels are sensitive attributes too). The accuracy of a
-published cell reveals how many of its (at least ``min_count``) people were
-misclassified, not who they are.
+published: they count people by their true class inside a cell.
 """
 
 from __future__ import annotations
@@ -45,7 +40,7 @@ from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import fairness_arrays, gap_intervals, wilson_interval
 from fairaudit.metrics import AuditResult
-from fairaudit.publish._attack import AttackerSystem, Target, value_of
+from fairaudit.publish._attack import AttackerSystem
 
 __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
 
@@ -59,7 +54,8 @@ class PublishedAudit:
     Attributes
     ----------
     min_count : int
-        No published count lies in ``1 .. min_count - 1``, nor can one be derived.
+        No published count lies in ``1 .. min_count - 1``; no hidden one can be narrowed
+        to an interval narrower than ``min_count``.
     counts : pandas.DataFrame
         Published cell counts: ``grouping`` (``"gender x race"``, ``"overall"``),
         ``cell`` (``"Female & Black"``, ``"all"``), ``n``.
@@ -73,7 +69,8 @@ class PublishedAudit:
         ``grouping`` and ``reason`` of every grouping not published.
     metadata : dict
         The source audit's description, model and data; ``protection``: how many
-        suppressed counts were checked and the narrowest interval a reader can infer.
+        hidden counts were checked (``targets``), the narrowest exact integer interval a
+        reader can infer for one (``narrowest_interval``), the programmes solved.
     """
 
     def __init__(
@@ -217,11 +214,11 @@ _TEMPLATE = """{% extends "base.html.j2" %}
 {% block content %}
 <section id="published">
 <p>No count of people published here lies between 1 and {{ min_count - 1 }}, and none of the
-suppressed ones can be derived from the published figures: not exactly by adding and
-subtracting them, and not to within {{ min_count }} by bounding non-negative counts
-({{ protection.get("targets", 0) }} suppressed counts checked; the narrowest interval a reader
-can infer spans {{ protection.get("narrowest_interval", "n/a") }} people). Accuracy and gaps
-are computed from the full audit.</p>
+hidden ones (the tasks' true labels included) can be narrowed to within {{ min_count }} from
+the published counts and accuracies, by any integer solution of them
+({{ protection.get("targets", 0) }} hidden counts checked; the narrowest interval a reader can
+infer spans {{ protection.get("narrowest_interval", "n/a") }} people). Accuracy and gaps are
+computed from the full audit.</p>
 {% for table in tables %}<div class="table-scroll">{{ table }}</div>{% endfor %}
 </section>
 {% endblock %}
@@ -230,26 +227,6 @@ are computed from the full audit.</p>
 
 def _label(by: tuple[str, ...]) -> str:
     return " x ".join(by) or "overall"
-
-
-def _narrowest(system: AttackerSystem, targets: list[Target]) -> int | None:
-    """The narrowest exact interval of any target under everything published.
-
-    Every witness pair is valid for the final equations, so its spread is a lower bound
-    of that target's width: targets are solved from the lowest spread up, until no
-    remaining one can be narrower than the narrowest found.
-    """
-    spreads = []
-    for target in targets:
-        low, high = target.witnesses  # set by every check
-        spreads.append(value_of(target.row, high) - value_of(target.row, low))
-    best: int | None = None
-    for i in np.argsort(spreads, kind="stable"):
-        if best is not None and spreads[i] >= best:
-            break
-        low, high = system.interval(targets[i])
-        best = high - low if best is None else min(best, high - low)
-    return best
 
 
 def redact_audit(
@@ -293,8 +270,6 @@ def redact_audit(
     candidates = [()] + [by for k in range(1, top + 1) for by in combinations(names, k)]
     all_groupings = [by for k in range(0, len(names) + 1) for by in combinations(names, k)]
     cell_n = {by: (system.membership(by) @ system.truth[: system.n_full]) for by in all_groupings}
-    for target in targets:
-        target.witnesses = (system.truth, system.truth)
     published: list[tuple[str, ...]] = []
     with_metrics: set[tuple[str, ...]] = set()
     suppressed = []
@@ -333,7 +308,7 @@ def redact_audit(
         for by in all_groupings
         if by and len(by) > top
     ]
-    narrowest = _narrowest(system, targets)
+    narrowest = system.narrowest(targets)
     counts, metrics, gaps = [], [], []
     for by in published:
         label = _label(by)
@@ -383,6 +358,7 @@ def redact_audit(
     metadata["protection"] = {
         "targets": len(targets),
         "narrowest_interval": narrowest,
+        "programmes": {"solved": system.n_solved, "integer": system.n_integer},
         "published_groupings": [_label(by) for by in published],
     }
     return PublishedAudit(
