@@ -93,6 +93,11 @@ _PREDICTION_LIKE = re.compile(
     r"^(?P<name>.+?)_(?:pred|preds|prediction|predictions|predicted|prob|probs|proba|"
     r"probability|probabilities|score|scores|logits?)(?:_.*)?$"
 )
+# the same words first (``pred_age``, ``prob_race_White``)
+_PREDICTION_PREFIX = re.compile(
+    r"^(?:pred|preds|prediction|predictions|predicted|prob|probs|proba|probability|"
+    r"probabilities|score|scores|logits?)_(?P<name>.+)$"
+)
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -246,6 +251,36 @@ def check_class_column(
         source=source,
         rows=rows,
         hint=_repair_hint(column.removesuffix(PRED_SUFFIX), vocab, distinct),
+    )
+
+
+#: Ages in years (true ``age_years`` and predicted ``age_years_pred``) lie in this range.
+AGE_YEARS_RANGE = (0.0, 130.0)
+_YEARS_SUFFIX = "_years"
+
+
+def check_age_column(
+    values: pd.Series, *, column: str, source: str, rows: np.ndarray | None = None
+) -> None:
+    """Refuse ages in years outside :data:`AGE_YEARS_RANGE` (or not finite), naming rows.
+
+    Missing values are left to the regression audit (which counts them); a present
+    value of -5 or 1e9 years is an error, true or predicted.
+    """
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    present = values.notna().to_numpy()
+    low, high = AGE_YEARS_RANGE
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(present & ~((numbers >= low) & (numbers <= high)))
+    if not bad.size:
+        return
+    where = np.asarray(rows)[bad] if rows is not None else bad + 1
+    shown = ", ".join(
+        f"row {int(r)}: {values.iloc[i]}" for r, i in zip(where[:5], bad[:5], strict=True)
+    )
+    raise DataValidationError(
+        f"{source}: column {column!r} holds ages in years outside [{low:g}, {high:g}] "
+        f"in {bad.size} row(s) ({shown}{', ...' if bad.size > 5 else ''})"
     )
 
 
@@ -674,7 +709,8 @@ def _unused_prediction_columns(
     for column in frame.columns:
         if not isinstance(column, str) or column.startswith("__fairaudit_"):
             continue
-        match = _PREDICTION_LIKE.match(column)
+        # surrounding spaces do not hide a column (``"race_pred "`` is not ``race_pred``)
+        match = _PREDICTION_LIKE.match(column.strip()) or _PREDICTION_PREFIX.match(column.strip())
         if not match:
             continue
         name = match.group("name")
@@ -952,6 +988,16 @@ def audit_table(
             values = values[values.notna()]
         attr_vocabs[name] = _infer_vocabulary(name, values)
     attr_vocabs = {n: attr_vocabs[n] for n in attribute_names if n in attr_vocabs}
+    for column in table.columns:
+        if isinstance(column, str) and column.removesuffix(PRED_SUFFIX).endswith(_YEARS_SUFFIX):
+            from_labels = column in label_cols
+            rows_col = _LABEL_ROW if from_labels else _PRED_ROW
+            check_age_column(
+                table[column],
+                column=column,
+                source=(label_source if from_labels else pred_source) or pred_source,
+                rows=table[rows_col].to_numpy() if rows_col in table.columns else None,
+            )
     table = table.drop(columns=[c for c in (_LABEL_ROW, _PRED_ROW) if c in table.columns])
     regression = [
         c[: -len(PRED_SUFFIX)]

@@ -1,0 +1,63 @@
+"""Issue 26: inputs with no bound or no sense check are refused or warned about."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from fairaudit.exceptions import DataValidationError
+from fairaudit.metrics import UnusedColumnWarning, audit_table
+
+
+def _ages(true: list[float], predicted: list[float]) -> pd.DataFrame:
+    n = len(true)
+    return pd.DataFrame(
+        {
+            "age": ["30-39"] * n,
+            "age_pred": ["30-39"] * n,
+            "age_years": true,
+            "age_years_pred": predicted,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("true", "predicted", "column", "shown"),
+    [
+        ([30] * 10, [30.0] * 9 + [-1e9], "age_years_pred", "row 10: -1000000000.0"),
+        ([30] * 9 + [-5], [30.0] * 10, "age_years", "row 10: -5"),
+        ([30] * 10, [30.0, 131.0] + [30.0] * 8, "age_years_pred", "row 2: 131.0"),
+        ([30] * 10, [float("inf")] + [30.0] * 9, "age_years_pred", "row 1: inf"),
+    ],
+)
+def test_ages_in_years_outside_0_130_are_refused_with_column_row_and_value(
+    true, predicted, column, shown
+):
+    with pytest.raises(DataValidationError, match=rf"'{column}' holds ages in years outside") as e:
+        audit_table(_ages(true, predicted), tasks=["age"])
+    assert shown in str(e.value)
+
+
+def test_ages_at_the_bounds_are_audited():
+    result = audit_table(_ages([0, 130] * 5, [0.0, 130.0] * 5), tasks=["age"])
+    n, error_sum, abs_error_sum, _ = result.regression["age_years"].sum(axis=0)
+    assert (n, error_sum, abs_error_sum) == (10, 0, 0)
+
+
+def test_every_prediction_like_column_matching_no_task_is_warned_about():
+    table = pd.DataFrame(
+        {
+            "gender": ["Male", "Female"] * 5,
+            "gender_pred": ["Male"] * 10,
+            "pred_age": ["20-29"] * 10,
+            "race_pred ": ["White"] * 10,  # a trailing space: not the race_pred column
+        }
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        audit_table(table, tasks=["gender"])
+    messages = [str(w.message) for w in caught if issubclass(w.category, UnusedColumnWarning)]
+    assert len(messages) == 1
+    assert "['pred_age', 'race_pred ']" in messages[0]
