@@ -486,6 +486,49 @@ def _probabilities(
     return validate_proba(arr, vocab, what=f"{source}: {task} probabilities", atol=atol)
 
 
+#: Share of rows whose ``{task}_pred`` may name another class than the argmax of its
+#: probabilities (a tie is no disagreement) before the table is refused.
+PRED_PROBA_TOLERANCE = 0.01
+
+
+def check_pred_matches_proba(
+    predicted: pd.Series,
+    proba: np.ndarray,
+    classes: Sequence[str],
+    *,
+    table: pd.DataFrame,
+    source: str,
+) -> None:
+    """Refuse predictions that disagree with their own probabilities in too many rows.
+
+    A row disagrees when the probability of its predicted class is below the row's
+    largest probability (ties are allowed). More than :data:`PRED_PROBA_TOLERANCE` of
+    the rows disagreeing means swapped or misaligned probability columns: calibration
+    would use them, so the table is refused, naming rows.
+    """
+    codes = pd.Index(list(classes)).get_indexer(predicted.astype("object"))
+    known = codes >= 0  # labels outside the classes are refused elsewhere, naming them
+    if not known.any():
+        return
+    rows = np.flatnonzero(known)
+    chosen = proba[rows, codes[rows]]
+    disagree = rows[chosen < proba[rows].max(axis=1) - 1e-6]
+    if disagree.size <= PRED_PROBA_TOLERANCE * len(rows):
+        return
+    task = str(predicted.name).removesuffix(PRED_SUFFIX)
+    names = (
+        table[FILE_COLUMN].iloc[disagree[:5]].astype(str).tolist()
+        if FILE_COLUMN in table.columns
+        else [f"row {int(r) + 1}" for r in disagree[:5]]
+    )
+    raise DataValidationError(
+        f"{source}: {predicted.name} is not the most probable class of its own {task} "
+        f"probabilities in {disagree.size} of {len(rows)} row(s) "
+        f"({disagree.size / len(rows):.1%}; at most {PRED_PROBA_TOLERANCE:.0%} allowed), "
+        f"e.g. {names}: are the probability columns swapped or misaligned?"
+    )
+
+
 def prepare_table(
     table: pd.DataFrame,
     *,
@@ -540,6 +583,8 @@ def prepare_table(
         pred_name = pred_column(task)
         if pred_name in table.columns:
             raw = table[pred_name]
+            if proba is not None:
+                check_pred_matches_proba(raw, proba, classes, table=table, source=source)
         elif proba is not None:
             raw = pd.Series(np.asarray(classes, dtype=object)[proba.argmax(axis=1)])
         else:

@@ -61,3 +61,37 @@ def test_every_prediction_like_column_matching_no_task_is_warned_about():
     messages = [str(w.message) for w in caught if issubclass(w.category, UnusedColumnWarning)]
     assert len(messages) == 1
     assert "['pred_age', 'race_pred ']" in messages[0]
+
+
+def _gender_table(n: int = 200) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "file": [f"f{i}.jpg" for i in range(n)],
+            "gender": ["Male", "Female"] * (n // 2),
+            "gender_pred": ["Male", "Female"] * (n // 2),
+            "gender_prob_Male": [0.9, 0.1] * (n // 2),
+            "gender_prob_Female": [0.1, 0.9] * (n // 2),
+        }
+    )
+
+
+def test_predictions_disagreeing_with_their_probabilities_are_refused_naming_rows():
+    """Issue 26: swapped probability columns (100% disagreement) were audited silently."""
+    swapped = _gender_table().rename(
+        columns={"gender_prob_Male": "gender_prob_Female", "gender_prob_Female": "gender_prob_Male"}
+    )
+    with pytest.raises(DataValidationError, match=r"in 200 of 200 row\(s\)") as e:
+        audit_table(swapped, tasks=["gender"])
+    assert "gender_pred is not the most probable class" in str(e.value)
+    assert "'f0.jpg', 'f1.jpg'" in str(e.value)
+
+
+def test_ties_and_a_few_disagreements_are_allowed():
+    table = _gender_table()
+    table.loc[0, ["gender_prob_Male", "gender_prob_Female"]] = [0.5, 0.5]  # a tie
+    table.loc[1, ["gender_prob_Male", "gender_prob_Female"]] = [0.6, 0.4]  # 1 of 200
+    result = audit_table(table, tasks=["gender"])
+    assert result.n_rows == 200
+    table.loc[[2, 4], ["gender_prob_Male", "gender_prob_Female"]] = [0.1, 0.9]  # 3 of 200
+    with pytest.raises(DataValidationError, match=r"in 3 of 200 row\(s\) \(1\.5%"):
+        audit_table(table, tasks=["gender"])
