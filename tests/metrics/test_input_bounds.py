@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -95,3 +96,32 @@ def test_ties_and_a_few_disagreements_are_allowed():
     table.loc[[2, 4], ["gender_prob_Male", "gender_prob_Female"]] = [0.1, 0.9]  # 3 of 200
     with pytest.raises(DataValidationError, match=r"in 3 of 200 row\(s\) \(1\.5%"):
         audit_table(table, tasks=["gender"])
+
+
+def test_a_grouping_with_too_many_cells_is_refused_before_memory_runs_out():
+    """Issue 26: grouping by an 86,000-value column over 200,000 rows passed 8 GiB."""
+    rng = np.random.default_rng(0)
+    n = 200_000
+    gender = np.array(["Male", "Female"])[rng.integers(0, 2, n)]
+    ids = np.array([f"p{i}" for i in range(86_000)])[rng.integers(0, 86_000, n)]
+    table = pd.DataFrame({"gender": gender, "gender_pred": gender, "id": ids})
+    distinct = len(set(ids))
+    with pytest.raises(
+        DataValidationError,
+        match=rf"grouping by gender 2 x id {distinct} classes needs {2 * distinct:,} cells, "
+        r"more than the 100,000 allowed",
+    ):
+        audit_table(table, tasks=["gender"], attributes=["gender", "id"])
+
+
+def test_a_grouping_at_the_cell_bound_is_audited():
+    n = 50_000
+    table = pd.DataFrame(
+        {
+            "gender": ["Male", "Female"] * (n // 2),
+            "gender_pred": ["Male", "Female"] * (n // 2),
+            "id": [f"p{i}" for i in range(n)],
+        }
+    )
+    result = audit_table(table, tasks=["gender"], attributes=["gender", "id"])
+    assert int(np.prod(result.shape)) == 100_000 and result.n_rows == n
