@@ -150,7 +150,7 @@ def task_columns(
     columns: dict[str, object] = {}
     for task in tasks:
         values = np.asarray(outputs[task.name], dtype=np.float32)
-        _check_finite(task.name, values.reshape(len(ok), -1), ok)
+        _check_finite(task.name, values, ok)
         if task.kind == "classification":
             values = values.reshape(len(ok), len(task.classes))
             codes = np.where(ok, values.argmax(axis=1), -1) if len(values) else np.array([], int)
@@ -170,7 +170,9 @@ def task_columns(
 
 def _check_finite(task: str, values: np.ndarray, ok: np.ndarray) -> None:
     """Refuse NaN or infinite outputs of predicted rows: such a row has no label to give."""
-    bad = np.flatnonzero(ok & ~np.isfinite(values).all(axis=1))
+    if not ok.any():
+        return
+    bad = np.flatnonzero(ok & ~np.isfinite(values.reshape(len(ok), -1)).all(axis=1))
     if bad.size:
         shown = ", ".join(str(int(r) + 1) for r in bad[:10])
         raise FairAuditError(
