@@ -51,6 +51,8 @@ def write_log(folder: Path, n: int, rows_per_file: int, seed: int = 0) -> int:
             columns[task] = pd.Categorical.from_codes(true, classes)
             columns[f"{task}_pred"] = pd.Categorical.from_codes(pred, classes)
         p = rng.random(m)
+        male = columns["gender_pred"].codes == 0  # the predicted class is the most probable
+        p = np.where(male, np.maximum(p, 1.0 - p), np.minimum(p, 1.0 - p))
         columns["gender_prob_Male"] = p
         columns["gender_prob_Female"] = 1.0 - p
         pd.DataFrame(columns).to_parquet(folder / f"part-{n_files:05d}.parquet", index=False)

@@ -1,5 +1,6 @@
 """File I/O: atomic writes (a temporary file in the destination folder, then ``os.replace``)
-and JSON reads with errors that name the file.
+and JSON reads with errors that name the file. A temporary file left by a killed writer
+(its process gone) is removed at the next write to the same path.
 
 Every result, table, checkpoint and report fairaudit writes goes through here, so a
 crash or an interrupt never leaves a half-written file where a complete one was.
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ __all__ = [
     "atomic_write_text",
     "check_saved_format",
     "read_json_file",
+    "remove_stale_temporaries",
     "sha256_file",
 ]
 
@@ -48,7 +51,10 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}{_PID_END}", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
     try:
         yield Path(tmp)
@@ -65,6 +71,61 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = True) -> Iterator
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+#: Ends the writer's process id in a temporary file's name.
+_PID_END = "-"
+#: A temporary file of an older naming (no process id) this old is left from a killed run.
+_UNTAGGED_STALE_S = 3600.0
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove temporary files of :func:`atomic_path` left beside ``path`` by killed writers.
+
+    A temporary file is named ``.{name}.{pid}-{random}.tmp``: it is stale when no process
+    of that id runs any more (a writer still running, in this process or another, keeps
+    its file). Files of the older naming without a process id are stale after an hour.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    path = Path(path)
+    removed = []
+    prefix = f".{path.name}."
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        middle = name[len(prefix) : -len(".tmp")]
+        pid_text, sep, _ = middle.partition(_PID_END)
+        try:
+            if sep and pid_text.isdigit():
+                stale = not _alive(int(pid_text))
+            else:
+                stale = time.time() - entry.stat().st_mtime > _UNTAGGED_STALE_S
+            if stale:
+                entry.unlink()
+                removed.append(entry)
+        except OSError:  # gone already, or not ours to remove
+            continue
+    return removed
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -16,10 +16,11 @@ def register(subparsers: Any) -> None:
         help="write an audit that can be shared: no count under --min-count, none derivable",
         description=(
             "Publish only groupings whose every cell holds 0 or at least --min-count people, "
-            "and only if no smaller group's count can then be derived from the published "
-            "ones (exactly, or to within --min-count by bounding non-negative counts); with "
-            "per cell accuracy and per grouping the accuracy gap, from the full counts. The "
-            "file lists what was suppressed and why."
+            "and only if no smaller group's count (the tasks' true labels included) can then "
+            "be narrowed to within --min-count from the published counts and accuracies by "
+            "any integer solution; with per cell accuracy and per grouping the accuracy gap, "
+            "from the full counts. The file lists what was suppressed and why. Refuses to "
+            "write over the audit."
         ),
     )
     parser.add_argument("audit", metavar="AUDIT.json", help="a saved audit")
@@ -33,12 +34,22 @@ def register(subparsers: Any) -> None:
 
 def run_redact(args: argparse.Namespace) -> int:
     """Write the published audit (and page); print what was published and suppressed."""
+    from fairaudit.exceptions import DataValidationError
     from fairaudit.metrics import AuditResult
     from fairaudit.publish import redact_audit
 
     source = Path(args.audit)
-    published = redact_audit(AuditResult.load(source), min_count=args.min_count)
     output = Path(args.output) if args.output else source.with_suffix(".published.json")
+    written = {"-o/--output": output} | ({"--html": Path(args.html)} if args.html else {})
+    for option, path in written.items():
+        if path.resolve() == source.resolve():
+            raise DataValidationError(
+                f"{option} {path} is the audit being redacted: writing there would replace "
+                "the full audit by its published form; choose another path"
+            )
+    if args.html and Path(args.html).resolve() == output.resolve():
+        raise DataValidationError(f"--html {args.html} is also the -o/--output path")
+    published = redact_audit(AuditResult.load(source), min_count=args.min_count)
     published.save(output)
     protection = published.metadata["protection"]
     print(f"published audit written to {output}")

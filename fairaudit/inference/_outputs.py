@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from fairaudit._io import atomic_path, atomic_write_text
-from fairaudit.exceptions import DataValidationError, MissingDependencyError
+from fairaudit.exceptions import DataValidationError, FairAuditError, MissingDependencyError
 from fairaudit.schema import (
     ERROR_COLUMN,
     FACE_BOX_COLUMNS,
@@ -152,6 +152,7 @@ def task_columns(
     columns: dict[str, object] = {}
     for task in tasks:
         values = np.asarray(outputs[task.name], dtype=np.float32)
+        _check_finite(task.name, values, ok)
         if task.kind == "classification":
             values = values.reshape(len(ok), len(task.classes))
             codes = np.where(ok, values.argmax(axis=1), -1) if len(values) else np.array([], int)
@@ -167,6 +168,20 @@ def task_columns(
                 np.float32
             )
     return columns
+
+
+def _check_finite(task: str, values: np.ndarray, ok: np.ndarray) -> None:
+    """Refuse NaN or infinite outputs of predicted rows: such a row has no label to give."""
+    if not ok.any():
+        return
+    bad = np.flatnonzero(ok & ~np.isfinite(values.reshape(len(ok), -1)).all(axis=1))
+    if bad.size:
+        shown = ", ".join(str(int(r) + 1) for r in bad[:10])
+        raise FairAuditError(
+            f"the model's {task} outputs are not finite (NaN or inf) in {bad.size} of "
+            f"{int(ok.sum())} predicted row(s) (row(s) {shown}{', ...' if bad.size > 10 else ''}"
+            "): its weights or inputs are broken; no prediction was written"
+        )
 
 
 def build_predictions_table(

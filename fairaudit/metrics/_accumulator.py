@@ -8,6 +8,7 @@ and one compute, so both agree by construction and by test.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,12 @@ __all__ = [
 ]
 
 ArrayLike = Any
+
+#: The most cells (combinations of attribute values) an audit may have: 100,000 cells
+#: of FairFace's three tasks hold about 0.1 GiB of counts, and the tables derived per
+#: cell several times that; an attribute with a value per row (86,000 values over
+#: 200,000 rows) passed 8 GiB before this bound.
+MAX_CELLS = 100_000
 
 _NAMED_VOCABULARIES = {"fairface": FAIRFACE_VOCABULARIES, "utkface": UTKFACE_VOCABULARIES}
 
@@ -236,7 +243,15 @@ class AuditAccumulator:
                 vocab = Vocabulary(vocab.name, (*vocab.classes, MISSING), False)
             attributes[name] = vocab
         self.attributes = attributes
-        n_cells = int(np.prod([len(v) for v in attributes.values()])) if attributes else 1
+        n_cells = math.prod(len(v) for v in attributes.values())
+        if n_cells > MAX_CELLS:
+            sizes = " x ".join(f"{n} {len(v)}" for n, v in attributes.items())
+            raise DataValidationError(
+                f"grouping by {sizes} classes needs {n_cells:,} cells, more than the "
+                f"{MAX_CELLS:,} allowed (every table of the audit is per cell): "
+                "group by fewer or coarser attributes (an attribute with a value per row, "
+                "such as a file name, is not a group)"
+            )
         self._n_cells = n_cells
         self._counts = {
             t: np.zeros((n_cells, len(v), len(v)), dtype=np.int64) for t, v in self.tasks.items()

@@ -94,6 +94,11 @@ _PREDICTION_LIKE = re.compile(
     r"^(?P<name>.+?)_(?:pred|preds|prediction|predictions|predicted|prob|probs|proba|"
     r"probability|probabilities|score|scores|logits?)(?:_.*)?$"
 )
+# the same words first (``pred_age``, ``prob_race_White``)
+_PREDICTION_PREFIX = re.compile(
+    r"^(?:pred|preds|prediction|predictions|predicted|prob|probs|proba|probability|"
+    r"probabilities|score|scores|logits?)_(?P<name>.+)$"
+)
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -295,6 +300,36 @@ def check_class_column(
             source=exc.source,
             cli=str(exc) + cli,
         ) from None
+
+
+#: Ages in years (true ``age_years`` and predicted ``age_years_pred``) lie in this range.
+AGE_YEARS_RANGE = (0.0, 130.0)
+_YEARS_SUFFIX = "_years"
+
+
+def check_age_column(
+    values: pd.Series, *, column: str, source: str, rows: np.ndarray | None = None
+) -> None:
+    """Refuse ages in years outside :data:`AGE_YEARS_RANGE` (or not finite), naming rows.
+
+    Missing values are left to the regression audit (which counts them); a present
+    value of -5 or 1e9 years is an error, true or predicted.
+    """
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    present = values.notna().to_numpy()
+    low, high = AGE_YEARS_RANGE
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(present & ~((numbers >= low) & (numbers <= high)))
+    if not bad.size:
+        return
+    where = np.asarray(rows)[bad] if rows is not None else bad + 1
+    shown = ", ".join(
+        f"row {int(r)}: {values.iloc[i]}" for r, i in zip(where[:5], bad[:5], strict=True)
+    )
+    raise DataValidationError(
+        f"{source}: column {column!r} holds ages in years outside [{low:g}, {high:g}] "
+        f"in {bad.size} row(s) ({shown}{', ...' if bad.size > 5 else ''})"
+    )
 
 
 # -- integer codes --------------------------------------------------------------------------
@@ -532,6 +567,49 @@ def _probabilities(
     return validate_proba(arr, vocab, what=f"{source}: {task} probabilities", atol=atol)
 
 
+#: Share of rows whose ``{task}_pred`` may name another class than the argmax of its
+#: probabilities (a tie is no disagreement) before the table is refused.
+PRED_PROBA_TOLERANCE = 0.01
+
+
+def check_pred_matches_proba(
+    predicted: pd.Series,
+    proba: np.ndarray,
+    classes: Sequence[str],
+    *,
+    table: pd.DataFrame,
+    source: str,
+) -> None:
+    """Refuse predictions that disagree with their own probabilities in too many rows.
+
+    A row disagrees when the probability of its predicted class is below the row's
+    largest probability (ties are allowed). More than :data:`PRED_PROBA_TOLERANCE` of
+    the rows disagreeing means swapped or misaligned probability columns: calibration
+    would use them, so the table is refused, naming rows.
+    """
+    codes = pd.Index(list(classes)).get_indexer(predicted.astype("object"))
+    known = codes >= 0  # labels outside the classes are refused elsewhere, naming them
+    if not known.any():
+        return
+    rows = np.flatnonzero(known)
+    chosen = proba[rows, codes[rows]]
+    disagree = rows[chosen < proba[rows].max(axis=1) - 1e-6]
+    if disagree.size <= PRED_PROBA_TOLERANCE * len(rows):
+        return
+    task = str(predicted.name).removesuffix(PRED_SUFFIX)
+    names = (
+        table[FILE_COLUMN].iloc[disagree[:5]].astype(str).tolist()
+        if FILE_COLUMN in table.columns
+        else [f"row {int(r) + 1}" for r in disagree[:5]]
+    )
+    raise DataValidationError(
+        f"{source}: {predicted.name} is not the most probable class of its own {task} "
+        f"probabilities in {disagree.size} of {len(rows)} row(s) "
+        f"({disagree.size / len(rows):.1%}; at most {PRED_PROBA_TOLERANCE:.0%} allowed), "
+        f"e.g. {names}: are the probability columns swapped or misaligned?"
+    )
+
+
 def prepare_table(
     table: pd.DataFrame,
     *,
@@ -586,6 +664,8 @@ def prepare_table(
         pred_name = pred_column(task)
         if pred_name in table.columns:
             raw = table[pred_name]
+            if proba is not None:
+                check_pred_matches_proba(raw, proba, classes, table=table, source=source)
         elif proba is not None:
             raw = pd.Series(np.asarray(classes, dtype=object)[proba.argmax(axis=1)])
         else:
@@ -758,7 +838,8 @@ def _unused_prediction_columns(
     for column in frame.columns:
         if not isinstance(column, str) or column.startswith("__fairaudit_"):
             continue
-        match = _PREDICTION_LIKE.match(column)
+        # surrounding spaces do not hide a column (``"race_pred "`` is not ``race_pred``)
+        match = _PREDICTION_LIKE.match(column.strip()) or _PREDICTION_PREFIX.match(column.strip())
         if not match:
             continue
         name = match.group("name")
@@ -1036,6 +1117,16 @@ def audit_table(
             values = values[values.notna()]
         attr_vocabs[name] = _infer_vocabulary(name, values)
     attr_vocabs = {n: attr_vocabs[n] for n in attribute_names if n in attr_vocabs}
+    for column in table.columns:
+        if isinstance(column, str) and column.removesuffix(PRED_SUFFIX).endswith(_YEARS_SUFFIX):
+            from_labels = column in label_cols
+            rows_col = _LABEL_ROW if from_labels else _PRED_ROW
+            check_age_column(
+                table[column],
+                column=column,
+                source=(label_source if from_labels else pred_source) or pred_source,
+                rows=table[rows_col].to_numpy() if rows_col in table.columns else None,
+            )
     table = table.drop(columns=[c for c in (_LABEL_ROW, _PRED_ROW) if c in table.columns])
     regression = [
         c[: -len(PRED_SUFFIX)]

@@ -50,6 +50,9 @@ __all__ = [
 CHECKPOINT_FORMAT = "fairaudit.checkpoint"
 #: Version of the layout; a reader refuses any other.
 CHECKPOINT_FORMAT_VERSION = 1
+#: The largest image side a checkpoint may ask for: a larger one (100,000 took 23.8 GB)
+#: is refused before any image is resized to it.
+MAX_INPUT_SIZE = 1024
 
 _LEAF_TYPES = (type(None), bool, int, float, str, bytes, torch.Tensor, torch.dtype, torch.device)
 _CONTAINER_TYPES = (dict, OrderedDict, list, tuple, torch.Size)
@@ -171,9 +174,14 @@ def save_checkpoint(
                 f"cannot save {path}: the model has no {attribute!r} attribute; build it with "
                 "fairaudit.models.build_model"
             )
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 1:
+    if (
+        isinstance(input_size, bool)
+        or not isinstance(input_size, int)
+        or not 1 <= input_size <= MAX_INPUT_SIZE
+    ):
         raise CheckpointError(
-            f"cannot save {path}: input_size must be a positive int, got {input_size!r}"
+            f"cannot save {path}: input_size must be an int in [1, {MAX_INPUT_SIZE}], "
+            f"got {input_size!r}"
         )
     extra = {} if extra is None else extra
     if not isinstance(extra, dict):
@@ -326,8 +334,15 @@ def load_checkpoint(
     model.to(map_location)
     model.eval()
     input_size = payload["input_size"]
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 1:
-        raise CheckpointError(f"{path}: invalid input_size {input_size!r}")
+    if (
+        isinstance(input_size, bool)
+        or not isinstance(input_size, int)
+        or not 1 <= input_size <= MAX_INPUT_SIZE
+    ):
+        raise CheckpointError(
+            f"{path}: invalid input_size {input_size!r} (an int in [1, {MAX_INPUT_SIZE}]: "
+            f"images of {MAX_INPUT_SIZE}x{MAX_INPUT_SIZE} are already far beyond any face model)"
+        )
     extra = payload["extra"]
     if not isinstance(extra, dict):
         raise CheckpointError(f"{path}: extra must be a dict, got {type(extra).__name__}")

@@ -1,29 +1,24 @@
 """Redaction of an audit: publish only counts that reveal no small group, even by subtraction.
 
 What is protected: the number of people in each combination of sensitive attribute
-values (the cells of every grouping, e.g. "Middle Eastern women over 70: 2"). A
-grouping's cell counts are published only when every cell holds 0 or at least
-``min_count`` rows, and only if, together with everything published before it, they
-let no suppressed count (a cell of 1 to ``min_count - 1`` rows of any grouping) be
+values, the tasks' true labels included (the cells of every grouping, e.g. "Middle
+Eastern women over 70: 2", or "Middle Eastern & gender=Female" when race is the only
+attribute). Every published number is an equation for a reader: the counts of a
+published grouping and, per task, the hits behind each published accuracy. A hidden
+count (1 to ``min_count - 1`` people) is safe only if its exact integer interval under
+all of them is at least ``min_count`` wide (:mod:`fairaudit.publish._attack`).
 
-- derived exactly as a linear combination of published counts (the "subtract the
-  margins" attack), or
-- narrowed by linear programming over non-negative counts to an interval narrower
-  than ``min_count`` (so a reader cannot tell 2 from 12).
+Groupings are tried from the coarsest (overall, each attribute) to the finest, so the
+most useful ones are kept: one with a cell of 1 to ``min_count - 1`` people is
+suppressed; otherwise its counts and accuracies are published if every hidden count
+stays safe, else its counts alone ("accuracies withheld"), else nothing.
 
-Groupings are tried from the coarsest (overall, each attribute) to the finest, so
-the most useful ones are kept. A cell published as 0 tells that every finer cell
-inside it is 0; the checks know it.
-
-What is published besides counts: per task and published cell of at least
-``min_count`` rows, the accuracy with its Wilson interval; per task and published
+What is published besides counts: per task and published cell (every non-empty cell
+holds at least ``min_count`` rows), the accuracy with its Wilson interval; per task and
 grouping, the accuracy gap between its cells with the simultaneous interval of
-:func:`fairaudit.functional.gap_intervals`. These are computed from the full counts.
+:func:`fairaudit.functional.gap_intervals` (functions of the same hits and counts).
 Per-class scores, confusion matrices, calibration and detection counts are not
-published: they count people by their true class inside a cell, i.e. in a finer
-grouping (the tasks' true labels are sensitive attributes too). The accuracy of a
-published cell reveals how many of its (at least ``min_count``) people were
-misclassified, not who they are.
+published: they count people by their true class inside a cell.
 """
 
 from __future__ import annotations
@@ -38,12 +33,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import fairness_arrays, gap_intervals, group_sum, wilson_interval
+from fairaudit.functional import fairness_arrays, gap_intervals, wilson_interval
 from fairaudit.metrics import AuditResult
+from fairaudit.publish._attack import AttackerSystem
 
 __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
 
@@ -57,7 +54,8 @@ class PublishedAudit:
     Attributes
     ----------
     min_count : int
-        No published count lies in ``1 .. min_count - 1``, nor can one be derived.
+        No published count lies in ``1 .. min_count - 1``; no hidden one can be narrowed
+        to an interval narrower than ``min_count``.
     counts : pandas.DataFrame
         Published cell counts: ``grouping`` (``"gender x race"``, ``"overall"``),
         ``cell`` (``"Female & Black"``, ``"all"``), ``n``.
@@ -71,7 +69,8 @@ class PublishedAudit:
         ``grouping`` and ``reason`` of every grouping not published.
     metadata : dict
         The source audit's description, model and data; ``protection``: how many
-        suppressed counts were checked and the narrowest interval a reader can infer.
+        hidden counts were checked (``targets``), the narrowest exact integer interval a
+        reader can infer for one (``narrowest_interval``), the programmes solved.
     """
 
     def __init__(
@@ -215,71 +214,41 @@ _TEMPLATE = """{% extends "base.html.j2" %}
 {% block content %}
 <section id="published">
 <p>No count of people published here lies between 1 and {{ min_count - 1 }}, and none of the
-suppressed ones can be derived from the published figures: not exactly by adding and
-subtracting them, and not to within {{ min_count }} by bounding non-negative counts
-({{ protection.get("targets", 0) }} suppressed counts checked; the narrowest interval a reader
-can infer spans {{ protection.get("narrowest_interval", "n/a") }} people). Accuracy and gaps
-are computed from the full audit.</p>
+hidden ones (the tasks' true labels included) can be narrowed to within {{ min_count }} from
+the published counts and accuracies, by any integer solution of them
+({{ protection.get("targets", 0) }} hidden counts checked; the narrowest interval a reader can
+infer spans {{ protection.get("narrowest_interval", "n/a") }} people). Accuracy and gaps are
+computed from the full audit.</p>
 {% for table in tables %}<div class="table-scroll">{{ table }}</div>{% endfor %}
 </section>
 {% endblock %}
 """
 
 
-def _cell_matrix(audit: AuditResult, by: tuple[str, ...]) -> np.ndarray:
-    """Rows: the cells of ``by``; columns: the full cells; 1 where a full cell lies inside."""
-    n_full = int(np.prod(audit.shape)) if audit.shape else 1
-    eye = np.eye(n_full)
-    return group_sum(eye, audit.shape, list(audit.attributes), by, n_trailing=1).reshape(-1, n_full)
-
-
-def _rows_of(audit: AuditResult, by: tuple[str, ...], n: np.ndarray) -> list[np.ndarray]:
-    """Published linear knowledge of a grouping: its cells, and every full cell of a zero."""
-    matrix = _cell_matrix(audit, by)
-    rows = list(matrix)
-    for row, count in zip(matrix, n, strict=True):
-        if count == 0:
-            rows += [np.eye(matrix.shape[1])[j] for j in np.flatnonzero(row)]
-    return rows
-
-
-def _exposed(
-    published: list[np.ndarray], values: np.ndarray, targets: list[np.ndarray], min_count: int
-) -> tuple[bool, float]:
-    """Whether some target is derivable or boxed in; and the narrowest interval found."""
-    from scipy.optimize import linprog  # lazily: importing scipy costs about a second
-
-    matrix = np.array(published)
-    rank = np.linalg.matrix_rank(matrix)
-    narrowest = np.inf
-    for target in targets:
-        if np.linalg.matrix_rank(np.vstack([matrix, target])) == rank:
-            return True, 0.0
-        bounds = []
-        for sign in (1.0, -1.0):
-            result = linprog(
-                sign * target, A_eq=matrix, b_eq=values, bounds=(0, None), method="highs"
-            )
-            bounds.append(sign * result.fun if result.status == 0 else np.inf * sign)
-        width = bounds[1] - bounds[0]
-        narrowest = min(narrowest, width)
-        if width < min_count:
-            return True, width
-    return False, narrowest
+def _label(by: tuple[str, ...]) -> str:
+    return " x ".join(by) or "overall"
 
 
 def redact_audit(
-    audit: AuditResult, *, min_count: int = 10, max_order: int | None = None
+    audit: AuditResult,
+    *,
+    min_count: int = 10,
+    max_order: int | None = None,
+    progress: bool = False,
 ) -> PublishedAudit:
-    """The publishable form of ``audit``: no count under ``min_count``, none derivable.
+    """The publishable form of ``audit``: no count under ``min_count``, none inferable.
 
     Parameters
     ----------
     audit : AuditResult
     min_count : int, default=10
         Smallest number of people a published count may hold (``K``); 0 is published.
+        Every hidden count of 1 to ``K - 1`` people keeps an exact integer interval at
+        least ``K`` wide under everything published.
     max_order : int, optional
         Finest groupings considered (attributes combined; default: all).
+    progress : bool, default=False
+        Show a progress bar over the groupings checked.
 
     Returns
     -------
@@ -294,64 +263,59 @@ def redact_audit(
         raise DataValidationError(f"min_count must be an integer >= 2, got {min_count!r}")
     if not audit.tasks:
         raise DataValidationError("an audit without tasks has nothing to publish")
-    first = next(iter(audit.tasks))
-    full = audit.grouped_counts(first, by=tuple(audit.attributes)).sum(axis=(-2, -1)).ravel()
+    system = AttackerSystem(audit)
+    targets = system.targets(min_count)
     names = list(audit.attributes)
     top = len(names) if max_order is None else min(max_order, len(names))
     candidates = [()] + [by for k in range(1, top + 1) for by in combinations(names, k)]
     all_groupings = [by for k in range(0, len(names) + 1) for by in combinations(names, k)]
-    cell_n = {by: _cell_matrix(audit, by) @ full for by in all_groupings}
-    targets = [
-        row
-        for by in all_groupings
-        for row, n in zip(_cell_matrix(audit, by), cell_n[by], strict=True)
-        if 1 <= n < min_count
-    ]
-    published_rows: list[np.ndarray] = []
-    published_values: list[float] = []
+    cell_n = {by: (system.membership(by) @ system.truth[: system.n_full]) for by in all_groupings}
     published: list[tuple[str, ...]] = []
+    with_metrics: set[tuple[str, ...]] = set()
     suppressed = []
-    narrowest = np.inf
-    for by in candidates:
+    for by in tqdm(candidates, desc="groupings", disable=not progress):
         n = cell_n[by]
-        label = " x ".join(by) or "overall"
         small = int(((n >= 1) & (n < min_count)).sum())
         if small:
-            suppressed.append({"grouping": label, "reason": f"{small} cell(s) under {min_count}"})
-            continue
-        rows = _rows_of(audit, by, n)
-        values = [float(v) for v in n] + [0.0] * (len(rows) - len(n))
-        trial_rows, trial_values = published_rows + rows, published_values + values
-        exposed, width = (
-            _exposed(trial_rows, np.array(trial_values), targets, min_count)
-            if targets
-            else (False, np.inf)
-        )
-        if exposed:
             suppressed.append(
-                {
-                    "grouping": label,
-                    "reason": "publishing it with the groupings above would let a smaller "
-                    "group's count be derived or narrowed to within "
-                    f"{min_count}",
-                }
+                {"grouping": _label(by), "reason": f"{small} cell(s) under {min_count}"}
             )
             continue
-        published_rows, published_values = trial_rows, trial_values
-        published.append(by)
-        narrowest = min(narrowest, width)
+        for hits in (True, False):
+            if system.try_publish(system.published_rows(by, hits=hits), targets, min_count):
+                published.append(by)
+                if hits:
+                    with_metrics.add(by)
+                else:
+                    suppressed.append(
+                        {
+                            "grouping": _label(by),
+                            "reason": "accuracies withheld: with the counts above they would "
+                            f"narrow a smaller group's count to within {min_count}",
+                        }
+                    )
+                break
+        else:
+            suppressed.append(
+                {
+                    "grouping": _label(by),
+                    "reason": "publishing its counts with the groupings above would narrow a "
+                    f"smaller group's count to within {min_count}",
+                }
+            )
     suppressed += [
         {"grouping": " x ".join(by), "reason": f"finer than max_order={max_order}"}
         for by in all_groupings
         if by and len(by) > top
     ]
+    narrowest = system.narrowest(targets)
     counts, metrics, gaps = [], [], []
     for by in published:
-        label = " x ".join(by) or "overall"
+        label = _label(by)
         cells = audit.group_names(by)
         for cell, n in zip(cells, cell_n[by], strict=True):
-            counts.append({"grouping": label, "cell": cell, "n": int(n)})
-        for task in audit.tasks:
+            counts.append({"grouping": label, "cell": cell, "n": int(round(n))})
+        for task in audit.tasks if by in with_metrics else ():
             cm = audit.grouped_counts(task, by=by).reshape(
                 -1, len(audit.tasks[task]), len(audit.tasks[task])
             )
@@ -393,8 +357,9 @@ def redact_audit(
     }
     metadata["protection"] = {
         "targets": len(targets),
-        "narrowest_interval": None if not np.isfinite(narrowest) else round(float(narrowest), 3),
-        "published_groupings": [" x ".join(by) or "overall" for by in published],
+        "narrowest_interval": narrowest,
+        "programmes": {"solved": system.n_solved, "integer": system.n_integer},
+        "published_groupings": [_label(by) for by in published],
     }
     return PublishedAudit(
         min_count=min_count,

@@ -55,7 +55,8 @@ def logs(tmp_path_factory) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
         {"file": files}
         | {f"{t}_pred": np.array(vocab[t].classes, dtype=object)[v] for t, v in y_pred.items()}
     )
-    proba = rng.dirichlet(np.ones(2), N)
+    proba = np.sort(rng.dirichlet(np.ones(2), N), axis=1)  # the predicted class most probable
+    proba = np.where((y_pred["gender"] == 0)[:, None], proba[:, ::-1], proba)
     for k, cls in enumerate(vocab["gender"].classes):
         preds[f"gender_prob_{cls}"] = proba[:, k]
     order = rng.permutation(N)  # files do not follow the labels' order

@@ -124,7 +124,9 @@ def test_dask_equals_pandas(data):
         {"file": labels["file"]}
         | {f"{t}_pred": np.array(vocab[t].classes, dtype=object)[v[:n]] for t, v in y_pred.items()}
     )
-    proba = np.random.default_rng(3).dirichlet(np.ones(2), n)
+    proba = np.sort(np.random.default_rng(3).dirichlet(np.ones(2), n), axis=1)
+    # the predicted class is the most probable one (a table is refused otherwise)
+    proba = np.where((y_pred["gender"][:n] == 0)[:, None], proba[:, ::-1], proba)
     preds["gender_prob"] = [list(p) for p in proba]
     expected = audit_table(preds, labels)
     got = audit_dask(dd.from_pandas(preds, npartitions=3), labels, scheduler="sync", progress=False)

@@ -154,6 +154,19 @@ def test_save_refuses_foreign_models_and_bad_input_size(tmp_path, model):
         save_checkpoint(tmp_path / "x.pt", model=torch.nn.Linear(2, 2), input_size=32)
     with pytest.raises(CheckpointError, match="input_size"):
         save_checkpoint(tmp_path / "x.pt", model=model, input_size=0)
+    with pytest.raises(CheckpointError, match=r"input_size must be an int in \[1, 1024\]"):
+        save_checkpoint(tmp_path / "x.pt", model=model, input_size=1025)
+
+
+@pytest.mark.parametrize("size", [100_000, 1025, 0, True])
+def test_load_refuses_an_unbounded_input_size(saved, size):
+    """Issue 26: input_size 100000 reached 23.8 GB before the kernel killed it."""
+    with pytest.raises(CheckpointError, match=rf"edited\.pt: invalid input_size {size!r} "):
+        load_checkpoint(_rewrite(saved, input_size=size))
+
+
+def test_load_accepts_the_largest_input_size(saved):
+    assert load_checkpoint(_rewrite(saved, input_size=1024)).input_size == 1024
 
 
 def test_expected_arch_and_tasks(saved):

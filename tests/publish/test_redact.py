@@ -8,6 +8,9 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import sparse
 from scipy.optimize import linprog
 
 from fairaudit.demo import load_demo_audits
@@ -22,63 +25,157 @@ def demo_audit() -> AuditResult:
     return load_demo_audits().audits["fairface-lightweight-112"]
 
 
-def _full_cells(audit: AuditResult) -> list[dict[str, str]]:
-    """Every full cell as {attribute: class}, in the audit's C order."""
+def _attack(audit: AuditResult, published: dict, min_count: int, *, integer: bool = False):
+    """What a reader of the file learns: LP (or ILP) bounds of every hidden count.
+
+    An attacker independent of fairaudit's: per full cell ``a`` of the attributes and per
+    task ``t``, ``x[t, a, c]`` people of true class ``c`` and ``h[t, a, c] <= x[t, a, c]``
+    of them classified right; the same people in every task (``sum_c x[t, a, c]`` equal);
+    a task named like an attribute with its classes has that attribute as true label.
+    Published counts and hits (``accuracy * n``) are equations. Hidden counts: cells of
+    every grouping of the attributes, alone or crossed with a task's true class, holding
+    1 to ``min_count - 1`` people.
+    """
     names = list(audit.attributes)
-    return [
-        dict(zip(names, combo, strict=True))
-        for combo in itertools.product(*(audit.attributes[a].classes for a in names))
-    ]
+    cells = list(itertools.product(*(range(len(audit.attributes[a])) for a in names)))
+    n_cells = len(cells)
+    tasks = list(audit.tasks)
+    sizes = [len(audit.tasks[t]) for t in tasks]
+    offsets = np.cumsum([0] + [2 * n_cells * c for c in sizes])
+    n_vars = int(offsets[-1])
 
+    def x(ti, a, c):
+        return int(offsets[ti] + a * sizes[ti] + c)
 
-def _indicator(audit: AuditResult, conditions: dict[str, str]) -> np.ndarray:
-    return np.array(
-        [all(cell[a] == v for a, v in conditions.items()) for cell in _full_cells(audit)], float
-    )
+    def h(ti, a, c):
+        return int(offsets[ti] + n_cells * sizes[ti] + a * sizes[ti] + c)
 
+    truth = np.zeros(n_vars)
+    for ti, t in enumerate(tasks):
+        cm = audit.counts[t].reshape(n_cells, sizes[ti], sizes[ti])
+        for a in range(n_cells):
+            for c in range(sizes[ti]):
+                truth[x(ti, a, c)] = cm[a, c].sum()
+                truth[h(ti, a, c)] = cm[a, c, c]
+    eq, eq_b, ub = [], [], []
+    upper = np.full(n_vars, np.inf)
+    aligned = {
+        ti
+        for ti, t in enumerate(tasks)
+        if t in names and audit.attributes[t].classes == audit.tasks[t].classes
+    }
+    for a in range(n_cells):
+        for ti in range(1, len(tasks)):
+            row = np.zeros(n_vars)
+            row[[x(ti, a, c) for c in range(sizes[ti])]] = 1
+            row[[x(0, a, c) for c in range(sizes[0])]] -= 1
+            eq.append(row)
+            eq_b.append(0.0)
+        for ti, t in enumerate(tasks):
+            for c in range(sizes[ti]):
+                row = np.zeros(n_vars)
+                row[h(ti, a, c)], row[x(ti, a, c)] = 1, -1
+                ub.append(row)
+                if ti in aligned and cells[a][names.index(t)] != c:
+                    upper[x(ti, a, c)] = 0.0
 
-def _conditions(audit: AuditResult, grouping: str, cell: str) -> dict[str, str]:
-    if grouping == "overall":
-        return {}
-    names = grouping.split(" x ")
-    return dict(zip(names, cell.split(" & "), strict=True))
+    def members(grouping: str, cell: str) -> list[int]:
+        if grouping == "overall":
+            return list(range(n_cells))
+        by = grouping.split(" x ")
+        wanted = dict(zip(by, cell.split(" & "), strict=True))
+        return [
+            a
+            for a, combo in enumerate(cells)
+            if all(
+                audit.attributes[k].classes[combo[names.index(k)]] == v for k, v in wanted.items()
+            )
+        ]
 
-
-def _attack(audit: AuditResult, published: dict, min_count: int):
-    """What a reader of the file learns: exact derivations and LP bounds of hidden counts."""
-    rows, values = [], []
     for entry in published["counts"]:
-        row = _indicator(audit, _conditions(audit, entry["grouping"], entry["cell"]))
-        rows.append(row)
-        values.append(entry["n"])
-        if entry["n"] == 0:  # a zero margin makes every cell inside it zero
-            for j in np.flatnonzero(row):
-                rows.append(np.eye(len(row))[j])
-                values.append(0)
-    matrix, values = np.array(rows), np.array(values, float)
-    truth = (
-        audit.grouped_counts(next(iter(audit.tasks)), by=tuple(audit.attributes))
-        .sum(axis=(-2, -1))
-        .ravel()
-    )
-    assert np.allclose(matrix @ truth, values)  # the published counts are the audit's
-    hidden = []
-    names = list(audit.attributes)
+        row = np.zeros(n_vars)
+        row[
+            [x(0, a, c) for a in members(entry["grouping"], entry["cell"]) for c in range(sizes[0])]
+        ] = 1
+        eq.append(row)
+        eq_b.append(entry["n"])
+    for entry in published["metrics"]:
+        ti = tasks.index(entry["task"])
+        row = np.zeros(n_vars)
+        row[
+            [
+                h(ti, a, c)
+                for a in members(entry["grouping"], entry["cell"])
+                for c in range(sizes[ti])
+            ]
+        ] = 1
+        eq.append(row)
+        eq_b.append(round(entry["accuracy"] * entry["n"]))
+    a_eq, b_eq, a_ub = sparse.csr_matrix(eq), np.array(eq_b, float), sparse.csr_matrix(ub)
+    assert np.allclose(a_eq @ truth, b_eq)  # the published numbers are the audit's
+    hidden, seen = [], set()
     for k in range(len(names) + 1):
         for by in itertools.combinations(names, k):
-            for combo in itertools.product(*(audit.attributes[a].classes for a in by)):
-                target = _indicator(audit, dict(zip(by, combo, strict=True)))
-                n = float(target @ truth)
-                if 1 <= n < min_count:
-                    hidden.append((by, combo, n, target))
+            for combo in itertools.product(*(range(len(audit.attributes[b])) for b in by)):
+                inside = [
+                    a
+                    for a, cell in enumerate(cells)
+                    if all(cell[names.index(b)] == v for b, v in zip(by, combo, strict=True))
+                ]
+                candidates = [
+                    (
+                        ("people", frozenset(inside)),
+                        [x(0, a, c) for a in inside for c in range(sizes[0])],
+                    )
+                ]
+                for ti, t in enumerate(tasks):
+                    for c in range(sizes[ti]):
+                        if ti in aligned:  # the people of the attribute's cell c
+                            mine = [a for a in inside if cells[a][names.index(t)] == c]
+                            key = ("people", frozenset(mine))
+                        else:
+                            key = (t, c, frozenset(inside))
+                        candidates.append((key, [x(ti, a, c) for a in inside]))
+                for key, cols in candidates:
+                    target = np.zeros(n_vars)
+                    target[cols] = 1
+                    n = float(target @ truth)
+                    if 1 <= n < min_count and key not in seen:  # the same people: one target
+                        seen.add(key)
+                        hidden.append(((by, combo), n, target))
     results = []
-    for by, combo, n, target in hidden:
-        # exact: is the target a linear combination of the published rows?
-        weights, *_ = np.linalg.lstsq(matrix.T, target, rcond=None)
-        derivable = np.allclose(matrix.T @ weights, target, atol=1e-8)
-        low = linprog(target, A_eq=matrix, b_eq=values, bounds=(0, None), method="highs").fun
-        high = -linprog(-target, A_eq=matrix, b_eq=values, bounds=(0, None), method="highs").fun
-        results.append({"cell": (by, combo), "n": n, "derivable": derivable, "bounds": (low, high)})
+    for cell, n, target in hidden:
+        bounds = []
+        for sign in (1, -1):
+            if integer:
+                from scipy.optimize import Bounds, LinearConstraint, milp
+
+                res = milp(
+                    sign * target,
+                    constraints=[
+                        LinearConstraint(a_eq, b_eq, b_eq),
+                        LinearConstraint(a_ub, -np.inf, 0),
+                    ],
+                    integrality=np.ones(n_vars),
+                    bounds=Bounds(0, upper),
+                    options={"presolve": False},  # HiGHS's MIP presolve calls some infeasible
+                )
+            else:
+                res = linprog(
+                    sign * target,
+                    A_ub=a_ub,
+                    b_ub=np.zeros(a_ub.shape[0]),
+                    A_eq=a_eq,
+                    b_eq=b_eq,
+                    bounds=np.column_stack([np.zeros(n_vars), upper]),
+                    method="highs",
+                )
+            if res.status == 3 and sign == -1:  # unbounded: nothing published bounds it
+                bounds.append(np.inf)
+                continue
+            assert res.status == 0, res.message
+            bounds.append(sign * res.fun)
+        results.append({"cell": cell, "n": n, "bounds": tuple(bounds)})
     return results
 
 
@@ -91,11 +188,12 @@ def test_no_suppressed_count_can_be_recovered(demo_audit, min_count, tmp_path):
     results = _attack(demo_audit, saved, min_count)
     assert len(results) > 0  # there are small groups to protect
     for result in results:
-        assert not result["derivable"], result["cell"]
         low, high = result["bounds"]
         assert low <= result["n"] <= high
         assert high - low >= min_count, result
     assert saved["metadata"]["protection"]["targets"] == len(results)
+    widths = [r["bounds"][1] - r["bounds"][0] for r in results]
+    assert saved["metadata"]["protection"]["narrowest_interval"] <= min(widths) + 1e-6
     assert PublishedAudit.load(path).to_dict()["counts"] == saved["counts"]
 
 
@@ -111,8 +209,8 @@ def test_publishing_the_full_table_would_be_caught(demo_audit):
             strict=True,
         )
     ]
-    results = _attack(demo_audit, {"counts": full}, 10)
-    assert results and all(r["derivable"] for r in results)
+    results = _attack(demo_audit, {"counts": full, "metrics": []}, 10)
+    assert results and all(r["bounds"][1] - r["bounds"][0] < 1e-6 for r in results)
 
 
 def test_subtracting_margins_is_blocked():
@@ -131,10 +229,10 @@ def test_subtracting_margins_is_blocked():
     groupings = set(published.counts["grouping"])
     assert "a x b" not in groupings
     # a and b margins together leave the 2 x 3 table with 2 free parameters: a0 & b2 is not
-    # derivable, and its bounds [0, 58] (b2's 58 people) are wide
+    # derivable, and its bounds are wide
     results = _attack(audit, published.to_dict(), 10)
-    assert [r["n"] for r in results] == [3.0]
-    assert not results[0]["derivable"] and results[0]["bounds"][1] - results[0]["bounds"][0] >= 10
+    assert [r["n"] for r in results] == [3.0, 3.0]  # the cell, and its people of class yes
+    assert all(r["bounds"][1] - r["bounds"][0] >= 10 for r in results)
 
 
 def test_metrics_are_those_of_the_full_audit(demo_audit):
@@ -181,3 +279,129 @@ def test_cli_writes_the_published_audit_and_page(demo_audit, tmp_path, capsys):
     again = PublishedAudit.load(written)
     assert again.to_dict()["counts"] == redact_audit(demo_audit, min_count=10).to_dict()["counts"]
     assert (tmp_path / "p.html").stat().st_size > 10_000
+
+
+def _always_male_audit(*, race_attribute_only: bool) -> AuditResult:
+    """Issue 26: (Female, Middle Eastern) holds 1 person, every other gender x race cell 200,
+    and the model always says Male."""
+    from fairaudit.vocab import FAIRFACE_RACE, GENDER
+
+    sizes = np.full((2, 7), 200)
+    sizes[1, 6] = 1  # Female & Middle Eastern
+    cm = np.zeros((2, 7, 2, 2), dtype=np.int64)
+    cm[0, :, 0, 0] = sizes[0]  # Male, predicted Male
+    cm[1, :, 1, 0] = sizes[1]  # Female, predicted Male
+    if race_attribute_only:
+        counts = cm.sum(axis=0)  # (race, true gender, predicted gender)
+        attributes = {"race": FAIRFACE_RACE}
+    else:
+        counts = cm.reshape(14, 2, 2)
+        attributes = {"gender": GENDER, "race": FAIRFACE_RACE}
+    return AuditResult(tasks={"gender": GENDER}, attributes=attributes, counts={"gender": counts})
+
+
+@pytest.mark.parametrize("min_count", [5, 11])
+def test_accuracies_do_not_reveal_a_suppressed_cell(min_count, tmp_path):
+    """Issue 26: race = Middle Eastern n = 201 with gender accuracy 200/201, and Female
+    accuracy 0, told Female & Middle Eastern = 1 exactly."""
+    audit = _always_male_audit(race_attribute_only=False)
+    published = redact_audit(audit, min_count=min_count)
+    saved = json.loads(published.save(tmp_path / "p.json").read_text())
+    results = _attack(audit, saved, min_count, integer=True)
+    assert results and {r["n"] for r in results} == {1.0}
+    for result in results:
+        assert result["bounds"][1] - result["bounds"][0] >= min_count, result
+    assert saved["metadata"]["protection"]["narrowest_interval"] == min(
+        r["bounds"][1] - r["bounds"][0] for r in results
+    )
+    # something had to go: the accuracies of race or of gender
+    assert published.suppressed["reason"].str.startswith("accuracies withheld").any()
+
+
+def test_true_labels_are_protected_when_not_an_attribute():
+    """Issue 26: with race the only attribute, the gender task's true labels cross race."""
+    audit = _always_male_audit(race_attribute_only=True)
+    published = redact_audit(audit, min_count=11)
+    protection = published.metadata["protection"]
+    assert protection["targets"] == 1  # Middle Eastern & gender=Female
+    results = _attack(audit, published.to_dict(), 11, integer=True)
+    assert [r["n"] for r in results] == [1.0]
+    assert results[0]["bounds"][1] - results[0]["bounds"][0] >= 11
+    assert protection["narrowest_interval"] == results[0]["bounds"][1] - results[0]["bounds"][0]
+
+
+def test_the_demo_audit_is_safe_against_an_attacker_using_hits(demo_audit):
+    """Issue 26: on the demo, hits <= n narrowed a cell of 3 to [0, 12] at K = 13."""
+    for min_count in (13, 20):
+        saved = redact_audit(demo_audit, min_count=min_count).to_dict()
+        results = _attack(demo_audit, saved, min_count)
+        widths = [r["bounds"][1] - r["bounds"][0] for r in results]
+        assert min(widths) >= min_count
+        assert saved["metadata"]["protection"]["narrowest_interval"] <= min(widths) + 1e-6
+
+
+@pytest.mark.parametrize("option", ["-o", "--html"])
+def test_cli_refuses_to_overwrite_its_input(demo_audit, tmp_path, capsys, option):
+    from fairaudit.cli import main
+
+    path = demo_audit.save(tmp_path / "victim.json")
+    before = path.read_bytes()
+    same = str(tmp_path / "." / "victim.json")  # the same file, spelled differently
+    assert main(["redact", str(path), option, same]) == 2
+    assert "is the audit being redacted" in capsys.readouterr().err
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["victim.json"]
+
+
+@st.composite
+def _small_audits(draw) -> tuple[AuditResult, int]:
+    """An audit of two attributes, a task that is the first one and a task that is none."""
+    sizes = (draw(st.integers(2, 3)), draw(st.integers(2, 3)))
+    attributes = {
+        "a": Vocabulary("a", tuple(f"a{i}" for i in range(sizes[0]))),
+        "b": Vocabulary("b", tuple(f"b{i}" for i in range(sizes[1]))),
+    }
+    n_cells = sizes[0] * sizes[1]
+    z = draw(st.lists(st.integers(0, 40), min_size=n_cells, max_size=n_cells))
+    aligned = np.zeros((n_cells, sizes[0], sizes[0]), dtype=np.int64)
+    free = np.zeros((n_cells, 2, 2), dtype=np.int64)
+    for cell, n in enumerate(z):
+        value = cell // sizes[1]
+        hits = draw(st.integers(0, n))
+        aligned[cell, value, value] = hits
+        aligned[cell, value, (value + 1) % sizes[0]] = n - hits
+        yes = draw(st.integers(0, n))
+        for c, n_c in ((0, n - yes), (1, yes)):
+            right = draw(st.integers(0, n_c))
+            free[cell, c, c], free[cell, c, 1 - c] = right, n_c - right
+    audit = AuditResult(
+        tasks={"a": attributes["a"], "t": Vocabulary("t", ("no", "yes"))},
+        attributes=attributes,
+        counts={"a": aligned, "t": free},
+    )
+    return audit, draw(st.integers(2, 12))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_small_audits())
+def test_no_attacker_narrows_a_hidden_count_below_k(case):
+    """Property (issue 26): an LP attacker over every published number (counts, hits
+    behind the accuracies, 0 <= hits <= n, true labels as attributes) never narrows a
+    hidden count below K, and the stated narrowest interval is the exact integer one."""
+    audit, min_count = case
+    if audit.n_rows == 0:
+        return
+    published = redact_audit(audit, min_count=min_count)
+    saved = json.loads(json.dumps(published.to_dict()))
+    assert all(e["n"] == 0 or e["n"] >= min_count for e in saved["counts"])
+    results = _attack(audit, saved, min_count)
+    for result in results:
+        assert result["bounds"][1] - result["bounds"][0] >= min_count - 1e-6, result
+    stated = saved["metadata"]["protection"]["narrowest_interval"]
+    if not results:
+        assert stated is None
+        return
+    exact = min(
+        r["bounds"][1] - r["bounds"][0] for r in _attack(audit, saved, min_count, integer=True)
+    )
+    assert stated == (None if np.isinf(exact) else round(exact))
