@@ -301,6 +301,7 @@ def _glance(
                     "change": _signed_interval(o["change"], o["ci_low"], o["ci_high"]),
                     "direction": o["direction"],
                     "test": o["test"],
+                    "level": _level_text(o["level"]),
                     "chart": chart if any(p[1] for p in panels) else None,
                     "gaps": gap_lines.get((candidate, task), []),
                 }
@@ -394,7 +395,8 @@ def render_comparison(
     changes = comparison.changes
     names = comparison.names
     many = len(names) > 2
-    level = f"{comparison.settings['confidence'] * 100:g}%"
+    level = f"{comparison.settings['confidence'] * 100:g}%"  # the false discovery rate's
+    fdr = f"{(1 - comparison.settings['confidence']) * 100:g}%"
     data_name = short_description(str(comparison.audits[0].metadata.get("description") or ""))
     title = title or (
         f"Model comparison: {' vs '.join(names)}" + (f" on {data_name}" if data_name else "")
@@ -452,6 +454,7 @@ def render_comparison(
         n_rows=comparison.audits[0].n_rows,
         library_version=__version__,
         level=level,
+        fdr=fdr,
         settings=comparison.settings,
         notes=comparison.pairing_notes(),
         any_unpaired=any(c not in comparison.paired for c in comparison.candidates),
@@ -486,3 +489,9 @@ def write_comparison_report(
         The written file.
     """
     return atomic_write_text(Path(path), render_comparison(comparison, **options))
+
+
+def _level_text(level: float) -> str:
+    """A claim's level as shown: ``"98.1%"`` (one decimal, none when whole)."""
+    text = f"{level * 100:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"
