@@ -389,6 +389,8 @@ def test_cli_exit_status_and_outputs(tmp_path, audit, capsys):
             "race",
             "--json",
             str(summary),
+            "--decide",
+            "point",
         ]
     )
     assert status == 1
@@ -396,7 +398,11 @@ def test_cli_exit_status_and_outputs(tmp_path, audit, capsys):
     assert "FAILED" in out and "FAIL gender by race: equalized_odds_difference" in out
     saved = json.loads(summary.read_text())
     expected = check_audit(
-        audit, max={"equalized_odds_difference": 0.01}, min={"accuracy": 0.2}, by=["race"]
+        audit,
+        max={"equalized_odds_difference": 0.01},
+        min={"accuracy": 0.2},
+        by=["race"],
+        decide="point",
     )
     assert saved["passed"] is False and saved["n_failed"] == len(expected.violations)
     values = [np.nan if c["value"] is None else c["value"] for c in saved["checks"]]

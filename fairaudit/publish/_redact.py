@@ -40,7 +40,6 @@ from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import fairness_arrays, gap_intervals, wilson_interval
 from fairaudit.metrics import AuditResult
-from fairaudit.publish._attack import AttackerSystem
 
 __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
 
@@ -263,6 +262,8 @@ def redact_audit(
         raise DataValidationError(f"min_count must be an integer >= 2, got {min_count!r}")
     if not audit.tasks:
         raise DataValidationError("an audit without tasks has nothing to publish")
+    from fairaudit.publish._attack import AttackerSystem  # scipy, HiGHS: when used
+
     system = AttackerSystem(audit)
     targets = system.targets(min_count)
     names = list(audit.attributes)

@@ -199,6 +199,15 @@ def _photo_model() -> Any:
 
 
 #: Options the parser leaves at ``None`` so that the API decides: where that default is.
+def _predictor_batch_size() -> int:
+    """The batch size a predictor uses without a spec (``Predictor.from_checkpoint``'s)."""
+    import inspect
+
+    from fairaudit.inference import Predictor
+
+    return inspect.signature(Predictor.from_checkpoint).parameters["batch_size"].default
+
+
 API_DEFAULTS: dict[tuple[str, str], Callable[[], Any]] = {
     ("integrity", "--max-distance"): lambda: _check_integrity("max_distance"),
     ("integrity", "--min-correlation"): lambda: _check_integrity("min_correlation"),
@@ -206,6 +215,7 @@ API_DEFAULTS: dict[tuple[str, str], Callable[[], Any]] = {
     ("check", "--min-support"): _gate_min_support,
     ("export", "--opset"): _default_opset,
     ("predict", "--model"): _photo_model,
+    ("predict", "--batch-size"): lambda: _predictor_batch_size(),
     ("train", "--image-size"): lambda: _train_default("image_size"),
     ("train", "--epochs"): lambda: _train_default("max_epochs"),
     ("train", "--lr"): lambda: _train_default("lr"),

@@ -32,7 +32,10 @@ def clean() -> pd.DataFrame:
     rng = np.random.default_rng(7)
     gender = rng.choice(["Male", "Female"], N)
     flip = rng.random(N) < 0.2
-    p_female = np.clip(np.where(gender == "Female", 0.8, 0.2) + rng.normal(0, 0.15, N), 0, 1)
+    predicted = np.where(flip, np.where(gender == "Male", "Female", "Male"), gender)
+    # the probabilities agree with the predictions (the audit refuses ones that do not)
+    confidence = rng.uniform(0.55, 0.99, N)
+    p_female = np.where(predicted == "Female", confidence, 1 - confidence)
     years = rng.uniform(0, 90, N).round(1)
     return pd.DataFrame(
         {
@@ -40,7 +43,7 @@ def clean() -> pd.DataFrame:
             "gender": gender,
             "age": list(age_years_to_group(rng.uniform(0, 90, N))),
             "race": rng.choice(["White", "Black", "Indian"], N),
-            "gender_pred": np.where(flip, np.where(gender == "Male", "Female", "Male"), gender),
+            "gender_pred": predicted,
             "gender_prob_Female": p_female,
             "age_years_pred": years,
         }

@@ -25,12 +25,22 @@ def test_findings_csv_is_the_ranking_with_full_precision(audit, tmp_path):
     read = pd.read_csv(path, keep_default_na=False)
     ranked = rank_disparities(audit, min_support=30)
     assert list(read["rank"]) == list(range(1, len(ranked) + 1))
-    assert list(read.columns) == ["rank", *ranked.columns[:8], "confidence", *ranked.columns[8:]]
+    at = list(ranked.columns).index("level") + 1
+    assert list(read.columns) == [
+        "rank",
+        *ranked.columns[:at],
+        "false_discovery_rate",
+        *ranked.columns[at:],
+    ]
     for column in ("gap", "gap_lower", "gap_upper", "low_rate", "high_rate"):
         for got, want in zip(read[column], ranked[column], strict=True):
             assert (got == "" and math.isnan(want)) or float(got) == want  # repr round-trip
     assert list(read["supported"].astype(str)) == [str(v) for v in ranked["supported"]]
-    assert set(read["confidence"]) == {0.95}
+    assert read["false_discovery_rate"].to_numpy() == pytest.approx(0.05)
+    # every row agrees with itself: supported exactly when its interval excludes 0
+    assert list(read["supported"].astype(str)) == [
+        str(bool(low > 0)) if low != "" else "False" for low in read["gap_lower"]
+    ]
     assert findings_table(audit).equals(findings_table(audit, disparities=ranked))
 
 
@@ -38,7 +48,10 @@ def test_terminal_summary_names_the_three_largest_supported_gaps_per_task(audit)
     ranked = rank_disparities(audit, min_support=30)
     text = terminal_summary(audit)
     lines = text.splitlines()
-    assert lines[0].startswith("largest supported disparities (95% simultaneous intervals")
+    assert lines[0] == "verdict:"
+    header = next(i for i, line in enumerate(lines) if line.startswith("largest supported"))
+    assert lines[header].startswith("largest supported disparities (false discovery rate 5%")
+    assert 1 <= header - 1 <= 5  # three to five verdict sentences (fewer on a small audit)
     for task in audit.tasks:
         rows = ranked[(ranked["task"] == task)]
         supported = rows[rows["supported"]]

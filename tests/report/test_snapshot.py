@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from fairlearn.metrics import demographic_parity_difference
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
+from statsmodels.stats.proportion import proportion_confint
 
 from fairaudit.report import default_heatmaps, task_random_state
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
@@ -142,18 +143,16 @@ def test_accuracy_heatmap_equals_a_loop_over_cells(parsed, rows, audit, boot):
         name = f"{record['age'].text} & {record['race'].text}"
         mask = (frame["age"] == record["age"].text) & (frame["race"] == record["race"].text)
         assert record["support"].number == mask.sum()
-        # the cells' intervals are Wilson intervals on the cell's counts (as the first
-        # screen's grid): an oracle by the textbook formula, not the library's function
+        # the cells' intervals are exact (Clopper-Pearson) intervals on the cell's counts
+        # (as the first screen's grid): statsmodels' beta method as the oracle
         n = int(mask.sum())
         if n == 0:
             assert record["accuracy CI low"].value == "", name
             continue
         k = int((frame.loc[mask, "gender"] == frame.loc[mask, "gender_pred"]).sum())
-        z, p = 1.959963984540054, k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-        _close(record["accuracy CI low"], max(centre - half, 0.0), tol=1e-9)
-        _close(record["accuracy CI high"], min(centre + half, 1.0), tol=1e-9)
+        low, high = proportion_confint(k, n, alpha=0.05, method="beta")
+        _close(record["accuracy CI low"], 0.0 if k == 0 else low, tol=1e-9)
+        _close(record["accuracy CI high"], 1.0 if k == n else high, tol=1e-9)
 
 
 def test_fairness_tables_equal_the_audit_and_fairlearn(parsed, rows, audit, boot):
@@ -185,8 +184,12 @@ def test_ranked_disparities_are_sorted_and_equal_the_findings(parsed, audit):
     table = table_by_id(parsed, "table-disparities")
     records = table.records()
     lower = [r["gap CI low"].number for r in records]
-    defined = [v for v in lower if v == v]
-    assert defined == sorted(defined, reverse=True)
+    # supported gaps first, each part ranked by the smallest gap the data support
+    supported = [r["supported"].text == "yes" for r in records]
+    assert supported == sorted(supported, reverse=True)
+    for flag in (True, False):
+        part = [v for v, s in zip(lower, supported, strict=True) if s == flag and v == v]
+        assert part == sorted(part, reverse=True)
     expected = rank_disparities(audit, min_support=30)
     assert len(records) == len(expected) > 0
     for record, row in zip(records, expected.itertuples(), strict=True):
@@ -196,8 +199,9 @@ def test_ranked_disparities_are_sorted_and_equal_the_findings(parsed, audit):
         _close(record["gap (estimate)"], row.gap)
         _close(record["gap CI low"], row.gap_lower)
         _close(record["gap CI high"], row.gap_upper)
-        _close(record["p (chi2, Holm)"], row.p_chi2_holm)
-        assert record["supported"].text == ("yes" if row.gap_lower > 0 else "no")
+        _close(record["p (BH)"], row.p_adjusted)
+        assert record["supported"].text == ("yes" if row.supported else "no")
+        assert row.supported == (row.gap_lower > 0)
         if row.gap == row.gap:
             assert row.gap_lower <= row.gap <= row.gap_upper
     top = table_by_id(parsed, "table-top-disparities")

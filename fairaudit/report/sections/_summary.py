@@ -59,8 +59,12 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
         f"interval at {level:.1%} (the false-coverage level of the selection), the smallest "
         f"gap the data support; groups of at least {ctx.min_support} rows"
     )
+    # the first screen's table: what a reviewer acts on (the full table has every column)
+    top_columns = [
+        c for c in table.columns if c not in ("also", "p_value", "low_n", "high_n", "n_groups")
+    ]
     top = frame_to_html(
-        table.head(_TOP_DISPARITIES),
+        table[top_columns].head(_TOP_DISPARITIES),
         caption=f"The {min(_TOP_DISPARITIES, len(table))} best-supported gaps between groups, "
         + ranking,
         table_id="table-top-disparities",
