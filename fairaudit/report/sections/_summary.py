@@ -72,8 +72,9 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
         css_class="wide",
         row_classes=row_classes[:_TOP_DISPARITIES],
     )
+    # the page's full ranking fits 1280 px; the findings CSV has every column
     full = frame_to_html(
-        table,
+        table.drop(columns=["p_value", "low_n", "high_n"]),
         caption="Every ranked gap (click a header to sort)",
         sortable=True,
         table_id="table-disparities",
