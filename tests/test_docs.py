@@ -259,6 +259,8 @@ _MODULE_NEEDS = {
     "fairaudit.app": "streamlit",
     "fairaudit.detect._haar": "cv2",
     "fairaudit.detect._descriptor": "dlib",
+    "fairaudit.detect._detect": "cv2",  # its example runs the default (installed) detector
+    "fairaudit.datasets._transforms": "torch",
 }
 
 

@@ -203,6 +203,7 @@ def _predictor_batch_size() -> int:
     """The batch size a predictor uses without a spec (``Predictor.from_checkpoint``'s)."""
     import inspect
 
+    pytest.importorskip("torch", reason="the predictor needs torch (the extra models)")
     from fairaudit.inference import Predictor
 
     return inspect.signature(Predictor.from_checkpoint).parameters["batch_size"].default
