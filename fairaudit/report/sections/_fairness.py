@@ -34,7 +34,6 @@ def build_fairness(ctx: ReportContext, task: str, tid: str, attribute: str) -> d
     summary.insert(at, "CI low", [b[0] for b in bounds])
     summary.insert(at + 1, "CI high", [b[1] for b in bounds])
     summary.insert(at + 2, "p_value", [claim.p_value for claim in claims])
-    summary.insert(at + 3, "supported", [claim.supported(alpha) for claim in claims])
     summary = summary.drop(columns=["task", "by", "class"])
     per_class = frame[frame["class"] != "all"].drop(columns=["task", "by", "from_class"])
     per_class["class"] = per_class["class"].astype(str)
@@ -47,7 +46,9 @@ def build_fairness(ctx: ReportContext, task: str, tid: str, attribute: str) -> d
             caption=(
                 f"Fairness of {task} between the {attribute} groups of at least "
                 f"{ctx.min_support} rows: worst class (from_class) of each metric, with its "
-                f"{ctx.gap_ci} and that interval's own test (supported: it excludes no gap)"
+                f"{ctx.gap_ci} and that interval's own p-value, for this gap alone; which gaps "
+                "the data support across the audit is the ranking's verdict (Benjamini-Hochberg, "
+                "in the summary)"
             ),
             table_id=ctx.unique_id(f"table-{slug}"),
             column_formats={"p_value": format_p_value},
