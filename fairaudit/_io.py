@@ -199,3 +199,34 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     """The sha256 hex digest of a file, read in chunks."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def open_chunk_folder(
+    parts: Path, fingerprint: Mapping[str, Any] | list[Any], *, resume: bool, what: str
+) -> None:
+    """Create the folder of a resumable run's chunks, or check an interrupted one's.
+
+    A new run writes ``manifest.json`` (the run's ``fingerprint``: what it works on)
+    beside its chunks. An existing folder is refused unless ``resume``, and then only
+    when its manifest equals ``fingerprint``, so that chunks of another run are never
+    mixed in; ``what`` says what may differ (e.g. "image list or chunk size").
+    """
+    manifest = parts / "manifest.json"
+    if not parts.exists():
+        parts.mkdir(parents=True)
+        atomic_write_text(manifest, json.dumps(fingerprint) + "\n")
+        return
+    if not resume:
+        raise DataValidationError(
+            f"{parts} holds the finished chunks of an interrupted run of this output; "
+            "continue it with --resume (resume=True), or remove that folder to start over"
+        )
+    try:
+        earlier = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        earlier = None
+    if earlier != fingerprint:
+        raise DataValidationError(
+            f"{parts}: the interrupted run had another {what} ({earlier} vs {fingerprint}); "
+            "remove that folder to start over"
+        )

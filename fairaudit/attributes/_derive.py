@@ -8,7 +8,6 @@ to ``{output}.parts/`` (atomically) and resume from them.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -23,7 +22,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from fairaudit._images import load_rgb, to_rgb
-from fairaudit._io import atomic_path, atomic_write_text
+from fairaudit._io import atomic_path, open_chunk_folder
 from fairaudit.attributes._colour import (
     SKIN_TONE,
     SKIN_TYPE,
@@ -306,25 +305,9 @@ def derive_attributes(
         for tmp in parts.glob(".*.tmp") if parts.is_dir() else ():
             tmp.unlink(missing_ok=True)
         fingerprint = _fingerprint(files, chunk_size, landmarker.mode)
-        manifest = parts / "manifest.json"
-        if parts.exists():
-            if not resume:
-                raise DataValidationError(
-                    f"{parts} holds the finished chunks of an interrupted run of this output; "
-                    "continue it with --resume (resume=True), or remove that folder to start over"
-                )
-            try:
-                earlier = json.loads(manifest.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                earlier = None
-            if earlier != fingerprint:
-                raise DataValidationError(
-                    f"{parts}: the interrupted run had another image list, chunk size or "
-                    f"landmark mode ({earlier} vs {fingerprint}); remove that folder to start over"
-                )
-        else:
-            parts.mkdir(parents=True)
-            atomic_write_text(manifest, json.dumps(fingerprint) + "\n")
+        open_chunk_folder(
+            parts, fingerprint, resume=resume, what="image list, chunk size or landmark mode"
+        )
     chunks: list[pd.DataFrame] = []
     resumed = 0
     with tqdm(total=len(files), desc="attributes", unit="img", disable=not progress) as bar:

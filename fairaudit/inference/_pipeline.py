@@ -440,12 +440,11 @@ def predict_to_file(
         Parts of an earlier run without ``resume``; or ``resume`` on parts of a
         different image list or chunk size.
     """
-    import json
     import shutil
     from dataclasses import replace
     from pathlib import Path
 
-    from fairaudit._io import atomic_write_text
+    from fairaudit._io import open_chunk_folder
     from fairaudit.datasets import resolve_images
     from fairaudit.inference._outputs import write_predictions
 
@@ -458,25 +457,7 @@ def predict_to_file(
     parts = _parts_folder(output)
     remove_stale_temp_files(output)
     fingerprint = _fingerprint(image_set, chunk_size)
-    manifest = parts / "manifest.json"
-    if parts.exists():
-        if not resume:
-            raise DataValidationError(
-                f"{parts} holds the finished chunks of an interrupted run of this output; "
-                "continue it with --resume (resume=True), or remove that folder to start over"
-            )
-        try:
-            earlier = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            earlier = None
-        if earlier != fingerprint:
-            raise DataValidationError(
-                f"{parts}: the interrupted run predicted another image list or chunk size "
-                f"({earlier} vs {fingerprint}); remove that folder to start over"
-            )
-    else:
-        parts.mkdir(parents=True)
-        atomic_write_text(manifest, json.dumps(fingerprint) + "\n")
+    open_chunk_folder(parts, fingerprint, resume=resume, what="image list or chunk size")
     suffix = ".parquet" if output.suffix.lower() in (".parquet", ".pq") else ".csv"
     tables: list[pd.DataFrame] = []
     seconds = 0.0
