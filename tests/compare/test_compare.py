@@ -17,7 +17,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from fairaudit.compare import Comparison, compare_audits
 from fairaudit.exceptions import DataValidationError
@@ -25,6 +25,7 @@ from fairaudit.functional import paired_difference_interval
 from fairaudit.metrics import AuditResult, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
 from fairaudit.vocab import Vocabulary
+from tests.claims._oracles import exact_square_and_add
 
 from .conftest import joined
 
@@ -149,20 +150,6 @@ def test_gaps_equal_fairlearn_and_a_naive_loop(versions, unpaired):
     assert "race x gender" not in set(unpaired.changes["by"])
 
 
-def _exact_square_and_add(x1, n1, x2, n2, alpha):
-    """MOVER interval of x1/n1 - x2/n2 from statsmodels' Clopper-Pearson limits."""
-    l1, u1 = proportion_confint(x1, n1, alpha=alpha, method="beta")
-    l2, u2 = proportion_confint(x2, n2, alpha=alpha, method="beta")
-    l1, u1, l2, u2 = (
-        float(np.nan_to_num(v, nan=d)) for v, d in ((l1, 0), (u1, 1), (l2, 0), (u2, 1))
-    )
-    p1, p2 = x1 / n1, x2 / n2
-    return (
-        p1 - p2 - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
-        p1 - p2 + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2),
-    )
-
-
 def test_unpaired_rate_and_gap_intervals_from_the_rows(versions, audits):
     """A slice's accuracy: exact square-and-add; a gap: both versions' gap intervals."""
     rows = joined(versions)
@@ -173,7 +160,7 @@ def test_unpaired_rate_and_gap_intervals_from_the_rows(versions, audits):
     alpha = 1 - white["level"]
     sub = rows[rows["race"] == "White"]
     hits = {v: int((sub[f"race_{v}"] == sub["race"]).sum()) for v in "ab"}
-    low, high = _exact_square_and_add(hits["b"], len(sub), hits["a"], len(sub), alpha)
+    low, high = exact_square_and_add(hits["b"], len(sub), hits["a"], len(sub), alpha)
     assert (white["ci_low"], white["ci_high"]) == pytest.approx((low, high), abs=1e-9)
     assert white["test"] == "rate" and not white["paired"]
     # the gap: each version's Newcombe intervals of every pair and every group against

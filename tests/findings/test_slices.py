@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportion_confint
 
 from fairaudit.demo import load_demo_audits
 from fairaudit.exceptions import DataValidationError
 from fairaudit.findings import worst_slices
 from fairaudit.metrics import AuditResult
 from fairaudit.vocab import Vocabulary
+from tests.claims._oracles import exact_square_and_add
 
 ATTRIBUTES = {
     "a": Vocabulary("a", ("a0", "a1")),
@@ -111,30 +111,16 @@ def test_effects_tests_and_q_values_match_statsmodels():
         assert row["discovered"] == found
         # the interval: square-and-add of statsmodels' Clopper-Pearson limits at the
         # false-coverage level (alpha in each tail)
-        low, high = _square_and_add(*counts, 2 * alpha)
+        low, high = exact_square_and_add(*counts, 2 * alpha)
         assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), abs=1e-8)
         assert row["level"] == pytest.approx(1 - 2 * alpha)
-
-
-def _square_and_add(x1, n1, x2, n2, alpha):
-    """MOVER interval of x1/n1 - x2/n2 from statsmodels' Clopper-Pearson limits."""
-    l1, u1 = proportion_confint(x1, n1, alpha=alpha, method="beta")
-    l2, u2 = proportion_confint(x2, n2, alpha=alpha, method="beta")
-    l1, u1, l2, u2 = (
-        float(np.nan_to_num(v, nan=d)) for v, d in ((l1, 0), (u1, 1), (l2, 0), (u2, 1))
-    )
-    p1, p2 = x1 / n1, x2 / n2
-    return (
-        p1 - p2 - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
-        p1 - p2 + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2),
-    )
 
 
 def _one_sided_exact_p(x1, n1, x2, n2):
     """The level at which the square-and-add lower bound of x1/n1 - x2/n2 reaches 0."""
 
     def lower(log_alpha):
-        return _square_and_add(x1, n1, x2, n2, 2 * np.exp(log_alpha))[0]
+        return exact_square_and_add(x1, n1, x2, n2, 2 * np.exp(log_alpha))[0]
 
     if lower(np.log(0.5)) <= 0:
         return 1.0
