@@ -24,6 +24,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special as _special
 
+from fairaudit.functional import benjamini_hochberg
+
 __all__ = [
     "MIN_POWER",
     "Z_MAX",
@@ -160,12 +162,7 @@ def fdr_select(p_values: np.ndarray, fdr: float) -> tuple[np.ndarray, np.ndarray
     q = np.full(p.shape, np.nan)
     if m == 0:
         return q, np.zeros(p.shape, dtype=bool), float(fdr)
-    values = p[tested]
-    order = np.argsort(values, kind="stable")
-    scaled = values[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
-    q_tested = np.empty(m)
-    q_tested[order] = adjusted
+    q_tested = benjamini_hochberg(p[tested])
     q[tested] = q_tested
     discovered = np.where(tested, np.nan_to_num(q, nan=np.inf) <= fdr, False)
     return q, discovered, float(fdr) * max(int(discovered.sum()), 1) / m
