@@ -166,7 +166,7 @@ def _exposure(images: pd.DataFrame, n: int) -> None:
 
 def _print_gender_shades(path: Path, table: pd.DataFrame) -> None:
     from fairaudit.attributes import gender_shades_table
-    from fairaudit.metrics import audit_table
+    from fairaudit.model_audit import audit_table
 
     predictions = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     predictions = predictions[predictions["file"].isin(table["file"])]
@@ -192,7 +192,7 @@ def _print_label_issues(path: Path, table: pd.DataFrame, images: pd.DataFrame) -
         gender_shades_table,
         label_issue_rates,
     )
-    from fairaudit.metrics import audit_table
+    from fairaudit.model_audit import audit_table
 
     predictions = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     predictions = predictions[predictions["file"].isin(table["file"])].reset_index(drop=True)

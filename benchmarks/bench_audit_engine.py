@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from fairaudit.metrics import audit_predictions
+from fairaudit.model_audit import audit_predictions
 
 SIZES = {"gender": 2, "age": 9, "race": 7}
 

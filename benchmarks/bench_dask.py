@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairaudit.metrics import audit_dask_distributed, audit_table
+from fairaudit.model_audit import audit_dask_distributed, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
 TASKS = ("gender", "age", "race")

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 from fairaudit.publish import redact_audit
 from fairaudit.vocab import FAIRFACE_AGE, FAIRFACE_RACE, GENDER, Vocabulary
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairaudit.metrics import AuditResult, audit_predictions
+from fairaudit.model_audit import AuditResult, audit_predictions
 from fairaudit.report import default_heatmaps, render_report, task_random_state
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
@@ -48,7 +48,7 @@ def fairface_val_labels(n: int = 5000, seed: int = 0) -> tuple[pd.DataFrame, str
     if VAL_CSV.is_file():
         table = pd.read_csv(VAL_CSV, nrows=n)
         return table[list(TASKS)].astype(str), f"FairFace val ({VAL_CSV}, first {n:,} rows)"
-    from fairaudit.audit import fairface_label_counts
+    from fairaudit.dataset_audit import fairface_label_counts
 
     counts = fairface_label_counts(split="val").to_frame()
     rng = np.random.default_rng(seed)
@@ -112,7 +112,7 @@ def plain_dump(audit: AuditResult, *, n_resamples: int, seed: int) -> str:
             tables.append(audit.disparate_impact(task, by=attribute))
             if task in audit.calibration_sums:
                 tables.append(audit.calibration(task, by=attribute))
-    from fairaudit.audit import LabelCounts, audit_dataset
+    from fairaudit.dataset_audit import LabelCounts, audit_dataset
     from fairaudit.vocab import Vocabulary
 
     first = next(iter(audit.counts.values()))

@@ -42,7 +42,7 @@ from fairaudit.functional import (
     newcombe_bounds,
     wilson_interval,
 )
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 
 DEMO_AUDIT = (
     Path(__file__).resolve().parents[1] / "fairaudit/data/demo/audit-fairface-mobilenet_v2-112.json"

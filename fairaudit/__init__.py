@@ -4,9 +4,9 @@ The subpackages hold the full API (fairlearn style: public names re-exported fro
 private modules):
 
 * :mod:`fairaudit.datasets` - FairFace / UTKFace loaders, integrity checks, torch Dataset
-* :mod:`fairaudit.audit` - dataset audit: label imbalance, joint distributions, splits
-* :mod:`fairaudit.metrics` - model audit: sliced performance, fairness, calibration,
-  bootstrap intervals, significance; :class:`~fairaudit.metrics.AuditResult`
+* :mod:`fairaudit.dataset_audit` - dataset audit: label imbalance, joint distributions, splits
+* :mod:`fairaudit.model_audit` - model audit: sliced performance, fairness, calibration,
+  bootstrap intervals, significance; :class:`~fairaudit.model_audit.AuditResult`
 * :mod:`fairaudit.models` - subject models and safe checkpoints
 * :mod:`fairaudit.training` - training (FairFace reference recipe, UTKFace protocol)
 * :mod:`fairaudit.inference` - predictions tables, fast inference, ONNX export
@@ -24,13 +24,13 @@ from typing import Any
 from fairaudit._version import __version__
 
 _LAZY = {
-    "audit_dataset": "fairaudit.audit",
-    "compare_splits": "fairaudit.audit",
-    "fairface_label_counts": "fairaudit.audit",
-    "audit_predictions": "fairaudit.metrics",
-    "audit_table": "fairaudit.metrics",
-    "AuditAccumulator": "fairaudit.metrics",
-    "AuditResult": "fairaudit.metrics",
+    "audit_dataset": "fairaudit.dataset_audit",
+    "compare_splits": "fairaudit.dataset_audit",
+    "fairface_label_counts": "fairaudit.dataset_audit",
+    "audit_predictions": "fairaudit.model_audit",
+    "audit_table": "fairaudit.model_audit",
+    "AuditAccumulator": "fairaudit.model_audit",
+    "AuditResult": "fairaudit.model_audit",
     "load_dataset": "fairaudit.datasets",
     "load_fairface": "fairaudit.datasets",
     "load_utkface": "fairaudit.datasets",

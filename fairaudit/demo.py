@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fairaudit.compare import DetectorPairs, detector_pairs
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics import AuditResult, DetectorPairs, audit_table, detector_pairs
+from fairaudit.model_audit import AuditResult, audit_table
 
 __all__ = [
     "DEMO_DATA",
@@ -302,7 +303,7 @@ def build_demo_audits(
         If a demo model's predictions are missing or some images were unreadable.
     """
     from fairaudit.compare import paired_counts
-    from fairaudit.metrics import audit_detection
+    from fairaudit.model_audit import audit_detection
 
     missing = [name for name in DEMO_MODELS if name not in predictions]
     if missing:

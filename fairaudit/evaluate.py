@@ -1,7 +1,7 @@
 """Evaluate a checkpoint on labelled images: predictions, audit, headline metrics with CIs.
 
 This chains the library's own stages - :class:`~fairaudit.inference.Predictor` for
-the predictions table, :func:`~fairaudit.metrics.audit_table` for the audit - and
+the predictions table, :func:`~fairaudit.model_audit.audit_table` for the audit - and
 summarises each task by one headline figure with a 95% bootstrap interval:
 accuracy for a classification task, mean absolute error in years for an age
 regression. Model cards are written from it, and the shipped models' CI test
@@ -30,7 +30,7 @@ except ModuleNotFoundError as exc:
 
 from fairaudit.functional import slice_metric_values, support, wilson_interval
 from fairaudit.inference import Predictor
-from fairaudit.metrics import AuditResult, audit_table
+from fairaudit.model_audit import AuditResult, audit_table
 from fairaudit.vocab import (
     FAIRFACE_RACE,
     FAIRFACE_TO_UTKFACE_RACE,

@@ -2,7 +2,7 @@
 
 Defined once here and imported everywhere a predictions or detection table is
 written (:mod:`fairaudit.inference`, :mod:`fairaudit.detect`) or read
-(:mod:`fairaudit.metrics`, :mod:`fairaudit.compare`). Layer 1: imports only the
+(:mod:`fairaudit.model_audit`, :mod:`fairaudit.compare`). Layer 1: imports only the
 standard library and :mod:`fairaudit.vocab`, so reading the contract never pulls
 torch.
 

@@ -151,7 +151,7 @@ def test_group_accuracy_matches_a_naive_loop_and_statsmodels_wilson():
     from statsmodels.stats.proportion import proportion_confint
 
     from fairaudit.evaluate import group_accuracy
-    from fairaudit.metrics import audit_table
+    from fairaudit.model_audit import audit_table
     from fairaudit.vocab import FAIRFACE_AGE, FAIRFACE_RACE, GENDER
 
     rng = np.random.default_rng(4)

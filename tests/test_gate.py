@@ -15,11 +15,11 @@ import pytest
 from fairaudit.cli import main
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.gate import GATE_METRICS, check_audit, load_gate_config, parse_thresholds
-from fairaudit.metrics import audit_predictions, audit_table
+from fairaudit.model_audit import audit_predictions, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
 from fairaudit.vocab import Vocabulary
 
-pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.model_audit.SmallSliceWarning")
 
 
 def _rows(n: int = 3000, seed: int = 0) -> pd.DataFrame:

@@ -24,8 +24,8 @@ PUBLIC_MODULES = (
     "fairaudit.functional",
     "fairaudit.claims",
     "fairaudit.datasets",
-    "fairaudit.audit",
-    "fairaudit.metrics",
+    "fairaudit.dataset_audit",
+    "fairaudit.model_audit",
     "fairaudit.models",
     "fairaudit.detect",
     "fairaudit.attributes",
@@ -86,7 +86,7 @@ def test_unknown_attribute_raises_attribute_error():
 
 
 def test_import_does_not_pull_torch():
-    code = "import sys, fairaudit, fairaudit.audit; print('torch' in sys.modules)"
+    code = "import sys, fairaudit, fairaudit.dataset_audit; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -121,7 +121,7 @@ def test_audit_cli_maps_a_model_with_another_vocabulary(tmp_path, capsys):
     assert main(argv) == 2  # without mappings: a clear error, not a guess
     assert "outside the vocabulary" in capsys.readouterr().err
     assert main([*argv, "--map", "age=years", f"race={mapping}"]) == 0
-    from fairaudit.metrics import AuditResult
+    from fairaudit.model_audit import AuditResult
 
     result = AuditResult.load(out)
     assert result.metrics("age")["accuracy"].iloc[0] == 1.0

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from fairaudit.exceptions import DataValidationError
 
 if TYPE_CHECKING:
-    from fairaudit.metrics import AuditResult
+    from fairaudit.model_audit import AuditResult
 
 __all__ = ["audit_report_html", "read_audit", "report_file_name"]
 
@@ -35,7 +35,7 @@ def read_audit(data: bytes, *, name: str) -> AuditResult:
         If the file is empty, not UTF-8 JSON, not a fairaudit audit, of another
         format version or malformed; the message names the file.
     """
-    from fairaudit.metrics import AuditResult
+    from fairaudit.model_audit import AuditResult
 
     if not data:
         raise DataValidationError(f"{name} is empty: upload an audit saved by fairaudit (.json)")

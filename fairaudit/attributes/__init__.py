@@ -5,7 +5,7 @@ computes them from each image (the face chip a model sees) and returns a table,
 one row per image, joinable with any labels table by ``file``; its binned columns
 (``skin_tone``, ``skin_type``, ``brightness_level``, ``contrast_level``,
 ``sharpness``, ``face_size_level``) are ordinary grouping columns for
-:func:`fairaudit.metrics.audit_table`. :func:`gender_shades_table` is the accuracy
+:func:`fairaudit.model_audit.audit_table`. :func:`gender_shades_table` is the accuracy
 of each task by lighter/darker skin x gender, as in Gender Shades.
 :func:`find_label_issues` flags the rows whose label a model's out-of-sample
 probabilities contradict (cleanlab, extra ``labels``), and :func:`label_issue_rates`

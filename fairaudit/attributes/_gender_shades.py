@@ -9,7 +9,7 @@ import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import accuracy, support, wilson_interval
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 
 __all__ = ["gender_shades_table"]
 

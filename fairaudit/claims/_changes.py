@@ -3,7 +3,7 @@
 - **A rate** (accuracy, error rate, a class's recall, precision, selection rate or
   false positive rate, in one slice): the square-and-add interval of the difference
   of two independent proportions from their exact limits, or, when the rows are paired (the two
-  versions' predictions on the same rows, :class:`~fairaudit.metrics.PairedCounts`),
+  versions' predictions on the same rows, :class:`~fairaudit.model_audit.PairedCounts`),
   Newcombe's paired square-and-add interval, which uses the correlation of the two
   versions' correctness and is much narrower when they mostly agree.
 - **Another metric** (balanced accuracy, F1, macro averages: not proportions): the

@@ -21,7 +21,7 @@ from fairaudit.cli._options import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from fairaudit.metrics import AuditResult
+    from fairaudit.model_audit import AuditResult
 
 __all__ = ["register", "run_audit"]
 
@@ -266,12 +266,12 @@ def _quiet_dask(*, verbose: bool) -> Iterator[None]:
 def run_audit(args: argparse.Namespace) -> int:
     """Run the audit and print it; returns the exit status."""
     if args.result:
-        from fairaudit.metrics import AuditResult
+        from fairaudit.model_audit import AuditResult
 
         result = AuditResult.load(args.result)
     elif _use_dask(args):
         from fairaudit.exceptions import DataValidationError
-        from fairaudit.metrics import audit_parquet
+        from fairaudit.model_audit import audit_parquet
 
         if args.coding or args.repair:
             raise DataValidationError(
@@ -298,12 +298,12 @@ def run_audit(args: argparse.Namespace) -> int:
         if args.model:
             result.metadata["model"] = args.model
     else:
-        from fairaudit.metrics import audit_table as _audit_table
+        from fairaudit.model_audit import audit_table as _audit_table
 
         predictions: Any = args.predictions
         on = args.on
         if args.format == "fairface":
-            from fairaudit.metrics import read_fairface_predictions
+            from fairaudit.model_audit import read_fairface_predictions
 
             predictions = read_fairface_predictions(args.predictions, prefix=args.key_prefix)
             on = "file"

@@ -95,7 +95,7 @@ def _audits_from_path(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
     """The audits to print (one per split) and notes about the loading."""
     import pandas as pd
 
-    from fairaudit.audit import audit_dataset, fairface_label_counts
+    from fairaudit.dataset_audit import audit_dataset, fairface_label_counts
     from fairaudit.datasets import load_dataset
 
     if args.path is None:
@@ -132,7 +132,7 @@ def _audits_from_path(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
 
 
 def _run_audit_data(args: argparse.Namespace) -> int:
-    from fairaudit.audit import (
+    from fairaudit.dataset_audit import (
         compare_splits,
         format_dataset_audit,
         format_split_comparison,

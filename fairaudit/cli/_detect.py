@@ -12,7 +12,7 @@ from fairaudit.cli._options import add_deprecated_alias
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 
 if TYPE_CHECKING:
-    from fairaudit.metrics import AuditResult
+    from fairaudit.model_audit import AuditResult
 
 __all__ = ["register", "run_audit_detector"]
 
@@ -160,8 +160,9 @@ def _table_path(path: Path, name: str, several: bool) -> Path:
 
 def run_audit_detector(args: argparse.Namespace) -> int:
     """Run the detectors, audit them, compare them; returns the exit status."""
+    from fairaudit.compare import detector_pairs
     from fairaudit.detect import detect_dataset, make_detector
-    from fairaudit.metrics import AuditResult, audit_detection, detector_pairs
+    from fairaudit.model_audit import AuditResult, audit_detection
 
     names = _detector_names(args.detectors)
     several = len(names) > 1

@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
 def run_redact(args: argparse.Namespace) -> int:
     """Write the published audit (and page); print what was published and suppressed."""
     from fairaudit.exceptions import DataValidationError
-    from fairaudit.metrics import AuditResult
+    from fairaudit.model_audit import AuditResult
     from fairaudit.publish import redact_audit
 
     source = Path(args.audit)

@@ -65,7 +65,7 @@ def run_report(args: argparse.Namespace) -> int:
     import sys
 
     from fairaudit.findings import rank_disparities
-    from fairaudit.metrics import AuditResult
+    from fairaudit.model_audit import AuditResult
     from fairaudit.report import (
         load_model_card,
         terminal_summary,

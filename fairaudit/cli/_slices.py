@@ -44,7 +44,7 @@ def run_slices(args: argparse.Namespace) -> int:
 
     from fairaudit._io import atomic_write_text
     from fairaudit.findings import worst_slices
-    from fairaudit.metrics import AuditResult
+    from fairaudit.model_audit import AuditResult
 
     audit = AuditResult.load(args.audit)
     tables = []

@@ -6,28 +6,41 @@
 - :func:`paired_counts`: two versions' predictions on the same rows ->
   :class:`PairedCounts` (aggregate 2x2 agreement tables per cell and true class;
   McNemar tests and paired intervals), saved in a small versioned JSON file.
+- :func:`detector_pairs`: several face detectors' results on the same images ->
+  :class:`DetectorPairs` (rates per group, paired McNemar and Newcombe per pair).
 
 The paired statistics (McNemar exact, Newcombe) and every metric compared come
 from :mod:`fairaudit.functional`.
 """
 
-from fairaudit.compare._compare import compare_audits
-from fairaudit.compare._comparison import Comparison
+from fairaudit.compare._changes import compare_audits
 from fairaudit.compare._constants import (
     COMPARISON_FORMAT,
     COMPARISON_FORMAT_VERSION,
     DEFAULT_METRICS,
 )
-from fairaudit.metrics import PAIRED_FORMAT, PAIRED_FORMAT_VERSION, PairedCounts, paired_counts
+from fairaudit.compare._detector_pairs import (
+    DETECTOR_PAIRS_FORMAT,
+    DETECTOR_PAIRS_FORMAT_VERSION,
+    DetectorPairs,
+    detector_pairs,
+)
+from fairaudit.compare._paired import PAIRED_FORMAT, PAIRED_FORMAT_VERSION, PairedCounts
+from fairaudit.compare._pairing import paired_counts
+from fairaudit.compare._result import Comparison
 
 __all__ = [
     "COMPARISON_FORMAT",
     "COMPARISON_FORMAT_VERSION",
+    "DETECTOR_PAIRS_FORMAT",
+    "DETECTOR_PAIRS_FORMAT_VERSION",
     "DEFAULT_METRICS",
     "PAIRED_FORMAT",
     "PAIRED_FORMAT_VERSION",
     "Comparison",
+    "DetectorPairs",
     "PairedCounts",
     "compare_audits",
+    "detector_pairs",
     "paired_counts",
 ]

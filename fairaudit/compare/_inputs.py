@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fairaudit.compare._paired import PairedCounts
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import (
     CLASS_METRICS,
@@ -16,7 +17,7 @@ from fairaudit.functional import (
     SLICE_METRICS,
     normalize_by,
 )
-from fairaudit.metrics import AuditResult, PairedCounts
+from fairaudit.model_audit import AuditResult
 from fairaudit.vocab import Vocabulary
 
 __all__ = ["check_compatible", "check_metrics", "load_audits", "match_paired", "resolve_groupings"]

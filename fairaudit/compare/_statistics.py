@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.compare._constants import PAIRED_METRICS
+from fairaudit.compare._paired import PairedCounts
 from fairaudit.compare._wording import (
     conditions_text,
     subject,
@@ -27,7 +28,7 @@ from fairaudit.functional import (
     multinomial_replicates,
     slice_metric_values,
 )
-from fairaudit.metrics import AuditResult, PairedCounts
+from fairaudit.model_audit import AuditResult
 
 __all__ = ["Block", "TaskStatistics", "bootstrap_statistics", "paired_values"]
 

@@ -10,7 +10,7 @@ object with a ``detect(rgb_array) -> list[Box]`` method (:class:`FaceDetector`)
 can replace it.
 
 :func:`detect_dataset` runs a detector over a folder or a labelled set, one row
-per image, for the detector audit (:func:`fairaudit.metrics.audit_detection`).
+per image, for the detector audit (:func:`fairaudit.model_audit.audit_detection`).
 
 dlib's detectors (:class:`DlibDetector`: ``dlib-hog`` and ``dlib-cnn``, the MMOD
 CNN the FairFace authors used) come with the same extra and crop each face as a

@@ -159,7 +159,7 @@ def detect_dataset(
     """Run a face detector over every image of a folder, file list or label table.
 
     The per-image results feed the detector audit
-    (:func:`fairaudit.metrics.audit_detection`): on a labelled set, the share of
+    (:func:`fairaudit.model_audit.audit_detection`): on a labelled set, the share of
     images where a face is found, per group.
 
     Parameters

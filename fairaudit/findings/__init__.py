@@ -16,7 +16,7 @@
   (and, where nothing is supported, what the data could have shown).
 
 Every value comes from :mod:`fairaudit.functional` through an
-:class:`~fairaudit.metrics.AuditResult`; nothing here recomputes a metric.
+:class:`~fairaudit.model_audit.AuditResult`; nothing here recomputes a metric.
 """
 
 from fairaudit.findings._disparities import RANKED_GAPS, class_recall, rank_disparities

@@ -9,7 +9,7 @@ import pandas as pd
 
 from fairaudit.claims import GapInference, fdr_select, rate_interval
 from fairaudit.functional import rate_counts
-from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult
+from fairaudit.model_audit import DEFAULT_MIN_SUPPORT, AuditResult
 
 __all__ = ["RANKED_GAPS", "class_recall", "rank_disparities"]
 

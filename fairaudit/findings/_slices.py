@@ -26,7 +26,7 @@ import pandas as pd
 from fairaudit.claims import slice_claims
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import rate_counts
-from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult
+from fairaudit.model_audit import DEFAULT_MIN_SUPPORT, AuditResult
 
 __all__ = ["SLICE_RATES", "worst_slices"]
 

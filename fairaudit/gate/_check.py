@@ -1,6 +1,6 @@
 """The fairness gate: thresholds on an audit's gaps and worst slices, for CI.
 
-Each check reads one number of an :class:`~fairaudit.metrics.AuditResult` and
+Each check reads one number of an :class:`~fairaudit.model_audit.AuditResult` and
 compares it with a threshold:
 
 - a **fairness metric** (:data:`FAIRNESS_GATE_METRICS`, those of
@@ -63,7 +63,7 @@ from fairaudit.gate._config import (
     load_gate_config,
 )
 from fairaudit.gate._result import CHECK_COLUMNS, GateResult
-from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult
+from fairaudit.model_audit import DEFAULT_MIN_SUPPORT, AuditResult
 
 __all__ = [
     "FAIRNESS_GATE_METRICS",

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from fairaudit.exceptions import FairAuditError
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 
 __all__ = ["AttackerSystem", "Target", "value_of"]
 

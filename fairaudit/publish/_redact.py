@@ -39,7 +39,7 @@ from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import fairness_arrays, gap_intervals, wilson_interval
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 
 __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
 

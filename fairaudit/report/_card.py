@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fairaudit.exceptions import DataValidationError
 
 if TYPE_CHECKING:
-    from fairaudit.metrics import AuditResult
+    from fairaudit.model_audit import AuditResult
 
 __all__ = ["load_model_card", "resolve_model_card"]
 

@@ -1,6 +1,6 @@
 """The detector comparison report: each detector's detection rate per group, paired.
 
-One self-contained HTML page from :class:`fairaudit.metrics.DetectorPairs` (the
+One self-contained HTML page from :class:`fairaudit.model_audit.DetectorPairs` (the
 detectors run on the same images). The first screen: each detector's detection
 rate with its Wilson interval and its largest gap between groups, the paired
 difference of every detector from the baseline with Newcombe's interval and the
@@ -21,9 +21,10 @@ import pandas as pd
 
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
+from fairaudit.compare import DetectorPairs
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import detection_gap
-from fairaudit.metrics import DEFAULT_MIN_SUPPORT, DetectorPairs
+from fairaudit.model_audit import DEFAULT_MIN_SUPPORT
 from fairaudit.report._charts import ChartRow, dot_interval_chart
 from fairaudit.report._html import (
     environment,
@@ -115,7 +116,7 @@ def render_detector_report(
     ----------
     pairs : DetectorPairs
         The detectors' joint outcomes per cell
-        (:func:`fairaudit.metrics.detector_pairs`, or a saved ``detector-pairs.json``).
+        (:func:`fairaudit.model_audit.detector_pairs`, or a saved ``detector-pairs.json``).
     title : str, optional
         Page title (default: ``"Face detectors compared: A, B, C on DATA"``).
     baseline : str, optional

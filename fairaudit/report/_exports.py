@@ -20,7 +20,7 @@ import pandas as pd
 from fairaudit._io import atomic_write_text
 from fairaudit.findings import rank_disparities, verdict_sentences
 from fairaudit.functional import GAP_METRICS
-from fairaudit.metrics import DEFAULT_MIN_SUPPORT, AuditResult
+from fairaudit.model_audit import DEFAULT_MIN_SUPPORT, AuditResult
 
 __all__ = ["findings_table", "terminal_summary", "write_findings_csv"]
 

@@ -1,7 +1,7 @@
 """Definitions of every number a report shows: the one source of the report's glossary.
 
 Each definition states what the code computes (``fairaudit.functional``,
-``fairaudit.audit``), with the notation of ``docs/metrics.md``: for a slice with
+``fairaudit.dataset_audit``), with the notation of ``docs/metrics.md``: for a slice with
 confusion matrix ``M`` (rows true, columns predicted), ``n = sum M``,
 ``tp_k = M[k,k]``, ``t_k`` the true rows of class ``k`` and ``p_k`` the rows
 predicted as ``k``. The entries of the per-slice and per-class metrics are the
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fairaudit.audit import IMBALANCE_STATISTICS
+from fairaudit.dataset_audit import IMBALANCE_STATISTICS
 from fairaudit.functional import CLASS_METRICS, GAP_METRICS, METRICS, SLICE_METRICS
 
 __all__ = ["GLOSSARY", "REQUIRED_TERMS", "glossary_entries"]

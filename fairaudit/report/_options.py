@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 from fairaudit.report.sections._context import is_own_attribute
 
 __all__ = ["check_attributes", "default_heatmaps", "resolve_heatmaps"]

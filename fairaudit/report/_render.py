@@ -6,7 +6,7 @@ One HTML file, opened from disk: CSS and the table sorter inline, figures as
 1. summary: the largest disparities ranked by size with bootstrap intervals and
    Holm-adjusted p-values, slices too small to judge, four-fifths-rule failures;
 2. dataset: the audited rows' label distributions, imbalance statistics and joint
-   counts (:mod:`fairaudit.audit`, from the audit's per-cell support);
+   counts (:mod:`fairaudit.dataset_audit`, from the audit's per-cell support);
 3. one section per task: overall metrics, metrics per group with intervals,
    per-class scores, confusion matrices (overall and per chosen attribute),
    accuracy heatmaps across attribute pairs with intervals, fairness metrics and
@@ -14,7 +14,7 @@ One HTML file, opened from disk: CSS and the table sorter inline, figures as
 4. face detection (when the audit holds a detector audit), regression targets;
 5. the model card, the audit metadata and a glossary of every metric.
 
-Every number comes from the :class:`~fairaudit.metrics.AuditResult` methods; the
+Every number comes from the :class:`~fairaudit.model_audit.AuditResult` methods; the
 tables are the figures' data, readable without them. Each section is built by its
 module of :mod:`fairaudit.report.sections`; this module checks the options and
 assembles the page.
@@ -33,7 +33,7 @@ import numpy as np
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics import AuditResult, SmallSliceWarning
+from fairaudit.model_audit import AuditResult, SmallSliceWarning
 from fairaudit.report._card import resolve_model_card
 from fairaudit.report._glossary import glossary_entries
 from fairaudit.report._html import environment, short_description

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fairaudit.app import audit_report_html
-from fairaudit.metrics import AuditResult, audit_predictions
+from fairaudit.model_audit import AuditResult, audit_predictions
 
 CLASSES = {
     "gender": ["Male", "Female"],

@@ -9,7 +9,7 @@ import pytest
 
 from fairaudit.app import read_audit, report_file_name
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics import AuditResult, audit_predictions
+from fairaudit.model_audit import AuditResult, audit_predictions
 
 
 @pytest.fixture(scope="module")

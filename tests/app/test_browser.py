@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from fairaudit.app import load_predictor, read_photo
-from fairaudit.metrics import audit_predictions
+from fairaudit.model_audit import audit_predictions
 
 from .conftest import TEST_MODEL
 

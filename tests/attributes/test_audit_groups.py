@@ -15,7 +15,7 @@ from fairaudit.attributes import (
     gender_shades_table,
 )
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics import audit_table
+from fairaudit.model_audit import audit_table
 from fairaudit.vocab import GENDER
 
 from ._helpers import lab_for_ita, write_patch

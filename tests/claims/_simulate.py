@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 
 DEMO_AUDIT = (
     Path(__file__).resolve().parents[2] / "fairaudit/data/demo/audit-fairface-mobilenet_v2-112.json"

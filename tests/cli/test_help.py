@@ -174,13 +174,13 @@ def _check_integrity(parameter: str) -> Any:
 
 
 def _audit_parquet_workers() -> Any:
-    from fairaudit.metrics import audit_parquet
+    from fairaudit.model_audit import audit_parquet
 
     return _api_default(audit_parquet, "n_workers")
 
 
 def _gate_min_support() -> Any:
-    from fairaudit.metrics import DEFAULT_MIN_SUPPORT
+    from fairaudit.model_audit import DEFAULT_MIN_SUPPORT
 
     return DEFAULT_MIN_SUPPORT
 

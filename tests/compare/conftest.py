@@ -59,7 +59,7 @@ def versions() -> dict[str, pd.DataFrame]:
 def audits(versions):
     import warnings
 
-    from fairaudit.metrics import audit_table
+    from fairaudit.model_audit import audit_table
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -12,7 +12,7 @@ import pytest
 from fairaudit.cli import main
 from fairaudit.compare import PairedCounts, compare_audits
 
-pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.model_audit.SmallSliceWarning")
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, files, versions, capsys):
     # other data: an audit of fewer rows
     import warnings
 
-    from fairaudit.metrics import audit_table
+    from fairaudit.model_audit import audit_table
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -22,14 +22,14 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from fairaudit.compare import Comparison, compare_audits
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import paired_difference_interval
-from fairaudit.metrics import AuditResult, audit_table
+from fairaudit.model_audit import AuditResult, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
 from fairaudit.vocab import Vocabulary
 from tests.claims._oracles import exact_square_and_add
 
 from .conftest import joined
 
-pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.model_audit.SmallSliceWarning")
 
 RESAMPLES = 200
 

@@ -22,7 +22,7 @@ import pytest
 
 from fairaudit.compare import compare_audits
 from fairaudit.functional import fairness_arrays
-from fairaudit.metrics import audit_predictions
+from fairaudit.model_audit import audit_predictions
 from fairaudit.vocab import Vocabulary
 from tests.functional.test_coverage import N_GROUPS, ROWS, _expected_counts, _rates
 

@@ -10,7 +10,7 @@ from fairaudit.compare import compare_audits
 from fairaudit.demo import DEMO_MODELS, load_demo_audits
 from fairaudit.report import render_comparison
 
-pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.model_audit.SmallSliceWarning")
 
 
 @pytest.fixture(scope="module")

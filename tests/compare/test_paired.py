@@ -13,12 +13,12 @@ from scipy import stats
 from fairaudit.compare import PAIRED_FORMAT, PairedCounts, paired_counts
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
 from fairaudit.functional import paired_difference_interval
-from fairaudit.metrics import JoinWarning, audit_table
+from fairaudit.model_audit import JoinWarning, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
 
 from .conftest import TASKS, joined
 
-pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.model_audit.SmallSliceWarning")
 
 
 def test_counts_equal_a_per_row_loop(versions, pairs):

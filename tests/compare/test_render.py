@@ -9,10 +9,10 @@ import markupsafe
 import pytest
 
 from fairaudit.compare import compare_audits
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 from fairaudit.report import render_comparison, write_comparison_report
 
-pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.model_audit.SmallSliceWarning")
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 

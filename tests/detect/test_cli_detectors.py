@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from fairaudit.cli import main
-from fairaudit.metrics import AuditResult, DetectorPairs
+from fairaudit.compare import DetectorPairs
+from fairaudit.model_audit import AuditResult
 
 pytest.importorskip("cv2", reason="the Haar cascade detector needs opencv-python-headless<5")
 

@@ -27,7 +27,7 @@ from fairaudit.detect import (
 )
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.functional import wilson_interval
-from fairaudit.metrics import AuditResult, audit_detection, audit_predictions
+from fairaudit.model_audit import AuditResult, audit_detection, audit_predictions
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
 pytestmark = [
@@ -35,7 +35,7 @@ pytestmark = [
         importlib.util.find_spec("cv2") is None,
         reason="the Haar cascade detector needs opencv-python-headless<5 (fairaudit-faces[detect])",
     ),
-    pytest.mark.filterwarnings("ignore::fairaudit.metrics.SmallSliceWarning"),
+    pytest.mark.filterwarnings("ignore::fairaudit.model_audit.SmallSliceWarning"),
 ]
 
 V = FAIRFACE_VOCABULARIES

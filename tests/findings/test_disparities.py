@@ -9,7 +9,7 @@ import pytest
 
 from fairaudit.demo import load_demo_audits
 from fairaudit.findings import RANKED_GAPS, class_recall, rank_disparities
-from fairaudit.metrics import DEFAULT_MIN_SUPPORT
+from fairaudit.model_audit import DEFAULT_MIN_SUPPORT
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from statsmodels.stats.multitest import multipletests
 from fairaudit.demo import load_demo_audits
 from fairaudit.exceptions import DataValidationError
 from fairaudit.findings import worst_slices
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 from fairaudit.vocab import Vocabulary
 from tests.claims._oracles import exact_square_and_add
 

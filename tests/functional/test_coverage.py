@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from fairaudit.functional import fairness_arrays, gap_intervals
-from fairaudit.metrics import audit_predictions
+from fairaudit.model_audit import audit_predictions
 from fairaudit.vocab import Vocabulary
 
 N_AUDITS = 200

@@ -14,7 +14,7 @@ from fairaudit.compare._wording import metric_label
 from fairaudit.findings import RANKED_GAPS
 from fairaudit.functional import CLASS_METRICS, GAP_METRICS, METRICS, SLICE_METRICS
 from fairaudit.gate import FAIRNESS_GATE_METRICS, GATE_METRICS, SLICE_GATE_METRICS, check_audit
-from fairaudit.metrics import audit_predictions
+from fairaudit.model_audit import audit_predictions
 from fairaudit.report._compare_render import DEFAULT_SLICE_METRICS
 from fairaudit.report._glossary import GLOSSARY
 from fairaudit.report.sections._task import _GROUP_METRICS, _OVERALL_METRICS

@@ -310,7 +310,7 @@ ages = 100
 def test_onnx_age_in_years_is_a_regression_audited_through_the_years_mapping(
     image_folder: Path, tmp_path: Path
 ) -> None:
-    from fairaudit.metrics import audit_table
+    from fairaudit.model_audit import audit_table
     from fairaudit.vocab import age_years_to_group
 
     size = 16

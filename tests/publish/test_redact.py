@@ -15,7 +15,7 @@ from scipy.optimize import linprog
 
 from fairaudit.demo import load_demo_audits
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 from fairaudit.publish import PublishedAudit, redact_audit
 from fairaudit.vocab import Vocabulary
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairaudit.metrics import audit_predictions
+from fairaudit.model_audit import audit_predictions
 from fairaudit.report import render_report
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 from fairaudit.report import render_report
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fairaudit.compare import DetectorPairs, detector_pairs
 from fairaudit.exceptions import DataValidationError
-from fairaudit.metrics import DetectorPairs, detector_pairs
 from fairaudit.report import render_detector_report, write_detector_report
 
 

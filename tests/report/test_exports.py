@@ -153,7 +153,7 @@ def test_model_card_reads_for_its_reader_and_counts_are_integers(audit):
 def test_the_header_says_which_rows_were_left_out():
     import numpy as np
 
-    from fairaudit.metrics import audit_predictions
+    from fairaudit.model_audit import audit_predictions
     from fairaudit.report import render_report
     from fairaudit.vocab import Vocabulary
 

@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 
-from fairaudit.audit import IMBALANCE_STATISTICS
+from fairaudit.dataset_audit import IMBALANCE_STATISTICS
 from fairaudit.functional import FAIRNESS_METRICS
 from fairaudit.report import GLOSSARY
 from fairaudit.report._glossary import REQUIRED_TERMS, glossary_entries

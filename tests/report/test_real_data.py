@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from fairaudit.datasets import load_fairface_labels
-from fairaudit.metrics import audit_predictions
+from fairaudit.model_audit import audit_predictions
 from fairaudit.report import write_report
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 

@@ -358,7 +358,7 @@ def test_same_seed_same_report_numbers(audit, html):
 
 
 def test_regression_targets_equal_a_loop(rows):
-    from fairaudit.metrics import audit_predictions
+    from fairaudit.model_audit import audit_predictions
     from fairaudit.report import render_report
 
     from ._parse import parse_report

@@ -20,7 +20,7 @@ import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import MetricSpec, support
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 from fairaudit.report._html import figure_to_data_uri, frame_to_html
 
 __all__ = [

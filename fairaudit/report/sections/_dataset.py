@@ -1,6 +1,6 @@
 """Section 2, the dataset: the audited rows' label distributions, imbalance, joint counts.
 
-The dataset audit (:mod:`fairaudit.audit`) of the rows behind the audit, from its
+The dataset audit (:mod:`fairaudit.dataset_audit`) of the rows behind the audit, from its
 per-cell support: nothing but counts of true labels.
 """
 
@@ -20,7 +20,7 @@ __all__ = ["build_dataset"]
 
 def build_dataset(ctx: ReportContext) -> dict[str, Any] | None:
     """The dataset audit of the audited rows; None without attributes."""
-    from fairaudit.audit import LabelCounts, audit_dataset
+    from fairaudit.dataset_audit import LabelCounts, audit_dataset
     from fairaudit.vocab import Vocabulary
 
     audit = ctx.audit

@@ -33,7 +33,7 @@ def detector_name(audit: Any) -> str:
 
     ``metadata["detection"]["detector_name"]`` (the short name ``fairaudit
     audit-detector`` records) with its ``detector`` (the repr or the name given to
-    :func:`~fairaudit.metrics.audit_detection`) in brackets when both are there,
+    :func:`~fairaudit.model_audit.audit_detection`) in brackets when both are there,
     else whichever is; :data:`NO_DETECTOR` when neither is.
     """
     detection = audit.metadata.get("detection") or {}

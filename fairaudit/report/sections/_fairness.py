@@ -3,7 +3,7 @@
 Per attribute: the summary gap of each fairness metric (its worst class) with its
 simultaneous interval, the per-class gaps, the significance tests of the gaps and the
 four-fifths-rule table. A task grouped by its own true label
-(:meth:`~fairaudit.metrics.AuditResult.is_own_grouping`) shows only its accuracy gap.
+(:meth:`~fairaudit.model_audit.AuditResult.is_own_grouping`) shows only its accuracy gap.
 """
 
 from __future__ import annotations

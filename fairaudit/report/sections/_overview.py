@@ -18,7 +18,7 @@ import pandas as pd
 
 from fairaudit.claims import rate_interval
 from fairaudit.functional import GAP_METRICS, group_rates, rate_counts
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 from fairaudit.report._charts import ChartRow, dot_interval_chart, intersection_grid
 from fairaudit.report.sections._context import ReportContext
 

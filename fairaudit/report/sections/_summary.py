@@ -16,7 +16,7 @@ import pandas as pd
 
 from fairaudit.findings import class_recall, verdict_sentences, worst_slices
 from fairaudit.functional import group_sum
-from fairaudit.metrics import AuditResult
+from fairaudit.model_audit import AuditResult
 from fairaudit.report._html import format_interval, format_p_value, frame_to_html
 from fairaudit.report.sections._context import (
     ReportContext,

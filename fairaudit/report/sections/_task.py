@@ -5,7 +5,7 @@ metrics per group of each attribute (with a figure of the accuracy intervals) an
 per intersectional slice, its per-class scores, its confusion matrices (overall and
 per group of the ``confusion_by`` attributes) and its accuracy heatmaps across
 attribute pairs; then its fairness (:mod:`._fairness`) and calibration
-(:mod:`._calibration`). Every number is an :class:`~fairaudit.metrics.AuditResult`
+(:mod:`._calibration`). Every number is an :class:`~fairaudit.model_audit.AuditResult`
 method's; the metrics shown are names of the :mod:`fairaudit.functional` registry.
 """
 
