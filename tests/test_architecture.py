@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_version", "_io", "_images", "_lazy", "exceptions", "vocab", "schema"),
     ("functional",),
     ("claims",),
+    ("inputs",),
     ("datasets", "dataset_audit", "model_audit", "models", "detect", "attributes"),
     ("training", "inference", "findings"),
     ("evaluate", "model_card", "report", "compare", "gate", "publish"),

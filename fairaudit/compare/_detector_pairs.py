@@ -33,9 +33,10 @@ from fairaudit.functional import (
     paired_difference_interval,
     wilson_interval,
 )
+from fairaudit.inputs._read import read_table
+from fairaudit.inputs._vocabularies import vocabularies_from_labels
 from fairaudit.model_audit._detection import DETECTION_ATTRIBUTES, audit_detection
 from fairaudit.model_audit._encoding import encode_labels
-from fairaudit.model_audit._ingest import read_table, vocabularies_from_labels
 from fairaudit.model_audit._result import AuditResult
 from fairaudit.model_audit._saved_form import integer_counts, vocab_from_json, vocab_to_json
 from fairaudit.vocab import Vocabulary

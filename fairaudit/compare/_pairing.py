@@ -27,18 +27,15 @@ import pandas as pd
 from fairaudit.compare._paired import PairedCounts
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import cell_index
-from fairaudit.model_audit._accumulator import _as_str_labels, audit_predictions
+from fairaudit.inputs._arrays import prepare_table
+from fairaudit.inputs._codings import CODINGS
+from fairaudit.inputs._join import JoinWarning, join_tables
+from fairaudit.inputs._read import read_table
+from fairaudit.inputs._tasks import detect_tasks as _detect_tasks
+from fairaudit.inputs._vocabularies import as_str_labels as _as_str_labels
+from fairaudit.inputs._vocabularies import check_class_column, vocabularies_from_labels
+from fairaudit.model_audit._accumulator import audit_predictions
 from fairaudit.model_audit._encoding import MISSING, encode_labels
-from fairaudit.model_audit._ingest import (
-    CODINGS,
-    JoinWarning,
-    _detect_tasks,
-    check_class_column,
-    join_tables,
-    prepare_table,
-    read_table,
-    vocabularies_from_labels,
-)
 from fairaudit.schema import FILE_COLUMN, STATUS_COLUMN, STATUS_OK
 from fairaudit.vocab import ATTRIBUTES, FAIRFACE_VOCABULARIES, ClassMapping, Vocabulary
 

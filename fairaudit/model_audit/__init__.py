@@ -24,12 +24,14 @@ functions of counts in :mod:`fairaudit.functional`, the one registry every
 consumer reads.
 """
 
+from fairaudit.inputs._fairface_format import read_fairface_predictions
+from fairaudit.inputs._join import JoinWarning
+from fairaudit.inputs._tasks import UnusedColumnWarning
 from fairaudit.model_audit._accumulator import AuditAccumulator, audit_predictions
 from fairaudit.model_audit._detection import audit_detection
 from fairaudit.model_audit._distributed import audit_dask, audit_dask_distributed, audit_parquet
 from fairaudit.model_audit._encoding import MISSING
-from fairaudit.model_audit._fairface_format import read_fairface_predictions
-from fairaudit.model_audit._ingest import JoinWarning, UnusedColumnWarning, audit_table
+from fairaudit.model_audit._ingest import audit_table
 from fairaudit.model_audit._result import (
     AUDIT_FORMAT,
     AUDIT_FORMAT_VERSION,

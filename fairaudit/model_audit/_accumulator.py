@@ -17,16 +17,16 @@ import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import calibration_counts, cell_index, confusion_counts
+from fairaudit.inputs._probabilities import validate_proba
+from fairaudit.inputs._vocabularies import as_str_labels, infer_vocabulary, resolve_tasks
 from fairaudit.model_audit._encoding import MISSING, encode_labels
 from fairaudit.model_audit._result import AuditResult
 from fairaudit.model_audit._saved_form import REGRESSION_STATS
-from fairaudit.vocab import FAIRFACE_VOCABULARIES, UTKFACE_VOCABULARIES, Vocabulary
+from fairaudit.vocab import Vocabulary
 
 __all__ = [
     "AuditAccumulator",
     "audit_predictions",
-    "resolve_tasks",
-    "validate_proba",
 ]
 
 ArrayLike = Any
@@ -37,111 +37,9 @@ ArrayLike = Any
 #: 200,000 rows) passed 8 GiB before this bound.
 MAX_CELLS = 100_000
 
-_NAMED_VOCABULARIES = {"fairface": FAIRFACE_VOCABULARIES, "utkface": UTKFACE_VOCABULARIES}
-
-
-def resolve_tasks(
-    tasks: Mapping[str, Vocabulary] | Sequence[str] | str | None, names: Sequence[str]
-) -> dict[str, Vocabulary]:
-    """Vocabularies of the audited tasks.
-
-    Parameters
-    ----------
-    tasks : mapping, sequence of str, {"fairface", "utkface"} or None
-        Explicit vocabularies; task names (FairFace vocabularies); a named
-        dataset's vocabularies; or ``None``: FairFace vocabularies for ``names``.
-    names : sequence of str
-        Task names present in the data (used when ``tasks`` is a dataset name or None).
-    """
-    if isinstance(tasks, Mapping):
-        bad = [t for t, v in tasks.items() if not isinstance(v, Vocabulary)]
-        if bad:
-            raise DataValidationError(f"tasks {bad} must map to fairaudit.vocab.Vocabulary objects")
-        return dict(tasks)
-    if isinstance(tasks, str):
-        if tasks not in _NAMED_VOCABULARIES:
-            raise DataValidationError(
-                f"unknown vocabulary set {tasks!r}; choose {list(_NAMED_VOCABULARIES)} "
-                "or pass a mapping of task -> Vocabulary"
-            )
-        known = _NAMED_VOCABULARIES[tasks]
-    else:
-        known = FAIRFACE_VOCABULARIES
-        if tasks is not None:
-            names = list(tasks)
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise DataValidationError(
-            f"no default vocabulary for task(s) {unknown}; pass tasks={{name: Vocabulary}}"
-        )
-    return {n: known[n] for n in names}
-
-
-def validate_proba(
-    proba: ArrayLike, vocab: Vocabulary, *, what: str, atol: float = 1e-3
-) -> np.ndarray:
-    """Check an ``(n, C)`` probability array: finite, in [0, 1], rows summing to 1.
-
-    Raises
-    ------
-    DataValidationError
-        Naming the first offending rows (1-based) and their values or sums.
-    """
-    try:
-        arr = np.asarray(proba, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataValidationError(f"{what}: probabilities must be numbers ({exc})") from exc
-    if arr.ndim != 2 or arr.shape[1] != len(vocab):
-        raise DataValidationError(
-            f"{what}: probabilities must have shape (n_rows, {len(vocab)}) for classes "
-            f"{list(vocab.classes)}, got {arr.shape}"
-        )
-    bad = ~np.isfinite(arr).all(axis=1) | (arr < -atol).any(axis=1) | (arr > 1 + atol).any(axis=1)
-    if bad.any():
-        rows = np.flatnonzero(bad)[:5]
-        raise DataValidationError(
-            f"{what}: probabilities must be finite and within [0, 1]; "
-            f"row(s) {(rows + 1).tolist()} hold {arr[rows].tolist()}"
-        )
-    sums = arr.sum(axis=1)
-    off = np.abs(sums - 1.0) > atol
-    if off.any():
-        rows = np.flatnonzero(off)
-        shown = rows[:5]
-        raise DataValidationError(
-            f"{what}: probabilities must sum to 1 (tolerance {atol}); {rows.size} row(s) do not, "
-            f"e.g. row(s) {(shown + 1).tolist()} sum to {np.round(sums[shown], 6).tolist()}"
-        )
-    return arr
-
 
 def _length(values: ArrayLike) -> int:
     return len(values) if hasattr(values, "__len__") else len(np.asarray(values))
-
-
-def _infer_vocabulary(name: str, values: ArrayLike) -> Vocabulary:
-    series = pd.Series(values) if not isinstance(values, pd.Series) else values
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = series.cat.categories
-        return Vocabulary(name, tuple(str(c) for c in cats), bool(series.cat.ordered))
-    present = series.dropna().unique()
-    if pd.api.types.is_bool_dtype(series.dtype) or (
-        len(present) and all(isinstance(v, bool | np.bool_) for v in present)
-    ):
-        return Vocabulary(name, ("False", "True"))
-    return Vocabulary(name, tuple(sorted(str(v) for v in present)))
-
-
-def _as_str_labels(values: ArrayLike) -> ArrayLike:
-    """Labels of an inferred vocabulary are strings; turn other values into strings."""
-    series = pd.Series(values) if not isinstance(values, pd.Series) else values
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return (
-            series.astype(object)
-            .where(series.notna(), None)
-            .map(lambda v: v if v is None else str(v))
-        )
-    return series.map(lambda v: None if pd.isna(v) else str(v))
 
 
 class AuditAccumulator:
@@ -228,7 +126,7 @@ class AuditAccumulator:
                 if name in self.tasks:
                     vocab = self.tasks[name]
                 else:
-                    vocab = _infer_vocabulary(name, sensitive[name])
+                    vocab = infer_vocabulary(name, sensitive[name])
             elif name in self.tasks:
                 vocab = self.tasks[name]
             else:
@@ -346,7 +244,7 @@ class AuditAccumulator:
                 and name not in self.tasks
                 and not isinstance(self._attributes_arg, Mapping)
             ):
-                values = _as_str_labels(values)
+                values = as_str_labels(values)
             missing_code = (
                 vocab.classes.index(MISSING)
                 if (self.missing == "group" and explicit and MISSING in vocab)

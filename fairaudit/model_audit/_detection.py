@@ -25,9 +25,9 @@ import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import cell_index, detection_counts
-from fairaudit.model_audit._accumulator import resolve_tasks
+from fairaudit.inputs._read import read_table
+from fairaudit.inputs._vocabularies import resolve_tasks, vocabularies_from_labels
 from fairaudit.model_audit._encoding import encode_labels
-from fairaudit.model_audit._ingest import read_table, vocabularies_from_labels
 from fairaudit.model_audit._result import AuditResult
 from fairaudit.schema import STATUS_OK as _STATUS_OK
 from fairaudit.schema import STATUS_UNREADABLE as _STATUS_UNREADABLE

@@ -15,10 +15,10 @@ back one :class:`AuditResult`; the client adds them up as they arrive.
 from __future__ import annotations
 
 import functools
-import glob
 import operator
 import os
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,90 +26,258 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.model_audit._accumulator import (
-    _as_str_labels,
-    _infer_vocabulary,
-    audit_predictions,
-    resolve_tasks,
+from fairaudit.inputs._join import JoinWarning, warn_left_out
+from fairaudit.inputs._prepare import (
+    Decisions,
+    coding_record,
+    decide,
+    finish,
+    inferred_classes,
+    input_metadata,
+    read_and_join,
+    warn_unused_columns,
 )
-from fairaudit.model_audit._encoding import MISSING
-from fairaudit.model_audit._ingest import (
-    Mapping_,
-    _detect_tasks,
-    join_tables,
-    prepare_table,
-    read_table,
-    readable_rows,
-    vocabularies_from_labels,
-)
+from fairaudit.inputs._read import check_parquet_files, first_line, parquet_files, read_table
+from fairaudit.inputs._spec import InputSpec, Mapping_
+from fairaudit.inputs._status import readable_rows
+from fairaudit.model_audit._accumulator import audit_predictions
 from fairaudit.model_audit._result import AuditResult
 from fairaudit.vocab import Vocabulary
 
 __all__ = ["audit_dask", "audit_parquet", "audit_dask_distributed"]
+
+#: How the predictions of a Dask audit are named in its messages and metadata.
+_DASK_SOURCE = "dask dataframe"
 
 
 def _audit_partition(
     frame: pd.DataFrame,
     labels: pd.DataFrame | None,
     *,
-    on: str,
-    tasks: dict[str, Vocabulary],
-    attributes: dict[str, Vocabulary],
-    mappings: Mapping[str, Mapping_] | None,
-    missing: str,
+    spec: InputSpec,
+    decisions: Decisions,
+    inferred: Mapping[str, Vocabulary],
     n_bins: int,
-    proba_atol: float,
     index: int,
-    str_attributes: Sequence[str] = (),
+    label_source: str | None = None,
 ) -> AuditResult:
-    source = f"partition {index}"
-    frame, status_counts, _ = readable_rows(frame)  # status rows are left out and counted
-    metadata: dict[str, Any] = {"left_out": {"status": status_counts}}
-    if labels is not None:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # unmatched rows are summed and reported at the end
-            frame, report = join_tables(
-                frame, labels, on=on, unmatched="report", sources=(source, "labels")
-            )
-        metadata["join"] = report
-    if str_attributes:
-        # inferred vocabularies hold strings, as in the in-memory audit
-        frame = frame.assign(**{a: _as_str_labels(frame[a]) for a in str_attributes})
-    kwargs = prepare_table(
-        frame,
-        tasks=tasks,
-        attributes=list(attributes),
-        mappings=mappings,
-        proba_atol=proba_atol,
-        source=source,
-    )
-    kwargs.pop("attributes")
-    if len(frame) == 0:
-        # an empty partition contributes zero counts (and its join report, so sums stay whole)
+    """One partition through the input stage (with the decisions made up front), counted."""
+    with warnings.catch_warnings():
+        # rows left out are summed over the partitions and reported once, at the end
+        warnings.simplefilter("ignore", JoinWarning)
+        joined = read_and_join(
+            frame,
+            labels,
+            spec,
+            pred_source=f"partition {index}",
+            label_source=label_source,
+            unmatched="report",
+        )
+    prepared = finish(joined, decisions, spec, inferred=inferred, warn_unused=False)
+    metadata = input_metadata(joined, spec)
+    del metadata["data"]
+    if joined.join is not None:
+        # summed over the partitions, then turned into labels_without_prediction
+        metadata["join"]["status_rows_with_label"] = joined.status_rows_with_label
+    kwargs = prepared.arrays
+    tasks = prepared.tasks
+    if len(prepared.table) == 0:
+        # an empty partition contributes zero counts (and its reports, so sums stay whole)
         return audit_predictions(
             y_true={t: [] for t in tasks},
             y_pred={t: [] for t in tasks},
             y_proba={t: np.empty((0, len(v))) for t, v in tasks.items() if t in kwargs["y_proba"]}
             or None,
-            sensitive_features={a: [] for a in attributes if a not in tasks} or None,
+            sensitive_features={a: [] for a in prepared.attributes if a not in tasks} or None,
             y_true_regression={r: [] for r in kwargs["y_true_regression"]} or None,
             y_pred_regression={r: [] for r in kwargs["y_pred_regression"]} or None,
             tasks=tasks,
-            attributes=attributes,
+            attributes=prepared.attributes,
             missing="error",
             n_bins=n_bins,
             metadata=metadata,
         )
     return audit_predictions(
         tasks=tasks,
-        attributes=attributes,
-        missing=missing,
+        attributes=prepared.attributes,
+        missing=spec.missing,
         n_bins=n_bins,
-        proba_atol=proba_atol,
+        proba_atol=spec.proba_atol,
         metadata=metadata,
         **kwargs,
+    )
+
+
+def _readable_keys(frame: pd.DataFrame, on: str) -> pd.Series:
+    """The keys of a partition's readable rows (those the join sees)."""
+    return readable_rows(frame)[0][on]
+
+
+def _schema(predictions: Any, labels: pd.DataFrame | None) -> pd.DataFrame:
+    """An empty frame with the joined table's columns and dtypes (the labels' win)."""
+    meta = predictions._meta
+    schema = meta.copy()
+    if labels is not None:
+        for column in labels.columns:
+            schema[column] = labels[column].iloc[:0].to_numpy()
+            schema[column] = schema[column].astype(labels[column].dtype)
+    # Dask does not know the categories of categorical Parquet columns up front; take
+    # them from the first partition (Parquet stores a categorical column's whole
+    # dictionary, so files written from one pandas dtype all agree)
+    unknown = [
+        c
+        for c in meta.columns
+        if (labels is None or c not in labels.columns)
+        and isinstance(meta[c].dtype, pd.CategoricalDtype)
+        and "__UNKNOWN_CATEGORIES__" in meta[c].cat.categories
+    ]
+    if unknown:
+        first = predictions[unknown].get_partition(0).compute()
+        for column in unknown:
+            schema[column] = first[column].iloc[:0]
+    return schema
+
+
+def _decided_up_front(
+    predictions: Any,
+    labels: pd.DataFrame | None,
+    spec: InputSpec,
+    *,
+    compute: Callable[[Any], Any],
+) -> tuple[Decisions, dict[str, Vocabulary]]:
+    """The input stage's decisions, made once before any partition is audited.
+
+    The same :func:`~fairaudit.inputs._prepare.decide` as the in-memory audit, on the
+    joined table's columns and dtypes (the Dask schema with the labels' columns), so
+    the partitions share the in-memory audit's tasks, attributes and class orders. A
+    key that two readable rows share, in one partition or in two, is refused as in
+    memory (a distributed count of the keys). Attributes whose classes come from
+    their values are inferred over the whole table: from the label rows the
+    predictions name, else from one pass over that prediction column.
+    """
+    meta = predictions._meta
+    on = spec.on
+    schema = _schema(predictions, labels)
+    decisions = decide(schema, meta, spec)
+    keys: set[Any] | None = None
+    if labels is not None:
+        if on not in meta.columns:
+            raise DataValidationError(
+                f"{_DASK_SOURCE}: no key column {on!r}; columns {list(meta.columns)}"
+            )
+        counts = compute(
+            predictions.map_partitions(_readable_keys, on, meta=(on, meta[on].dtype)).value_counts()
+        )
+        repeated = counts[counts > 1]
+        if len(repeated):
+            raise DataValidationError(
+                f"{_DASK_SOURCE}: key {on!r} is not unique; {len(repeated)} value(s) repeat, "
+                f"e.g. {[str(k) for k in repeated.index[:5]]} (across the partitions)"
+            )
+        keys = set(counts.index)
+    inferred: dict[str, Vocabulary] = {}
+    for name in decisions.inferred:
+        if labels is not None and name in labels.columns:
+            values = labels.loc[labels[on].isin(keys or set()), name]
+        elif name in meta.columns:
+            values = pd.Series(compute(predictions[name].dropna().unique()))
+        else:
+            continue  # the partitions name the missing column
+        inferred[name] = inferred_classes(values, name, missing=spec.missing)
+    warn_unused_columns(meta, schema.columns, list(decisions.tasks), _DASK_SOURCE)
+    return decisions, inferred
+
+
+def _whole_report(
+    total: AuditResult,
+    labels: pd.DataFrame | None,
+    spec: InputSpec,
+    repairs: list[dict[str, Any]],
+    *,
+    n_parts: int,
+) -> AuditResult:
+    """The summed partitions' report made whole: the join and the rows left out as in memory.
+
+    Per-partition label counts do not add up: they are recounted against the whole
+    labels table. Raises for unmatched prediction rows with ``unmatched="error"``.
+    """
+    on = spec.on
+    join = total.metadata.get("join")
+    left_out = total.metadata.setdefault("left_out", {"status": {}})
+    if join is not None and labels is not None:
+        n_status = join.pop("status_rows_with_label", 0)
+        join["key"] = on
+        join["label_rows"] = len(labels)
+        join["labels_without_prediction"] = int(labels[on].dropna().nunique()) - join.get(
+            "matched_rows", 0
+        )
+        left_out["labels_without_prediction"] = max(0, join["labels_without_prediction"] - n_status)
+        left_out["predictions_without_label"] = join.get("unmatched_prediction_rows", 0)
+    if spec.unmatched == "error" and join and join.get("unmatched_prediction_rows"):
+        message = (
+            f"{join['unmatched_prediction_rows']} prediction row(s) have no label row (by {on!r})"
+        )
+        raise DataValidationError(
+            f"{message}; pass unmatched='report' to audit the rest",
+            cli=f"{message}; add --unmatched report to audit the rest",
+        )
+    if join and join.get("unmatched_prediction_rows"):
+        warnings.warn(
+            f"{join['unmatched_prediction_rows']} prediction row(s) have no label row (by "
+            f"{on!r}); they are left out of the audit",
+            JoinWarning,
+            stacklevel=3,
+        )
+    total.metadata["data"] = {"predictions": _DASK_SOURCE, "partitions": n_parts}
+    total.metadata["mappings"] = {
+        t: getattr(m, "name", None) or repr(m) for t, m in (spec.mappings or {}).items()
+    }
+    if spec.coding is not None:
+        total.metadata["coding"] = coding_record(spec)
+    if repairs:
+        total.metadata["repairs"] = repairs
+    warn_left_out(left_out, _DASK_SOURCE, stacklevel=3)
+    return total
+
+
+def _summed_repairs(
+    parts: Sequence[Mapping[str, Any]], *, label_source: str | None, source: str
+) -> list[dict[str, Any]]:
+    """The partitions' repair logs as one: rows of predictions summed, labels' once."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for metadata in parts:
+        for entry in metadata.get("repairs") or []:
+            of_labels = label_source is not None and entry["source"] == label_source
+            key = (of_labels, entry["column"], entry["from"], entry["to"])
+            if key not in out:
+                out[key] = dict(entry, source=entry["source"] if of_labels else source)
+            elif not of_labels:
+                out[key]["n_rows"] += entry["n_rows"]
+    return [v for k, v in out.items() if not k[0]] + [v for k, v in out.items() if k[0]]
+
+
+def _spec(
+    *,
+    on: str,
+    tasks: Any,
+    attributes: Any,
+    mappings: Any,
+    unmatched: str,
+    missing: str,
+    proba_atol: float,
+    coding: Any,
+    label_repairs: Any,
+) -> InputSpec:
+    return InputSpec(
+        on=on,
+        tasks=tasks,
+        attributes=attributes,
+        mappings=mappings,
+        unmatched=unmatched,
+        missing=missing,
+        proba_atol=proba_atol,
+        coding=coding,
+        label_repairs=label_repairs,
     )
 
 
@@ -119,7 +287,7 @@ def audit_dask(
     *,
     on: str = "file",
     tasks: Mapping[str, Vocabulary] | Sequence[str] | str | None = None,
-    attributes: Mapping[str, Vocabulary] | None = None,
+    attributes: Mapping[str, Vocabulary] | Sequence[str] | None = None,
     mappings: Mapping[str, Mapping_] | None = None,
     unmatched: str = "error",
     missing: str = "error",
@@ -128,8 +296,17 @@ def audit_dask(
     scheduler: str | None = None,
     progress: bool = True,
     description: str = "",
+    coding: Mapping[str, Any] | str | None = None,
+    label_repairs: Mapping[str, Mapping[str, str]] | None = None,
+    label_source: str | None = None,
 ) -> AuditResult:
     """Audit a Dask DataFrame of predictions, partition by partition.
+
+    Every partition goes through the input stage of :func:`audit_table`
+    (:mod:`fairaudit.inputs`) with the tasks, attributes and class orders decided
+    once, up front, from the same options, so the partitions add up to the
+    in-memory audit of the whole table: the same counts, attributes, class orders
+    and rows left out.
 
     Parameters
     ----------
@@ -138,54 +315,60 @@ def audit_dask(
         included, or joined from ``labels``).
     labels : pandas.DataFrame, optional
         Labels joined to every partition on ``on`` (small enough for memory).
-    tasks : mapping, sequence of str or {"fairface", "utkface"}, optional
-        Audited tasks (default: gender, age, race with FairFace vocabularies).
-    attributes : mapping of str to Vocabulary, optional
-        Sensitive attributes with their classes, fixed up front so every
-        partition's counts share one shape (default: the tasks' true labels).
-        With ``missing="group"``, include the ``"missing"`` class yourself.
-    unmatched : {"error", "report"}, default="error"
-        Prediction rows without labels (counted over all partitions).
+    on, tasks, attributes, mappings, unmatched, missing, n_bins, proba_atol, description
+        As for :func:`audit_table` (and with the same defaults).
     scheduler : str, optional
         Dask scheduler (``"threads"``, ``"processes"``, ``"sync"``, or a
         distributed client's); default: Dask's default.
     progress : bool, default=True
         Show a tqdm progress bar over partitions.
+    coding, label_repairs
+        As for :func:`audit_table`.
+    label_source : str, optional
+        How messages name the labels table (default: "labels").
 
     Returns
     -------
     AuditResult
         Equal to :func:`audit_table` on the whole table.
+
+    Raises
+    ------
+    DataValidationError
+        What :func:`audit_table` refuses; also a key that readable rows of two
+        partitions share.
     """
     import dask
     import dask.callbacks
 
-    if unmatched not in ("error", "report"):
-        raise DataValidationError(f"unmatched must be 'error' or 'report', got {unmatched!r}")
-    names = list(tasks) if tasks is not None and not isinstance(tasks, str) else None
-    vocabularies = resolve_tasks(tasks, names or ["gender", "age", "race"])
-    if attributes is None:
-        attrs = dict(vocabularies)
-    else:
-        bad = [a for a, v in attributes.items() if not isinstance(v, Vocabulary)]
-        if bad:
-            raise DataValidationError(
-                f"audit_dask needs a Vocabulary for every attribute, fixed up front; got {bad}"
-            )
-        attrs = dict(attributes)
+    spec = _spec(
+        on=on,
+        tasks=tasks,
+        attributes=attributes,
+        mappings=mappings,
+        unmatched=unmatched,
+        missing=missing,
+        proba_atol=proba_atol,
+        coding=coding,
+        label_repairs=label_repairs,
+    )
+    decisions, inferred = _decided_up_front(
+        predictions,
+        labels,
+        spec,
+        compute=lambda x: dask.compute(x, scheduler=scheduler)[0],
+    )
     parts = predictions.to_delayed()
     tasks_delayed = [
         dask.delayed(_audit_partition)(
             part,
             labels,
-            on=on,
-            tasks=vocabularies,
-            attributes=attrs,
-            mappings=mappings,
-            missing=missing,
+            spec=spec,
+            decisions=decisions,
+            inferred=inferred,
             n_bins=n_bins,
-            proba_atol=proba_atol,
             index=i,
+            label_source=label_source,
         )
         for i, part in enumerate(parts)
     ]
@@ -199,101 +382,13 @@ def audit_dask(
     with _Progress():
         results = dask.compute(*tasks_delayed, scheduler=scheduler)
     bar.close()
+    repairs = _summed_repairs(
+        [r.metadata for r in results], label_source=label_source or "labels", source=_DASK_SOURCE
+    )
     total = functools.reduce(operator.add, results)
-    join = total.metadata.get("join")
-    if join and labels is not None:
-        # per-partition label counts do not add up: recount against the whole labels table
-        join["label_rows"] = len(labels)
-        join["labels_without_prediction"] = len(labels) - join.get("matched_rows", 0)
-    if unmatched == "error" and join and join.get("unmatched_prediction_rows"):
-        message = (
-            f"{join['unmatched_prediction_rows']} prediction row(s) have no label row (by {on!r})"
-        )
-        raise DataValidationError(
-            f"{message}; pass unmatched='report' to audit the rest",
-            cli=f"{message}; add --unmatched report to audit the rest",
-        )
+    total = _whole_report(total, labels, spec, repairs, n_parts=len(parts))
     total.metadata["description"] = description
-    total.metadata["data"] = {"predictions": "dask dataframe", "partitions": len(parts)}
     return total
-
-
-def _vocabularies_up_front(
-    predictions: Any,
-    labels: pd.DataFrame | None,
-    *,
-    tasks: Mapping[str, Vocabulary] | Sequence[str] | str | None,
-    attributes: Mapping[str, Vocabulary] | Sequence[str] | None,
-    missing: str,
-) -> tuple[dict[str, Vocabulary], dict[str, Vocabulary], list[str]]:
-    """Task and attribute vocabularies fixed before any partition is audited.
-
-    They follow :func:`audit_table`'s defaults: tasks with prediction columns (from
-    the Dask schema), classes from a labels column's categorical dtype else
-    FairFace's; a sensitive attribute that is not a task takes its classes from a
-    categorical dtype, else from the values of the labels column, else from the
-    distinct values of the predictions column (one pass over that column only).
-    Also returns the attributes whose classes were inferred from values (their
-    values are compared as strings, as :class:`AuditAccumulator` does).
-    """
-    meta = predictions._meta
-    names = list(tasks) if tasks is not None and not isinstance(tasks, str) else None
-    if names is None:
-        names = _detect_tasks(meta)
-    wanted = set(names) | (set(attributes) if attributes is not None else set())
-    # columns present in both tables come from the labels after the join
-    schema = meta.copy()
-    if labels is not None:
-        for column in labels.columns:
-            schema[column] = labels[column].iloc[:0].to_numpy()
-            schema[column] = schema[column].astype(labels[column].dtype)
-    # Dask does not know the categories of categorical Parquet columns up front; take
-    # them from the first partition (Parquet stores a categorical column's whole
-    # dictionary, so files written from one pandas dtype all agree)
-    unknown = [
-        c
-        for c in meta.columns
-        if c in wanted
-        and (labels is None or c not in labels.columns)
-        and isinstance(meta[c].dtype, pd.CategoricalDtype)
-        and "__UNKNOWN_CATEGORIES__" in meta[c].cat.categories
-    ]
-    if unknown:
-        first = predictions[unknown].get_partition(0).compute()
-        for column in unknown:
-            schema[column] = first[column].iloc[:0]
-    vocabularies = vocabularies_from_labels(schema, names, tasks)
-    if isinstance(attributes, Mapping):
-        bad = [a for a, v in attributes.items() if not isinstance(v, Vocabulary)]
-        if bad:
-            raise DataValidationError(f"attributes {bad} must map to fairaudit.vocab.Vocabulary")
-        attrs = dict(attributes)
-        inferred: list[str] = []
-    else:
-        attrs = {}
-        inferred = []
-        for name in list(attributes) if attributes is not None else list(vocabularies):
-            if name in vocabularies:
-                attrs[name] = vocabularies[name]
-                continue
-            if name not in schema.columns:
-                raise DataValidationError(
-                    f"sensitive attribute column {name!r} is in neither the predictions "
-                    f"({list(meta.columns)}) nor the labels"
-                )
-            if labels is not None and name in labels.columns:
-                attrs[name] = _infer_vocabulary(name, labels[name])
-            elif isinstance(schema[name].dtype, pd.CategoricalDtype):
-                attrs[name] = _infer_vocabulary(name, schema[name])
-            else:  # one pass over this column only
-                attrs[name] = _infer_vocabulary(name, predictions[name].dropna().unique().compute())
-            inferred.append(name)
-    if missing == "group":
-        attrs = {
-            a: v if a in vocabularies or MISSING in v else Vocabulary(v.name, (*v.classes, MISSING))
-            for a, v in attrs.items()
-        }
-    return vocabularies, attrs, inferred
 
 
 def audit_dask_distributed(
@@ -311,13 +406,18 @@ def audit_dask_distributed(
     proba_atol: float = 1e-3,
     progress: bool = True,
     description: str = "",
+    coding: Mapping[str, Any] | str | None = None,
+    label_repairs: Mapping[str, Mapping[str, str]] | None = None,
+    label_source: str | None = None,
 ) -> AuditResult:
     """Audit a Dask DataFrame on a ``dask.distributed`` cluster, partition by partition.
 
-    Every partition is read, joined to ``labels`` and audited on a worker; the
-    workers send back only the count tensors of an :class:`AuditResult`, which the
-    client adds up as they arrive (so its memory does not grow with the number of
-    partitions). The labels table is scattered to every worker once.
+    Every partition is read, joined to ``labels`` and audited on a worker, through
+    the input stage of :func:`audit_table` with the decisions made once on the
+    client (see :func:`audit_dask`); the workers send back only the count tensors
+    of an :class:`AuditResult`, which the client adds up as they arrive (so its
+    memory does not grow with the number of partitions). The labels table is
+    scattered to every worker once.
 
     Parameters
     ----------
@@ -327,18 +427,14 @@ def audit_dask_distributed(
         Labels joined to every partition on ``on`` (small enough for memory).
     client : distributed.Client
         Client of the cluster that runs the partitions.
-    on, mappings, unmatched, missing, n_bins, proba_atol, description
+    on, tasks, attributes, mappings, unmatched, missing, n_bins, proba_atol, description
         As for :func:`audit_table`.
-    tasks : mapping, sequence of str or {"fairface", "utkface"}, optional
-        Audited tasks; default, as for :func:`audit_table`: every task with
-        prediction columns, with the labels column's categorical classes if it has
-        them, else FairFace's.
-    attributes : mapping of str to Vocabulary or sequence of str, optional
-        Sensitive attributes (default: the tasks' true labels). Their classes are
-        fixed before the first partition so that every partition's counts share one
-        shape: see :func:`_vocabularies_up_front`.
+    coding, label_repairs
+        As for :func:`audit_table`.
     progress : bool, default=True
         Show a tqdm progress bar over partitions.
+    label_source : str, optional
+        How messages name the labels table (default: "labels").
 
     Returns
     -------
@@ -349,18 +445,25 @@ def audit_dask_distributed(
     Raises
     ------
     DataValidationError
-        Bad columns or values in a partition (raised on the client), or unmatched
-        prediction rows with ``unmatched="error"``.
+        Bad columns or values in a partition (raised on the client), a key shared
+        by two partitions, or unmatched prediction rows with ``unmatched="error"``.
     """
     import dask
     from distributed import as_completed
 
-    if unmatched not in ("error", "report"):
-        raise DataValidationError(f"unmatched must be 'error' or 'report', got {unmatched!r}")
-    if missing not in ("error", "group"):
-        raise DataValidationError(f"missing must be 'error' or 'group', got {missing!r}")
-    vocabularies, attrs, inferred = _vocabularies_up_front(
-        predictions, labels, tasks=tasks, attributes=attributes, missing=missing
+    spec = _spec(
+        on=on,
+        tasks=tasks,
+        attributes=attributes,
+        mappings=mappings,
+        unmatched=unmatched,
+        missing=missing,
+        proba_atol=proba_atol,
+        coding=coding,
+        label_repairs=label_repairs,
+    )
+    decisions, inferred = _decided_up_front(
+        predictions, labels, spec, compute=lambda x: client.compute(x).result()
     )
     parts = predictions.to_delayed()
     # a fresh key per call (hash=False): a second audit of the same labels must not
@@ -374,26 +477,25 @@ def audit_dask_distributed(
             audit(
                 part,
                 shared_labels,
-                on=on,
-                tasks=vocabularies,
-                attributes=attrs,
-                mappings=mappings,
-                missing=missing,
+                spec=spec,
+                decisions=decisions,
+                inferred=inferred,
                 n_bins=n_bins,
-                proba_atol=proba_atol,
                 index=i,
-                str_attributes=inferred,
+                label_source=label_source,
             )
             for i, part in enumerate(parts)
         ]
     )
     total: AuditResult | None = None
+    part_metadata = []
     with tqdm(
         total=len(futures), desc="audit partitions", unit="part", disable=not progress
     ) as bar:
         try:
             for future in as_completed(futures):
                 part_result = future.result()
+                part_metadata.append({"repairs": part_result.metadata.get("repairs")})
                 total = part_result if total is None else total + part_result
                 future.release()
                 bar.update(1)
@@ -404,26 +506,11 @@ def audit_dask_distributed(
                 shared_labels.release()
     if total is None:
         raise DataValidationError("the predictions have no partitions (no files matched?)")
-    join = total.metadata.get("join")
-    if join and labels is not None:
-        # per-partition label counts do not add up: recount against the whole labels table
-        join["key"] = on
-        join["label_rows"] = len(labels)
-        join["labels_without_prediction"] = len(labels) - join.get("matched_rows", 0)
-    if unmatched == "error" and join and join.get("unmatched_prediction_rows"):
-        message = (
-            f"{join['unmatched_prediction_rows']} prediction row(s) have no label row (by {on!r})"
-        )
-        raise DataValidationError(
-            f"{message}; pass unmatched='report' to audit the rest",
-            cli=f"{message}; add --unmatched report to audit the rest",
-        )
+    repairs = _summed_repairs(
+        part_metadata, label_source=label_source or "labels", source=_DASK_SOURCE
+    )
+    total = _whole_report(total, labels, spec, repairs, n_parts=len(parts))
     total.metadata["description"] = description
-    total.metadata["data"] = {"predictions": "dask dataframe", "partitions": len(parts)}
-    if mappings:
-        total.metadata["mappings"] = {
-            t: getattr(m, "name", None) or repr(m) for t, m in mappings.items()
-        }
     return total
 
 
@@ -444,6 +531,8 @@ def audit_parquet(
     proba_atol: float = 1e-3,
     progress: bool = True,
     description: str = "",
+    coding: Mapping[str, Any] | str | None = None,
+    label_repairs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> AuditResult:
     """Audit Parquet prediction logs (a glob, a folder or a list of files) with Dask.
 
@@ -469,6 +558,8 @@ def audit_parquet(
         Threads of each local worker.
     on, tasks, attributes, mappings, unmatched, missing, n_bins, proba_atol, progress, description
         See :func:`audit_dask_distributed`.
+    coding, label_repairs
+        As for :func:`audit_table`.
 
     Returns
     -------
@@ -478,7 +569,9 @@ def audit_parquet(
     Raises
     ------
     DataValidationError
-        No file matches, a file cannot be read, or the data are invalid.
+        No file matches, a file cannot be read (one line naming it: a corrupt,
+        truncated or empty file, or one with other columns than the first), or the
+        data are invalid.
     """
     try:
         import dask.dataframe as dd
@@ -494,13 +587,14 @@ def audit_parquet(
     else:
         source = [os.fspath(p) for p in predictions]
         shown = f"{len(source)} files"
-    if isinstance(source, str) and "://" not in source and any(c in source for c in "*?["):
-        if not glob.glob(source, recursive=True):
-            raise DataValidationError(f"cannot read Parquet predictions: no file matches {shown}")
+    files = parquet_files(source)
+    check_parquet_files(files)
     try:
-        frame = dd.read_parquet(source)
+        frame = dd.read_parquet(files if len(files) > 1 else files[0])
     except (OSError, ValueError, IndexError) as exc:
-        raise DataValidationError(f"cannot read Parquet predictions {shown}: {exc}") from exc
+        raise DataValidationError(
+            f"cannot read Parquet predictions {shown}: {first_line(exc)}"
+        ) from None
     if len(frame.columns) == 0:
         raise DataValidationError(f"cannot read Parquet predictions {shown}: no columns found")
     label_frame = read_table(labels, what="labels") if labels is not None else None
@@ -531,6 +625,9 @@ def audit_parquet(
             proba_atol=proba_atol,
             progress=progress,
             description=description,
+            coding=coding,
+            label_repairs=label_repairs,
+            label_source=label_source,
         )
     finally:
         client.close()

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.model_audit._ingest import parse_proba_column, read_table
+from fairaudit.inputs._probabilities import parse_proba_column
+from fairaudit.inputs._read import read_table
 from fairaudit.schema import FACE_COLUMN, FILE_COLUMN, pred_column, prob_column
 from fairaudit.vocab import FAIRFACE_AGE, FAIRFACE_RACE, GENDER
 

@@ -1,0 +1,100 @@
+"""The join of predictions to labels, and the report of the rows it leaves out."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from fairaudit.exceptions import DataValidationError
+
+__all__ = ["JoinWarning", "join_tables", "warn_left_out"]
+
+
+class JoinWarning(UserWarning):
+    """Rows left out of the audit: prediction rows without a label row, label rows
+    without a prediction, or prediction rows whose ``status`` is not ``"ok"``
+    (counted in ``result.metadata["left_out"]``)."""
+
+
+def join_tables(
+    predictions: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    on: str,
+    unmatched: str,
+    sources: tuple[str, str] = ("predictions", "labels"),
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Join predictions to labels on ``on``; count, report or refuse unmatched rows."""
+    if unmatched not in ("error", "report"):
+        raise DataValidationError(f"unmatched must be 'error' or 'report', got {unmatched!r}")
+    for frame, name in ((predictions, sources[0]), (labels, sources[1])):
+        if on not in frame.columns:
+            raise DataValidationError(
+                f"{name}: no key column {on!r}; columns {list(frame.columns)}"
+            )
+        dup = frame[on][frame[on].duplicated(keep=False) & frame[on].notna()]
+        if len(dup):
+            raise DataValidationError(
+                f"{name}: key {on!r} is not unique; {dup.nunique()} value(s) repeat, e.g. "
+                f"{dup.astype(str).unique()[:5].tolist()}"
+            )
+    preds = predictions.copy()
+    taken = [c for c in labels.columns if c != on and c in preds.columns]
+    preds = preds.drop(columns=taken)
+    left_key = preds[on].astype("object").where(preds[on].notna(), None)
+    right = labels.copy()
+    right[on] = right[on].astype("object")
+    preds[on] = left_key
+    merged = preds.merge(right, on=on, how="left", indicator="_join")
+    matched = (merged["_join"] == "both").to_numpy()
+    n_unmatched = int((~matched).sum())
+    label_keys = set(right[on].dropna())
+    report = {
+        "key": on,
+        "prediction_rows": len(predictions),
+        "label_rows": len(labels),
+        "matched_rows": int(matched.sum()),
+        "unmatched_prediction_rows": n_unmatched,
+        "labels_without_prediction": len(label_keys) - int(matched.sum()),
+        "columns_taken_from_labels": taken,
+        "unmatched_examples": merged.loc[~matched, on].astype(str).head(5).tolist(),
+    }
+    if n_unmatched:
+        examples = report["unmatched_examples"]
+        hint = ""
+        basenames = {str(k).rsplit("/", 1)[-1] for k in label_keys}
+        if any(str(e).rsplit("/", 1)[-1] in basenames for e in examples):
+            hint = (
+                f"; the {sources[1]} name files by their path relative to the dataset root "
+                "(e.g. 'val/1.jpg'), and FairFace basenames repeat across splits, so the "
+                "predictions must use the same full relative names"
+            )
+        message = (
+            f"{n_unmatched} of {len(predictions)} prediction row(s) have no label row in "
+            f"{sources[1]} (by {on!r}), e.g. {examples}{hint}"
+        )
+        if unmatched == "error":
+            raise DataValidationError(
+                message + " (pass unmatched='report' to audit the rest)",
+                cli=message + " (add --unmatched report to audit the rest)",
+            )
+        warnings.warn(message + "; they are left out of the audit", JoinWarning, stacklevel=3)
+    return merged.loc[matched].drop(columns="_join").reset_index(drop=True), report
+
+
+def warn_left_out(left_out: Mapping[str, Any], source: str, *, stacklevel: int) -> None:
+    parts = []
+    for status, n in left_out.get("status", {}).items():
+        parts.append(f"{n} prediction row(s) with status {status!r}")
+    if left_out.get("labels_without_prediction"):
+        parts.append(f"{left_out['labels_without_prediction']} label row(s) without a prediction")
+    if parts:
+        warnings.warn(
+            f"{source}: left out of the audit: {', '.join(parts)} (counted in "
+            "metadata['left_out'])",
+            JoinWarning,
+            stacklevel=stacklevel + 1,
+        )
