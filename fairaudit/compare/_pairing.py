@@ -1,13 +1,13 @@
 """Pairing two versions' predictions on the same rows into :class:`PairedCounts`.
 
-Each predictions table is joined to the labels exactly as
-:func:`fairaudit.model_audit.audit_table` joins it (same key, same parsing of predicted
-labels and probabilities, same vocabularies), then only the rows both versions
-predicted are kept. Rows left out are counted per reason in
-``metadata["join"]`` and warned about (:class:`~fairaudit.model_audit.JoinWarning`):
-unreadable images (``status`` other than ``"ok"``, as written by
-``fairaudit predict``), rows without a label row, rows the other version lacks.
-Labels or predictions outside the vocabularies are errors, as in an audit.
+Each predictions table goes through the input stage of
+:func:`fairaudit.model_audit.audit_table` (:mod:`fairaudit.inputs`: same key, same
+status handling, repairs, codings, parsing of predicted labels and probabilities,
+same vocabularies), then only the rows both versions predicted are kept. Rows left
+out are counted per reason in ``metadata["join"]`` and warned about
+(:class:`~fairaudit.model_audit.JoinWarning`): unreadable images (``status`` other
+than ``"ok"``, as written by ``fairaudit predict``), rows without a label row, rows
+the other version lacks. Labels or predictions outside the vocabularies are errors, as in an audit.
 
 Only aggregates leave this module: per task, ``counts[cell, true, a_correct,
 b_correct]``.
@@ -27,17 +27,16 @@ import pandas as pd
 from fairaudit.compare._paired import PairedCounts
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import cell_index
-from fairaudit.inputs._arrays import prepare_table
-from fairaudit.inputs._codings import CODINGS
-from fairaudit.inputs._join import JoinWarning, join_tables
+from fairaudit.inputs._join import JoinWarning
+from fairaudit.inputs._prepare import decide, finish, read_and_join, restricted
 from fairaudit.inputs._read import read_table
-from fairaudit.inputs._tasks import detect_tasks as _detect_tasks
-from fairaudit.inputs._vocabularies import as_str_labels as _as_str_labels
-from fairaudit.inputs._vocabularies import check_class_column, vocabularies_from_labels
+from fairaudit.inputs._spec import InputSpec
+from fairaudit.inputs._tasks import detect_tasks
+from fairaudit.inputs._vocabularies import as_str_labels
 from fairaudit.model_audit._accumulator import audit_predictions
 from fairaudit.model_audit._encoding import MISSING, encode_labels
-from fairaudit.schema import FILE_COLUMN, STATUS_COLUMN, STATUS_OK
-from fairaudit.vocab import ATTRIBUTES, FAIRFACE_VOCABULARIES, ClassMapping, Vocabulary
+from fairaudit.schema import FILE_COLUMN
+from fairaudit.vocab import ClassMapping, Vocabulary
 
 __all__ = ["paired_counts"]
 
@@ -48,14 +47,6 @@ def _name_of(table: object, default: str) -> str:
     if isinstance(table, pd.DataFrame):
         return default
     return Path(table).stem  # type: ignore[arg-type]
-
-
-def _readable_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Rows whose image was read (``status == "ok"``); all rows without a status column."""
-    if STATUS_COLUMN not in frame.columns:
-        return frame, 0
-    ok = frame[STATUS_COLUMN].astype("object").eq(STATUS_OK).to_numpy()
-    return frame.loc[ok].reset_index(drop=True), int((~ok).sum())
 
 
 def _cells(
@@ -74,7 +65,7 @@ def _cells(
         explicit = name in sensitive
         values = sensitive[name] if explicit else prepared["y_true"][name]
         if explicit and name not in tasks and not explicit_vocabularies:
-            values = _as_str_labels(values)
+            values = as_str_labels(values)
         missing_code = (
             vocab.classes.index(MISSING)
             if missing == "group" and explicit and MISSING in vocab
@@ -102,6 +93,8 @@ def paired_counts(
     missing: str = "error",
     unmatched: str = "report",
     proba_atol: float = 1e-3,
+    coding: Mapping[str, Any] | str | None = None,
+    label_repairs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> PairedCounts:
     """Count, per cell and true class, which rows each of two versions got right.
 
@@ -121,9 +114,9 @@ def paired_counts(
         vocabularies :func:`~fairaudit.model_audit.audit_table` would use.
     attributes : mapping of str to Vocabulary or sequence of str, optional
         Sensitive attributes (cell axes), default gender, age and race; ``None``
-        takes the tasks, as :func:`~fairaudit.model_audit.audit_table` does. Use the
-        same value as for the two audits, so that the pairs can be checked
-        against them.
+        takes :func:`~fairaudit.model_audit.audit_table`'s default (the tasks and
+        every face attribute the labels hold). Use the same value as for the two
+        audits, so that the pairs can be checked against them.
     on : str, default="file"
         Join key (the full relative image name).
     mappings : mapping, optional
@@ -137,6 +130,12 @@ def paired_counts(
         (:class:`~fairaudit.model_audit.JoinWarning`) and left out, or an error.
     proba_atol : float, default=1e-3
         Tolerance on probabilities summing to 1.
+    coding : {"fairface", "utkface"} or mapping, optional
+        How integer-coded class columns are read, as for
+        :func:`~fairaudit.model_audit.audit_table` (both versions and the labels).
+    label_repairs : mapping, optional
+        Explicit repairs ``{column: {raw value: class}}``, as for
+        :func:`~fairaudit.model_audit.audit_table` (both versions and the labels).
 
     Returns
     -------
@@ -166,28 +165,42 @@ def paired_counts(
         str(p) if not isinstance(p, pd.DataFrame) else f"predictions of {n}"
         for p, n in zip((predictions_a, predictions_b), names, strict=True)
     ]
+    spec = InputSpec(
+        on=on,
+        tasks=tasks,
+        attributes=attributes,
+        mappings=mappings,
+        unmatched="report",
+        missing=missing,
+        proba_atol=proba_atol,
+        coding=coding,
+        label_repairs=label_repairs,
+    )
     label_source = str(labels) if not isinstance(labels, pd.DataFrame) else "labels"
     label_frame = read_table(labels, what="labels")
-    joined: list[pd.DataFrame] = []
+    stage: list[Any] = []
     report: dict[str, dict[str, Any]] = {}
-    raw_frames = []
     for role, table, source in zip("ab", (predictions_a, predictions_b), sources, strict=True):
-        frame = read_table(table, what=source)
-        raw_frames.append(frame)
-        readable, n_unreadable = _readable_rows(frame)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", JoinWarning)
-            merged, join = join_tables(
-                readable, label_frame, on=on, unmatched="report", sources=(source, label_source)
+            part = read_and_join(
+                read_table(table, what=source),
+                label_frame,
+                spec,
+                pred_source=source,
+                label_source=label_source,
             )
-        joined.append(merged)
+        stage.append(part)
+        join = part.join or {}
+        n_unreadable = sum(part.left_out["status"].values())
         report[role] = {
             "source": source,
-            "prediction_rows": len(frame),
+            "prediction_rows": join["prediction_rows"] + n_unreadable,
             "unreadable_rows": n_unreadable,
             "rows_without_label": join["unmatched_prediction_rows"],
             "examples_without_label": join["unmatched_examples"],
         }
+    joined = [part.table for part in stage]
     keys_a, keys_b = joined[0][on], joined[1][on]
     in_b = keys_a.isin(set(keys_b)).to_numpy()
     in_a = keys_b.isin(set(keys_a)).to_numpy()
@@ -195,9 +208,11 @@ def paired_counts(
     report["a"]["examples_not_in_other"] = keys_a[~in_b].astype(str).head(_EXAMPLES).tolist()
     report["b"]["rows_not_in_other"] = int((~in_a).sum())
     report["b"]["examples_not_in_other"] = keys_b[~in_a].astype(str).head(_EXAMPLES).tolist()
-    table_a = joined[0].loc[in_b].reset_index(drop=True)
-    table_b = joined[1].set_index(on).loc[table_a[on]].reset_index()
-    n_rows = len(table_a)
+    # B's rows in A's order
+    position_in_b = pd.Series(np.arange(len(keys_b)), index=keys_b.to_numpy())
+    stage_a = restricted(stage[0], np.flatnonzero(in_b))
+    stage_b = restricted(stage[1], position_in_b.loc[keys_a[in_b]].to_numpy())
+    n_rows = len(stage_a.table)
     left_out = {
         role: r["unreadable_rows"] + r["rows_without_label"] + r["rows_not_in_other"]
         for role, r in report.items()
@@ -228,68 +243,37 @@ def paired_counts(
             f"no row was predicted by both {names[0]!r} and {names[1]!r} and found in the labels"
         )
 
+    found = None
     if tasks is None or isinstance(tasks, str):
-        found_b = set(_detect_tasks(raw_frames[1]))
-        task_names = [t for t in _detect_tasks(raw_frames[0]) if t in found_b]
-        if not task_names:
+        found_a = detect_tasks(stage[0].readable)
+        found_b = set(detect_tasks(stage[1].readable))
+        found = [t for t in found_a if t in found_b]
+        if not found:
             raise DataValidationError(
                 f"{names[0]!r} and {names[1]!r} predict no task in common "
-                f"({_detect_tasks(raw_frames[0])} vs {sorted(found_b)})"
+                f"({found_a} vs {sorted(found_b)})"
             )
-    else:
-        task_names = list(tasks)
-    vocabularies = vocabularies_from_labels(table_a, task_names, tasks)
-    # grouping columns that name a class are checked like the tasks' labels, on the
-    # label rows that are paired (errors name the labels file's rows)
-    used = label_frame[on].isin(set(table_a[on])).to_numpy()
-    grouping = attributes if attributes is not None else ()
-    for name in grouping:
-        if name in vocabularies or name not in label_frame.columns or name not in ATTRIBUTES:
-            continue
-        if isinstance(attributes, Mapping):
-            vocab = attributes[name]
-        elif isinstance(label_frame[name].dtype, pd.CategoricalDtype):
-            continue
-        else:
-            vocab = (CODINGS[tasks] if isinstance(tasks, str) else FAIRFACE_VOCABULARIES)[name]
-        check_class_column(
-            label_frame.loc[used, name],
-            vocab,
-            column=name,
-            source=label_source,
-            rows=np.flatnonzero(used) + 1,
-            allow_missing=missing == "group",
-        )
-    prepared = [
-        prepare_table(
-            table,
-            tasks=vocabularies,
-            attributes=attributes,
-            mappings=mappings,
-            proba_atol=proba_atol,
-            source=source,
-        )
-        for table, source in zip((table_a, table_b), sources, strict=True)
-    ]
-    audits = []
-    for prep in prepared:
-        kwargs = dict(prep)
-        attr_names = kwargs.pop("attributes")
-        attrs = attributes if isinstance(attributes, Mapping) else attr_names
+    # one set of decisions for both versions: the same tasks, attributes, class orders
+    decisions = decide(stage_a.table, stage_a.readable, spec, found=found)
+    first = finish(stage_a, decisions, spec)
+    inferred = {n: v for n, v in dict(first.attributes).items() if n in decisions.inferred}
+    prepared = [first, finish(stage_b, decisions, spec, inferred=inferred, warn_unused=True)]
+    vocabularies = first.tasks
+    audits = [
         # the audit of each version's paired rows: validates labels, predictions and
         # probabilities exactly as an audit does, and fixes the vocabularies
-        audits.append(
-            audit_predictions(
-                tasks=vocabularies,
-                attributes=attrs,
-                missing=missing,
-                proba_atol=proba_atol,
-                **kwargs,
-            )
+        audit_predictions(
+            tasks=prep.tasks,
+            attributes=prep.attributes,
+            missing=missing,
+            proba_atol=proba_atol,
+            **prep.arrays,
         )
+        for prep in prepared
+    ]
     attribute_vocabs = audits[0].attributes
     cell = _cells(
-        prepared[0],
+        prepared[0].arrays,
         attribute_vocabs,
         vocabularies,
         explicit_vocabularies=isinstance(attributes, Mapping),
@@ -299,9 +283,10 @@ def paired_counts(
     n_cells = int(np.prod([len(v) for v in attribute_vocabs.values()])) if attribute_vocabs else 1
     counts = {}
     for task, vocab in vocabularies.items():
-        true = encode_labels(prepared[0]["y_true"][task], vocab, what=f"true {task}")
+        true = encode_labels(prepared[0].arrays["y_true"][task], vocab, what=f"true {task}")
         correct = [
-            encode_labels(prep["y_pred"][task], vocab, what=f"predicted {task} of {name}") == true
+            encode_labels(prep.arrays["y_pred"][task], vocab, what=f"predicted {task} of {name}")
+            == true
             for prep, name in zip(prepared, names, strict=True)
         ]
         c = len(vocab)

@@ -59,6 +59,7 @@ __all__ = [
     "finish",
     "input_metadata",
     "prepare_inputs",
+    "prepare_labels",
     "read_and_join",
 ]
 
@@ -220,7 +221,11 @@ class Decisions:
 
 
 def decide(
-    schema: pd.DataFrame, predicted: pd.DataFrame | Sequence[str], spec: InputSpec
+    schema: pd.DataFrame,
+    predicted: pd.DataFrame | Sequence[str],
+    spec: InputSpec,
+    *,
+    found: Sequence[str] | None = None,
 ) -> Decisions:
     """Stage 2: tasks, attributes, vocabularies and codings, from columns and dtypes alone.
 
@@ -232,9 +237,14 @@ def decide(
     predicted : pandas.DataFrame or sequence of str
         The prediction table's columns (which tasks have predictions).
     spec : InputSpec
+    found : sequence of str, optional
+        The tasks predicted, when the caller found them (a pairing: the tasks both
+        versions predict); default: detected from ``predicted``.
     """
     tasks = spec.tasks
     task_names = spec.task_names
+    if task_names is None and found is not None:
+        task_names = list(found)
     if task_names is None:
         task_names = detect_tasks(
             predicted
@@ -340,29 +350,18 @@ class PreparedInputs:
     joined: JoinedInputs
 
 
-def finish(
+def decoded_and_checked(
     joined: JoinedInputs,
     decisions: Decisions,
     spec: InputSpec,
     *,
     inferred: Mapping[str, Vocabulary] | None = None,
-    warn_unused: bool = True,
-) -> PreparedInputs:
-    """Stage 3: decode integer codes, check every class column and age, build the arrays.
+) -> tuple[pd.DataFrame, dict[str, Vocabulary]]:
+    """Integer codes decoded and every class column checked; the attributes' vocabularies.
 
-    Parameters
-    ----------
-    joined : JoinedInputs
-        Stage 1's table.
-    decisions : Decisions
-        Stage 2's decisions.
-    spec : InputSpec
-    inferred : mapping of str to Vocabulary, optional
-        The classes of ``decisions.inferred``, decided over the whole table (a Dask
-        audit's partitions); default: from this table's values.
-    warn_unused : bool, default=True
-        Warn (:class:`~fairaudit.inputs._tasks.UnusedColumnWarning`) about columns
-        that look like predictions but match no task.
+    The part of stage 3 every table goes through, a detector audit's labels too.
+    Returns the table (inferred attributes as strings) and the vocabulary of every
+    attribute, in ``decisions.attribute_names`` order.
     """
     table = joined.table
     label_cols = joined.label_columns
@@ -413,6 +412,39 @@ def finish(
             attr_vocabs[name] = inferred_classes(table[name], name, missing=spec.missing)
         table = table.assign(**{name: as_str_labels(table[name])})
     attr_vocabs = {n: attr_vocabs[n] for n in attribute_names if n in attr_vocabs}
+    return table, attr_vocabs
+
+
+def finish(
+    joined: JoinedInputs,
+    decisions: Decisions,
+    spec: InputSpec,
+    *,
+    inferred: Mapping[str, Vocabulary] | None = None,
+    warn_unused: bool = True,
+) -> PreparedInputs:
+    """Stage 3: decode integer codes, check every class column and age, build the arrays.
+
+    Parameters
+    ----------
+    joined : JoinedInputs
+        Stage 1's table.
+    decisions : Decisions
+        Stage 2's decisions.
+    spec : InputSpec
+    inferred : mapping of str to Vocabulary, optional
+        The classes of ``decisions.inferred``, decided over the whole table (a Dask
+        audit's partitions); default: from this table's values.
+    warn_unused : bool, default=True
+        Warn (:class:`~fairaudit.inputs._tasks.UnusedColumnWarning`) about columns
+        that look like predictions but match no task.
+    """
+    table, attr_vocabs = decoded_and_checked(joined, decisions, spec, inferred=inferred)
+    label_cols = joined.label_columns
+    pred_source = joined.pred_source
+    label_source = joined.label_source
+    task_names = list(decisions.tasks)
+    attribute_names = decisions.attribute_names
     for column in table.columns:
         if isinstance(column, str) and column.removesuffix(PRED_SUFFIX).endswith(_YEARS_SUFFIX):
             from_labels = column in label_cols
@@ -441,6 +473,38 @@ def finish(
     return PreparedInputs(
         table=table, tasks=decisions.tasks, attributes=attrs, arrays=arrays, joined=joined
     )
+
+
+def prepare_labels(
+    table: pd.DataFrame, spec: InputSpec, *, source: str
+) -> tuple[pd.DataFrame, dict[str, Vocabulary], list[dict[str, Any]]]:
+    """A labels table alone through the stage (a detector audit: images, no predictions).
+
+    The spec's repairs applied, the attributes decided as for an audit, integer codes
+    decoded and every class column checked (errors name ``source`` and its rows).
+    Returns the table, the attributes' vocabularies (in the spec's order) and the
+    repairs applied.
+    """
+    unknown = sorted(set(spec.label_repairs or {}) - set(table.columns))
+    if unknown:
+        raise DataValidationError(
+            f"label_repairs name column(s) {unknown} that the labels ({source}) do not hold"
+        )
+    log: list[dict[str, Any]] = []
+    table = apply_label_repairs(
+        table.reset_index(drop=True), spec.label_repairs, source=source, log=log
+    )
+    joined = JoinedInputs(
+        table=table.assign(**{LABEL_ROW: np.arange(1, len(table) + 1)}),
+        readable=table.iloc[:0, :0],
+        pred_source=source,
+        label_source=source,
+        label_columns={str(c) for c in table.columns},
+        repairs=log,
+    )
+    decisions = decide(joined.table, (), spec, found=())
+    checked, vocabularies = decoded_and_checked(joined, decisions, spec)
+    return checked.drop(columns=LABEL_ROW), vocabularies, log
 
 
 def warn_unused_columns(
@@ -513,6 +577,7 @@ def coding_record(spec: InputSpec) -> dict[str, str]:
     }
 
 
-def restricted(joined: JoinedInputs, keep: np.ndarray) -> JoinedInputs:
-    """``joined`` with only the rows of its table that ``keep`` marks (a pairing's rows)."""
-    return replace(joined, table=joined.table.loc[keep].reset_index(drop=True))
+def restricted(joined: JoinedInputs, rows: np.ndarray) -> JoinedInputs:
+    """``joined`` with only the rows of its table at positions ``rows``, in that order
+    (a pairing's rows: those both versions predicted)."""
+    return replace(joined, table=joined.table.iloc[rows].reset_index(drop=True))

@@ -25,8 +25,10 @@ import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import cell_index, detection_counts
+from fairaudit.inputs._prepare import coding_record, prepare_labels
 from fairaudit.inputs._read import read_table
-from fairaudit.inputs._vocabularies import resolve_tasks, vocabularies_from_labels
+from fairaudit.inputs._spec import InputSpec
+from fairaudit.inputs._vocabularies import resolve_tasks
 from fairaudit.model_audit._encoding import encode_labels
 from fairaudit.model_audit._result import AuditResult
 from fairaudit.schema import STATUS_OK as _STATUS_OK
@@ -96,6 +98,8 @@ def audit_detection(
     unmatched: str = "error",
     description: str | None = None,
     detector: str | None = None,
+    coding: Mapping[str, Any] | str | None = None,
+    label_repairs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> AuditResult:
     """Audit a face detector on labelled images: detection counts per attribute cell.
 
@@ -124,6 +128,13 @@ def audit_detection(
         shown by the report. Default: the run's (its repr, settings included)
         when ``detections`` is a :class:`~fairaudit.detect.DetectionRun`; a table
         or a file does not say which detector made it, so name it here.
+    coding : {"fairface", "utkface"} or mapping, optional
+        How integer-coded label columns are read, as for
+        :func:`~fairaudit.model_audit.audit_table`.
+    label_repairs : mapping, optional
+        Explicit repairs ``{column: {raw value: class}}`` of the labels, as for
+        :func:`~fairaudit.model_audit.audit_table` (recorded in
+        ``metadata["repairs"]``).
 
     Returns
     -------
@@ -214,9 +225,7 @@ def audit_detection(
         left[on] = keys.to_numpy()
         joined = left.loc[in_labels].merge(right, on=on, how="left", validate="one_to_one")
     if isinstance(attributes, Mapping):
-        vocabs = resolve_tasks(attributes, names)
-    else:
-        vocabs = vocabularies_from_labels(joined, names, None)
+        resolve_tasks(attributes, names)  # refuses anything but Vocabulary objects
     readable = joined["status"].astype(str).to_numpy() == _STATUS_OK
     unreadable_files = joined.loc[~readable, on].astype(str).tolist()
     usable = joined.loc[readable].reset_index(drop=True)
@@ -225,6 +234,11 @@ def audit_detection(
             f"no readable, labelled image to audit ({len(unreadable_files)} unreadable, "
             f"{len(unmatched_rows)} without labels)"
         )
+    # the labels through the input stage: repairs, integer codings, vocabularies, checks
+    spec = InputSpec(
+        on=on, tasks=[], attributes=attributes, coding=coding, label_repairs=label_repairs
+    )
+    usable, vocabs, repairs = prepare_labels(usable, spec, source=label_source)
     n_faces = pd.to_numeric(usable["n_faces"], errors="coerce")
     if n_faces.isna().any() or (n_faces < 0).any():
         rows = np.flatnonzero((n_faces.isna() | (n_faces < 0)).to_numpy())[:_SHOWN]
@@ -253,8 +267,12 @@ def audit_detection(
     }
     if "seconds" in info:
         meta_detection["seconds"] = round(info["seconds"], 3)
-    metadata = {
+    metadata: dict[str, Any] = {
         "description": description or f"detector audit of {label_source}",
         "detection": meta_detection,
     }
+    if coding is not None:
+        metadata["coding"] = coding_record(spec)
+    if repairs:
+        metadata["repairs"] = repairs
     return AuditResult(tasks={}, attributes=vocabs, counts={}, detection=counts, metadata=metadata)
