@@ -10,11 +10,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from fairaudit.cli._options import (
+    add_coding_and_repairs,
     add_output,
     add_quiet,
     add_resamples,
     add_unmatched,
+    codings_from_args,
     deprecation_warning,
+    repairs_from_args,
     write_json,
 )
 
@@ -68,26 +71,7 @@ def register(subparsers: Any) -> None:
         "age=years (ages in years -> age groups), race=fairface-to-utkface, or "
         'TASK=mapping.json ({"model label": "audited class"}); unmapped labels are errors',
     )
-    parser.add_argument(
-        "--coding",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="NAME=CODING",
-        help="how integer-coded class columns are read: race=utkface, race=fairface, or "
-        'NAME=coding.json ({"0": "label", ...}); NAME is a task or attribute (race covers '
-        "race and race_pred) or a column. Integer codes without a coding are refused",
-    )
-    parser.add_argument(
-        "--repair",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="COLUMN:RAW=CLASS",
-        help="explicit label repair, logged and recorded in the audit, e.g. "
-        "age:9-Mar=3-9 age:19-Oct=10-19 (ages a spreadsheet turned into dates), "
-        "gender_pred:male=Male (a prediction column); repeatable",
-    )
+    add_coding_and_repairs(parser)
     parser.add_argument(
         "--format",
         choices=["fairaudit", "fairface"],
@@ -196,33 +180,6 @@ def _mappings(items: list[str], vocab: str | None) -> dict[str, Any]:
     return mappings
 
 
-def _codings(items: list[str]) -> dict[str, str] | None:
-    from fairaudit.exceptions import DataValidationError
-
-    out = {}
-    for item in items:
-        name, sep, spec = item.partition("=")
-        if not sep or not name or not spec:
-            raise DataValidationError(f"--coding {item!r}: expected NAME=CODING, e.g. race=utkface")
-        out[name] = spec
-    return out or None
-
-
-def _repairs(items: list[str]) -> dict[str, dict[str, str]] | None:
-    from fairaudit.exceptions import DataValidationError
-
-    out: dict[str, dict[str, str]] = {}
-    for item in items:
-        column, sep, rest = item.partition(":")
-        raw, eq, fixed = rest.rpartition("=")
-        if not sep or not eq or not column or not raw or not fixed:
-            raise DataValidationError(
-                f"--repair {item!r}: expected COLUMN:RAW=CLASS, e.g. age:9-Mar=3-9"
-            )
-        out.setdefault(column, {})[raw] = fixed
-    return out or None
-
-
 def _use_dask(args: argparse.Namespace) -> bool:
     """Whether ``--predictions`` goes through the Dask path (flag, glob or folder)."""
     import os
@@ -270,14 +227,7 @@ def run_audit(args: argparse.Namespace) -> int:
 
         result = AuditResult.load(args.result)
     elif _use_dask(args):
-        from fairaudit.exceptions import DataValidationError
         from fairaudit.model_audit import audit_parquet
-
-        if args.coding or args.repair:
-            raise DataValidationError(
-                "--coding and --repair are not supported for Dask logs yet: decode or "
-                "repair the Parquet files first, or audit one table without --dask"
-            )
 
         with _quiet_dask(verbose=getattr(args, "verbose", False)):
             result = audit_parquet(
@@ -290,6 +240,8 @@ def run_audit(args: argparse.Namespace) -> int:
                 unmatched=args.unmatched,
                 missing=args.missing,
                 mappings=_mappings(args.map, args.vocab),
+                coding=codings_from_args(args.coding),
+                label_repairs=repairs_from_args(args.repair),
                 progress=not args.quiet,
                 **({} if args.workers is None else {"n_workers": args.workers}),
                 description=args.description
@@ -318,8 +270,8 @@ def run_audit(args: argparse.Namespace) -> int:
                 unmatched=args.unmatched,
                 missing=args.missing,
                 mappings=_mappings(args.map, args.vocab),
-                coding=_codings(args.coding),
-                label_repairs=_repairs(args.repair),
+                coding=codings_from_args(args.coding),
+                label_repairs=repairs_from_args(args.repair),
                 model=args.model,
                 description=args.description
                 or f"predictions {args.predictions}, labels {args.labels}",

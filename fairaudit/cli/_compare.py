@@ -7,7 +7,16 @@ import json
 import sys
 from typing import Any
 
-from fairaudit.cli._options import add_json, add_output, add_quiet, add_resamples, add_unmatched
+from fairaudit.cli._options import (
+    add_coding_and_repairs,
+    add_json,
+    add_output,
+    add_quiet,
+    add_resamples,
+    add_unmatched,
+    codings_from_args,
+    repairs_from_args,
+)
 
 __all__ = ["register", "run_check", "run_compare", "run_pair"]
 
@@ -79,6 +88,7 @@ def register(subparsers: Any) -> None:
         default=None,
         help="class vocabularies (default: from the labels, else FairFace)",
     )
+    add_coding_and_repairs(pair)
     add_unmatched(
         pair,
         what="rows that cannot be paired (unreadable image, no label row, absent from the "
@@ -241,6 +251,8 @@ def run_pair(args: argparse.Namespace) -> int:
             attributes=args.by,
             on=args.on,
             unmatched=args.unmatched,
+            coding=codings_from_args(args.coding),
+            label_repairs=repairs_from_args(args.repair),
         )
     path = pairs.save(args.output)
     join = pairs.metadata["join"]

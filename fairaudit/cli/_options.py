@@ -19,13 +19,16 @@ from typing import Any
 __all__ = [
     "UNMATCHED_CHOICES",
     "UNMATCHED_DEFAULT",
+    "add_coding_and_repairs",
     "add_deprecated_alias",
     "add_json",
     "add_output",
     "add_quiet",
     "add_resamples",
     "add_unmatched",
+    "codings_from_args",
     "deprecation_warning",
+    "repairs_from_args",
     "shipped_model_name",
     "write_json",
 ]
@@ -172,6 +175,61 @@ def add_unmatched(parser: argparse.ArgumentParser, *, what: str) -> None:
         help=f"{what}: an error (default: {UNMATCHED_DEFAULT}), or 'report': counted, "
         "reported and left out",
     )
+
+
+def add_coding_and_repairs(parser: argparse.ArgumentParser) -> None:
+    """``--coding NAME=CODING`` and ``--repair COLUMN:RAW=CLASS``: how the input stage reads
+    integer-coded class columns and which labels it repairs (``dest`` ``coding`` and
+    ``repair``; read with :func:`codings_from_args` and :func:`repairs_from_args`)."""
+    parser.add_argument(
+        "--coding",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME=CODING",
+        help="how integer-coded class columns are read: race=utkface, race=fairface, or "
+        'NAME=coding.json ({"0": "label", ...}); NAME is a task or attribute (race covers '
+        "race and race_pred) or a column. Integer codes without a coding are refused",
+    )
+    parser.add_argument(
+        "--repair",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COLUMN:RAW=CLASS",
+        help="explicit label repair, logged and recorded in the audit, e.g. "
+        "age:9-Mar=3-9 age:19-Oct=10-19 (ages a spreadsheet turned into dates), "
+        "gender_pred:male=Male (a prediction column); repeatable",
+    )
+
+
+def codings_from_args(items: list[str]) -> dict[str, str] | None:
+    """``--coding`` values as the ``coding`` of the input stage (``None`` when none)."""
+    from fairaudit.exceptions import DataValidationError
+
+    out = {}
+    for item in items:
+        name, sep, spec = item.partition("=")
+        if not sep or not name or not spec:
+            raise DataValidationError(f"--coding {item!r}: expected NAME=CODING, e.g. race=utkface")
+        out[name] = spec
+    return out or None
+
+
+def repairs_from_args(items: list[str]) -> dict[str, dict[str, str]] | None:
+    """``--repair`` values as the ``label_repairs`` of the input stage (``None`` when none)."""
+    from fairaudit.exceptions import DataValidationError
+
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        column, sep, rest = item.partition(":")
+        raw, eq, fixed = rest.rpartition("=")
+        if not sep or not eq or not column or not raw or not fixed:
+            raise DataValidationError(
+                f"--repair {item!r}: expected COLUMN:RAW=CLASS, e.g. age:9-Mar=3-9"
+            )
+        out.setdefault(column, {})[raw] = fixed
+    return out or None
 
 
 def write_json(payload: Any, target: str) -> None:

@@ -28,7 +28,7 @@ from fairaudit.compare._paired import PairedCounts
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import cell_index
 from fairaudit.inputs._join import JoinWarning
-from fairaudit.inputs._prepare import decide, finish, read_and_join, restricted
+from fairaudit.inputs._prepare import coding_record, decide, finish, read_and_join, restricted
 from fairaudit.inputs._read import read_table
 from fairaudit.inputs._spec import InputSpec
 from fairaudit.inputs._tasks import detect_tasks
@@ -271,6 +271,11 @@ def paired_counts(
         )
         for prep in prepared
     ]
+    # the repairs of both versions' predictions, and of the labels once
+    repairs = stage[0].repairs + [r for r in stage[1].repairs if r["source"] != label_source]
+    input_records: dict[str, Any] = {"repairs": repairs} if repairs else {}
+    if coding is not None:
+        input_records["coding"] = coding_record(spec)
     attribute_vocabs = audits[0].attributes
     cell = _cells(
         prepared[0].arrays,
@@ -306,6 +311,7 @@ def paired_counts(
             },
             "join": join_report,
             "n_rows": n_rows,
+            **input_records,
         },
     )
     # the pairs must reproduce each version's own audit of these rows
