@@ -23,68 +23,15 @@ import pytest
 from fairaudit.compare import compare_audits, paired_counts
 from fairaudit.exceptions import DataValidationError
 from fairaudit.model_audit import audit_dask, audit_detection, audit_table
-from fairaudit.vocab import FAIRFACE_AGE, GENDER, UTKFACE_RACE
+from fairaudit.vocab import FAIRFACE_AGE, UTKFACE_RACE
+from tests.inputs._dirty import CODING, DIRTY, N_PARTITIONS, REPAIRS, dirty_tables
 
 dd = pytest.importorskip("dask.dataframe", reason="the Dask path needs dask[dataframe]")
-
-N = 480
-REPAIRS = {"age": {"9-Mar": "3-9", "19-Oct": "10-19"}, "age_pred": {"9-Mar": "3-9"}}
-CODING = {"race": "utkface"}
-#: Options every path is given: the coding and repairs, and rows without labels reported.
-DIRTY = {"coding": CODING, "label_repairs": REPAIRS, "unmatched": "report"}
-N_PARTITIONS = 3
-
-
-def _dirty_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Predictions and labels with every kind of dirt the input stage handles."""
-    rng = np.random.default_rng(25)
-    files = [f"val/{i}.jpg" for i in range(N)]
-    gender = np.array(GENDER.classes, dtype=object)[rng.integers(0, 2, N)]
-    age = np.array(FAIRFACE_AGE.classes, dtype=object)[rng.integers(0, len(FAIRFACE_AGE), N)]
-    race = rng.integers(0, len(UTKFACE_RACE), N)  # UTKFace codes
-    labels = pd.DataFrame(
-        {
-            "file": files,
-            # a spreadsheet's dates for two age groups
-            "age": pd.Series(age).replace({"3-9": "9-Mar", "10-19": "19-Oct"}).to_numpy(),
-            "gender": gender,
-            "race": race,
-            "camera": rng.choice(["indoor", "outdoor", "studio"], N),
-        }
-    )
-    right = rng.random(N) < 0.75
-    gender_pred = np.where(right, gender, np.where(gender == "Male", "Female", "Male"))
-    p_male = np.where(gender_pred == "Male", 0.5 + rng.random(N) / 2, rng.random(N) / 2)
-    race_pred = np.where(rng.random(N) < 0.7, race, rng.integers(0, len(UTKFACE_RACE), N))
-    age_pred = np.where(
-        rng.random(N) < 0.5,
-        age,
-        np.array(FAIRFACE_AGE.classes, dtype=object)[rng.integers(0, len(FAIRFACE_AGE), N)],
-    )
-    status = rng.choice(["ok", "unreadable", "no_face"], N, p=[0.9, 0.06, 0.04])
-    predictions = pd.DataFrame(
-        {
-            "file": files,
-            "gender_pred": gender_pred,
-            "gender_prob_Male": p_male,
-            "gender_prob_Female": 1 - p_male,
-            "age_pred": pd.Series(age_pred).replace({"3-9": "9-Mar"}).to_numpy(),
-            "race_pred": race_pred,
-            "status": status,
-        }
-    )
-    # label rows without a prediction (the last 30), a prediction without a label row
-    predictions = predictions.iloc[: N - 30]
-    stray = predictions.iloc[[0]].assign(file="val/stray.jpg", status="ok")
-    predictions = pd.concat([predictions, stray], ignore_index=True)
-    # the rows of the logs do not follow the labels' order
-    order = rng.permutation(len(predictions))
-    return predictions.iloc[order].reset_index(drop=True), labels
 
 
 @pytest.fixture(scope="module")
 def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
-    return _dirty_tables()
+    return dirty_tables()
 
 
 @pytest.fixture(scope="module")
@@ -401,3 +348,42 @@ def test_a_parquet_file_with_other_columns_is_named(files, tables, tmp_path) -> 
     )
     with pytest.raises(DataValidationError, match=r"b\.parquet.*missing \['race_pred'\]"):
         audit_parquet(str(tmp_path / "*.parquet"), labels_path, progress=False, **DIRTY)
+
+
+# -- the command line: every path takes the same options -------------------------------------
+
+
+def _flags() -> list[str]:
+    repairs = [
+        f"{column}:{raw}={fixed}" for column, m in REPAIRS.items() for raw, fixed in m.items()
+    ]
+    return ["--coding", "race=utkface", "--repair", *repairs, "--unmatched", "report"]
+
+
+def test_the_cli_audits_parquet_logs_with_coding_and_repairs(files, memory, tmp_path) -> None:
+    pytest.importorskip("distributed", reason="the Dask path needs dask.distributed")
+    from fairaudit.cli import main
+    from fairaudit.model_audit import AuditResult
+
+    _, labels_path, logs = files
+    out = tmp_path / "dask.json"
+    argv = ["audit", "--predictions", str(logs / "*.parquet"), "--labels", str(labels_path)]
+    argv += [*_flags(), "--workers", "1", "-q", "-o", str(out)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(argv) == 0
+    _assert_same_audit(AuditResult.load(out), memory)
+
+
+def test_the_cli_pairs_with_coding_and_repairs(files, memory, tmp_path) -> None:
+    from fairaudit.cli import main
+    from fairaudit.compare import PairedCounts
+
+    predictions_path, labels_path, _ = files
+    out = tmp_path / "pairs.json"
+    argv = ["pair", str(predictions_path), str(predictions_path), "--labels", str(labels_path)]
+    argv += ["--names", "a", "b", *_flags(), "-o", str(out)]
+    assert main(argv) == 0
+    pairs = PairedCounts.load(out)
+    assert list(pairs.attributes.items()) == list(memory.attributes.items())
+    pairs.check_audits(memory, memory)
