@@ -359,7 +359,11 @@ def redact_audit(
     metadata["protection"] = {
         "targets": len(targets),
         "narrowest_interval": narrowest,
-        "programmes": {"solved": system.n_solved, "integer": system.n_integer},
+        "programmes": {
+            "solved": system.n_solved,
+            "integer": system.n_integer,
+            "moved": system.n_moved,
+        },
         "published_groupings": [_label(by) for by in published],
     }
     return PublishedAudit(
