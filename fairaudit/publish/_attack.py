@@ -363,9 +363,12 @@ class AttackerSystem:
         fixed: np.ndarray | None = None,
         table: np.ndarray | None = None,
         at_least: tuple[sp.csr_matrix, float] | None = None,
+        presolve: bool = False,
     ) -> np.ndarray | None:
         """Minimise ``cost`` over integer tables; ``fixed``: variables held at ``table``;
-        ``at_least``: a row whose value must reach a goal.
+        ``at_least``: a row whose value must reach a goal. ``presolve``: HiGHS's MIP
+        presolve, which declares some of these feasible systems infeasible: only where
+        a wrong "infeasible" costs time, never a wrong answer.
 
         Returns None when no integer table satisfies the equations (with ``fixed``).
         """
@@ -391,8 +394,7 @@ class AttackerSystem:
             constraints=constraints,
             integrality=np.ones(int(free.sum())),
             bounds=Bounds(0, np.inf),
-            # HiGHS's MIP presolve declares some of these feasible systems infeasible
-            options={"presolve": False},
+            options={"presolve": presolve},
         )
         if result.status == 2:  # infeasible
             return None
@@ -702,7 +704,9 @@ class AttackerSystem:
         if not free.any():
             return None
         goal = sign * goal
-        table = self._milp(np.zeros(n), extra, fixed=~free, table=self.truth, at_least=(row, goal))
+        table = self._milp(
+            np.zeros(n), extra, fixed=~free, table=self.truth, at_least=(row, goal), presolve=True
+        )
         if table is None or value_of(row, table) < goal - _TOL or not self._holds(table, extra):
             return None
         return table
