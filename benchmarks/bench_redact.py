@@ -7,9 +7,10 @@ that many cells hold 1 to K - 1 people; the three tasks' true labels are the
 attributes, the model right 80% of the time. No model runs.
 
 Printed per audit: cells, hidden counts checked (targets), groupings published, the
-narrowest exact interval, the programmes solved (linear, and integer ones needed),
-and the wall time of :func:`fairaudit.publish.redact_audit`. Target (issue 26):
-126 cells in seconds, 1,512 cells in under a minute.
+narrowest exact interval, the programmes solved (linear, integer), the hidden counts
+settled by moves from the truth (``moved``), and the wall time of
+:func:`fairaudit.publish.redact_audit`. Target (issue 26): 126 cells in seconds,
+1,512 cells in under a minute.
 
 Usage::
 

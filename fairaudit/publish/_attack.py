@@ -16,12 +16,24 @@ interval and the gaps are functions of these, so they tell nothing more). Hidden
 (*targets*) are the cells of every grouping of the attributes, and of every grouping
 crossed with each non-aligned task's true label, that hold 1 to ``K - 1`` people.
 
-Bounds are exact for integers: each is a linear programme (HiGHS) whose optimal
-vertex, when integral, is the integer optimum; when it is not, the integer programme
-is solved. Checking a new grouping reuses, per target, integer tables already found
-that keep it ``K`` wide: one that still satisfies the new grouping's equations proves
-the target safe without solving anything (only targets whose witnesses break are
-solved again).
+Bounds are exact for integers. A target is narrow only when its linear bounds
+(HiGHS) are less than ``K`` apart: a valid proof. It is safe only with an integer
+table, checked against every equation, ``K`` above the truth (or two tables ``K``
+apart), found by, cheapest first:
+
+- *moves* from the truth: +1/-1 patterns over ``2^|U|`` cells, ``U`` attributes of
+  the target's grouping that no published grouping holds (every published margin sums
+  them to 0), each task's hits moved alike or left, people shifted between true
+  classes inside a cell; patterns over all the target's attributes first, so that the
+  tables stay witnesses whatever is published next (:meth:`AttackerSystem._walk`);
+- the optimal vertex of the linear programme, when integral;
+- a *nearby* table: the integer programme over only the cells that the least change
+  of the truth reaching the goal touches (:meth:`AttackerSystem._nearby`);
+- exact integer optima (integer programmes over the whole table), the last resort.
+
+Checking a new grouping reuses, per target, integer tables already found that keep it
+``K`` wide: one that still satisfies the new grouping's equations proves the target
+safe without solving anything.
 """
 
 from __future__ import annotations
