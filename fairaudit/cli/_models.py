@@ -182,7 +182,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _images_argument(args: argparse.Namespace) -> object:
     """The images to predict on, as :func:`fairaudit.inference.resolve_images` takes them."""
-    from fairaudit.datasets import load_fairface, load_fairface_labels, load_utkface
+    from fairaudit.datasets import load_fairface, load_utkface
+    from fairaudit.datasets._fairface import load_fairface_labels
 
     if args.image_root is not None and args.labels is None:
         raise DataValidationError("--image-root goes with --labels")
@@ -273,7 +274,7 @@ def run_predict(args: argparse.Namespace) -> int:
     detector = None
     detect = args.detect or predictor.detect_default
     if args.detect:
-        from fairaudit.detect import best_detector_name
+        from fairaudit.detect._choice import best_detector_name
 
         chosen = best_detector_name() if args.face_detector == "best" else args.face_detector
         detector = detector_from_preset(args.preset, chosen)
@@ -308,7 +309,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.output is not None:
         print(f"wrote {len(run.table)} rows to {path}")
         if predictor.provenance is not None:
-            from fairaudit.inference import provenance_path
+            from fairaudit.inference._outputs import provenance_path
 
             print(f"wrote the model's provenance (sha256, spec) to {provenance_path(path)}")
     return 0
@@ -316,7 +317,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Run ``fairaudit export``."""
-    from fairaudit.inference import DEFAULT_OPSET, export_onnx
+    from fairaudit.inference import export_onnx
+    from fairaudit.inference._onnx import DEFAULT_OPSET
 
     result = export_onnx(
         args.checkpoint,

@@ -26,7 +26,7 @@ import pandas as pd
 
 from fairaudit.compare._paired import PairedCounts
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import cell_index
+from fairaudit.functional._counts import cell_index
 from fairaudit.model_audit._accumulator import _as_str_labels, audit_predictions
 from fairaudit.model_audit._encoding import MISSING, encode_labels
 from fairaudit.model_audit._ingest import (

@@ -43,7 +43,7 @@ from fairaudit.exceptions import (
 )
 from fairaudit.inference._optimize import fold_batchnorm
 from fairaudit.inference._outputs import ProbabilityModel
-from fairaudit.models import DESCRIPTOR_FUSION_ARCH
+from fairaudit.models._descriptor_fusion import DESCRIPTOR_FUSION_ARCH
 
 __all__ = ["DEFAULT_OPSET", "EXPORT_ATOL", "OnnxExport", "OnnxSession", "build_onnx", "export_onnx"]
 
@@ -304,7 +304,7 @@ class OnnxSession:
         self, model: str | os.PathLike[str] | bytes, *, threads: int | None = None
     ) -> None:
         _, ort = _require_onnx()
-        from fairaudit.models import TaskSpec
+        from fairaudit.models._tasks import TaskSpec
 
         name = "<in-memory ONNX model>" if isinstance(model, bytes) else str(model)
         if not isinstance(model, bytes):

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import calibration_counts, cell_index, confusion_counts
+from fairaudit.functional import confusion_counts
+from fairaudit.functional._calibration import calibration_counts
+from fairaudit.functional._counts import cell_index
 from fairaudit.model_audit._encoding import MISSING, encode_labels
 from fairaudit.model_audit._result import AuditResult
 from fairaudit.model_audit._saved_form import REGRESSION_STATS

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import cell_index, detection_counts
+from fairaudit.functional._counts import cell_index
+from fairaudit.functional._detection import detection_counts
 from fairaudit.model_audit._accumulator import resolve_tasks
 from fairaudit.model_audit._encoding import encode_labels
 from fairaudit.model_audit._ingest import read_table, vocabularies_from_labels

@@ -7,14 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fairaudit.exceptions import DataValidationError
-from fairaudit.inference import (
+from fairaudit.datasets import (
     ImageSet,
     images_from_files,
     images_from_folder,
     images_from_table,
     resolve_images,
 )
+from fairaudit.exceptions import DataValidationError
 from fairaudit.vocab import GENDER
 
 from .conftest import write_image

@@ -29,12 +29,8 @@ nn = torch.nn
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from fairaudit.inference import (
-    ModelSpec,
-    OutsideModel,
-    Predictor,
-    write_predictions,
-)
+from fairaudit.inference import ModelSpec, OutsideModel, Predictor
+from fairaudit.inference._outputs import write_predictions
 
 GENDER = ["Male", "Female"]
 AGE_GROUPS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70"]
