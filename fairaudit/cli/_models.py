@@ -168,8 +168,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "with ONNX Runtime against torch (max difference <= 1e-4)."
         ),
     )
-    export.add_argument("--checkpoint", required=True, type=Path, help="model checkpoint (.pt)")
+    exported = export.add_mutually_exclusive_group(required=True)
+    exported.add_argument("--checkpoint", type=Path, help="model checkpoint (.pt)")
+    exported.add_argument("--model", metavar="NAME", help="a shipped model")
     export.add_argument("--onnx", required=True, type=Path, help="ONNX file to write")
+    export.add_argument(
+        "--spec",
+        type=Path,
+        metavar="SPEC.toml",
+        help="also write the model spec that runs the file as an outside model "
+        "(predict --model-file ONNX --spec SPEC.toml)",
+    )
     export.add_argument(
         "--input-size", type=int, default=None, help="image side in pixels (default: checkpoint's)"
     )
@@ -321,7 +330,7 @@ def run_export(args: argparse.Namespace) -> int:
     from fairaudit.inference._onnx import DEFAULT_OPSET
 
     result = export_onnx(
-        args.checkpoint,
+        _checkpoint_argument(args),
         args.onnx,
         input_size=args.input_size,
         dynamic_batch=not args.static_batch,
@@ -333,4 +342,10 @@ def run_export(args: argparse.Namespace) -> int:
         f"torch max difference {result.max_abs_diff:.2e})",
         file=sys.stdout,
     )
+    if args.spec is not None:
+        from fairaudit.inference._onnx import OnnxSession
+
+        name = args.model or Path(args.checkpoint).stem
+        OnnxSession(result.path).model_spec(name=name).write_toml(args.spec)
+        print(f"wrote {args.spec} (predict --model-file {result.path} --spec {args.spec})")
     return 0
