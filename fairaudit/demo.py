@@ -32,22 +32,8 @@ from fairaudit.exceptions import DataValidationError
 from fairaudit.model_audit import AuditResult, audit_table
 
 __all__ = [
-    "DEMO_DATA",
-    "DEMO_DETECTOR",
-    "DEMO_DETECTORS",
-    "DEMO_DETECTOR_SUBSET",
-    "DEMO_MODELS",
-    "DemoAudits",
-    "DemoDetectors",
-    "DemoReports",
-    "build_demo_audits",
-    "build_demo_detectors",
-    "detect_demo",
-    "detect_demo_comparison",
     "load_demo_audits",
     "load_demo_detectors",
-    "load_demo_labels",
-    "predict_demo",
     "run_demo",
 ]
 

@@ -28,7 +28,8 @@ except ModuleNotFoundError as exc:
         raise
     raise MissingDependencyError.for_extra("models", "torch") from None
 
-from fairaudit.functional import slice_metric_values, support, wilson_interval
+from fairaudit.functional import slice_metric_values, wilson_interval
+from fairaudit.functional._classification import support
 from fairaudit.inference import Predictor
 from fairaudit.model_audit import AuditResult, audit_table
 from fairaudit.vocab import (
@@ -40,11 +41,9 @@ from fairaudit.vocab import (
 
 __all__ = [
     "ModelEvaluation",
-    "cross_dataset_mappings",
     "cross_dataset_table",
     "evaluate_checkpoint",
     "evaluate_predictions",
-    "group_accuracy",
 ]
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import accuracy, support, wilson_interval
+from fairaudit.functional import wilson_interval
+from fairaudit.functional._classification import accuracy, support
 from fairaudit.model_audit import AuditResult
 
 __all__ = ["gender_shades_table"]

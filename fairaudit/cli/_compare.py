@@ -272,7 +272,8 @@ def run_pair(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     """Run the gate; exit status 0 passed, 1 exceeded, 3 not judged, 4 inconclusive."""
     from fairaudit.exceptions import ConfigurationError
-    from fairaudit.gate import check_audit, parse_thresholds
+    from fairaudit.gate import check_audit
+    from fairaudit.gate._config import parse_thresholds
 
     if args.strict:
         if args.allow_unjudged:

@@ -132,13 +132,9 @@ def _audits_from_path(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
 
 
 def _run_audit_data(args: argparse.Namespace) -> int:
-    from fairaudit.dataset_audit import (
-        compare_splits,
-        format_dataset_audit,
-        format_split_comparison,
-        plot_distributions,
-        plot_joint_heatmap,
-    )
+    from fairaudit.dataset_audit import compare_splits
+    from fairaudit.dataset_audit._plots import plot_distributions, plot_joint_heatmap
+    from fairaudit.dataset_audit._text import format_dataset_audit, format_split_comparison
 
     audits, notes = _audits_from_path(args)
     for note in notes:

@@ -66,12 +66,8 @@ def run_report(args: argparse.Namespace) -> int:
 
     from fairaudit.findings import rank_disparities
     from fairaudit.model_audit import AuditResult
-    from fairaudit.report import (
-        load_model_card,
-        terminal_summary,
-        write_findings_csv,
-        write_report,
-    )
+    from fairaudit.report import terminal_summary, write_findings_csv, write_report
+    from fairaudit.report._card import load_model_card
 
     audit = AuditResult.load(args.audit)
     confusion_by = args.confusion_by

@@ -26,13 +26,10 @@ from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
 from fairaudit._version import __version__
 from fairaudit.compare._paired import cell_names
 from fairaudit.exceptions import DataValidationError, FairAuditError
-from fairaudit.functional import (
-    cell_index,
-    holm,
-    mcnemar_exact,
-    paired_difference_interval,
-    wilson_interval,
-)
+from fairaudit.functional import wilson_interval
+from fairaudit.functional._counts import cell_index
+from fairaudit.functional._intervals import mcnemar_exact, paired_difference_interval
+from fairaudit.functional._significance import holm
 from fairaudit.inputs._read import read_table
 from fairaudit.inputs._vocabularies import vocabularies_from_labels
 from fairaudit.model_audit._detection import DETECTION_ATTRIBUTES, audit_detection

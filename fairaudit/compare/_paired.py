@@ -29,13 +29,9 @@ import pandas as pd
 from fairaudit._io import atomic_write_text, read_json_file
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError, FairAuditError
-from fairaudit.functional import (
-    group_sum,
-    holm,
-    mcnemar_exact,
-    normalize_by,
-    paired_difference_interval,
-)
+from fairaudit.functional._counts import group_sum, normalize_by
+from fairaudit.functional._intervals import mcnemar_exact, paired_difference_interval
+from fairaudit.functional._significance import holm
 from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT, SmallSliceWarning
 from fairaudit.model_audit._saved_form import (
     check_saved_format,

@@ -25,7 +25,8 @@ from fairaudit.compare._wording import (
     metric_label,
 )
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import METRICS, SLICE_METRICS
+from fairaudit.functional import METRICS
+from fairaudit.functional._registry import SLICE_METRICS
 from fairaudit.model_audit import AuditResult
 
 __all__ = ["FINDING_COLUMNS", "Comparison"]

@@ -195,7 +195,7 @@ def detect_dataset(
     """
     # Imported here, not at the top: importing fairaudit.detect stays light (detect
     # and datasets share a layer).
-    from fairaudit.datasets import resolve_images
+    from fairaudit.datasets._image_sets import resolve_images
 
     if detector is None:
         detector = default_detector()

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.claims import GapInference, fdr_select, rate_interval
-from fairaudit.functional import rate_counts
-from fairaudit.model_audit import DEFAULT_MIN_SUPPORT, AuditResult
+from fairaudit.functional._fairness import rate_counts
+from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
 
 __all__ = ["RANKED_GAPS", "class_recall", "rank_disparities"]
 
@@ -159,7 +160,7 @@ def rank_disparities(
 
 def claim_rate(metric: str) -> str:
     """The rate whose rows judge a ranked gap's groups (TPR for equalized odds' halves)."""
-    from fairaudit.functional import GAP_METRICS
+    from fairaudit.functional._registry import GAP_METRICS
 
     rate = GAP_METRICS[metric].rate
     return "tpr" if rate == "tpr+fpr" else rate

@@ -34,9 +34,11 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from fairaudit.datasets import ImageSet, ImageTransform, load_rgb
+from fairaudit._images import load_rgb
+from fairaudit.datasets import ImageSet
+from fairaudit.datasets._transforms import ImageTransform
 from fairaudit.detect import Box, FaceDetector, detect_faces
-from fairaudit.detect import read_image as _read_image
+from fairaudit.detect._detect import read_image as _read_image
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.inference._outputs import build_predictions_table
 from fairaudit.inference._summary import PredictionRun, PredictionSummary
@@ -445,7 +447,7 @@ def predict_to_file(
     from pathlib import Path
 
     from fairaudit._io import open_chunk_folder
-    from fairaudit.datasets import resolve_images
+    from fairaudit.datasets._image_sets import resolve_images
     from fairaudit.inference._outputs import write_predictions
 
     if chunk_size < 1:

@@ -27,18 +27,16 @@ import pandas as pd
 from fairaudit._io import atomic_write_text, read_json_file
 from fairaudit.exceptions import DataValidationError, FairAuditError
 from fairaudit.functional import (
-    FAIRNESS_METRICS,
-    calibration_error,
     class_metric_values,
-    detection_gap,
     fairness_arrays,
-    group_rates,
-    group_sum,
-    normalize_by,
     slice_metric_values,
-    support,
     wilson_interval,
 )
+from fairaudit.functional._calibration import calibration_error
+from fairaudit.functional._classification import support
+from fairaudit.functional._counts import group_sum, normalize_by
+from fairaudit.functional._detection import detection_gap
+from fairaudit.functional._fairness import FAIRNESS_METRICS, group_rates
 from fairaudit.model_audit._saved_form import (
     AUDIT_FORMAT,
     AUDIT_FORMAT_VERSION,

@@ -38,7 +38,8 @@ from tqdm.auto import tqdm
 from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import fairness_arrays, gap_intervals, wilson_interval
+from fairaudit.functional import fairness_arrays, wilson_interval
+from fairaudit.functional._fairness import gap_intervals
 from fairaudit.model_audit import AuditResult
 
 __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
@@ -158,7 +159,7 @@ class PublishedAudit:
 
     def to_html(self, *, title: str | None = None) -> str:
         """A self-contained HTML page of everything published and what was suppressed."""
-        from fairaudit.report import (
+        from fairaudit.report._html import (
             content_security_policy,
             environment,
             frame_to_html,

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fairaudit.dataset_audit import IMBALANCE_STATISTICS
-from fairaudit.functional import CLASS_METRICS, GAP_METRICS, METRICS, SLICE_METRICS
+from fairaudit.dataset_audit._imbalance import IMBALANCE_STATISTICS
+from fairaudit.functional import METRICS
+from fairaudit.functional._registry import CLASS_METRICS, GAP_METRICS, SLICE_METRICS
 
 __all__ = ["GLOSSARY", "REQUIRED_TERMS", "glossary_entries"]
 

@@ -14,7 +14,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from fairaudit.datasets import collate_faces
+from fairaudit.datasets._torchdata import collate_faces
 from fairaudit.exceptions import DataValidationError
 from fairaudit.training._distributed import DistributedContext, EpochSampler
 

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from fairaudit.datasets import collate_faces
+from fairaudit.datasets._torchdata import collate_faces
 from fairaudit.training._config import TrainConfig
 from fairaudit.training._distributed import (
     DistributedContext,

@@ -47,16 +47,14 @@ from sklearn.metrics import (
 )
 
 from fairaudit.functional import (
-    CLASS_METRICS,
-    GAP_METRICS,
     METRICS,
-    SLICE_METRICS,
     class_metric_values,
     confusion_counts,
     gap_values,
-    multinomial_replicates,
     slice_metric_values,
 )
+from fairaudit.functional._registry import CLASS_METRICS, GAP_METRICS, SLICE_METRICS
+from fairaudit.functional._resampling import multinomial_replicates
 from fairaudit.model_audit import AuditAccumulator, AuditResult, audit_predictions
 from fairaudit.vocab import Vocabulary
 

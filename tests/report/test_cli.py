@@ -8,7 +8,8 @@ import pytest
 
 from fairaudit.cli import main
 from fairaudit.exceptions import DataValidationError
-from fairaudit.report import load_model_card, render_report
+from fairaudit.report import render_report
+from fairaudit.report._card import load_model_card
 
 from ._parse import parse_report, table_by_id
 

@@ -7,10 +7,9 @@ from html import unescape
 
 import pytest
 
-from fairaudit.dataset_audit import IMBALANCE_STATISTICS
-from fairaudit.functional import FAIRNESS_METRICS
-from fairaudit.report import GLOSSARY
-from fairaudit.report._glossary import REQUIRED_TERMS, glossary_entries
+from fairaudit.dataset_audit._imbalance import IMBALANCE_STATISTICS
+from fairaudit.functional._fairness import FAIRNESS_METRICS
+from fairaudit.report._glossary import GLOSSARY, REQUIRED_TERMS, glossary_entries
 
 from ..conftest import REPO_ROOT
 

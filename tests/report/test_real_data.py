@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from fairaudit.datasets import load_fairface_labels
+from fairaudit.datasets._fairface import load_fairface_labels
 from fairaudit.model_audit import audit_predictions
 from fairaudit.report import write_report
 from fairaudit.vocab import FAIRFACE_VOCABULARIES

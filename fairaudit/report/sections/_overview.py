@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.claims import rate_interval
-from fairaudit.functional import GAP_METRICS, group_rates, rate_counts
+from fairaudit.functional._fairness import group_rates, rate_counts
+from fairaudit.functional._registry import GAP_METRICS
 from fairaudit.model_audit import AuditResult
 from fairaudit.report._charts import ChartRow, dot_interval_chart, intersection_grid
 from fairaudit.report.sections._context import ReportContext

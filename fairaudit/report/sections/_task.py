@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.claims import rate_interval
-from fairaudit.functional import SLICE_METRICS, rate_counts
+from fairaudit.functional._fairness import rate_counts
+from fairaudit.functional._registry import SLICE_METRICS
 from fairaudit.report._html import frame_to_html
 from fairaudit.report.sections._calibration import build_calibration
 from fairaudit.report.sections._context import (
