@@ -136,11 +136,36 @@ def gap_statistics(rate: np.ndarray, axis: int) -> dict[str, np.ndarray]:
 _KEYS = ("value", "low", "high", "low_group", "high_group", "n_groups")
 
 
-def _rate_statistics(rates: dict[str, np.ndarray], names: tuple[str, ...]) -> dict[str, dict]:
-    """:func:`gap_statistics` of the named per-group rates (accuracy has no class axis)."""
-    return {
-        name: gap_statistics(rates[name], axis=-1 if name == "accuracy" else -2) for name in names
-    }
+class RateGaps:
+    """Gap statistics of each per-group rate of some counts, each computed when first asked.
+
+    The work the gaps of one count array share: :func:`group_rates` once, and
+    :func:`gap_statistics` once per rate, however many gaps compare that rate.
+
+    Parameters
+    ----------
+    cm : numpy.ndarray, shape (..., G, C, C)
+        Confusion counts of each group.
+    min_support : int, default=0
+        Rows a group's rate needs to take part (see :func:`group_rates`).
+    """
+
+    def __init__(self, cm: np.ndarray, *, min_support: int = 0) -> None:
+        self.cm = cm
+        self.min_support = min_support
+        self._rates: dict[str, np.ndarray] | None = None
+        self._statistics: dict[str, dict[str, np.ndarray]] = {}
+
+    def __getitem__(self, rate: str) -> dict[str, np.ndarray]:
+        """:func:`gap_statistics` of one rate over the groups (accuracy has no class axis)."""
+        if rate not in self._statistics:
+            if self._rates is None:
+                self._rates = group_rates(self.cm, min_support=self.min_support)
+            if rate not in self._rates:
+                raise ValueError(f"unknown rate {rate!r}; known: {[*self._rates, 'tpr+fpr']}")
+            axis = -1 if rate == "accuracy" else -2
+            self._statistics[rate] = gap_statistics(self._rates[rate], axis=axis)
+        return self._statistics[rate]
 
 
 def _rates_of(rate_name: str) -> tuple[str, ...]:
@@ -149,7 +174,7 @@ def _rates_of(rate_name: str) -> tuple[str, ...]:
 
 
 def _gap_arrays(
-    statistics: dict[str, dict], rate_name: str, kind: str, *, n_classes: int, pos: int
+    statistics: RateGaps, rate_name: str, kind: str, *, n_classes: int, pos: int
 ) -> dict[str, dict[str, np.ndarray] | np.ndarray | None]:
     """One fairness metric, per class and summarised, from its rates' gap statistics."""
     if rate_name == "accuracy":
@@ -219,8 +244,7 @@ def fairness_arrays(
         or ``(...)`` for the summary. ``class_index`` is the class the summary comes
         from (-1 for accuracy, which has no class).
     """
-    rates = group_rates(cm, min_support=min_support)
-    statistics = _rate_statistics(rates, ("selection_rate", "tpr", "fpr", "accuracy"))
+    statistics = RateGaps(cm, min_support=min_support)
     pos = 1 if pos_index is None else pos_index
     return {
         metric: _gap_arrays(statistics, rate_name, kind, n_classes=cm.shape[-1], pos=pos)
@@ -235,10 +259,9 @@ def gap_summary(
     kind: str,
     pos_index: int | None = None,
     min_support: int = 0,
+    shared: RateGaps | None = None,
 ) -> np.ndarray:
     """One fairness gap summarised over classes, shape ``(...)``: its ``fairness_arrays`` value.
-
-    Computes only the rates the gap compares.
 
     Parameters
     ----------
@@ -252,17 +275,18 @@ def gap_summary(
         Positive class of a binary task (default 1). Ignored when ``C > 2``.
     min_support : int, default=0
         Rows a group's rate needs to take part (see :func:`group_rates`).
+    shared : RateGaps, optional
+        The rates' gap statistics of ``cm`` with the same ``min_support``, shared by
+        several gaps of the same counts (default: computed here for this gap alone).
     """
     if kind not in ("difference", "ratio"):
         raise ValueError(f"kind must be 'difference' or 'ratio', got {kind!r}")
-    names = _rates_of(rate)
-    rates = group_rates(cm, min_support=min_support)
-    unknown = [name for name in names if name not in rates]
-    if unknown:
-        raise ValueError(f"unknown rate {rate!r}; known: {[*rates, 'tpr+fpr']}")
-    statistics = _rate_statistics(rates, names)
+    if shared is None:
+        shared = RateGaps(cm, min_support=min_support)
+    elif shared.cm is not cm or shared.min_support != min_support:
+        raise ValueError("shared holds the statistics of other counts or another min_support")
     pos = 1 if pos_index is None else pos_index
-    arrays = _gap_arrays(statistics, rate, kind, n_classes=cm.shape[-1], pos=pos)
+    arrays = _gap_arrays(shared, rate, kind, n_classes=cm.shape[-1], pos=pos)
     return arrays["summary"]["value"]
 
 

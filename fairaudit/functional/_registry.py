@@ -33,7 +33,7 @@ from fairaudit.functional._classification import (
     balanced_accuracy,
     per_class_score,
 )
-from fairaudit.functional._fairness import FAIRNESS_METRICS, gap_summary, group_rates
+from fairaudit.functional._fairness import FAIRNESS_METRICS, RateGaps, gap_summary, group_rates
 
 __all__ = [
     "CLASS_METRICS",
@@ -70,8 +70,9 @@ class MetricSpec:
         The computation on counts, keeping the leading axes. A slice metric:
         ``function(cm, *, zero_division)`` with ``cm`` of shape ``(..., C, C)``, giving
         ``(...)``; a class metric: the same call, giving ``(..., C)``; a gap:
-        ``function(cm, *, pos_index, min_support)`` with ``cm`` of shape
-        ``(..., G, C, C)``, giving ``(...)``.
+        ``function(cm, *, pos_index, min_support, shared=None)`` with ``cm`` of shape
+        ``(..., G, C, C)``, giving ``(...)``; ``shared`` (a ``RateGaps`` of the same
+        counts) lets the gaps of one call share their group rates.
     rate : str or None
         For a gap: the per-group rate compared (``"accuracy"``, ``"selection_rate"``,
         ``"tpr"``, ``"fpr"`` or ``"tpr+fpr"``).
@@ -405,4 +406,7 @@ def gap_values(
     -------
     dict of str to numpy.ndarray
     """
-    return _values(cm, metrics, GAP_METRICS, "gap", pos_index=pos_index, min_support=min_support)
+    shared = RateGaps(cm, min_support=min_support)
+    return _values(
+        cm, metrics, GAP_METRICS, "gap", pos_index=pos_index, min_support=min_support, shared=shared
+    )

@@ -59,6 +59,7 @@ from fairaudit.functional import (
     multinomial_replicates,
     slice_metric_values,
 )
+from fairaudit.functional._fairness import RateGaps
 from fairaudit.model_audit import AuditAccumulator, AuditResult, audit_predictions
 from fairaudit.vocab import Vocabulary
 
@@ -422,6 +423,8 @@ def test_a_registered_spec_is_computed_by_its_function(monkeypatch):
     _assert_same(values["twice_accuracy"], 2 * values["accuracy"], "a new spec")
     gap = METRICS["equalized_odds_difference"]
     _assert_same(gap_values(cm)[gap.name], gap.function(cm, pos_index=None, min_support=0), "gap")
+    with pytest.raises(ValueError, match="other counts"):
+        gap.function(cm, pos_index=None, min_support=0, shared=RateGaps(cm[::-1]))
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
