@@ -35,7 +35,6 @@ from fairaudit.detect._dataset import (
 from fairaudit.detect._descriptor import DESCRIPTOR_SIZE, DlibFaceDescriptor
 from fairaudit.detect._detect import (
     BORDER_MODES,
-    FaceDetector,
     ImageInput,
     default_detector,
     detect_faces,
@@ -49,6 +48,7 @@ from fairaudit.detect._dlib import (
     dlib_available,
     dlib_model_path,
 )
+from fairaudit.detect._face_detector import FaceDetector
 from fairaudit.detect._haar import DEFAULT_CASCADE, HaarCascadeDetector, default_cascade_path
 
 __all__ = [

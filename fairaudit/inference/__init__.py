@@ -60,10 +60,11 @@ from fairaudit.inference._outputs import (
     provenance_path,
     write_predictions,
 )
-from fairaudit.inference._pipeline import FaceCrop, predict_to_file
+from fairaudit.inference._pipeline import FaceCrop
 from fairaudit.inference._predictor import BACKENDS, Predictor
 from fairaudit.inference._spec import InputSpec, ModelSpec, OutputSpec
 from fairaudit.inference._summary import PredictionRun, PredictionSummary
+from fairaudit.inference._to_file import predict_to_file
 
 __all__ = [
     "BACKENDS",
