@@ -16,7 +16,7 @@
   :func:`format_interval`.
 """
 
-from fairaudit.report._card import load_model_card, resolve_model_card
+from fairaudit.report._card import resolve_model_card
 from fairaudit.report._compare_render import render_comparison, write_comparison_report
 from fairaudit.report._detector_render import render_detector_report, write_detector_report
 from fairaudit.report._exports import findings_table, terminal_summary, write_findings_csv
@@ -51,7 +51,6 @@ __all__ = [
     "frame_to_html",
     "glossary_entries",
     "inline_script",
-    "load_model_card",
     "render_comparison",
     "render_detector_report",
     "render_report",
