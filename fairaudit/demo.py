@@ -422,6 +422,7 @@ def run_demo(
     DemoReports
     """
     from fairaudit.compare import compare_audits
+    from fairaudit.models._cards import audited_model_card
     from fairaudit.report import write_comparison_report, write_detector_report, write_report
 
     demo = audits if audits is not None else load_demo_audits()
@@ -431,6 +432,7 @@ def run_demo(
         name: write_report(
             audit,
             output_dir / f"report-{name}.html",
+            model_card=audited_model_card(audit.metadata),
             n_resamples=n_resamples,
             random_state=random_state,
         )

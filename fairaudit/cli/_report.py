@@ -66,14 +66,17 @@ def run_report(args: argparse.Namespace) -> int:
 
     from fairaudit.findings import rank_disparities
     from fairaudit.model_audit import AuditResult
+    from fairaudit.models._cards import audited_model_card, load_model_card
     from fairaudit.report import terminal_summary, write_findings_csv, write_report
-    from fairaudit.report._card import load_model_card
 
     audit = AuditResult.load(args.audit)
     confusion_by = args.confusion_by
     if confusion_by is None:
         confusion_by = ["gender"] if "gender" in audit.attributes else []
-    card = load_model_card(args.model_card) if args.model_card else None
+    if args.model_card:
+        card = load_model_card(args.model_card)
+    else:  # the card of the shipped model the audit names, if any
+        card = audited_model_card(audit.metadata)
     output = Path(args.output) if args.output else Path(args.audit).with_suffix(".html")
     path = write_report(
         audit,

@@ -21,8 +21,9 @@ with :func:`make_detector`; :func:`best_detector_name` is the best installed.
 from fairaudit.detect._box import Box, DetectedFace
 from fairaudit.detect._choice import available_detectors, make_detector
 from fairaudit.detect._dataset import detect_dataset
-from fairaudit.detect._detect import FaceDetector, default_detector, detect_faces
+from fairaudit.detect._detect import default_detector, detect_faces
 from fairaudit.detect._dlib import DlibDetector
+from fairaudit.detect._face_detector import FaceDetector
 from fairaudit.detect._haar import HaarCascadeDetector
 
 __all__ = [

@@ -35,10 +35,10 @@ except ModuleNotFoundError as exc:
 from fairaudit.inference._model_file import OutsideModel
 from fairaudit.inference._onnx import OnnxSession, export_onnx
 from fairaudit.inference._optimize import optimize_for_inference
-from fairaudit.inference._pipeline import predict_to_file
 from fairaudit.inference._predictor import Predictor
 from fairaudit.inference._spec import ModelSpec
 from fairaudit.inference._summary import PredictionRun
+from fairaudit.inference._to_file import predict_to_file
 
 __all__ = [
     "ModelSpec",

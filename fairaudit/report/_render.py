@@ -75,8 +75,10 @@ def render_report(
     title : str, optional
         Title of the page (default: "Bias audit" and the audit's description).
     model_card : mapping, optional
-        A model card (:func:`fairaudit.models.shipped_model_card`). Default: the
-        card of the shipped model named by ``audit.metadata["model"]``, if any.
+        A model card, as a plain mapping (the JSON object of a card, e.g. a
+        shipped model's). Default: none shown. The report never looks a card up:
+        the command line, the demo and the app pass the card of the shipped model
+        the audit names (``audit.metadata["model"]``).
     confusion_by : sequence of str, default=("gender",)
         Attributes whose groups each get a confusion matrix (beside the overall one)
         and a reliability curve (the first attribute).

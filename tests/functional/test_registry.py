@@ -22,7 +22,7 @@ from fairaudit.report._compare_render import DEFAULT_SLICE_METRICS
 from fairaudit.report._glossary import GLOSSARY
 from fairaudit.report.sections._task import _GROUP_METRICS, _OVERALL_METRICS
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
-from tests.metrics.conftest import make_data
+from tests.model_audit.conftest import make_data
 
 
 @pytest.fixture(scope="module")
