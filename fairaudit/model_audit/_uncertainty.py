@@ -21,7 +21,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from itertools import combinations
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -49,9 +48,7 @@ from fairaudit.functional import (
     rate_counts,
     slice_metric_values,
 )
-
-if TYPE_CHECKING:
-    from fairaudit.model_audit._result import AuditResult
+from fairaudit.model_audit._counts import AuditCounts
 
 __all__ = ["bootstrap_audit", "gap_significance"]
 
@@ -111,7 +108,7 @@ SLICE_INTERVAL = "percentile bootstrap"
 
 
 def bootstrap_audit(
-    result: AuditResult,
+    result: AuditCounts,
     *,
     n_resamples: int = 1000,
     confidence: float = 0.95,
@@ -286,7 +283,7 @@ def _extend(
 
 
 def gap_significance(
-    result: AuditResult,
+    result: AuditCounts,
     task: str,
     *,
     by: str | Sequence[str],

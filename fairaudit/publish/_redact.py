@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
+from fairaudit._io import atomic_write_text
+from fairaudit._saved import SavedResult
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import fairness_arrays, gap_intervals, wilson_interval
@@ -47,7 +48,7 @@ PUBLISHED_FORMAT = "fairaudit-published-audit"
 PUBLISHED_FORMAT_VERSION = 1
 
 
-class PublishedAudit:
+class PublishedAudit(SavedResult):
     """The publishable form of an audit: safe counts, metrics of large cells, what was hidden.
 
     Attributes
@@ -72,6 +73,11 @@ class PublishedAudit:
         reader can infer for one (``narrowest_interval``), the programmes solved.
     """
 
+    FORMAT = PUBLISHED_FORMAT
+    FORMAT_VERSION = PUBLISHED_FORMAT_VERSION
+    WHAT = "published audit"
+    LABEL = "a fairaudit published audit"
+
     def __init__(
         self,
         *,
@@ -95,12 +101,13 @@ class PublishedAudit:
                 f"{self.counts[small].head(3).to_dict('records')}"
             )
 
-    def __repr__(self) -> str:
+    def _repr_items(self) -> list[tuple[str, object]]:
         groupings = self.counts["grouping"].nunique()
-        return (
-            f"PublishedAudit(min_count={self.min_count}, {groupings} grouping(s) published, "
-            f"{len(self.suppressed)} suppressed)"
-        )
+        return [
+            ("min_count", self.min_count),
+            ("", f"{groupings} grouping(s) published"),
+            ("", f"{len(self.suppressed)} suppressed"),
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """The saved form (JSON-serialisable)."""
@@ -123,38 +130,15 @@ class PublishedAudit:
         }
 
     @classmethod
-    def from_dict(
-        cls, obj: Mapping[str, Any], *, source: str = "published audit"
-    ) -> PublishedAudit:
-        """Rebuild from :meth:`to_dict`'s form, refusing other formats and versions."""
-        check_saved_format(
-            obj,
-            expected=PUBLISHED_FORMAT,
-            version=PUBLISHED_FORMAT_VERSION,
-            label="a fairaudit published audit",
-            what="published audit",
-            source=source,
+    def _from_fields(cls, obj: Mapping[str, Any], *, source: str) -> PublishedAudit:
+        return cls(
+            min_count=int(obj["min_count"]),
+            counts=pd.DataFrame(obj["counts"], columns=["grouping", "cell", "n"]),
+            metrics=pd.DataFrame(obj["metrics"], columns=_METRIC_COLUMNS),
+            gaps=pd.DataFrame(obj["gaps"], columns=_GAP_COLUMNS),
+            suppressed=pd.DataFrame(obj["suppressed"], columns=["grouping", "reason"]),
+            metadata=obj.get("metadata", {}),
         )
-        try:
-            return cls(
-                min_count=int(obj["min_count"]),
-                counts=pd.DataFrame(obj["counts"], columns=["grouping", "cell", "n"]),
-                metrics=pd.DataFrame(obj["metrics"], columns=_METRIC_COLUMNS),
-                gaps=pd.DataFrame(obj["gaps"], columns=_GAP_COLUMNS),
-                suppressed=pd.DataFrame(obj["suppressed"], columns=["grouping", "reason"]),
-                metadata=obj.get("metadata", {}),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataValidationError(f"{source}: malformed published audit ({exc!r})") from exc
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write as JSON, atomically; returns the path."""
-        return atomic_write_text(Path(path), json.dumps(self.to_dict(), allow_nan=False))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> PublishedAudit:
-        """Read a file written by :meth:`save`."""
-        return cls.from_dict(read_json_file(path, what="published audit"), source=str(path))
 
     def to_html(self, *, title: str | None = None) -> str:
         """A self-contained HTML page of everything published and what was suppressed."""

@@ -14,7 +14,7 @@ from fairaudit.cli import main
 from fairaudit.exceptions import DataValidationError
 from fairaudit.model_audit import AuditResult, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
-from tests.metrics.conftest import make_data
+from tests.model_audit.conftest import make_data
 
 distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed (pip install '.[distributed]')"
