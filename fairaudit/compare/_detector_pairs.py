@@ -31,6 +31,7 @@ from fairaudit.functional import (
     paired_difference_interval,
     wilson_interval,
 )
+from fairaudit.model_audit._counts import group_frame
 from fairaudit.model_audit._detection import DETECTION_ATTRIBUTES, audit_detection
 from fairaudit.model_audit._encoding import encode_labels
 from fairaudit.model_audit._ingest import read_table, vocabularies_from_labels
@@ -148,16 +149,6 @@ class DetectorPairs(SavedResult):
         order = [kept.index(b) for b in by] + [len(kept)]
         return summed.transpose(order).reshape(-1, self.joint.shape[1])
 
-    def _groups(self, by: tuple[str, ...]) -> pd.DataFrame:
-        if not by:
-            return pd.DataFrame(index=range(1))
-        vocabs = [self.attributes[b] for b in by]
-        index = pd.MultiIndex.from_product([list(v.classes) for v in vocabs], names=list(by))
-        frame = index.to_frame(index=False)
-        for b, v in zip(by, vocabs, strict=True):
-            frame[b] = pd.Categorical(frame[b].astype(object), dtype=v.dtype)
-        return frame
-
     def _detected_mask(self, k: int) -> np.ndarray:
         bit = len(self.detectors) - 1 - k
         return ((np.arange(self.joint.shape[1]) >> bit) & 1).astype(bool)
@@ -198,7 +189,7 @@ class DetectorPairs(SavedResult):
             n = grouped.sum(axis=1)
             hit = grouped[:, self._detected_mask(k)].sum(axis=1)
             low, high = wilson_interval(hit, n, confidence=confidence)
-            frame = self._groups(by_t)
+            frame = group_frame(self.attributes, by_t)
             frame.insert(0, "detector", name)
             with np.errstate(invalid="ignore", divide="ignore"):
                 rate = np.where(n > 0, hit / np.where(n > 0, n, 1), np.nan)
@@ -245,7 +236,7 @@ class DetectorPairs(SavedResult):
         defined = n > 0
         if defined.any():
             adjusted[defined] = holm(p[defined])
-        frame = self._groups(by_t)
+        frame = group_frame(self.attributes, by_t)
         frame.insert(0, "detector_b", b)
         frame.insert(0, "detector_a", a)
         return frame.assign(

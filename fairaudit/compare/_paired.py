@@ -33,7 +33,7 @@ from fairaudit.functional import (
     normalize_by,
     paired_difference_interval,
 )
-from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT, SmallSliceWarning
+from fairaudit.model_audit._counts import group_frame
 from fairaudit.model_audit._saved_form import (
     checked_task_counts,
     integer_counts,
@@ -41,6 +41,7 @@ from fairaudit.model_audit._saved_form import (
     vocab_from_json,
     vocab_to_json,
 )
+from fairaudit.model_audit._views import DEFAULT_MIN_SUPPORT, SmallSliceWarning, slice_status
 from fairaudit.vocab import Vocabulary
 
 if TYPE_CHECKING:
@@ -52,10 +53,6 @@ __all__ = ["PAIRED_FORMAT", "PAIRED_FORMAT_VERSION", "PairedCounts"]
 PAIRED_FORMAT = "fairaudit-paired"
 #: Version of the saved format written by this library.
 PAIRED_FORMAT_VERSION = 1
-
-
-def _status(n: np.ndarray, min_support: int) -> np.ndarray:
-    return np.where(n == 0, "empty", np.where(n < min_support, "small", "ok"))
 
 
 class PairedCounts(SavedResult):
@@ -204,7 +201,7 @@ class PairedCounts(SavedResult):
         tables = self.grouped(task, by=by_t).reshape(-1, len(vocab), 2, 2)
         if not per_class:
             tables = tables.sum(axis=1)
-        frame = _groups_frame(self.attributes, by_t)
+        frame = group_frame(self.attributes, by_t)
         if per_class:
             frame = frame.loc[frame.index.repeat(len(vocab))].reset_index(drop=True)
             frame["class"] = pd.Categorical.from_codes(
@@ -231,7 +228,7 @@ class PairedCounts(SavedResult):
         defined = ~np.isnan(p)
         adjusted[defined] = holm(p[defined])
         frame["p_holm"] = adjusted
-        frame["status"] = _status(n, min_support)
+        frame["status"] = slice_status(n, min_support)
         small = int(((n > 0) & (n < min_support)).sum())
         if small:
             warnings.warn(
@@ -340,18 +337,6 @@ class PairedCounts(SavedResult):
 
 def _describe(vocabs: Mapping[str, Vocabulary]) -> str:
     return "[" + ", ".join(f"{k}({len(v)})" for k, v in vocabs.items()) + "]"
-
-
-def _groups_frame(attributes: Mapping[str, Vocabulary], by: tuple[str, ...]) -> pd.DataFrame:
-    """One row per group of ``by`` (C order), categorical columns (as AuditResult)."""
-    if not by:
-        return pd.DataFrame(index=range(1))
-    vocabs = [attributes[b] for b in by]
-    index = pd.MultiIndex.from_product([list(v.classes) for v in vocabs], names=list(by))
-    frame = index.to_frame(index=False)
-    for b, v in zip(by, vocabs, strict=True):
-        frame[b] = pd.Categorical(frame[b].astype(object), dtype=v.dtype)
-    return frame
 
 
 def cell_names(attributes: Mapping[str, Vocabulary], cells: np.ndarray) -> list[str]:

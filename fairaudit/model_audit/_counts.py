@@ -67,9 +67,9 @@ def group_frame(attributes: Mapping[str, Vocabulary], by: Sequence[str]) -> pd.D
 class AuditCounts(SavedResult):
     """Counts of an audit: the statistics, their grouping, their saved form.
 
-    Build one with :func:`audit_predictions`, :func:`audit_table`,
-    :class:`AuditAccumulator` or :func:`audit_dask`; the type is the same whatever
-    the input. Results of disjoint shards add up with ``+`` (or :meth:`merge`).
+    The data of an :class:`~fairaudit.model_audit.AuditResult` (which adds the views
+    as methods; the builders return one). The counts of disjoint shards add up with
+    ``+`` (or :meth:`merge`); the result is of the class of the left operand.
 
     Parameters
     ----------

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from fairaudit.claims import rate_interval
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import (
     FAIRNESS_METRICS,
@@ -27,19 +28,23 @@ from fairaudit.functional import (
     group_rates,
     group_sum,
     normalize_by,
+    rate_counts,
     slice_metric_values,
     support,
+    wilson_interval,
 )
 from fairaudit.model_audit._counts import AuditCounts, group_frame
 from fairaudit.model_audit._saved_form import REGRESSION_STATS
 
 __all__ = [
     "DEFAULT_MIN_SUPPORT",
+    "RATE_INTERVALS",
     "SmallSliceWarning",
     "calibration_table",
     "confusion_table",
     "disparate_impact_table",
     "fairness_table",
+    "group_rate_table",
     "metric_columns",
     "metric_grid",
     "metrics_table",
@@ -52,6 +57,12 @@ __all__ = [
 
 #: Slices with fewer rows are marked ``"small"`` (and a warning is issued).
 DEFAULT_MIN_SUPPORT = 30
+
+
+#: The intervals :func:`group_rate_table` gives a rate: ``"exact"`` (Clopper-Pearson,
+#: :func:`fairaudit.claims.rate_interval`, what reports and findings show) and
+#: ``"wilson"`` (Wilson's score interval, :func:`fairaudit.functional.wilson_interval`).
+RATE_INTERVALS = {"exact": rate_interval, "wilson": wilson_interval}
 
 
 class SmallSliceWarning(UserWarning):
@@ -473,4 +484,103 @@ def regression_table(
         frame["rmse"] = np.where(n > 0, np.sqrt(sums[:, 3] / np.where(n > 0, n, 1)), np.nan)
     frame["status"] = slice_status(n, min_support)
     warn_small_slices(n, min_support, f"regression of {target}")
+    return frame
+
+
+def group_rate_table(
+    result: AuditCounts,
+    task: str,
+    *,
+    by: str | Sequence[str] | None = None,
+    rate: str = "accuracy",
+    of_class: str | None = None,
+    method: str = "exact",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """A rate of ``task`` in each group of ``by``, with its interval: hits out of rows.
+
+    The one view of per-group rates with intervals (accuracy per group with an exact or
+    a Wilson interval, a class's true positive rate per group, ...).
+
+    Parameters
+    ----------
+    result : AuditResult
+        The audit.
+    task : str
+        Audited task.
+    by : str or sequence of str, optional
+        Attribute(s) whose classes (or intersections, C order) are the groups;
+        ``None`` gives one row of all rows.
+    rate : {"accuracy", "selection_rate", "tpr", "fpr"}, default="accuracy"
+        The rate (:func:`fairaudit.functional.rate_counts`): accuracy (correct rows of
+        the group's rows), or a per-class rate: selection rate (rows predicted as the
+        class), TPR (the class's true rows predicted as it), FPR (the other rows
+        predicted as the class).
+    of_class : str, optional
+        The class of a per-class rate (default: every class, one row each).
+    method : {"exact", "wilson"}, default="exact"
+        The interval (:data:`RATE_INTERVALS`).
+    confidence : float, default=0.95
+        Coverage of each (unadjusted) interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group (and class of a per-class rate), empty groups included, in
+        C order: the ``by`` columns (categorical), ``group`` (the name
+        :meth:`~fairaudit.model_audit.AuditResult.group_names` writes), ``class``
+        (per-class rates only), ``n`` (rows of the rate's denominator), ``hits``,
+        ``rate`` (``hits / n``), ``lower``, ``upper`` and ``method``. Rate and
+        interval are NaN where ``n == 0``.
+
+    Raises
+    ------
+    DataValidationError
+        An unknown task, attribute, rate, class or method, or a class given for the
+        accuracy.
+    """
+    vocab = result.task_vocabulary(task)
+    if rate not in ("accuracy", "selection_rate", "tpr", "fpr"):
+        raise DataValidationError(
+            f"unknown rate {rate!r}; choose from accuracy, selection_rate, tpr, fpr"
+        )
+    if method not in RATE_INTERVALS:
+        raise DataValidationError(
+            f"unknown interval method {method!r}; choose from {list(RATE_INTERVALS)}"
+        )
+    by_t = normalize_by(by, list(result.attributes))
+    cm = _flat_counts(result, task, by_t)
+    hits, n = rate_counts(cm)[rate]  # (G, C), accuracy (G, 1)
+    values = group_rates(cm)[rate]
+    if rate == "accuracy":
+        if of_class is not None:
+            raise DataValidationError(
+                f"the accuracy is a rate of all rows, not of a class: of_class={of_class!r}"
+            )
+        values = values[:, None]
+        classes = None
+    else:
+        if of_class is None:
+            classes = np.arange(len(vocab))
+        elif of_class in vocab:
+            classes = np.array([vocab.classes.index(of_class)])
+        else:
+            raise DataValidationError(
+                f"of_class {of_class!r} is not a class of {task!r}: {list(vocab.classes)}"
+            )
+        hits, n, values = hits[:, classes], n[:, classes], values[:, classes]
+    hits, n = hits.astype(np.int64), n.astype(np.int64)
+    lower, upper = RATE_INTERVALS[method](hits, n, confidence=confidence)
+    per_group = hits.shape[1]
+    groups = group_frame(result.attributes, by_t)
+    frame = groups.loc[groups.index.repeat(per_group)].reset_index(drop=True)
+    frame["group"] = np.repeat(np.array(result.group_names(by_t), dtype=object), per_group)
+    if classes is not None:
+        frame["class"] = pd.Categorical.from_codes(np.tile(classes, len(groups)), dtype=vocab.dtype)
+    frame["n"] = n.ravel()
+    frame["hits"] = hits.ravel()
+    frame["rate"] = values.ravel()
+    frame["lower"] = np.asarray(lower, dtype=np.float64).ravel()
+    frame["upper"] = np.asarray(upper, dtype=np.float64).ravel()
+    frame["method"] = method
     return frame

@@ -31,7 +31,6 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -39,8 +38,9 @@ from fairaudit._io import atomic_write_text
 from fairaudit._saved import SavedResult
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import fairness_arrays, gap_intervals, wilson_interval
+from fairaudit.functional import fairness_arrays, gap_intervals
 from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._views import group_rate_table
 
 __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
 
@@ -304,22 +304,19 @@ def redact_audit(
             cm = audit.grouped_counts(task, by=by).reshape(
                 -1, len(audit.tasks[task]), len(audit.tasks[task])
             )
-            n = cm.sum(axis=(1, 2))
-            hits = np.trace(cm, axis1=1, axis2=2)
-            low, high = wilson_interval(hits, n)
-            for i, cell in enumerate(cells):
-                if n[i] >= min_count:
-                    metrics.append(
-                        {
-                            "task": task,
-                            "grouping": label,
-                            "cell": cell,
-                            "n": int(n[i]),
-                            "accuracy": float(hits[i] / n[i]),
-                            "ci_low": float(low[i]),
-                            "ci_high": float(high[i]),
-                        }
-                    )
+            view = group_rate_table(audit, task, by=by, method="wilson")
+            for row in view[view["n"] >= min_count].itertuples():
+                metrics.append(
+                    {
+                        "task": task,
+                        "grouping": label,
+                        "cell": row.group,
+                        "n": int(row.n),
+                        "accuracy": float(row.rate),
+                        "ci_low": float(row.lower),
+                        "ci_high": float(row.upper),
+                    }
+                )
             if by:
                 bounds = gap_intervals(cm, min_support=min_count)["accuracy_difference"]["summary"]
                 values = fairness_arrays(cm, min_support=min_count)["accuracy_difference"]
