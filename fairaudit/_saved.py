@@ -79,13 +79,13 @@ class SavedResult(WrittenResult):
     ----------------
     LABEL : str
         What the object should be, in "not {LABEL}" (``"a fairaudit audit"``).
-    EQUALITY_IGNORES : tuple of str
+    _EQUALITY_IGNORES : tuple of str
         Fields of the saved form (at any level of nested saved forms) that equality
         ignores: when and by which version it was saved, and the free-form metadata.
     """
 
     LABEL: ClassVar[str]
-    EQUALITY_IGNORES: ClassVar[tuple[str, ...]] = ("library_version", "saved", "metadata")
+    _EQUALITY_IGNORES: ClassVar[tuple[str, ...]] = ("library_version", "saved", "metadata")
 
     @classmethod
     @abstractmethod
@@ -146,15 +146,15 @@ class SavedResult(WrittenResult):
         return cls.from_dict(read_json_file(path, what=cls.WHAT), source=str(path))
 
     def __eq__(self, other: object) -> bool:
-        """Equal saved forms, apart from :attr:`EQUALITY_IGNORES`."""
+        """Equal saved forms, apart from :attr:`_EQUALITY_IGNORES`."""
         if type(other) is not type(self):
             if isinstance(other, SavedResult) and other.FORMAT == self.FORMAT:
                 pass  # the same form read as a subclass (an audit of either class)
             else:
                 return NotImplemented
-        return _comparable(self.to_dict(), self.EQUALITY_IGNORES) == _comparable(
+        return _comparable(self.to_dict(), self._EQUALITY_IGNORES) == _comparable(
             other.to_dict(),  # type: ignore[union-attr]
-            self.EQUALITY_IGNORES,
+            self._EQUALITY_IGNORES,
         )
 
     __hash__ = None  # type: ignore[assignment]
