@@ -24,7 +24,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "fairaudit"
 #: Layers, lowest first: a module may import only from its own layer's packages
 #: (without cycles) or from lower layers.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_version", "_io", "_images", "_lazy", "exceptions", "vocab", "schema"),
+    ("_version", "_io", "_saved", "_images", "_lazy", "exceptions", "vocab", "schema"),
     ("functional",),
     ("claims",),
     ("inputs",),

@@ -21,7 +21,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from itertools import combinations
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,9 +35,7 @@ from fairaudit.functional._counts import group_sum, group_sums, normalize_by
 from fairaudit.functional._fairness import FAIRNESS_METRICS, rate_counts
 from fairaudit.functional._registry import GAP_METRICS, SLICE_METRICS
 from fairaudit.functional._resampling import multinomial_replicates, percentile_interval
-
-if TYPE_CHECKING:
-    from fairaudit.model_audit._result import AuditResult
+from fairaudit.model_audit._counts import AuditCounts
 
 __all__ = ["bootstrap_audit", "gap_significance"]
 
@@ -98,7 +95,7 @@ SLICE_INTERVAL = "percentile bootstrap"
 
 
 def bootstrap_audit(
-    result: AuditResult,
+    result: AuditCounts,
     *,
     n_resamples: int = 1000,
     confidence: float = 0.95,
@@ -273,7 +270,7 @@ def _extend(
 
 
 def gap_significance(
-    result: AuditResult,
+    result: AuditCounts,
     task: str,
     *,
     by: str | Sequence[str],

@@ -31,16 +31,17 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
+from fairaudit._io import atomic_write_text
+from fairaudit._saved import SavedResult
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import fairness_arrays, wilson_interval
+from fairaudit.functional import fairness_arrays
 from fairaudit.functional._fairness import gap_intervals
 from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._views import group_rate_table
 
 __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
 
@@ -48,7 +49,7 @@ PUBLISHED_FORMAT = "fairaudit-published-audit"
 PUBLISHED_FORMAT_VERSION = 1
 
 
-class PublishedAudit:
+class PublishedAudit(SavedResult):
     """The publishable form of an audit: safe counts, metrics of large cells, what was hidden.
 
     Attributes
@@ -73,6 +74,11 @@ class PublishedAudit:
         reader can infer for one (``narrowest_interval``), the programmes solved.
     """
 
+    FORMAT = PUBLISHED_FORMAT
+    FORMAT_VERSION = PUBLISHED_FORMAT_VERSION
+    WHAT = "published audit"
+    LABEL = "a fairaudit published audit"
+
     def __init__(
         self,
         *,
@@ -96,12 +102,13 @@ class PublishedAudit:
                 f"{self.counts[small].head(3).to_dict('records')}"
             )
 
-    def __repr__(self) -> str:
+    def _repr_items(self) -> list[tuple[str, object]]:
         groupings = self.counts["grouping"].nunique()
-        return (
-            f"PublishedAudit(min_count={self.min_count}, {groupings} grouping(s) published, "
-            f"{len(self.suppressed)} suppressed)"
-        )
+        return [
+            ("min_count", self.min_count),
+            ("", f"{groupings} grouping(s) published"),
+            ("", f"{len(self.suppressed)} suppressed"),
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """The saved form (JSON-serialisable)."""
@@ -124,38 +131,15 @@ class PublishedAudit:
         }
 
     @classmethod
-    def from_dict(
-        cls, obj: Mapping[str, Any], *, source: str = "published audit"
-    ) -> PublishedAudit:
-        """Rebuild from :meth:`to_dict`'s form, refusing other formats and versions."""
-        check_saved_format(
-            obj,
-            expected=PUBLISHED_FORMAT,
-            version=PUBLISHED_FORMAT_VERSION,
-            label="a fairaudit published audit",
-            what="published audit",
-            source=source,
+    def _from_fields(cls, obj: Mapping[str, Any], *, source: str) -> PublishedAudit:
+        return cls(
+            min_count=int(obj["min_count"]),
+            counts=pd.DataFrame(obj["counts"], columns=["grouping", "cell", "n"]),
+            metrics=pd.DataFrame(obj["metrics"], columns=_METRIC_COLUMNS),
+            gaps=pd.DataFrame(obj["gaps"], columns=_GAP_COLUMNS),
+            suppressed=pd.DataFrame(obj["suppressed"], columns=["grouping", "reason"]),
+            metadata=obj.get("metadata", {}),
         )
-        try:
-            return cls(
-                min_count=int(obj["min_count"]),
-                counts=pd.DataFrame(obj["counts"], columns=["grouping", "cell", "n"]),
-                metrics=pd.DataFrame(obj["metrics"], columns=_METRIC_COLUMNS),
-                gaps=pd.DataFrame(obj["gaps"], columns=_GAP_COLUMNS),
-                suppressed=pd.DataFrame(obj["suppressed"], columns=["grouping", "reason"]),
-                metadata=obj.get("metadata", {}),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataValidationError(f"{source}: malformed published audit ({exc!r})") from exc
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write as JSON, atomically; returns the path."""
-        return atomic_write_text(Path(path), json.dumps(self.to_dict(), allow_nan=False))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> PublishedAudit:
-        """Read a file written by :meth:`save`."""
-        return cls.from_dict(read_json_file(path, what="published audit"), source=str(path))
 
     def to_html(self, *, title: str | None = None) -> str:
         """A self-contained HTML page of everything published and what was suppressed."""
@@ -321,22 +305,19 @@ def redact_audit(
             cm = audit.grouped_counts(task, by=by).reshape(
                 -1, len(audit.tasks[task]), len(audit.tasks[task])
             )
-            n = cm.sum(axis=(1, 2))
-            hits = np.trace(cm, axis1=1, axis2=2)
-            low, high = wilson_interval(hits, n)
-            for i, cell in enumerate(cells):
-                if n[i] >= min_count:
-                    metrics.append(
-                        {
-                            "task": task,
-                            "grouping": label,
-                            "cell": cell,
-                            "n": int(n[i]),
-                            "accuracy": float(hits[i] / n[i]),
-                            "ci_low": float(low[i]),
-                            "ci_high": float(high[i]),
-                        }
-                    )
+            view = group_rate_table(audit, task, by=by, method="wilson")
+            for row in view[view["n"] >= min_count].itertuples():
+                metrics.append(
+                    {
+                        "task": task,
+                        "grouping": label,
+                        "cell": row.group,
+                        "n": int(row.n),
+                        "accuracy": float(row.rate),
+                        "ci_low": float(row.lower),
+                        "ci_high": float(row.upper),
+                    }
+                )
             if by:
                 bounds = gap_intervals(cm, min_support=min_count)["accuracy_difference"]["summary"]
                 values = fairness_arrays(cm, min_support=min_count)["accuracy_difference"]
