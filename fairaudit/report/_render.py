@@ -50,6 +50,7 @@ from fairaudit.report.sections import (
     build_tasks,
     task_random_state,
 )
+from fairaudit.report.sections._gender_shades import build_gender_shades
 
 __all__ = ["default_heatmaps", "render_report", "task_random_state", "write_report"]
 
@@ -171,6 +172,7 @@ def render_report(
             "metadata": build_metadata(ctx),
             "glossary": glossary_entries(),
             "library_version": __version__,
+            "gender_shades": build_gender_shades(ctx),
         }
     return environment().get_template("report.html.j2").render(**context)
 
