@@ -59,28 +59,52 @@ def test_the_table_follows_the_verdict(skin_html: str):
 def test_every_cell_against_a_naive_loop_and_statsmodels(skin_html: str, skin_rows: pd.DataFrame):
     proportion = pytest.importorskip("statsmodels.stats.proportion", reason="statsmodels oracle")
     table = table_by_id(parse_report(skin_html), "table-gender-shades")
-    assert table.header == ["skin_type", "gender", "rows"] + [f"{t} accuracy" for t in TASKS]
-    expected_order = [(s, g) for s in ("lighter", "darker") for g in ("Male", "Female")]
-    assert [(r["skin_type"].text, r["gender"].text) for r in table.records()] == expected_order
-    for record in table.records():
-        part = skin_rows[
-            (skin_rows["skin_type"] == record["skin_type"].text)
-            & (skin_rows["gender"] == record["gender"].text)
-        ]
-        assert record["rows"].number == len(part)
-        for task in TASKS:
+    groups = [(s, g) for s in ("lighter", "darker") for g in ("Male", "Female")]
+    assert table.header == ["skin_type x gender"] + [f"{s} {g}" for s, g in groups]
+    assert [row[0].text for row in table.rows] == ["rows"] + [f"{t} accuracy" for t in TASKS]
+    for j, (skin, gender) in enumerate(groups, start=1):
+        part = skin_rows[(skin_rows["skin_type"] == skin) & (skin_rows["gender"] == gender)]
+        assert table.rows[0][j].number == len(part)
+        for i, task in enumerate(TASKS, start=1):
             correct = int((part[task] == part[f"{task}_pred"]).sum())
             low, high = proportion.proportion_confint(
                 correct, len(part), alpha=1 - CONFIDENCE, method="wilson"
             )
             text = f"{correct / len(part):.3f} [{low:.3f}, {high:.3f}]"
-            assert record[f"{task} accuracy"].text == text, (record, task)
+            assert table.rows[i][j].text == text, (skin, gender, task)
     # the planted disparity is named under the table
     darker_women = skin_rows[
         (skin_rows["skin_type"] == "darker") & (skin_rows["gender"] == "Female")
     ]
     acc = (darker_women["gender"] == darker_women["gender_pred"]).mean()
     assert f"gender: lowest for darker Female ({acc:.3f} [" in skin_html
+
+
+def test_a_missing_skin_group_is_shown_small_and_never_named_worst(skin_rows: pd.DataFrame):
+    frame = skin_rows.rename(columns={"skin_type": "ita_split"}).copy()
+    frame["ita_split"] = frame["ita_split"].astype(object)
+    frame.loc[frame.index[:20], "ita_split"] = None  # 20 rows without a skin type
+    frame.loc[frame.index[:20], "gender_pred"] = np.where(  # all wrong: the lowest accuracy
+        frame.loc[frame.index[:20], "gender"] == "Male", "Female", "Male"
+    )
+    audit = audit_predictions(
+        y_true={"gender": frame["gender"]},
+        y_pred={"gender": frame["gender_pred"]},
+        sensitive_features=frame[["gender", "ita_split"]],
+        attributes={"gender": FAIRFACE_VOCABULARIES["gender"], "ita_split": SKIN_TYPE},
+        missing="group",
+    )
+    html = render_report(audit, n_resamples=N_RESAMPLES, random_state=0)
+    table = table_by_id(parse_report(html), "table-gender-shades")
+    assert table.header[0] == "ita_split x gender"  # found by its classes
+    missing = [h for h in table.header if "missing" in h]
+    assert missing == ["missing Male", "missing Female"]  # no empty "missing" gender
+    gender_row = table.rows[1]
+    for name in missing:
+        cell = gender_row[table.header.index(name)]
+        assert cell.text.endswith("*")  # small: fewer than 30 rows
+        assert cell.text.startswith("0.000 [")
+    assert "lowest for missing" not in html and "gender: lowest for darker Female" in html
 
 
 def test_no_section_without_skin_type(html: str):

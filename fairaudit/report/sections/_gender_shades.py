@@ -24,18 +24,24 @@ __all__ = ["build_gender_shades", "skin_split_attribute"]
 
 #: The gender attribute the table crosses with the skin split.
 _GENDER = "gender"
+#: The group of rows without a value (``audit_table(..., missing="group")``): shown, not named
+#: as the worst group.
+_MISSING = "missing"
 
 
 def skin_split_attribute(audit: AuditResult) -> str | None:
     """The audit's lighter/darker skin attribute, or None.
 
     ``skin_type`` when the audit is grouped by it, else the first attribute whose
-    classes are the lighter/darker split (:data:`~fairaudit.attributes.SKIN_TYPE`'s).
+    classes are the lighter/darker split (:data:`~fairaudit.attributes.SKIN_TYPE`'s,
+    with or without a ``"missing"`` group).
     """
     if SKIN_TYPE.name in audit.attributes:
         return SKIN_TYPE.name
+    split = len(SKIN_TYPE.classes)
     for name, vocab in audit.attributes.items():
-        if tuple(str(c) for c in vocab.classes) == SKIN_TYPE.classes:
+        classes = tuple(str(c) for c in vocab.classes)
+        if classes[:split] == SKIN_TYPE.classes and set(classes[split:]) <= {_MISSING}:
             return str(name)
     return None
 
@@ -46,11 +52,12 @@ def build_gender_shades(ctx: ReportContext) -> dict[str, Any] | None:
     Returns
     -------
     dict or None
-        ``table`` (the HTML table: skin, gender, the rows of each group (per task
-        when the tasks' rows differ), then per task its accuracy with its Wilson
-        interval; rows under ``min_support`` marked small), ``worst`` (per task,
-        the judged group with the lowest accuracy, in words) and ``skin`` (the
-        attribute's name).
+        ``table`` (the HTML table: one column per skin x gender group; a row of
+        the groups' rows, then per task its accuracy with its Wilson interval (with
+        the rows in each cell when the tasks' rows differ); cells under
+        ``min_support`` rows marked small), ``worst`` (per task, the judged group
+        with the lowest accuracy, in words; not the ``"missing"`` group) and
+        ``skin`` (the attribute's name).
     """
     audit = ctx.audit
     skin = skin_split_attribute(audit)
@@ -58,40 +65,54 @@ def build_gender_shades(ctx: ReportContext) -> dict[str, Any] | None:
         return None
     table = gender_shades_table(audit, skin=skin, gender=_GENDER, confidence=ctx.confidence)
     tasks = list(audit.tasks)
+    # the "missing" groups of audit_table(..., missing="group") only where they hold rows
+    n_any = table.groupby(["skin", "gender"], sort=False)["n"].transform("sum")
+    unnamed = table["skin"].isin([_MISSING]) | table["gender"].isin([_MISSING])
+    table = table[~(unnamed & (n_any == 0))]
+    # one column per skin x gender group, one row per task (the paper's layout, and short:
+    # it stays on the first screen under the verdict)
     first = table[table["task"] == tasks[0]].reset_index(drop=True)
-    frame = pd.DataFrame({skin: first["skin"].astype(str), _GENDER: first["gender"].astype(str)})
+    groups = [f"{s} {g}" for s, g in zip(first["skin"], first["gender"], strict=True)]
     same_rows = all(
         table.loc[table["task"] == task, "n"].tolist() == first["n"].tolist() for task in tasks
     )
+    records: list[list[Any]] = []
+    labels: list[str] = []
+    small = pd.DataFrame("", index=range(len(tasks) + int(same_rows)), columns=groups)
     if same_rows:
-        frame["rows"] = first["n"].to_numpy()
-    small = pd.Series(False, index=frame.index)
+        records.append([int(n) for n in first["n"]])
+        labels.append("rows")
     worst: list[str] = []
     for task in tasks:
         part = table[table["task"] == task].reset_index(drop=True)
-        if not same_rows:
-            frame[f"{task} rows"] = part["n"].to_numpy()
-        frame[f"{task} accuracy"] = [
-            format_interval(a, lo, hi)
-            for a, lo, hi in zip(part["accuracy"], part["lower"], part["upper"], strict=True)
-        ]
-        small |= part["n"] < ctx.min_support
-        judged = part[part["n"] >= max(ctx.min_support, 1)]
-        if len(judged) > 1:
-            row = judged.loc[judged["accuracy"].idxmin()]
-            worst.append(
-                f"{task}: lowest for {row['skin']} {row['gender']} "
-                f"({format_interval(row['accuracy'], row['lower'], row['upper'])}, "
-                f"n = {int(row['n']):,})"
+        row = [
+            format_interval(a, lo, hi) + ("" if same_rows else f" (n={int(n):,})")
+            for a, lo, hi, n in zip(
+                part["accuracy"], part["lower"], part["upper"], part["n"], strict=True
             )
+        ]
+        small.iloc[len(records)] = ["small" if n < ctx.min_support else "" for n in part["n"]]
+        records.append(row)
+        labels.append(f"{task} accuracy")
+        named = ~part["skin"].isin([_MISSING]) & ~part["gender"].isin([_MISSING])
+        judged = part[named & (part["n"] >= max(ctx.min_support, 1))]
+        if len(judged) > 1:
+            low = judged.loc[judged["accuracy"].idxmin()]
+            worst.append(
+                f"{task}: lowest for {low['skin']} {low['gender']} "
+                f"({format_interval(low['accuracy'], low['lower'], low['upper'])}, "
+                f"n = {int(low['n']):,})"
+            )
+    frame = pd.DataFrame(records, columns=groups, dtype=object)
+    frame.insert(0, f"{skin} x {_GENDER}", labels)
     html = frame_to_html(
         frame,
         caption=(
-            f"Accuracy of each task by {skin} x {_GENDER}, with {ctx.level} Wilson intervals "
-            f"(each unadjusted); highlighted rows: under {ctx.min_support} rows, too few to judge"
+            f"Accuracy [{ctx.level} Wilson interval, unadjusted] by {skin} x {_GENDER}; "
+            f"* under {ctx.min_support} rows, too few to judge"
         ),
         table_id=ctx.unique_id("table-gender-shades"),
         index=False,
-        row_classes=["small" if s else "" for s in small],
+        cell_classes=small,
     )
     return {"table": html, "worst": worst, "skin": skin}
