@@ -251,6 +251,7 @@ def audit_dataset(
             label_issues=label_issues,
             near_duplicates=near_duplicates,
             confidence=confidence,
+            vocabularies={v.name: v for v in counts.vocabularies},
         )
     return DatasetAudit(
         counts=counts,

@@ -19,7 +19,7 @@ an audit re-run without the suspect rows
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -31,6 +31,7 @@ from fairaudit.attributes._label_quality import (
 )
 from fairaudit.exceptions import DataValidationError
 from fairaudit.schema import FILE_COLUMN
+from fairaudit.vocab import Vocabulary
 
 __all__ = ["SKIN_COLUMNS", "SUSPECT_KINDS", "suspect_label_rates"]
 
@@ -132,6 +133,7 @@ def suspect_label_rates(
     near_duplicates: pd.DataFrame | str | os.PathLike[str] | None = None,
     on: str = FILE_COLUMN,
     confidence: float = 0.95,
+    vocabularies: Mapping[str, Vocabulary] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rate of suspect labels in every group of every attribute, with Wilson intervals.
 
@@ -154,6 +156,9 @@ def suspect_label_rates(
     on : str, default="file"
     confidence : float, default=0.95
         Coverage of each (unadjusted) Wilson interval.
+    vocabularies : mapping of str to Vocabulary, optional
+        The classes, in order, of attributes whose column is not categorical (the
+        dataset audit's); others: categories, else the values found, sorted.
 
     Returns
     -------
@@ -184,6 +189,16 @@ def suspect_label_rates(
     if absent:
         raise DataValidationError(f"the labels have no column(s) {absent}")
     groups = labels[[on, *by]].assign(**{on: labels[on].astype(str)})
+    for attribute, vocab in (vocabularies or {}).items():
+        column = groups.get(attribute)
+        if column is not None and not isinstance(column.dtype, pd.CategoricalDtype):
+            values = column.astype(object)
+            unknown = sorted(set(values.dropna().astype(str)) - set(map(str, vocab.classes)))
+            if unknown:
+                raise DataValidationError(
+                    f"column {attribute!r} has values outside its classes: {unknown[:5]}"
+                )
+            groups[attribute] = pd.Categorical(values, categories=vocab.classes)
     sources: dict[str, tuple[pd.DataFrame, dict[str, int]]] = {}
     if label_issues is not None:
         sources["label_issue"] = _issue_flags(labels, label_issues, on)

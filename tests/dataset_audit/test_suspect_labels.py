@@ -95,6 +95,8 @@ def _check(table: pd.DataFrame, kind: str, labels, flagged, checked) -> None:
             assert (r.lower, r.upper) == pytest.approx((low, high), abs=1e-12)
     skin = part[part["attribute"] == "skin_type"]["group"].tolist()
     assert skin == ["lighter", "darker"]  # the vocabulary's order
+    age = part[part["attribute"] == "age"]["group"].tolist()
+    assert age == list(FAIRFACE_VOCABULARIES["age"].classes)  # not sorted as text
 
 
 def test_rates_per_group_against_a_naive_loop(labels, issues, pairs):
