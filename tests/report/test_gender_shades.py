@@ -123,3 +123,41 @@ def test_the_table_is_on_the_first_screen(browser_page, skin_html, tmp_path):
     assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 800, box
     page.screenshot(path=str(tmp_path / "first-screen.png"), full_page=False)
     assert browser_page.console_errors == []
+
+
+@pytest.mark.shared_data
+def test_real_fairface_table_is_on_the_first_screen(browser_page, fairface_root, tmp_path):
+    """400 real val images: derived skin type, the shipped model's committed predictions."""
+    from fairaudit.attributes import derive_attributes
+    from fairaudit.datasets import load_fairface
+    from fairaudit.model_audit import audit_table
+
+    from ..conftest import REPO_ROOT
+
+    val = load_fairface(fairface_root, splits=("val",)).table
+    val = val[val["has_image"]].head(400)
+    attrs = derive_attributes(val, landmarks="chip", progress=False)
+    labels = val[["file", "gender", "age", "race"]].merge(attrs, on="file")
+    predictions = pd.read_csv(
+        REPO_ROOT
+        / "tests/data/shipped_predictions/fairface-mobilenet_v2_face_descriptor-112.csv.gz"
+    )
+    predictions = predictions[predictions["file"].isin(set(labels["file"]))]
+    audit = audit_table(
+        predictions,
+        labels,
+        attributes=["gender", "age", "race", "skin_type"],
+        missing="group",
+        model="fairface-mobilenet_v2_face_descriptor-112",
+    )
+    path = tmp_path / "real.html"
+    path.write_text(render_report(audit, n_resamples=N_RESAMPLES), encoding="utf-8")
+    page = browser_page.page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(path.resolve().as_uri())
+    box = page.locator("#table-gender-shades").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 800 and box["x"] + box["width"] <= 1280
+    expected = labels.merge(predictions, on="file")
+    lighter_men = expected[(expected["skin_type"] == "lighter") & (expected["gender"] == "Male")]
+    acc = (lighter_men["gender"] == lighter_men["gender_pred"]).mean()
+    assert f"{acc:.3f} [" in page.inner_text("#table-gender-shades")
