@@ -15,10 +15,15 @@ gives their rate per group. See ``docs/derived-attributes.md``.
 from fairaudit.attributes._colour import individual_typology_angle
 from fairaudit.attributes._derive import derive_attributes, write_attributes
 from fairaudit.attributes._gender_shades import gender_shades_table
-from fairaudit.attributes._label_quality import find_label_issues, label_issue_rates
+from fairaudit.attributes._label_quality import (
+    exclude_suspect_rows,
+    find_label_issues,
+    label_issue_rates,
+)
 
 __all__ = [
     "derive_attributes",
+    "exclude_suspect_rows",
     "find_label_issues",
     "gender_shades_table",
     "individual_typology_angle",

@@ -20,6 +20,7 @@ from fairaudit.cli._options import (
     repairs_from_args,
     write_json,
 )
+from fairaudit.exceptions import DataValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,6 +86,13 @@ def register(subparsers: Any) -> None:
         default="",
         help="with --format fairface: prefix of the image names recovered from "
         "face_name_align, to match the labels' keys (e.g. val/)",
+    )
+    parser.add_argument(
+        "--exclude",
+        metavar="FILE",
+        help="leave out the suspect rows listed in FILE (fairaudit's label-issues table, a "
+        "table with the --on column, or one file a line), counted as left out with status "
+        "'suspect_label': does a disparity survive without them?",
     )
     parser.add_argument("--model", help="name of the audited model, recorded in the audit")
     parser.add_argument("--description", help="description recorded in the audit")
@@ -229,6 +237,11 @@ def run_audit(args: argparse.Namespace) -> int:
     elif _use_dask(args):
         from fairaudit.model_audit import audit_parquet
 
+        if args.exclude:
+            raise DataValidationError(
+                "--exclude is not supported for Dask logs yet: audit one table without --dask"
+            )
+
         with _quiet_dask(verbose=getattr(args, "verbose", False)):
             result = audit_parquet(
                 args.predictions,
@@ -259,6 +272,16 @@ def run_audit(args: argparse.Namespace) -> int:
 
             predictions = read_fairface_predictions(args.predictions, prefix=args.key_prefix)
             on = "file"
+        if args.exclude:
+            from fairaudit.attributes._label_quality import exclude_suspect_rows
+
+            predictions, excluded = exclude_suspect_rows(predictions, args.exclude, on=on)
+            print(
+                f"leaving out {excluded['left_out']:,} suspect row(s) of {args.exclude} "
+                f"(status {excluded['status']!r}; {excluded['already_left_out']:,} already "
+                "left out for their own status)",
+                file=sys.stderr,
+            )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = _audit_table(

@@ -176,8 +176,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--spec",
         type=Path,
         metavar="SPEC.toml",
-        help="also write the model spec that runs the file as an outside model "
-        "(predict --model-file ONNX --spec SPEC.toml)",
+        help="also write the model spec that runs the ONNX file as a model fairaudit did "
+        "not train (docs/outside-models.md)",
     )
     export.add_argument(
         "--input-size", type=int, default=None, help="image side in pixels (default: checkpoint's)"

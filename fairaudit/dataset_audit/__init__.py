@@ -11,6 +11,7 @@ from fairaudit.dataset_audit._embedded import (
 )
 from fairaudit.dataset_audit._imbalance import imbalance_statistics
 from fairaudit.dataset_audit._split_comparison import SplitComparison, compare_splits
+from fairaudit.dataset_audit._text import format_dataset_audit
 
 __all__ = [
     "DatasetAudit",
@@ -19,5 +20,6 @@ __all__ = [
     "audit_dataset",
     "compare_splits",
     "fairface_label_counts",
+    "format_dataset_audit",
     "imbalance_statistics",
 ]
