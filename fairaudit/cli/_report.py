@@ -65,11 +65,15 @@ def run_report(args: argparse.Namespace) -> int:
     import sys
 
     from fairaudit.findings import rank_disparities
-    from fairaudit.model_audit import AuditResult
     from fairaudit.models._cards import audited_model_card, load_model_card
+    from fairaudit.publish._redact import PublishedAudit, read_audit_file
     from fairaudit.report import terminal_summary, write_findings_csv, write_report
 
-    audit = AuditResult.load(args.audit)
+    audit = read_audit_file(args.audit)
+    if isinstance(audit, PublishedAudit):  # what it publishes, with what it suppressed
+        output = Path(args.output) if args.output else Path(args.audit).with_suffix(".html")
+        print(audit.write_html(output, title=args.title))
+        return 0
     confusion_by = args.confusion_by
     if confusion_by is None:
         confusion_by = ["gender"] if "gender" in audit.attributes else []

@@ -13,11 +13,13 @@
 
 from fairaudit.gate._check import check_audit
 from fairaudit.gate._config import GateConfig, load_gate_config
+from fairaudit.gate._published import check_published
 from fairaudit.gate._result import GateResult
 
 __all__ = [
     "GateConfig",
     "GateResult",
     "check_audit",
+    "check_published",
     "load_gate_config",
 ]

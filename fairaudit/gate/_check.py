@@ -200,7 +200,7 @@ def check_audit(
     Parameters
     ----------
     audit : AuditResult or path
-        The audit, or a saved audit file.
+        The audit, or a saved audit file (a published one: :func:`check_published`).
     max, min : mapping of str to float, optional
         Upper and lower bounds: ``{"equalized_odds_difference": 0.1}`` for every
         task, ``{"race:accuracy": 0.6}`` for one task (wins over the general

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 from collections.abc import Mapping
 from itertools import combinations
 from pathlib import Path
@@ -34,12 +35,12 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from fairaudit._io import atomic_write_text
+from fairaudit._io import atomic_write_text, read_json_file
 from fairaudit._saved import SavedResult
 from fairaudit._version import __version__
+from fairaudit.claims import GapInference
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import fairness_arrays
-from fairaudit.functional._fairness import gap_intervals
 from fairaudit.model_audit import AuditResult
 from fairaudit.model_audit._views import group_rate_table
 
@@ -47,6 +48,8 @@ __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "re
 
 PUBLISHED_FORMAT = "fairaudit-published-audit"
 PUBLISHED_FORMAT_VERSION = 1
+#: Level of the published intervals (accuracy per cell, gap per grouping).
+PUBLISHED_CONFIDENCE = 0.95
 
 
 class PublishedAudit(SavedResult):
@@ -209,6 +212,36 @@ computed from the full audit.</p>
 """
 
 
+#: A local file path in a string: rooted (``/``, ``~/``, ``./``, ``C:\\``) or relative with a
+#: file extension (``runs/v2.csv``); group 1 is the file's name.
+_LOCAL_PATH = re.compile(
+    r"(?<![\w.~-])(?:[A-Za-z]:|~|\.{1,2})?[\\/](?:[\w.~-]+[\\/])*([\w.-]+)"
+    r"|(?:[\w.~-]+[\\/])+([\w-]+\.[A-Za-z]\w*)"
+)
+
+
+def without_local_paths(value: Any) -> Any:
+    """``value`` with every local file path in its strings reduced to the file's name.
+
+    A published audit is shared: where the audit's description names its inputs by
+    path (``/home/me/data/labels.csv``), only ``labels.csv`` remains.
+
+    Examples
+    --------
+    >>> without_local_paths("predictions /home/me/runs/v2.csv, labels ~/data/val.csv")
+    'predictions v2.csv, labels val.csv'
+    >>> without_local_paths("labels data/val.csv, 3/4 of the rows")
+    'labels val.csv, 3/4 of the rows'
+    """
+    if isinstance(value, str):
+        return _LOCAL_PATH.sub(lambda m: m.group(1) or m.group(2), value)
+    if isinstance(value, Mapping):
+        return {key: without_local_paths(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_local_paths(item) for item in value]
+    return value
+
+
 def _label(by: tuple[str, ...]) -> str:
     return " x ".join(by) or "overall"
 
@@ -319,7 +352,8 @@ def redact_audit(
                     }
                 )
             if by:
-                bounds = gap_intervals(cm, min_support=min_count)["accuracy_difference"]["summary"]
+                inference = GapInference(cm, "accuracy_difference", min_support=min_count)
+                bounds = inference.interval(1 - PUBLISHED_CONFIDENCE)
                 values = fairness_arrays(cm, min_support=min_count)["accuracy_difference"]
                 judged = int(values["summary"]["n_groups"])
                 gap = float(values["summary"]["value"])
@@ -334,7 +368,7 @@ def redact_audit(
                     }
                 )
     metadata = {
-        key: audit.metadata[key]
+        key: without_local_paths(audit.metadata[key])
         for key in ("description", "model", "data")
         if key in audit.metadata
     }
@@ -352,3 +386,15 @@ def redact_audit(
         suppressed=pd.DataFrame(suppressed, columns=["grouping", "reason"]),
         metadata=metadata,
     )
+
+
+def read_audit_file(path: str | os.PathLike[str]) -> AuditResult | PublishedAudit:
+    """A saved audit, full or published, by the ``format`` its file declares.
+
+    The shells (``fairaudit report``, ``fairaudit check``) take either; the Python API
+    keeps one type per function (:meth:`AuditResult.load`, :meth:`PublishedAudit.load`).
+    """
+    obj = read_json_file(path, what="audit")
+    if isinstance(obj, Mapping) and obj.get("format") == PUBLISHED_FORMAT:
+        return PublishedAudit.from_dict(obj, source=str(path))
+    return AuditResult.from_dict(obj, source=str(path))
