@@ -65,9 +65,9 @@ class LabelKeys:
         self.labels = labels
         self.on = on
         keys = labels.frame[on]
-        self.unique = pd.Index(keys.dropna().unique())
         self.null_rows = keys.isna().to_numpy()
-        codes = self.unique.get_indexer(keys.astype(object).where(keys.notna(), None))
+        codes, unique = pd.factorize(keys.to_numpy(dtype=object), use_na_sentinel=True)
+        self.unique = pd.Index(unique, dtype=object)
         self._codes = codes  # per label row: its key's place in ``unique`` (-1: missing)
         self.n_distinct = len(self.unique)
 
@@ -76,12 +76,12 @@ class LabelKeys:
         present = keys.notna().to_numpy()
         out = np.full(len(keys), -1, dtype=np.int64)
         if present.any():
-            out[present] = self.unique.get_indexer(keys[present])
+            out[present] = self.unique.get_indexer(keys[present].to_numpy(dtype=object))
         return out
 
-    def matched(self, keys: pd.Series) -> np.ndarray:
+    def matched(self, keys: pd.Series, positions: np.ndarray) -> np.ndarray:
         """Per key: whether a label row holds it (a missing key matches a missing key)."""
-        hit = self.positions(keys) >= 0
+        hit = positions >= 0
         if self.null_rows.any():
             hit |= keys.isna().to_numpy()
         return hit
@@ -179,12 +179,12 @@ def scan_keys(
         keys = readable[on]
         n_readable += len(keys)
         present = keys[keys.notna()]
-        hashes.append(pd.util.hash_array(present.to_numpy(dtype=object)))
+        hashes.append(_key_hashes(present))
         if label_keys is None:
             matched = np.ones(len(keys), dtype=bool)
         else:
-            matched = label_keys.matched(keys)
             found = label_keys.positions(keys)
+            matched = label_keys.matched(keys, found)
             seen[found[found >= 0]] = True
             lost = keys[~matched]
             n_unmatched += len(lost)
@@ -235,6 +235,11 @@ def scan_keys(
     return scan
 
 
+def _key_hashes(keys: pd.Series) -> np.ndarray:
+    """A 64-bit hash per key (equal keys, equal hashes)."""
+    return pd.util.hash_array(keys.to_numpy(dtype=object))
+
+
 def _refuse_repeated_keys(
     path: str | os.PathLike[str],
     hashes: np.ndarray,
@@ -258,7 +263,7 @@ def _refuse_repeated_keys(
         readable = apply_label_repairs(readable, spec.label_repairs, source=pred_source, log=[])
         keys = readable[on]
         keys = keys[keys.notna()]
-        hit = np.isin(pd.util.hash_array(keys.to_numpy(dtype=object)), candidates)
+        hit = np.isin(_key_hashes(keys), candidates)
         rows.append(keys[hit])
     keys = pd.concat(rows, ignore_index=True)
     dup = keys[keys.duplicated(keep=False)]

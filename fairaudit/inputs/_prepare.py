@@ -118,8 +118,9 @@ class JoinedInputs:
 class LabelTable:
     """Stage 1's labels half: the labels table read, repaired and numbered, once.
 
-    A table read in chunks joins every chunk to the rows of this one table
-    (:meth:`rows_for`), whose row numbers and repair log are those of the whole file.
+    A table read in chunks joins every chunk to rows of this one table (see
+    :class:`~fairaudit.inputs._chunks.LabelKeys`), whose row numbers and repair log
+    are those of the whole file.
 
     Attributes
     ----------
@@ -134,12 +135,6 @@ class LabelTable:
     frame: pd.DataFrame
     source: str
     repairs: list[dict[str, Any]] = field(default_factory=list)
-
-    def rows_for(self, keys: pd.Series, *, on: str) -> LabelTable:
-        """The label rows whose key is among ``keys`` (missing keys match missing keys)."""
-        if on not in self.frame.columns:
-            return self
-        return replace(self, frame=self.frame.loc[self.frame[on].isin(keys)])
 
 
 def read_labels(
@@ -215,7 +210,12 @@ def read_and_join(
         n_status = 0
         if on in all_predictions.columns and on in label_frame.columns:
             dropped_keys = all_predictions.loc[dropped.index, on]
-            n_status = int(dropped_keys.isin(set(label_frame[on].dropna())).sum())
+            # object keys: a hash table (pyarrow strings test a large set one by one)
+            n_status = int(
+                dropped_keys.astype(object)
+                .isin(label_frame[on].dropna().to_numpy(dtype=object))
+                .sum()
+            )
         table, join_report = join_tables(
             pred_frame,
             label_frame,

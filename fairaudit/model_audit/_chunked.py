@@ -19,6 +19,7 @@ import os
 import warnings
 from typing import Any
 
+from fairaudit.exceptions import DataValidationError
 from fairaudit.inputs._chunks import LabelKeys, numbered_chunks, scan_keys, summed_join_report
 from fairaudit.inputs._join import JoinWarning, warn_left_out
 from fairaudit.inputs._prepare import (
@@ -39,6 +40,9 @@ __all__ = ["DEFAULT_CHUNK_ROWS", "STREAM_FILE_BYTES", "audit_file_in_chunks"]
 
 #: Rows read at a time when a file is audited in chunks without a ``chunk_rows``.
 DEFAULT_CHUNK_ROWS = 500_000
+
+#: Rows of the first chunk read for the decisions of stage 2 (columns and dtypes).
+_HEAD_ROWS = 10_000
 
 #: A predictions file larger than this (bytes) is audited in chunks by default.
 STREAM_FILE_BYTES = 256 * 2**20
@@ -83,16 +87,19 @@ def audit_file_in_chunks(
                 first_row=first_row,
             )
 
-    # stage 2, up front: from the first chunk's columns and the labels
-    first_row, first = next(numbered_chunks(predictions, chunk_rows=chunk_rows))
-    head = joined_chunk(first, first_row)
+    # stage 2, up front: from the first chunk's columns and the labels; its errors are
+    # raised after those of stage 1 on the whole file (the scan), as in memory
     decisions: Decisions | None = None
     undecided: Exception | None = None
     try:
+        # the decisions read columns and dtypes only: a few rows will do
+        head_rows = min(chunk_rows, _HEAD_ROWS)
+        first_row, first = next(numbered_chunks(predictions, chunk_rows=head_rows))
+        head = joined_chunk(first, first_row)
         decisions = decide(head.table, head.readable, spec)
-    except Exception as exc:  # raised after stage 1's errors, as in memory
+        del first, head
+    except DataValidationError as exc:
         undecided = exc
-    del first, head
     scan = scan_keys(
         predictions,
         label_keys,
