@@ -36,6 +36,7 @@ from fairaudit.inputs._codings import (
     is_integer_coded,
 )
 from fairaudit.inputs._join import join_tables
+from fairaudit.inputs._probabilities import Disagreements
 from fairaudit.inputs._read import read_table
 from fairaudit.inputs._repairs import apply_label_repairs
 from fairaudit.inputs._spec import InputSpec
@@ -473,6 +474,8 @@ def finish(
     *,
     inferred: Mapping[str, Vocabulary] | None = None,
     warn_unused: bool = True,
+    disagreements: dict[str, Disagreements] | None = None,
+    first_position: int = 1,
 ) -> PreparedInputs:
     """Stage 3: decode integer codes, check every class column and age, build the arrays.
 
@@ -489,6 +492,13 @@ def finish(
     warn_unused : bool, default=True
         Warn (:class:`~fairaudit.inputs._tasks.UnusedColumnWarning`) about columns
         that look like predictions but match no task.
+    disagreements : dict, optional
+        Predictions that disagree with their own probabilities are tallied here and
+        judged by the caller on the whole table (a table read in chunks); default:
+        judged on this table.
+    first_position : int, default=1
+        The position of this table's first joined row among the whole table's (a
+        chunk's), for the messages that name rows by position.
     """
     table, attr_vocabs = decoded_and_checked(joined, decisions, spec, inferred=inferred)
     label_cols = joined.label_columns
@@ -516,6 +526,8 @@ def finish(
         mappings=spec.mappings,
         proba_atol=spec.proba_atol,
         source=pred_source,
+        disagreements=disagreements,
+        first_row=first_position,
     )
     names = arrays.pop("attributes")
     attrs: dict[str, Vocabulary] | list[str] = (

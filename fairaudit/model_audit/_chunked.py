@@ -31,6 +31,7 @@ from fairaudit.inputs._prepare import (
     read_and_join,
     read_labels,
 )
+from fairaudit.inputs._probabilities import Disagreements, refuse_disagreements
 from fairaudit.inputs._spec import InputSpec
 from fairaudit.model_audit._accumulator import AuditAccumulator
 from fairaudit.model_audit._distributed import _summed_repairs
@@ -116,10 +117,21 @@ def audit_file_in_chunks(
     repair_logs: list[dict[str, Any]] = []
     last: Any = None
     joined: JoinedInputs | None = None
+    disagreements: dict[str, Disagreements] = {}
+    position = 1  # of the chunk's first joined row in the whole joined table
     for index, (first_row, chunk) in enumerate(numbered_chunks(predictions, chunk_rows=chunk_rows)):
         joined = joined_chunk(chunk, first_row)
         del chunk
-        prepared = finish(joined, decisions, spec, inferred=scan.inferred, warn_unused=index == 0)
+        prepared = finish(
+            joined,
+            decisions,
+            spec,
+            inferred=scan.inferred,
+            warn_unused=index == 0,
+            disagreements=disagreements,
+            first_position=position,
+        )
+        position += len(prepared.table)
         if joined.join is not None:
             reports.append(joined.join)
         repair_logs.append({"repairs": joined.repairs})
@@ -138,6 +150,8 @@ def audit_file_in_chunks(
             last = prepared.arrays
         del prepared
     assert accumulator is not None and joined is not None
+    for column, found in disagreements.items():
+        refuse_disagreements(column, found, source=pred_source)
     if accumulator.n_batches == 0:
         accumulator.update(**last)  # no row to count: as the whole (empty) table does
     whole = JoinedInputs(

@@ -243,3 +243,42 @@ def test_cli_chunk_rows(tmp_path, dirty_files, capsys):
     for result in outputs.values():
         result.metadata.pop("created", None)
     _assert_same(outputs["0"], outputs["50"])
+
+
+def _with_probabilities(n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    predictions, labels = _small(n)
+    male = (predictions["gender_pred"] == "Male").to_numpy()
+    p = np.where(male, 0.8, 0.3)
+    return predictions.assign(gender_prob_Male=p, gender_prob_Female=1 - p), labels
+
+
+def test_predictions_disagreeing_with_probabilities_judged_on_the_whole_file(tmp_path):
+    """2 of 300 rows (0.7%, within the 1% allowed) disagree, both in one chunk of 5
+    (40%): accepted as at once; 4 of 300 (1.3%): refused with the same message."""
+    predictions, labels = _with_probabilities(300)
+    columns = ["gender_prob_Male", "gender_prob_Female"]
+
+    def swap(rows: list[int]) -> None:
+        predictions.loc[rows, columns] = predictions.loc[rows, columns[::-1]].to_numpy()
+
+    swap([150, 151])
+    path, label_path = _write(tmp_path, predictions, labels)
+    whole, _ = _run(path, label_path, chunk_rows=0)
+    for chunk_rows in (5, 100):
+        _assert_same(whole, _run(path, label_path, chunk_rows=chunk_rows)[0])
+    swap([152, 153])
+    path, label_path = _write(tmp_path, predictions, labels)
+    message = _error(path, label_path, chunk_rows=0)
+    assert "in 4 of 300 row(s)" in message
+    for chunk_rows in (5, 100):
+        assert _error(path, label_path, chunk_rows=chunk_rows) == message
+
+
+def test_bad_probability_in_a_later_chunk_named_as_at_once(tmp_path):
+    predictions, labels = _with_probabilities(40)
+    predictions.loc[33, "gender_prob_Male"] = 1.7  # position 34 of the joined table
+    path, label_path = _write(tmp_path, predictions, labels)
+    message = _error(path, label_path, chunk_rows=0)
+    assert "row(s) [34]" in message
+    for chunk_rows in (1, 5, 100):
+        assert _error(path, label_path, chunk_rows=chunk_rows) == message
