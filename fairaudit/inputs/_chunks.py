@@ -37,6 +37,9 @@ from fairaudit.vocab import Vocabulary
 
 __all__ = ["KeyScan", "LabelKeys", "numbered_chunks", "scan_keys"]
 
+#: Label keys hashed and compared at a time (bounds the Python objects made at once).
+_BLOCK = 1_000_000
+
 
 def numbered_chunks(
     path: str | os.PathLike[str],
@@ -58,7 +61,11 @@ class LabelKeys:
     """The labels' keys, indexed once, so that each chunk finds its label rows without
     hashing the whole labels table again.
 
-    Missing keys match missing keys, as in the join (:func:`pandas.merge`).
+    The index is the sorted 64-bit hashes of the distinct keys (8 bytes a key, and a
+    label row per distinct key), not the keys as Python objects; every hit is
+    confirmed on the keys themselves. Labels whose distinct keys share a hash (about
+    one table in 10^6 at 10^7 rows) are indexed by their keys instead. Missing keys
+    match missing keys, as in the join (:func:`pandas.merge`).
     """
 
     def __init__(self, labels: LabelTable, *, on: str) -> None:
@@ -66,17 +73,53 @@ class LabelKeys:
         self.on = on
         keys = labels.frame[on]
         self.null_rows = keys.isna().to_numpy()
-        codes, unique = pd.factorize(keys.to_numpy(dtype=object), use_na_sentinel=True)
-        self.unique = pd.Index(unique, dtype=object)
-        self._codes = codes  # per label row: its key's place in ``unique`` (-1: missing)
-        self.n_distinct = len(self.unique)
+        present = np.flatnonzero(~self.null_rows)
+        hashes = np.concatenate(
+            [np.empty(0, dtype=np.uint64)]
+            + [
+                _key_hashes(keys.iloc[present[i : i + _BLOCK]])
+                for i in range(0, len(present), _BLOCK)
+            ]
+        )
+        self._hashes, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        del hashes
+        self._first = present[first]  # a label row of each distinct key
+        self._codes = np.full(len(keys), -1, dtype=np.int64)  # per row: its distinct key
+        self._codes[present] = inverse
+        del inverse
+        self._exact: pd.Index | None = None
+        same = np.ones(len(present), dtype=bool)
+        for i in range(0, len(present), _BLOCK):
+            rows = present[i : i + _BLOCK]
+            same[i : i + _BLOCK] = self._same(keys.iloc[rows], self._first[self._codes[rows]])
+        if not same.all():  # distinct keys with one hash: index the keys themselves
+            codes, unique = pd.factorize(keys.to_numpy(dtype=object), use_na_sentinel=True)
+            self._exact = pd.Index(unique, dtype=object)
+            self._codes = codes
+        self.n_distinct = len(self._exact) if self._exact is not None else len(self._hashes)
+
+    def _same(self, keys: pd.Series, label_rows: np.ndarray) -> np.ndarray:
+        """Per key: whether it equals the key of the label row beside it."""
+        theirs = self.labels.frame[self.on].iloc[label_rows].to_numpy(dtype=object)
+        return np.asarray(keys.to_numpy(dtype=object) == theirs, dtype=bool)
 
     def positions(self, keys: pd.Series) -> np.ndarray:
         """Per key: its place among the labels' distinct keys, -1 if none (missing: -1)."""
-        present = keys.notna().to_numpy()
+        present = np.flatnonzero(keys.notna().to_numpy())
         out = np.full(len(keys), -1, dtype=np.int64)
-        if present.any():
-            out[present] = self.unique.get_indexer(keys[present].to_numpy(dtype=object))
+        if not present.size:
+            return out
+        values = keys.iloc[present]
+        if self._exact is not None:
+            out[present] = self._exact.get_indexer(values.to_numpy(dtype=object))
+            return out
+        if not self._hashes.size:
+            return out
+        hashes = _key_hashes(values)
+        place = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+        hit = np.flatnonzero(self._hashes[place] == hashes)
+        confirmed = hit[self._same(values.iloc[hit], self._first[place[hit]])]
+        out[present[confirmed]] = place[confirmed]
         return out
 
     def matched(self, keys: pd.Series, positions: np.ndarray) -> np.ndarray:
@@ -208,7 +251,7 @@ def scan_keys(
                 n_unmatched,
                 n_readable,
                 examples,
-                label_keys.unique,
+                label_keys.labels.frame[on].dropna(),
                 on=on,
                 unmatched=spec.unmatched,
                 labels_source=label_keys.labels.source,

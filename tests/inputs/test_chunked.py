@@ -282,3 +282,22 @@ def test_bad_probability_in_a_later_chunk_named_as_at_once(tmp_path):
     assert "row(s) [34]" in message
     for chunk_rows in (1, 5, 100):
         assert _error(path, label_path, chunk_rows=chunk_rows) == message
+
+
+@pytest.mark.parametrize("label_null", [False, True])
+def test_missing_keys_join_as_at_once(tmp_path, label_null):
+    """A prediction without a key joins a label row without one (as pandas.merge
+    does) or none; either way as at once."""
+    predictions, labels = _small(12)
+    predictions.loc[7, "file"] = None
+    if label_null:
+        labels.loc[7, "file"] = None
+    path, label_path = _write(tmp_path, predictions, labels)
+    whole, whole_warnings = _run(path, label_path, chunk_rows=0, unmatched="report")
+    assert whole.n_rows == (12 if label_null else 11)
+    for chunk_rows in (1, 5, 100):
+        streamed, streamed_warnings = _run(
+            path, label_path, chunk_rows=chunk_rows, unmatched="report"
+        )
+        _assert_same(whole, streamed)
+        assert streamed_warnings == whole_warnings
