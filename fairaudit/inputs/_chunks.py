@@ -206,7 +206,7 @@ def scan_keys(
     from_predictions = [
         n for n in inferred if label_keys is None or n not in label_keys.labels.frame.columns
     ]
-    values: dict[str, list[Any]] = {n: [] for n in from_predictions}
+    values: dict[str, dict[Any, None]] = {n: {} for n in from_predictions}
     for _, chunk in numbered_chunks(path, chunk_rows=chunk_rows, columns=columns):
         scan.n_rows += len(chunk)
         readable, _, dropped = readable_rows(chunk)
@@ -241,7 +241,7 @@ def scan_keys(
         for name in from_predictions:
             if name in readable.columns:
                 kept = as_str_labels(readable[name][matched])
-                values[name].extend(pd.unique(kept.dropna()).tolist())
+                values[name].update(dict.fromkeys(pd.unique(kept.dropna()).tolist()))
     if hashes:
         _refuse_repeated_keys(path, np.concatenate(hashes), spec, pred_source, chunk_rows)
     if label_keys is not None:
@@ -257,18 +257,12 @@ def scan_keys(
                 labels_source=label_keys.labels.source,
                 stacklevel=5,
             )
-    # ordered as value_counts orders the whole column (by count, ties in row order)
-    scan.status = (
-        {
-            str(k): int(v)
-            for k, v in pd.Series(status_order, dtype=np.int64).sort_values(ascending=False).items()
-        }
-        if status_order
-        else {}
-    )
+    # ordered as value_counts orders the whole column: by count, ties in row order
+    counts = pd.Series(status_order, dtype=np.int64).sort_values(ascending=False, kind="stable")
+    scan.status = {str(k): int(v) for k, v in counts.items()}
     for name in inferred:
         if name in values:
-            pool = pd.Series(list(dict.fromkeys(values[name])), dtype=object)
+            pool = pd.Series(list(values[name]), dtype=object)
         elif label_keys is not None and name in label_keys.labels.frame.columns:
             frame = label_keys.labels.frame
             pool = frame.loc[label_keys.rows_of(seen), name]

@@ -301,3 +301,20 @@ def test_missing_keys_join_as_at_once(tmp_path, label_null):
         )
         _assert_same(whole, streamed)
         assert streamed_warnings == whole_warnings
+
+
+def test_status_counts_in_the_order_of_reading_at_once(tmp_path):
+    """Twenty status values, ties included, spread over chunks: counted and ordered
+    (by count, ties in row order) as the whole column is."""
+    predictions, labels = _small(80)
+    rng = np.random.default_rng(7)
+    left_out = rng.choice(80, 50, replace=False)
+    predictions.loc[left_out, "status"] = [f"error_{rng.integers(0, 20)}" for _ in range(50)]
+    path, label_path = _write(tmp_path, predictions, labels)
+    whole, _ = _run(path, label_path, chunk_rows=0)
+    expected = predictions.loc[predictions["status"] != "ok", "status"].value_counts()
+    assert list(whole.metadata["left_out"]["status"].items()) == list(expected.items())
+    for chunk_rows in (3, 7, 100):
+        streamed, _ = _run(path, label_path, chunk_rows=chunk_rows)
+        _assert_same(whole, streamed)
+        assert list(streamed.metadata["left_out"]["status"].items()) == list(expected.items())
