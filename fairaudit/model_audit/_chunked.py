@@ -11,6 +11,14 @@ the decisions of stage 2 from the first chunk and the labels, as a Dask audit's 
 from its schema. The result equals the audit of the whole table read at once: the same
 counts, metadata, rows left out and warnings (calibration and regression sums up to
 float rounding, as they are added in another order).
+
+Errors are those of reading at once, and name the rows of the file, with two limits: a
+check of stage 3 (class values, integer codes, ages in years, probability values) is
+made chunk by chunk, so when its bad rows lie in several chunks the error lists those
+of the first such chunk (and counts them), and when two checks fail in different chunks
+the first chunk's failure is raised, where reading at once raises the first check's.
+A CSV's column types are inferred per chunk (as pandas does within a large file), so a
+class column holding integer codes in some chunks and words in others is read per chunk.
 """
 
 from __future__ import annotations
