@@ -40,9 +40,9 @@ from fairaudit.inputs._prepare import (
     read_labels,
 )
 from fairaudit.inputs._probabilities import Disagreements, refuse_disagreements
+from fairaudit.inputs._repairs import summed_repairs
 from fairaudit.inputs._spec import InputSpec
 from fairaudit.model_audit._accumulator import AuditAccumulator
-from fairaudit.model_audit._distributed import _summed_repairs
 from fairaudit.model_audit._result import AuditResult
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "STREAM_FILE_BYTES", "audit_file_in_chunks"]
@@ -169,7 +169,7 @@ def audit_file_in_chunks(
         label_source=joined.label_source,
         label_columns=joined.label_columns,
         left_out={"status": scan.status},
-        repairs=_summed_repairs(
+        repairs=summed_repairs(
             repair_logs,
             label_source=label_table.source if label_table is not None else None,
             source=pred_source,
