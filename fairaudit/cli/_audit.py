@@ -112,6 +112,15 @@ def register(subparsers: Any) -> None:
         help="missing sensitive values: an error, or group: a 'missing' group (default: error)",
     )
     parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=None,
+        metavar="N",
+        help="read a --predictions file N rows at a time and count each chunk as it is read "
+        "(memory: one chunk and the labels; the same audit); 0: read it at once; "
+        "default: files over 256 MiB in chunks of 500,000 rows",
+    )
+    parser.add_argument(
         "--dask",
         action="store_true",
         help="audit --predictions (Parquet) partition by partition on a dask.distributed "
@@ -298,6 +307,7 @@ def run_audit(args: argparse.Namespace) -> int:
                 model=args.model,
                 description=args.description
                 or f"predictions {args.predictions}, labels {args.labels}",
+                chunk_rows=args.chunk_rows,
             )
         for warning in caught:
             if issubclass(warning.category, UserWarning):
