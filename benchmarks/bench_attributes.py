@@ -50,7 +50,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fairaudit.attributes import SKIN_TONE, derive_attributes
+from fairaudit.attributes import derive_attributes
+from fairaudit.attributes._colour import SKIN_TONE
 from fairaudit.datasets import load_fairface
 
 FAIRFACE = Path(__file__).resolve().parents[1].parent / "shared/data/fairface"
@@ -115,7 +116,8 @@ def draw_masks(path: Path, *, tile: int = 112) -> None:
     from PIL import Image, ImageDraw
 
     from fairaudit._io import atomic_path
-    from fairaudit.attributes import FaceLandmarker, face_attributes, skin_mask
+    from fairaudit.attributes._derive import face_attributes
+    from fairaudit.attributes._skin import FaceLandmarker, skin_mask
 
     landmarker = FaceLandmarker()
     tiles = []
@@ -141,7 +143,9 @@ def draw_masks(path: Path, *, tile: int = 112) -> None:
 def _exposure(images: pd.DataFrame, n: int) -> None:
     from PIL import Image
 
-    from fairaudit.attributes import SKIN_TYPE_EDGE, FaceLandmarker, face_attributes
+    from fairaudit.attributes._colour import SKIN_TYPE_EDGE
+    from fairaudit.attributes._derive import face_attributes
+    from fairaudit.attributes._skin import FaceLandmarker
 
     landmarker = FaceLandmarker()
     drops: dict[float, list[float]] = {0.8: [], 0.6: []}
@@ -186,12 +190,8 @@ def _print_gender_shades(path: Path, table: pd.DataFrame) -> None:
 def _print_label_issues(path: Path, table: pd.DataFrame, images: pd.DataFrame) -> None:
     import warnings
 
-    from fairaudit.attributes import (
-        ANY_LABEL_ISSUE,
-        find_label_issues,
-        gender_shades_table,
-        label_issue_rates,
-    )
+    from fairaudit.attributes import find_label_issues, gender_shades_table, label_issue_rates
+    from fairaudit.attributes._label_quality import ANY_LABEL_ISSUE
     from fairaudit.model_audit import audit_table
 
     predictions = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)

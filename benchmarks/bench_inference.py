@@ -39,13 +39,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fairaudit.inference import (
-    OnnxSession,
-    Predictor,
-    ProbabilityModel,
-    build_onnx,
-    fold_batchnorm,
-)
+from fairaudit.inference import OnnxSession, Predictor
+from fairaudit.inference._onnx import build_onnx
+from fairaudit.inference._optimize import fold_batchnorm
+from fairaudit.inference._outputs import ProbabilityModel
 from fairaudit.models import build_model, load_checkpoint
 
 #: Largest difference from eager accepted for a variant's probabilities.

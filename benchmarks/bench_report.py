@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.model_audit import AuditResult, audit_predictions
-from fairaudit.report import default_heatmaps, render_report, task_random_state
+from fairaudit.report import render_report
+from fairaudit.report._render import default_heatmaps, task_random_state
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
 VAL_CSV = Path(__file__).resolve().parents[1].parent / "shared/data/fairface/labels"

@@ -35,13 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _stats
 
-from fairaudit.claims import GapInference, critical_z, fdr_select, slice_claims
-from fairaudit.functional import (
-    exact_difference_bounds,
-    exact_interval,
-    newcombe_bounds,
-    wilson_interval,
-)
+from fairaudit.claims import GapInference, fdr_select, slice_claims
+from fairaudit.claims._levels import critical_z
+from fairaudit.functional import newcombe_bounds, wilson_interval
+from fairaudit.functional._intervals import exact_difference_bounds, exact_interval
 from fairaudit.model_audit import AuditResult
 
 DEMO_AUDIT = (
@@ -334,7 +331,7 @@ def slice_rows(draws: int, rng: np.random.Generator, min_support: int = 30) -> l
 
 def change_rows(draws: int, rng: np.random.Generator) -> list[dict]:
     """Coverage of the change of a gap that leaves a tie, and of an unchanged gap."""
-    from fairaudit.claims import gap_change_interval, gap_change_p_value
+    from fairaudit.claims._changes import gap_change_interval, gap_change_p_value
 
     n = group_sizes("7 x 300")
     rows = []

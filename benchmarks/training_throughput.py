@@ -13,7 +13,8 @@ from pathlib import Path
 
 import torch
 
-from fairaudit.datasets import FaceDataset, collate_faces, load_fairface
+from fairaudit.datasets import FaceDataset, load_fairface
+from fairaudit.datasets._torchdata import collate_faces
 from fairaudit.models import FAIRFACE_TASKS, build_model
 from fairaudit.training._loop import _task_losses
 

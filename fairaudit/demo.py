@@ -23,31 +23,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from fairaudit._saved import SavedResult
 from fairaudit.compare import DetectorPairs, detector_pairs
 from fairaudit.exceptions import DataValidationError
 from fairaudit.model_audit import AuditResult, audit_table
 
 __all__ = [
-    "DEMO_DATA",
-    "DEMO_DETECTOR",
-    "DEMO_DETECTORS",
-    "DEMO_DETECTOR_SUBSET",
-    "DEMO_MODELS",
-    "DemoAudits",
-    "DemoDetectors",
-    "DemoReports",
-    "build_demo_audits",
-    "build_demo_detectors",
-    "detect_demo",
-    "detect_demo_comparison",
     "load_demo_audits",
     "load_demo_detectors",
-    "load_demo_labels",
-    "predict_demo",
     "run_demo",
 ]
 
@@ -186,8 +174,8 @@ def demo_detector() -> object:
     return HaarCascadeDetector.for_face_crops()
 
 
-@dataclass(frozen=True)
-class DemoDetectors:
+@dataclass(frozen=True, eq=False, repr=False)
+class DemoDetectors(SavedResult):
     """The demo's paired detector comparison (``fairaudit/data/demo/detectors.json``).
 
     Attributes
@@ -200,38 +188,42 @@ class DemoDetectors:
         (the cells of a subset cannot be derived from the totals).
     """
 
+    FORMAT: ClassVar[str] = _DETECTORS_FORMAT
+    FORMAT_VERSION: ClassVar[int] = 1
+    WHAT: ClassVar[str] = "demo detector comparison"
+    LABEL: ClassVar[str] = "a demo detector comparison"
+
     all: DetectorPairs
     subset: DetectorPairs
 
     def to_dict(self) -> dict[str, object]:
         """The saved form."""
         return {
-            "format": _DETECTORS_FORMAT,
-            "format_version": 1,
+            "format": self.FORMAT,
+            "format_version": self.FORMAT_VERSION,
             "subset_size": self.subset.n_images,
             "all": self.all.to_dict(),
             "subset": self.subset.to_dict(),
         }
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write as JSON (sorted, stable), atomically."""
-        from fairaudit._io import atomic_write_text
+    @classmethod
+    def _from_fields(cls, obj: Mapping[str, Any], *, source: str) -> DemoDetectors:
+        return cls(
+            all=DetectorPairs.from_dict(obj["all"], source=f"{source} (all)"),
+            subset=DetectorPairs.from_dict(obj["subset"], source=f"{source} (subset)"),
+        )
 
-        return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
+    def _json_text(self) -> str:
+        """Indented JSON, one final newline (a stable file under version control)."""
+        return json.dumps(self.to_dict(), indent=1) + "\n"
+
+    def _repr_items(self) -> list[tuple[str, object]]:
+        return [("all", repr(self.all)), ("subset", repr(self.subset))]
 
 
 def load_demo_detectors(path: str | os.PathLike[str] | None = None) -> DemoDetectors:
     """The shipped detector comparison (or the file at ``path``)."""
-    from fairaudit._io import read_json_file
-
-    path = demo_data_dir() / _DETECTORS_FILE if path is None else Path(path)
-    obj = read_json_file(path, what="demo detector comparison")
-    if not isinstance(obj, Mapping) or obj.get("format") != _DETECTORS_FORMAT:
-        raise DataValidationError(f"{path}: not a demo detector comparison file")
-    return DemoDetectors(
-        all=DetectorPairs.from_dict(obj["all"], source=f"{path} (all)"),
-        subset=DetectorPairs.from_dict(obj["subset"], source=f"{path} (subset)"),
-    )
+    return DemoDetectors.load(demo_data_dir() / _DETECTORS_FILE if path is None else path)
 
 
 def detect_demo_comparison(
@@ -436,6 +428,7 @@ def run_demo(
     DemoReports
     """
     from fairaudit.compare import compare_audits
+    from fairaudit.models._cards import audited_model_card
     from fairaudit.report import write_comparison_report, write_detector_report, write_report
 
     demo = audits if audits is not None else load_demo_audits()
@@ -445,6 +438,7 @@ def run_demo(
         name: write_report(
             audit,
             output_dir / f"report-{name}.html",
+            model_card=audited_model_card(audit.metadata),
             n_resamples=n_resamples,
             random_state=random_state,
         )

@@ -28,9 +28,9 @@ except ModuleNotFoundError as exc:
         raise
     raise MissingDependencyError.for_extra("models", "torch") from None
 
-from fairaudit.functional import slice_metric_values, support, wilson_interval
 from fairaudit.inference import Predictor
 from fairaudit.model_audit import AuditResult, audit_table
+from fairaudit.model_audit._views import group_rate_table
 from fairaudit.vocab import (
     FAIRFACE_RACE,
     FAIRFACE_TO_UTKFACE_RACE,
@@ -40,11 +40,9 @@ from fairaudit.vocab import (
 
 __all__ = [
     "ModelEvaluation",
-    "cross_dataset_mappings",
     "cross_dataset_table",
     "evaluate_checkpoint",
     "evaluate_predictions",
-    "group_accuracy",
 ]
 
 
@@ -72,29 +70,16 @@ def group_accuracy(
         ``task``, ``attribute``, ``group``, ``n``, ``correct``, ``accuracy``
         (NaN for an empty group), ``lower``, ``upper``.
     """
-    rows = []
-    for task in tasks if tasks is not None else list(audit.tasks):
-        for attribute, vocab in audit.attributes.items():
-            cm = audit.grouped_counts(task, by=attribute)
-            n = support(cm)
-            correct = np.trace(cm, axis1=1, axis2=2)
-            lower, upper = wilson_interval(correct, n, confidence=confidence)
-            accuracy = slice_metric_values(cm, ["accuracy"])["accuracy"]
-            for k, group in enumerate(vocab.classes):
-                rows.append(
-                    (
-                        task,
-                        attribute,
-                        group,
-                        int(n[k]),
-                        int(correct[k]),
-                        float(accuracy[k]),
-                        float(lower[k]),
-                        float(upper[k]),
-                    )
-                )
     columns = ["task", "attribute", "group", "n", "correct", "accuracy", "lower", "upper"]
-    return pd.DataFrame(rows, columns=columns)
+    frames = []
+    for task in tasks if tasks is not None else list(audit.tasks):
+        for attribute in audit.attributes:
+            view = group_rate_table(
+                audit, task, by=attribute, method="wilson", confidence=confidence
+            )
+            view = view.rename(columns={"hits": "correct", "rate": "accuracy"})
+            frames.append(view.assign(task=task, attribute=attribute)[columns])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,11 @@ from fairaudit._version import __version__
 from fairaudit.evaluate import ModelEvaluation
 from fairaudit.models import load_checkpoint, save_checkpoint
 
-__all__ = ["build_model_card", "format_model_card", "package_run"]
+__all__ = [
+    "build_model_card",
+    "format_model_card",
+    "package_run",
+]
 
 
 def _training_summary(run_dir: Path) -> dict[str, Any]:

@@ -33,27 +33,11 @@ from __future__ import annotations
 from fairaudit.vocab import ATTRIBUTES
 
 __all__ = [
-    "BOX_COORDINATE_COLUMNS",
-    "DETECTION_STATUSES",
-    "ERROR_COLUMN",
-    "FACE_BOX_COLUMNS",
-    "FACE_COLUMN",
     "FILE_COLUMN",
-    "LABEL_COLUMNS",
-    "N_FACES_COLUMN",
-    "PATH_COLUMN",
-    "PREDICTION_STATUSES",
-    "PRED_SUFFIX",
-    "PROB_SUFFIX",
-    "SCORE_COLUMN",
     "STATUS_COLUMN",
-    "STATUS_NO_FACE",
     "STATUS_OK",
-    "STATUS_UNREADABLE",
     "pred_column",
     "prob_column",
-    "prob_prefix",
-    "proba_column",
 ]
 
 # -- columns -------------------------------------------------------------------------------

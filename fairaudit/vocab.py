@@ -22,18 +22,12 @@ import pandas as pd
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
 
 __all__ = [
-    "ATTRIBUTES",
-    "FAIRFACE_AGE",
-    "FAIRFACE_RACE",
+    "ClassMapping",
     "FAIRFACE_TO_UTKFACE_RACE",
     "FAIRFACE_VOCABULARIES",
-    "GENDER",
-    "UTKFACE_RACE",
     "UTKFACE_VOCABULARIES",
-    "ClassMapping",
     "Vocabulary",
     "age_years_to_group",
-    "class_mapping_from_spec",
 ]
 
 #: How many offending rows an error message lists before it abbreviates.

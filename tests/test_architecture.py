@@ -5,7 +5,10 @@ under ``if TYPE_CHECKING:`` included: every import the code names) and checks:
 
 - no import circle among fairaudit's modules;
 - no import from a lower layer to a higher one (see ``LAYERS`` and
-  ``docs/architecture.md``).
+  ``docs/architecture.md``);
+- the torch-free packages (``TORCH_FREE``: report, compare, gate, findings, publish)
+  import neither the models, training and inference packages nor torch: a model card
+  is handed to the report as a plain mapping.
 
 Layering, not privacy: a package may import another package's private module (the
 public API is what ``docs/api.md`` lists, for users; ``tests/test_public_api.py``).
@@ -21,7 +24,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "fairaudit"
 #: Layers, lowest first: a module may import only from its own layer's packages
 #: (without cycles) or from lower layers.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_version", "_io", "_images", "_lazy", "exceptions", "vocab", "schema"),
+    ("_version", "_io", "_saved", "_images", "_lazy", "exceptions", "vocab", "schema"),
     ("functional",),
     ("claims",),
     ("inputs",),
@@ -161,3 +164,57 @@ def test_the_walker_sees_lazy_and_relative_imports() -> None:
     visitor = _Imports("fairaudit.functional._fake", is_package=False)
     visitor.visit(ast.parse(typing_only))
     assert ("fairaudit.cli", "main", 3) in visitor.found
+
+
+#: Packages of the torch-free core that reports and decisions are made of: none may
+#: import the models, training, inference or torch (the extra "models"), not even lazily.
+TORCH_FREE: tuple[str, ...] = ("report", "compare", "gate", "findings", "publish")
+#: What they may not import: fairaudit's torch packages and torch itself.
+TORCH_SIDE: tuple[str, ...] = (
+    "fairaudit.models",
+    "fairaudit.training",
+    "fairaudit.inference",
+    "torch",
+)
+
+
+def _every_import(module: str) -> list[tuple[str, str | None, int]]:
+    """Every import a module names (fairaudit's and others', lazy and typing-only too)."""
+    path = MODULES[module]
+    visitor = _Imports(module, path.name == "__init__.py")
+    visitor.visit(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    return visitor.found
+
+
+def _imports_the_torch_side(target: str, imported: str | None) -> bool:
+    names = [target] + ([f"{target}.{imported}"] if imported else [])
+    return any(name == side or name.startswith(side + ".") for name in names for side in TORCH_SIDE)
+
+
+def test_the_torch_free_packages_import_no_model_training_inference_or_torch() -> None:
+    checked = [m for m in MODULES if _top(m) in TORCH_FREE]
+    assert len({_top(m) for m in checked}) == len(TORCH_FREE)
+    bad = [
+        f"{MODULES[module].name}:{line} {module} imports "
+        f"{target}{'.' + imported if imported else ''}"
+        for module in checked
+        for target, imported, line in _every_import(module)
+        if _imports_the_torch_side(target, imported)
+    ]
+    assert not bad, "torch-free packages importing the torch side:\n" + "\n".join(bad)
+
+
+def test_the_torch_side_check_sees_every_form() -> None:
+    """``import torch``, ``from torch import nn``, ``from fairaudit import models`` and a
+    lazy ``from fairaudit.models._shipped import ...`` are all caught."""
+    source = (
+        "import torch.nn\n"
+        "from torch import nn\n"
+        "from fairaudit import models\n"
+        "def f():\n    from fairaudit.models._shipped import shipped_models\n"
+        "from fairaudit.modelsx import y\n"
+    )
+    visitor = _Imports("fairaudit.report._fake", is_package=False)
+    visitor.visit(ast.parse(source))
+    caught = [line for target, name, line in visitor.found if _imports_the_torch_side(target, name)]
+    assert caught == [1, 2, 3, 5]

@@ -85,7 +85,7 @@ def test_every_interval_the_demo_reports_show_contains_its_estimate():
     """The intervals of the shipped reports (same resamples, seeds and groupings)."""
     import warnings
 
-    from fairaudit.report import default_heatmaps, task_random_state
+    from fairaudit.report._render import default_heatmaps, task_random_state
 
     for audit in load_demo_audits().audits.values():
         heatmaps = default_heatmaps(audit)

@@ -14,60 +14,8 @@ out pages; what they show comes from the functions below, which import neither
 Streamlit nor (until called) torch.
 """
 
-from fairaudit.app._audit import audit_report_html, read_audit, report_file_name
-from fairaudit.app._launch import (
-    DEFAULT_ADDRESS,
-    DEFAULT_PORT,
-    run_app,
-    streamlit_command,
-)
-from fairaudit.app._models import (
-    DEFAULT_MODEL,
-    AppOptions,
-    fairface_models,
-    load_predictor,
-    model_card_markdown,
-    model_note,
-    parse_app_args,
-)
-from fairaudit.app._photo import (
-    BOX_COLUMNS,
-    PHOTO_MODES,
-    FacePrediction,
-    compare_readings,
-    draw_faces,
-    example_photo,
-    face_predictions,
-    predict_command,
-    predict_faces_table,
-    probability_chart,
-    read_photo,
-)
+from fairaudit.app._launch import run_app
 
 __all__ = [
-    "BOX_COLUMNS",
-    "DEFAULT_ADDRESS",
-    "DEFAULT_MODEL",
-    "DEFAULT_PORT",
-    "PHOTO_MODES",
-    "AppOptions",
-    "FacePrediction",
-    "audit_report_html",
-    "compare_readings",
-    "draw_faces",
-    "example_photo",
-    "face_predictions",
-    "fairface_models",
-    "load_predictor",
-    "model_card_markdown",
-    "model_note",
-    "parse_app_args",
-    "predict_command",
-    "predict_faces_table",
-    "probability_chart",
-    "read_audit",
-    "read_photo",
-    "report_file_name",
     "run_app",
-    "streamlit_command",
 ]

@@ -55,7 +55,8 @@ def audit_report_html(audit: AuditResult, **options: Any) -> str:
         The audit to report.
     **options
         Options of :func:`fairaudit.report.render_report` (``title``,
-        ``n_resamples``, ``random_state``, ...). Unless given, ``confusion_by`` is
+        ``n_resamples``, ``random_state``, ...). Unless given, ``model_card`` is the
+        card of the shipped model the audit names (if any) and ``confusion_by`` is
         ``("gender",)`` when the audit is sliced by gender (the report's default),
         else its first attribute (none for an audit without attributes), so that
         audits sliced by other attributes get a report too.
@@ -70,8 +71,11 @@ def audit_report_html(audit: AuditResult, **options: Any) -> str:
     DataValidationError
         If the report cannot be made (an audit without a task or a row, ...).
     """
+    from fairaudit.models._cards import audited_model_card
     from fairaudit.report import render_report
 
+    if "model_card" not in options:  # the report looks no card up: it is passed in
+        options["model_card"] = audited_model_card(audit.metadata)
     if "confusion_by" not in options:
         attributes = list(audit.attributes)
         options["confusion_by"] = ("gender",) if "gender" in attributes else tuple(attributes[:1])

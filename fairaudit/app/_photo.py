@@ -119,7 +119,8 @@ def photo_detector() -> tuple[str, FaceDetector]:
     tuple of (str, FaceDetector)
         The detector's name and the detector (preset for photos).
     """
-    from fairaudit.detect import best_detector_name, make_detector
+    from fairaudit.detect import make_detector
+    from fairaudit.detect._choice import best_detector_name
 
     name = best_detector_name()
     return name, make_detector(name, preset="photos", align=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fairaudit.app import audit_report_html, read_audit, report_file_name
+from fairaudit.app._audit import audit_report_html, read_audit, report_file_name
 from fairaudit.exceptions import FairAuditError
 
 #: Height of the embedded report, which scrolls inside: the whole frame, its scrollbar

@@ -11,7 +11,7 @@ import sys
 
 import streamlit as st
 
-from fairaudit.app import parse_app_args
+from fairaudit.app._models import parse_app_args
 from fairaudit.exceptions import FairAuditError
 
 st.set_page_config(page_title="fairaudit", layout="wide")

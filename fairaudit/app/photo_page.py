@@ -12,23 +12,22 @@ import threading
 import pandas as pd
 import streamlit as st
 
-from fairaudit.app import (
+from fairaudit.app._models import fairface_models, load_predictor, model_card_markdown, model_note
+from fairaudit.app._photo import (
+    DETECTOR_NOTES,
     PHOTO_MODES,
+    READINGS_DIFFER,
     FacePrediction,
     compare_readings,
     draw_faces,
     example_photo,
     face_predictions,
-    fairface_models,
-    load_predictor,
-    model_card_markdown,
-    model_note,
+    photo_detector,
     predict_command,
     predict_faces_table,
     probability_chart,
     read_photo,
 )
-from fairaudit.app._photo import DETECTOR_NOTES, READINGS_DIFFER, photo_detector
 from fairaudit.detect import FaceDetector
 from fairaudit.exceptions import FairAuditError
 from fairaudit.inference import Predictor

@@ -38,7 +38,7 @@ from fairaudit.attributes._conditions import (
     luma,
 )
 from fairaudit.attributes._skin import LANDMARK_SOURCES, FaceLandmarker, skin_mask
-from fairaudit.datasets import resolve_images
+from fairaudit.datasets._image_sets import resolve_images
 from fairaudit.exceptions import ConfigurationError, DataValidationError, MissingDependencyError
 from fairaudit.schema import FILE_COLUMN, PATH_COLUMN
 from fairaudit.vocab import Vocabulary

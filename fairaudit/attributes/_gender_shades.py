@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import accuracy, support, wilson_interval
 from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._views import group_rate_table
 
 __all__ = ["gender_shades_table"]
 
@@ -59,22 +58,27 @@ def gender_shades_table(
             f"the Gender Shades table needs an audit grouped by {missing}; this audit groups by "
             f"{list(audit.attributes)} (audit_table(..., attributes=[..., {skin!r}, {gender!r}]))"
         )
-    skin_classes = audit.attributes[skin].classes
-    gender_classes = audit.attributes[gender].classes
-    rows = []
-    for task in tasks if tasks is not None else list(audit.tasks):
-        cm = audit.grouped_counts(task, by=(skin, gender))  # (S, G, C, C)
-        n = support(cm)
-        correct = np.trace(cm, axis1=-2, axis2=-1)
-        acc = accuracy(cm)
-        lower, upper = wilson_interval(correct, n, confidence=confidence)
-        for i, s in enumerate(skin_classes):
-            for j, g in enumerate(gender_classes):
-                rows.append(
-                    (task, s, g, int(n[i, j]), int(correct[i, j]), float(acc[i, j]))
-                    + (float(lower[i, j]), float(upper[i, j]))
-                )
     columns = ["task", "skin", "gender", "n", "correct", "accuracy", "lower", "upper"]
-    table = pd.DataFrame(rows, columns=columns)
+    frames = []
+    for task in tasks if tasks is not None else list(audit.tasks):
+        view = group_rate_table(
+            audit, task, by=(skin, gender), method="wilson", confidence=confidence
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "task": task,
+                    "skin": view[skin].to_numpy(dtype=object),
+                    "gender": view[gender].to_numpy(dtype=object),
+                    "n": view["n"],
+                    "correct": view["hits"],
+                    "accuracy": view["rate"],
+                    "lower": view["lower"],
+                    "upper": view["upper"],
+                },
+                columns=columns,
+            )
+        )
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     table["error_rate"] = 1.0 - table["accuracy"]
     return table

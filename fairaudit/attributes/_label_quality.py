@@ -11,7 +11,9 @@ Needs the extra ``labels`` (``cleanlab``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,10 +23,20 @@ from fairaudit.functional import wilson_interval
 from fairaudit.schema import FILE_COLUMN, STATUS_COLUMN, STATUS_OK, prob_column
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, Vocabulary
 
-__all__ = ["ANY_LABEL_ISSUE", "find_label_issues", "label_issue_rates"]
+__all__ = [
+    "ANY_LABEL_ISSUE",
+    "SUSPECT_LABEL_STATUS",
+    "exclude_suspect_rows",
+    "find_label_issues",
+    "label_issue_rates",
+    "suspect_files",
+]
 
 #: The column flagging a row with a likely label error in any of its tasks.
 ANY_LABEL_ISSUE = "label_issue"
+#: The ``status`` :func:`exclude_suspect_rows` gives the rows it leaves out: an audit
+#: counts them in ``metadata["left_out"]["status"]`` like unreadable images.
+SUSPECT_LABEL_STATUS = "suspect_label"
 _PROB_ATOL = 1e-3
 
 
@@ -210,3 +222,119 @@ def label_issue_rates(
         for j, group in enumerate(classes):
             rows.append((task, group, int(n[j]), int(k[j]), rate[j], lower[j], upper[j]))
     return pd.DataFrame(rows, columns=["task", by, "n", "issues", "rate", "lower", "upper"])
+
+
+def suspect_files(
+    exclude: pd.DataFrame | Sequence[str] | str | os.PathLike[str], *, on: str = FILE_COLUMN
+) -> list[str]:
+    """The files to leave out, from a label-issues table, a files table or a list.
+
+    Parameters
+    ----------
+    exclude : pandas.DataFrame, sequence of str or path
+        :func:`find_label_issues`' table (its rows with :data:`ANY_LABEL_ISSUE` true),
+        any table with an ``on`` column (every row listed), a list of files, or a
+        path: ``.csv``/``.parquet`` (a table as above) or a text file, one file a line.
+    on : str, default="file"
+
+    Returns
+    -------
+    list of str
+        The files, in the order given, each once.
+
+    Raises
+    ------
+    DataValidationError
+        A table without ``on``, an unreadable path, or a missing file name.
+    """
+    if isinstance(exclude, str | os.PathLike):
+        path = str(exclude)
+        if path.endswith((".csv", ".parquet", ".pq")):
+            exclude = _read(path, "suspect rows")
+        else:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    exclude = [line.strip() for line in handle if line.strip()]
+            except OSError as exc:
+                raise DataValidationError(
+                    f"cannot read the list of suspect rows {path}: {exc}"
+                ) from exc
+    if isinstance(exclude, pd.DataFrame):
+        if on not in exclude.columns:
+            raise DataValidationError(
+                f"the suspect rows table has no {on!r} column; columns: {list(exclude.columns)}"
+            )
+        rows = exclude
+        if ANY_LABEL_ISSUE in exclude.columns:
+            rows = exclude[exclude[ANY_LABEL_ISSUE].fillna(False).astype(bool)]
+        values = rows[on].tolist()
+    else:
+        values = list(exclude)
+    missing = [k for k, v in enumerate(values) if v is None or v != v or str(v) == ""]
+    if missing:
+        raise DataValidationError(f"suspect rows {missing[:5]} have no {on!r} value")
+    return list(dict.fromkeys(str(v) for v in values))
+
+
+def exclude_suspect_rows(
+    predictions: pd.DataFrame | str | os.PathLike[str],
+    exclude: pd.DataFrame | Sequence[str] | str | os.PathLike[str],
+    *,
+    on: str = FILE_COLUMN,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The predictions table with the suspect rows marked left out, and what was left out.
+
+    The rows are not deleted: their ``status`` becomes :data:`SUSPECT_LABEL_STATUS`,
+    so :func:`~fairaudit.model_audit.audit_table` leaves them out and counts them in
+    ``metadata["left_out"]["status"]`` (the report's header and ``fairaudit audit``
+    say how many), beside the rows it leaves out for other reasons. Re-auditing the
+    returned table shows whether a disparity survives without the suspect labels.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame or path (.csv, .parquet)
+    exclude : pandas.DataFrame, sequence of str or path
+        The suspect rows (see :func:`suspect_files`).
+    on : str, default="file"
+        The key of both.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        A copy of the predictions with a ``status`` column (added ``"ok"`` where there
+        was none); the suspect rows that were ``"ok"`` now :data:`SUSPECT_LABEL_STATUS`.
+    left_out : dict
+        ``requested`` (files listed), ``left_out`` (rows marked), ``already_left_out``
+        (suspect rows whose status was already not ok: left out anyway, counted
+        under that status) and ``status`` (:data:`SUSPECT_LABEL_STATUS`).
+
+    Raises
+    ------
+    DataValidationError
+        Suspect files the predictions do not hold (the first few named): a list made
+        for other data would leave out nothing, silently.
+    """
+    table = _read(predictions, "predictions").copy()
+    if on not in table.columns:
+        raise DataValidationError(f"the predictions have no {on!r} column to match suspect rows")
+    files = suspect_files(exclude, on=on)
+    keys = table[on].astype(str)
+    unknown = sorted(set(files) - set(keys))
+    if unknown:
+        raise DataValidationError(
+            f"{len(unknown)} suspect row(s) are not in the predictions (by {on!r}): "
+            f"{unknown[:5]}{' ...' if len(unknown) > 5 else ''}"
+        )
+    if STATUS_COLUMN not in table.columns:
+        table[STATUS_COLUMN] = STATUS_OK
+    status = table[STATUS_COLUMN].astype(object)
+    suspect = keys.isin(set(files)).to_numpy()
+    ok = status.eq(STATUS_OK).to_numpy()
+    table[STATUS_COLUMN] = status.where(~(suspect & ok), SUSPECT_LABEL_STATUS)
+    report = {
+        "requested": len(files),
+        "left_out": int((suspect & ok).sum()),
+        "already_left_out": int((suspect & ~ok).sum()),
+        "status": SUSPECT_LABEL_STATUS,
+    }
+    return table, report

@@ -177,7 +177,7 @@ class FaceLandmarker:
         return f"FaceLandmarker(mode={self.mode!r})"
 
     def _load_dlib(self, model_folder: str | os.PathLike[str] | None) -> None:
-        from fairaudit.detect import dlib_model_path
+        from fairaudit.detect._dlib import dlib_model_path
 
         try:
             import dlib

@@ -22,56 +22,19 @@ Everything here is a pure function of counts from :mod:`fairaudit.functional`;
 findings, reports, comparisons, the gate and the exports show these claims.
 """
 
-from fairaudit.claims._changes import (
-    CHANGE_METHODS,
-    bootstrap_change,
-    gap_change_interval,
-    gap_change_p_value,
-    paired_rate_change,
-    rate_change,
-)
-from fairaudit.claims._gaps import GAP_LIMITS, GAP_METHODS, LIMITS, TAIL_LIMITS, GapInference
-from fairaudit.claims._levels import (
-    MIN_POWER,
-    critical_z,
-    fdr_select,
-    inversion_p_value,
-    p_of_z,
-    power_z,
-    rows_to_settle,
-)
-from fairaudit.claims._rates import RATE_METHOD, rate_interval
-from fairaudit.claims._slices import SLICE_METHODS, slice_claims
-from fairaudit.claims._thresholds import (
-    THRESHOLD_VERDICTS,
-    threshold_verdict,
-    worst_rate_interval,
-)
+from fairaudit.claims._changes import paired_rate_change, rate_change
+from fairaudit.claims._gaps import GapInference
+from fairaudit.claims._levels import fdr_select
+from fairaudit.claims._rates import rate_interval
+from fairaudit.claims._slices import slice_claims
+from fairaudit.claims._thresholds import threshold_verdict
 
 __all__ = [
-    "CHANGE_METHODS",
-    "GAP_LIMITS",
-    "GAP_METHODS",
-    "LIMITS",
-    "MIN_POWER",
-    "RATE_METHOD",
-    "SLICE_METHODS",
-    "TAIL_LIMITS",
-    "THRESHOLD_VERDICTS",
     "GapInference",
-    "bootstrap_change",
-    "critical_z",
     "fdr_select",
-    "gap_change_interval",
-    "gap_change_p_value",
-    "inversion_p_value",
-    "p_of_z",
     "paired_rate_change",
-    "power_z",
     "rate_change",
     "rate_interval",
-    "rows_to_settle",
     "slice_claims",
     "threshold_verdict",
-    "worst_rate_interval",
 ]

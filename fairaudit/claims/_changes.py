@@ -25,7 +25,7 @@ import numpy as np
 
 from fairaudit.claims._gaps import LIMITS, TAIL_LIMITS, GapInference
 from fairaudit.claims._levels import critical_z, inversion_p_value, p_of_z
-from fairaudit.functional import paired_newcombe_bounds
+from fairaudit.functional._intervals import paired_newcombe_bounds
 
 __all__ = [
     "CHANGE_METHODS",

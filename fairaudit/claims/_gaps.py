@@ -34,15 +34,10 @@ import numpy as np
 
 from fairaudit.claims._levels import critical_z, inversion_p_value, power_z, rows_to_settle
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import (
-    GAP_METRICS,
-    exact_bounds,
-    exact_difference_bounds,
-    fairness_arrays,
-    newcombe_bounds,
-    rate_counts,
-    wilson_bounds,
-)
+from fairaudit.functional import fairness_arrays, newcombe_bounds
+from fairaudit.functional._fairness import rate_counts
+from fairaudit.functional._intervals import exact_bounds, exact_difference_bounds, wilson_bounds
+from fairaudit.functional._registry import GAP_METRICS
 
 __all__ = ["GAP_LIMITS", "GAP_METHODS", "LIMITS", "TAIL_LIMITS", "GapInference"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairaudit.functional import exact_interval
+from fairaudit.functional._intervals import exact_interval
 
 __all__ = ["RATE_METHOD", "rate_interval"]
 

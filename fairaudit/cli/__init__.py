@@ -32,7 +32,7 @@ from fairaudit.cli import (
 )
 from fairaudit.exceptions import FairAuditError
 
-__all__ = ["COMMAND_GROUPS", "build_parser", "main"]
+__all__ = ["main"]
 
 # Modules that each define ``register(subparsers)``, in the order of ``--help``.
 _COMMAND_MODULES = (

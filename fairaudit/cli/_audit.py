@@ -20,6 +20,7 @@ from fairaudit.cli._options import (
     repairs_from_args,
     write_json,
 )
+from fairaudit.exceptions import DataValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,6 +87,13 @@ def register(subparsers: Any) -> None:
         help="with --format fairface: prefix of the image names recovered from "
         "face_name_align, to match the labels' keys (e.g. val/)",
     )
+    parser.add_argument(
+        "--exclude",
+        metavar="FILE",
+        help="leave out the suspect rows listed in FILE (fairaudit's label-issues table, a "
+        "table with the --on column, or one file a line), counted as left out with status "
+        "'suspect_label': does a disparity survive without them?",
+    )
     parser.add_argument("--model", help="name of the audited model, recorded in the audit")
     parser.add_argument("--description", help="description recorded in the audit")
     add_resamples(parser, default=0, deprecated=("--bootstrap",))
@@ -102,6 +110,15 @@ def register(subparsers: Any) -> None:
         choices=["error", "group"],
         default="error",
         help="missing sensitive values: an error, or group: a 'missing' group (default: error)",
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=None,
+        metavar="N",
+        help="read a --predictions file N rows at a time and count each chunk as it is read "
+        "(memory: one chunk and the labels; the same audit); 0: read it at once; "
+        "default: files over 256 MiB in chunks of 500,000 rows",
     )
     parser.add_argument(
         "--dask",
@@ -229,6 +246,11 @@ def run_audit(args: argparse.Namespace) -> int:
     elif _use_dask(args):
         from fairaudit.model_audit import audit_parquet
 
+        if args.exclude:
+            raise DataValidationError(
+                "--exclude is not supported for Dask logs yet: audit one table without --dask"
+            )
+
         with _quiet_dask(verbose=getattr(args, "verbose", False)):
             result = audit_parquet(
                 args.predictions,
@@ -259,6 +281,16 @@ def run_audit(args: argparse.Namespace) -> int:
 
             predictions = read_fairface_predictions(args.predictions, prefix=args.key_prefix)
             on = "file"
+        if args.exclude:
+            from fairaudit.attributes._label_quality import exclude_suspect_rows
+
+            predictions, excluded = exclude_suspect_rows(predictions, args.exclude, on=on)
+            print(
+                f"leaving out {excluded['left_out']:,} suspect row(s) of {args.exclude} "
+                f"(status {excluded['status']!r}; {excluded['already_left_out']:,} already "
+                "left out for their own status)",
+                file=sys.stderr,
+            )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = _audit_table(
@@ -275,6 +307,7 @@ def run_audit(args: argparse.Namespace) -> int:
                 model=args.model,
                 description=args.description
                 or f"predictions {args.predictions}, labels {args.labels}",
+                chunk_rows=args.chunk_rows,
             )
         for warning in caught:
             if issubclass(warning.category, UserWarning):

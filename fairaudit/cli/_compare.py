@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fairaudit.cli._options import (
     add_coding_and_repairs,
@@ -17,6 +17,10 @@ from fairaudit.cli._options import (
     codings_from_args,
     repairs_from_args,
 )
+
+if TYPE_CHECKING:
+    from fairaudit.gate._result import GateResult
+    from fairaudit.model_audit._result import AuditResult
 
 __all__ = ["register", "run_check", "run_compare", "run_pair"]
 
@@ -272,7 +276,9 @@ def run_pair(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     """Run the gate; exit status 0 passed, 1 exceeded, 3 not judged, 4 inconclusive."""
     from fairaudit.exceptions import ConfigurationError
-    from fairaudit.gate import check_audit, parse_thresholds
+    from fairaudit.gate import check_published
+    from fairaudit.gate._config import parse_thresholds
+    from fairaudit.publish._redact import PublishedAudit, read_audit_file
 
     if args.strict:
         if args.allow_unjudged:
@@ -282,8 +288,35 @@ def run_check(args: argparse.Namespace) -> int:
             "by default (exit status 3)",
             file=sys.stderr,
         )
+    audit = read_audit_file(args.audit)
+    if isinstance(audit, PublishedAudit):  # judged on what it publishes
+        if args.baseline or args.max_increase or args.max_decrease or args.config:
+            raise ConfigurationError(
+                "a published audit is gated on --max/--min alone (no baseline or configuration)"
+            )
+        result = check_published(
+            audit,
+            max=parse_thresholds(args.max, option="--max"),
+            min=parse_thresholds(args.min, option="--min"),
+            by=args.by,
+            min_support=args.min_support,
+            allow_unjudged=bool(args.allow_unjudged),
+            confidence=args.confidence,
+            decide=args.decide,
+            source=str(args.audit),
+        )
+    else:
+        result = _check_full_audit(args, audit)
+    return _report_check(args, result)
+
+
+def _check_full_audit(args: argparse.Namespace, audit: AuditResult) -> GateResult:
+    """``check_audit`` of a full audit with the command's options."""
+    from fairaudit.gate import check_audit
+    from fairaudit.gate._config import parse_thresholds
+
     result = check_audit(
-        args.audit,
+        audit,
         max=parse_thresholds(args.max, option="--max"),
         min=parse_thresholds(args.min, option="--min"),
         max_increase=parse_thresholds(args.max_increase, option="--max-increase"),
@@ -297,6 +330,12 @@ def run_check(args: argparse.Namespace) -> int:
         confidence=args.confidence,
         decide=args.decide,
     )
+    result.source = str(args.audit)  # the file, as the summary quotes it
+    return result
+
+
+def _report_check(args: argparse.Namespace, result: GateResult) -> int:
+    """Print or save the gate's result; returns its exit status."""
     if args.json == "-":
         print(json.dumps(result.to_dict(), indent=1))
     else:

@@ -40,6 +40,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="flag intersectional cells with fewer rows than N (default: 30)",
     )
     audit.add_argument("--decimals", type=int, default=6, help="decimals printed (default: 6)")
+    audit.add_argument(
+        "--label-issues",
+        metavar="FILE",
+        help="rate of likely label errors per group: fairaudit's label-issues table "
+        "(find_label_issues) or the flagged files, keyed by file (needs PATH per image)",
+    )
+    audit.add_argument(
+        "--near-duplicates",
+        metavar="CSV",
+        help="rate of rows in a near-duplicate pair with conflicting labels per group: the "
+        "pairs of 'fairaudit integrity --near-duplicates-csv'",
+    )
+    audit.add_argument(
+        "--derived",
+        metavar="FILE",
+        help="derived attributes ('fairaudit attributes'), joined by file: the suspect-label "
+        "rates are also given per skin tone",
+    )
     add_json(audit, help="also write every table as JSON")
     audit.add_argument(
         "--plots", metavar="DIR", help="save distribution bars and joint heatmaps as PNG in DIR"
@@ -120,6 +138,7 @@ def _audits_from_path(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
     loaded = load_dataset(path)
     table = loaded.table
     notes = [loaded.report.summary()]
+    table, suspect = _suspect_sources(args, table)
     audits = []
     splits = table["split"].cat.categories if "split" in table else [None]
     for split in splits:
@@ -127,18 +146,65 @@ def _audits_from_path(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
         if len(part) == 0:
             continue
         name = f"{loaded.report.dataset} {split}" if split is not None else loaded.report.dataset
-        audits.append(audit_dataset(part, name=name, min_cell_count=args.min_cell))
+        audits.append(audit_dataset(part, name=name, min_cell_count=args.min_cell, **suspect(part)))
     return audits, notes
 
 
+def _suspect_sources(args: argparse.Namespace, table: Any) -> tuple[Any, Any]:
+    """The table with the derived skin columns, and per split the suspect-label options."""
+    import pandas as pd
+
+    from fairaudit.attributes._derive import DERIVED_VOCABULARIES
+    from fairaudit.attributes._label_quality import ANY_LABEL_ISSUE, suspect_files
+
+    def read(path: str) -> pd.DataFrame:
+        try:
+            return (
+                pd.read_parquet(path) if path.endswith((".parquet", ".pq")) else pd.read_csv(path)
+            )
+        except (OSError, ValueError, ImportError) as exc:
+            raise DataValidationError(f"cannot read {path}: {exc}") from exc
+
+    issues = pairs = None
+    if args.label_issues:
+        path = str(args.label_issues)
+        issues = read(path) if path.endswith((".csv", ".parquet", ".pq")) else None
+        if issues is None or ANY_LABEL_ISSUE not in issues.columns:
+            issues = pd.DataFrame({"file": suspect_files(issues if issues is not None else path)})
+        unknown = sorted(set(issues["file"].astype(str)) - set(table["file"].astype(str)))
+        if unknown:
+            raise DataValidationError(
+                f"{len(unknown)} row(s) of {path} are not in {args.path}: {unknown[:5]}"
+            )
+    if args.near_duplicates:
+        pairs = read(str(args.near_duplicates))
+    if args.derived:
+        derived = read(str(args.derived))
+        columns = [c for c in ("skin_type", "skin_tone") if c in derived.columns]
+        derived = derived[["file", *columns]].astype(
+            {c: DERIVED_VOCABULARIES[c].dtype for c in columns}
+        )
+        table = table.drop(columns=[c for c in columns if c in table.columns]).merge(
+            derived, on="file", how="left", validate="one_to_one"
+        )
+
+    def options(part: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if issues is not None:
+            mine = issues[issues["file"].astype(str).isin(set(part["file"].astype(str)))]
+            if len(mine):
+                out["label_issues"] = mine if ANY_LABEL_ISSUE in mine else mine["file"].tolist()
+        if pairs is not None:
+            out["near_duplicates"] = pairs
+        return out
+
+    return table, options
+
+
 def _run_audit_data(args: argparse.Namespace) -> int:
-    from fairaudit.dataset_audit import (
-        compare_splits,
-        format_dataset_audit,
-        format_split_comparison,
-        plot_distributions,
-        plot_joint_heatmap,
-    )
+    from fairaudit.dataset_audit import compare_splits
+    from fairaudit.dataset_audit._plots import plot_distributions, plot_joint_heatmap
+    from fairaudit.dataset_audit._text import format_dataset_audit, format_split_comparison
 
     audits, notes = _audits_from_path(args)
     for note in notes:

@@ -139,7 +139,7 @@ def _dataset(args: argparse.Namespace) -> object:
 
 
 def _detector_names(text: str) -> list[str]:
-    from fairaudit.detect import DETECTOR_NAMES, best_detector_name
+    from fairaudit.detect._choice import DETECTOR_NAMES, best_detector_name
 
     names = [n.strip() for n in text.split(",") if n.strip()]
     names = [best_detector_name() if n == "best" else n for n in names]

@@ -144,7 +144,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.audit:
         evaluation.audit.save(args.audit)
     if args.predictions:
-        from fairaudit.inference import write_predictions
+        from fairaudit.inference._outputs import write_predictions
 
         write_predictions(evaluation.predictions, args.predictions)
     return 0

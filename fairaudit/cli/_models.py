@@ -168,8 +168,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "with ONNX Runtime against torch (max difference <= 1e-4)."
         ),
     )
-    export.add_argument("--checkpoint", required=True, type=Path, help="model checkpoint (.pt)")
+    exported = export.add_mutually_exclusive_group(required=True)
+    exported.add_argument("--checkpoint", type=Path, help="model checkpoint (.pt)")
+    exported.add_argument("--model", metavar="NAME", help="a shipped model")
     export.add_argument("--onnx", required=True, type=Path, help="ONNX file to write")
+    export.add_argument(
+        "--spec",
+        type=Path,
+        metavar="SPEC.toml",
+        help="also write the model spec that runs the ONNX file as a model fairaudit did "
+        "not train (docs/outside-models.md)",
+    )
     export.add_argument(
         "--input-size", type=int, default=None, help="image side in pixels (default: checkpoint's)"
     )
@@ -182,7 +191,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _images_argument(args: argparse.Namespace) -> object:
     """The images to predict on, as :func:`fairaudit.inference.resolve_images` takes them."""
-    from fairaudit.datasets import load_fairface, load_fairface_labels, load_utkface
+    from fairaudit.datasets import load_fairface, load_utkface
+    from fairaudit.datasets._fairface import load_fairface_labels
 
     if args.image_root is not None and args.labels is None:
         raise DataValidationError("--image-root goes with --labels")
@@ -273,7 +283,7 @@ def run_predict(args: argparse.Namespace) -> int:
     detector = None
     detect = args.detect or predictor.detect_default
     if args.detect:
-        from fairaudit.detect import best_detector_name
+        from fairaudit.detect._choice import best_detector_name
 
         chosen = best_detector_name() if args.face_detector == "best" else args.face_detector
         detector = detector_from_preset(args.preset, chosen)
@@ -308,7 +318,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.output is not None:
         print(f"wrote {len(run.table)} rows to {path}")
         if predictor.provenance is not None:
-            from fairaudit.inference import provenance_path
+            from fairaudit.inference._outputs import provenance_path
 
             print(f"wrote the model's provenance (sha256, spec) to {provenance_path(path)}")
     return 0
@@ -316,10 +326,11 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Run ``fairaudit export``."""
-    from fairaudit.inference import DEFAULT_OPSET, export_onnx
+    from fairaudit.inference import export_onnx
+    from fairaudit.inference._onnx import DEFAULT_OPSET
 
     result = export_onnx(
-        args.checkpoint,
+        _checkpoint_argument(args),
         args.onnx,
         input_size=args.input_size,
         dynamic_batch=not args.static_batch,
@@ -331,4 +342,10 @@ def run_export(args: argparse.Namespace) -> int:
         f"torch max difference {result.max_abs_diff:.2e})",
         file=sys.stdout,
     )
+    if args.spec is not None:
+        from fairaudit.inference._onnx import OnnxSession
+
+        name = args.model or Path(args.checkpoint).stem
+        OnnxSession(result.path).model_spec(name=name).write_toml(args.spec)
+        print(f"wrote {args.spec} (predict --model-file {result.path} --spec {args.spec})")
     return 0

@@ -65,19 +65,22 @@ def run_report(args: argparse.Namespace) -> int:
     import sys
 
     from fairaudit.findings import rank_disparities
-    from fairaudit.model_audit import AuditResult
-    from fairaudit.report import (
-        load_model_card,
-        terminal_summary,
-        write_findings_csv,
-        write_report,
-    )
+    from fairaudit.models._cards import audited_model_card, load_model_card
+    from fairaudit.publish._redact import PublishedAudit, read_audit_file
+    from fairaudit.report import terminal_summary, write_findings_csv, write_report
 
-    audit = AuditResult.load(args.audit)
+    audit = read_audit_file(args.audit)
+    if isinstance(audit, PublishedAudit):  # what it publishes, with what it suppressed
+        output = Path(args.output) if args.output else Path(args.audit).with_suffix(".html")
+        print(audit.write_html(output, title=args.title))
+        return 0
     confusion_by = args.confusion_by
     if confusion_by is None:
         confusion_by = ["gender"] if "gender" in audit.attributes else []
-    card = load_model_card(args.model_card) if args.model_card else None
+    if args.model_card:
+        card = load_model_card(args.model_card)
+    else:  # the card of the shipped model the audit names, if any
+        card = audited_model_card(audit.metadata)
     output = Path(args.output) if args.output else Path(args.audit).with_suffix(".html")
     path = write_report(
         audit,

@@ -167,7 +167,8 @@ def _config_from_args(args: argparse.Namespace) -> Any:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from fairaudit.training import init_distributed, load_training_tables, train
+    from fairaudit.training import load_training_tables, train
+    from fairaudit.training._distributed import init_distributed
 
     config = _config_from_args(args)
     output = Path(args.output)

@@ -14,29 +14,12 @@ from :mod:`fairaudit.functional`.
 """
 
 from fairaudit.compare._changes import compare_audits
-from fairaudit.compare._constants import (
-    COMPARISON_FORMAT,
-    COMPARISON_FORMAT_VERSION,
-    DEFAULT_METRICS,
-)
-from fairaudit.compare._detector_pairs import (
-    DETECTOR_PAIRS_FORMAT,
-    DETECTOR_PAIRS_FORMAT_VERSION,
-    DetectorPairs,
-    detector_pairs,
-)
-from fairaudit.compare._paired import PAIRED_FORMAT, PAIRED_FORMAT_VERSION, PairedCounts
+from fairaudit.compare._detector_pairs import DetectorPairs, detector_pairs
+from fairaudit.compare._paired import PairedCounts
 from fairaudit.compare._pairing import paired_counts
 from fairaudit.compare._result import Comparison
 
 __all__ = [
-    "COMPARISON_FORMAT",
-    "COMPARISON_FORMAT_VERSION",
-    "DETECTOR_PAIRS_FORMAT",
-    "DETECTOR_PAIRS_FORMAT_VERSION",
-    "DEFAULT_METRICS",
-    "PAIRED_FORMAT",
-    "PAIRED_FORMAT_VERSION",
     "Comparison",
     "DetectorPairs",
     "PairedCounts",

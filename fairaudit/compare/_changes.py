@@ -32,15 +32,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from fairaudit.claims import (
+from fairaudit.claims import GapInference, fdr_select, paired_rate_change, rate_change
+from fairaudit.claims._changes import (
     CHANGE_METHODS,
-    GapInference,
     bootstrap_change,
-    fdr_select,
     gap_change_interval,
     gap_change_p_value,
-    paired_rate_change,
-    rate_change,
 )
 from fairaudit.compare._constants import CHANGE_COLUMNS, DEFAULT_METRICS
 from fairaudit.compare._inputs import (
@@ -55,7 +52,8 @@ from fairaudit.compare._result import Comparison
 from fairaudit.compare._statistics import Block, TaskStatistics, bootstrap_statistics, paired_values
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import METRICS
-from fairaudit.model_audit import DEFAULT_MIN_SUPPORT, AuditResult
+from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
 
 __all__ = ["compare_audits"]
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from fairaudit.functional import (
-    GAP_METRICS,
-)
+from fairaudit.functional._registry import GAP_METRICS
 
 __all__ = [
     "CHANGE_COLUMNS",

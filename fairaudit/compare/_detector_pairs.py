@@ -13,28 +13,24 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
-import json
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
+from fairaudit._saved import SavedResult
 from fairaudit._version import __version__
 from fairaudit.compare._paired import cell_names
-from fairaudit.exceptions import DataValidationError, FairAuditError
-from fairaudit.functional import (
-    cell_index,
-    holm,
-    mcnemar_exact,
-    paired_difference_interval,
-    wilson_interval,
-)
+from fairaudit.exceptions import DataValidationError
+from fairaudit.functional import wilson_interval
+from fairaudit.functional._counts import cell_index
+from fairaudit.functional._intervals import mcnemar_exact, paired_difference_interval
+from fairaudit.functional._significance import holm
 from fairaudit.inputs._read import read_table
 from fairaudit.inputs._vocabularies import vocabularies_from_labels
+from fairaudit.model_audit._counts import group_frame
 from fairaudit.model_audit._detection import DETECTION_ATTRIBUTES, audit_detection
 from fairaudit.model_audit._encoding import encode_labels
 from fairaudit.model_audit._result import AuditResult
@@ -67,7 +63,7 @@ def _by_tuple(by: str | Sequence[str] | None, attributes: Mapping[str, Vocabular
     return names
 
 
-class DetectorPairs:
+class DetectorPairs(SavedResult):
     """Per-cell counts of which detectors found a face, for a paired comparison.
 
     Parameters
@@ -83,6 +79,11 @@ class DetectorPairs:
     metadata : mapping, optional
         What the counts came from (images, detectors' settings, run times).
     """
+
+    FORMAT = DETECTOR_PAIRS_FORMAT
+    FORMAT_VERSION = DETECTOR_PAIRS_FORMAT_VERSION
+    WHAT = "detector pairs"
+    LABEL = "fairaudit detector pairs"
 
     def __init__(
         self,
@@ -113,20 +114,12 @@ class DetectorPairs:
         """Images counted (readable and labelled)."""
         return int(self.joint.sum())
 
-    def __repr__(self) -> str:
-        return (
-            f"DetectorPairs(detectors={list(self.detectors)}, attributes={list(self.attributes)}, "
-            f"n_images={self.n_images})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DetectorPairs):
-            return NotImplemented
-        return (
-            self.detectors == other.detectors
-            and list(self.attributes.items()) == list(other.attributes.items())
-            and np.array_equal(self.joint, other.joint)
-        )
+    def _repr_items(self) -> list[tuple[str, object]]:
+        return [
+            ("detectors", list(self.detectors)),
+            ("attributes", list(self.attributes)),
+            ("n_images", self.n_images),
+        ]
 
     def __add__(self, other: DetectorPairs) -> DetectorPairs:
         """Counts of two disjoint sets of images (same detectors and cells)."""
@@ -153,16 +146,6 @@ class DetectorPairs:
         kept = [n for n in names if n in by]
         order = [kept.index(b) for b in by] + [len(kept)]
         return summed.transpose(order).reshape(-1, self.joint.shape[1])
-
-    def _groups(self, by: tuple[str, ...]) -> pd.DataFrame:
-        if not by:
-            return pd.DataFrame(index=range(1))
-        vocabs = [self.attributes[b] for b in by]
-        index = pd.MultiIndex.from_product([list(v.classes) for v in vocabs], names=list(by))
-        frame = index.to_frame(index=False)
-        for b, v in zip(by, vocabs, strict=True):
-            frame[b] = pd.Categorical(frame[b].astype(object), dtype=v.dtype)
-        return frame
 
     def _detected_mask(self, k: int) -> np.ndarray:
         bit = len(self.detectors) - 1 - k
@@ -204,7 +187,7 @@ class DetectorPairs:
             n = grouped.sum(axis=1)
             hit = grouped[:, self._detected_mask(k)].sum(axis=1)
             low, high = wilson_interval(hit, n, confidence=confidence)
-            frame = self._groups(by_t)
+            frame = group_frame(self.attributes, by_t)
             frame.insert(0, "detector", name)
             with np.errstate(invalid="ignore", divide="ignore"):
                 rate = np.where(n > 0, hit / np.where(n > 0, n, 1), np.nan)
@@ -251,7 +234,7 @@ class DetectorPairs:
         defined = n > 0
         if defined.any():
             adjusted[defined] = holm(p[defined])
-        frame = self._groups(by_t)
+        frame = group_frame(self.attributes, by_t)
         frame.insert(0, "detector_b", b)
         frame.insert(0, "detector_a", a)
         return frame.assign(
@@ -323,32 +306,9 @@ class DetectorPairs:
         }
 
     @classmethod
-    def from_dict(cls, obj: Mapping[str, Any], *, source: str = "detector pairs") -> DetectorPairs:
-        """Rebuild from :meth:`to_dict`'s form, refusing other formats and versions."""
-        check_saved_format(
-            obj,
-            expected=DETECTOR_PAIRS_FORMAT,
-            version=DETECTOR_PAIRS_FORMAT_VERSION,
-            label="fairaudit detector pairs",
-            what="detector pairs",
-            source=source,
-        )
-        try:
-            attributes = {str(a["attribute"]): vocab_from_json(a) for a in obj["attributes"]}
-            return cls(obj["detectors"], attributes, obj["joint"], obj.get("metadata", {}))
-        except FairAuditError as exc:
-            raise DataValidationError(f"{source}: {exc}") from exc
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise DataValidationError(f"{source}: malformed detector pairs ({exc!r})") from exc
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write as JSON, atomically; returns the path."""
-        return atomic_write_text(Path(path), json.dumps(self.to_dict(), allow_nan=False))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> DetectorPairs:
-        """Read a file written by :meth:`save`."""
-        return cls.from_dict(read_json_file(path, what="detector pairs"), source=str(path))
+    def _from_fields(cls, obj: Mapping[str, Any], *, source: str) -> DetectorPairs:
+        attributes = {str(a["attribute"]): vocab_from_json(a) for a in obj["attributes"]}
+        return cls(obj["detectors"], attributes, obj["joint"], obj.get("metadata", {}))
 
 
 def _table(run: Any, name: str) -> pd.DataFrame:

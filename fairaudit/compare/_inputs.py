@@ -11,12 +11,8 @@ import numpy as np
 
 from fairaudit.compare._paired import PairedCounts
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import (
-    CLASS_METRICS,
-    GAP_METRICS,
-    SLICE_METRICS,
-    normalize_by,
-)
+from fairaudit.functional._counts import normalize_by
+from fairaudit.functional._registry import CLASS_METRICS, GAP_METRICS, SLICE_METRICS
 from fairaudit.model_audit import AuditResult
 from fairaudit.vocab import Vocabulary
 

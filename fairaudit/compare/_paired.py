@@ -16,35 +16,28 @@ verifies this before a comparison uses the pairs.
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import os
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from fairaudit._io import atomic_write_text, read_json_file
+from fairaudit._saved import SavedResult
 from fairaudit._version import __version__
-from fairaudit.exceptions import DataValidationError, FairAuditError
-from fairaudit.functional import (
-    group_sum,
-    holm,
-    mcnemar_exact,
-    normalize_by,
-    paired_difference_interval,
-)
-from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT, SmallSliceWarning
+from fairaudit.exceptions import DataValidationError
+from fairaudit.functional._counts import group_sum, normalize_by
+from fairaudit.functional._intervals import mcnemar_exact, paired_difference_interval
+from fairaudit.functional._significance import holm
+from fairaudit.model_audit._counts import group_frame
 from fairaudit.model_audit._saved_form import (
-    check_saved_format,
     checked_task_counts,
     integer_counts,
     stamped_metadata,
     vocab_from_json,
     vocab_to_json,
 )
+from fairaudit.model_audit._views import DEFAULT_MIN_SUPPORT, SmallSliceWarning, slice_status
 from fairaudit.vocab import Vocabulary
 
 if TYPE_CHECKING:
@@ -58,11 +51,7 @@ PAIRED_FORMAT = "fairaudit-paired"
 PAIRED_FORMAT_VERSION = 1
 
 
-def _status(n: np.ndarray, min_support: int) -> np.ndarray:
-    return np.where(n == 0, "empty", np.where(n < min_support, "small", "ok"))
-
-
-class PairedCounts:
+class PairedCounts(SavedResult):
     """Per-cell, per-true-class 2x2 agreement tables of two versions on the same rows.
 
     Build one with :func:`fairaudit.compare.paired_counts` from two predictions
@@ -83,6 +72,11 @@ class PairedCounts:
     metadata : dict, optional
         JSON-serialisable description (sources, join report: rows left out and why).
     """
+
+    FORMAT = PAIRED_FORMAT
+    FORMAT_VERSION = PAIRED_FORMAT_VERSION
+    WHAT = "paired counts"
+    LABEL = "fairaudit paired counts"
 
     def __init__(
         self,
@@ -119,27 +113,15 @@ class PairedCounts:
         first = next(iter(self.counts.values()), None)
         return int(first.sum()) if first is not None else 0
 
-    def __repr__(self) -> str:
+    def _repr_items(self) -> list[tuple[str, object]]:
         tasks = ", ".join(f"{t}({len(v)})" for t, v in self.tasks.items())
         attrs = " x ".join(f"{a}({len(v)})" for a, v in self.attributes.items())
-        return (
-            f"PairedCounts({self.names[0]!r} vs {self.names[1]!r}, n_rows={self.n_rows}, "
-            f"tasks=[{tasks}], cells={attrs or 'overall'})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        """Equal names, vocabularies and counts (metadata is not compared)."""
-        if not isinstance(other, PairedCounts):
-            return NotImplemented
-        return (
-            self.names == other.names
-            and self.tasks == other.tasks
-            and self.attributes == other.attributes
-            and self.counts.keys() == other.counts.keys()
-            and all(np.array_equal(self.counts[t], other.counts[t]) for t in self.counts)
-        )
-
-    __hash__ = None  # type: ignore[assignment]
+        return [
+            ("", f"{self.names[0]!r} vs {self.names[1]!r}"),
+            ("n_rows", self.n_rows),
+            ("tasks", f"[{tasks}]"),
+            ("cells", attrs or "overall"),
+        ]
 
     def _check_task(self, task: str) -> Vocabulary:
         if task not in self.tasks:
@@ -215,7 +197,7 @@ class PairedCounts:
         tables = self.grouped(task, by=by_t).reshape(-1, len(vocab), 2, 2)
         if not per_class:
             tables = tables.sum(axis=1)
-        frame = _groups_frame(self.attributes, by_t)
+        frame = group_frame(self.attributes, by_t)
         if per_class:
             frame = frame.loc[frame.index.repeat(len(vocab))].reset_index(drop=True)
             frame["class"] = pd.Categorical.from_codes(
@@ -242,7 +224,7 @@ class PairedCounts:
         defined = ~np.isnan(p)
         adjusted[defined] = holm(p[defined])
         frame["p_holm"] = adjusted
-        frame["status"] = _status(n, min_support)
+        frame["status"] = slice_status(n, min_support)
         small = int(((n > 0) & (n < min_support)).sum())
         if small:
             warnings.warn(
@@ -333,67 +315,24 @@ class PairedCounts:
         }
 
     @classmethod
-    def from_dict(cls, obj: Mapping[str, Any], *, source: str = "paired counts") -> PairedCounts:
-        """Rebuild from :meth:`to_dict`'s form, refusing other formats and versions."""
-        check_saved_format(
-            obj,
-            expected=PAIRED_FORMAT,
-            version=PAIRED_FORMAT_VERSION,
-            label="fairaudit paired counts",
-            what="paired counts",
-            source=source,
+    def _from_fields(cls, obj: Mapping[str, Any], *, source: str) -> PairedCounts:
+        tasks = {str(t["task"]): vocab_from_json(t) for t in obj["tasks"]}
+        attributes = {str(a["attribute"]): vocab_from_json(a) for a in obj["attributes"]}
+        counts = {
+            t: integer_counts(c, what=f"paired counts of task {t!r}")
+            for t, c in obj["counts"].items()
+        }
+        return cls(
+            tasks=tasks,
+            attributes=attributes,
+            counts=counts,
+            names=list(obj["names"]),
+            metadata=obj.get("metadata", {}),
         )
-        try:
-            tasks = {str(t["task"]): vocab_from_json(t) for t in obj["tasks"]}
-            attributes = {str(a["attribute"]): vocab_from_json(a) for a in obj["attributes"]}
-            counts = {
-                t: integer_counts(c, what=f"paired counts of task {t!r}")
-                for t, c in obj["counts"].items()
-            }
-            return cls(
-                tasks=tasks,
-                attributes=attributes,
-                counts=counts,
-                names=list(obj["names"]),
-                metadata=obj.get("metadata", {}),
-            )
-        except FairAuditError as exc:
-            raise DataValidationError(f"{source}: {exc}") from exc
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise DataValidationError(f"{source}: malformed paired counts file ({exc!r})") from exc
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write as JSON, atomically; returns the path."""
-        return atomic_write_text(Path(path), json.dumps(self.to_dict(), allow_nan=False))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> PairedCounts:
-        """Read a file written by :meth:`save`.
-
-        Raises
-        ------
-        DataValidationError
-            If the file is missing, not JSON, not paired counts, or of another
-            ``format_version``.
-        """
-        obj = read_json_file(path, what="paired counts")
-        return cls.from_dict(obj, source=str(path))
 
 
 def _describe(vocabs: Mapping[str, Vocabulary]) -> str:
     return "[" + ", ".join(f"{k}({len(v)})" for k, v in vocabs.items()) + "]"
-
-
-def _groups_frame(attributes: Mapping[str, Vocabulary], by: tuple[str, ...]) -> pd.DataFrame:
-    """One row per group of ``by`` (C order), categorical columns (as AuditResult)."""
-    if not by:
-        return pd.DataFrame(index=range(1))
-    vocabs = [attributes[b] for b in by]
-    index = pd.MultiIndex.from_product([list(v.classes) for v in vocabs], names=list(by))
-    frame = index.to_frame(index=False)
-    for b, v in zip(by, vocabs, strict=True):
-        frame[b] = pd.Categorical(frame[b].astype(object), dtype=v.dtype)
-    return frame
 
 
 def cell_names(attributes: Mapping[str, Vocabulary], cells: np.ndarray) -> list[str]:

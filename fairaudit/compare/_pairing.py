@@ -26,7 +26,7 @@ import pandas as pd
 
 from fairaudit.compare._paired import PairedCounts
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import cell_index
+from fairaudit.functional._counts import cell_index
 from fairaudit.inputs._join import JoinWarning
 from fairaudit.inputs._prepare import coding_record, decide, finish, read_and_join, restricted
 from fairaudit.inputs._read import read_table

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fairaudit._io import atomic_write_text
+from fairaudit._saved import WrittenResult
 from fairaudit._version import __version__
 from fairaudit.compare._constants import COMPARISON_FORMAT, COMPARISON_FORMAT_VERSION
 from fairaudit.compare._paired import PairedCounts
@@ -25,7 +23,8 @@ from fairaudit.compare._wording import (
     metric_label,
 )
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import METRICS, SLICE_METRICS
+from fairaudit.functional import METRICS
+from fairaudit.functional._registry import SLICE_METRICS
 from fairaudit.model_audit import AuditResult
 
 __all__ = ["FINDING_COLUMNS", "Comparison"]
@@ -61,7 +60,7 @@ FINDING_COLUMNS = [
 ]
 
 
-class Comparison:
+class Comparison(WrittenResult):
     """Changes of every metric between a baseline and one or more candidate versions.
 
     Attributes
@@ -93,7 +92,16 @@ class Comparison:
         Pairs used per candidate name (oriented baseline first).
     settings : dict
         Confidence, resamples, seed, minimum support, tasks, groupings, metrics.
+
+    Notes
+    -----
+    :meth:`save` writes the changes, findings and settings as a report; it is not read
+    back (the audits and pairs it came from are the saved inputs of a comparison).
     """
+
+    FORMAT = COMPARISON_FORMAT
+    FORMAT_VERSION = COMPARISON_FORMAT_VERSION
+    WHAT = "comparison"
 
     def __init__(
         self,
@@ -110,13 +118,14 @@ class Comparison:
         self.paired = dict(paired)
         self.settings = dict(settings)
 
-    def __repr__(self) -> str:
+    def _repr_items(self) -> list[tuple[str, object]]:
         counts = self.changes["direction"].value_counts()
-        return (
-            f"Comparison(baseline={self.baseline!r}, candidates={self.candidates}, "
-            f"improved={int(counts.get('improved', 0))}, "
-            f"regressed={int(counts.get('regressed', 0))})"
-        )
+        return [
+            ("baseline", repr(self.baseline)),
+            ("candidates", self.candidates),
+            ("improved", int(counts.get("improved", 0))),
+            ("regressed", int(counts.get("regressed", 0))),
+        ]
 
     @property
     def baseline(self) -> str:
@@ -475,9 +484,9 @@ class Comparison:
             "changes": changes.to_dict(orient="records"),
         }
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_dict` as JSON, atomically; returns the path."""
-        return atomic_write_text(Path(path), json.dumps(self.to_dict(), default=_json_default))
+    def _json_text(self) -> str:
+        """:meth:`to_dict` as JSON (numpy scalars as numbers)."""
+        return json.dumps(self.to_dict(), default=_json_default)
 
 
 def _lower_bound(rows: pd.DataFrame | pd.Series) -> Any:

@@ -17,17 +17,10 @@ from fairaudit.compare._wording import (
     conditions_text,
     subject,
 )
-from fairaudit.functional import (
-    CLASS_METRICS,
-    GAP_METRICS,
-    SLICE_METRICS,
-    class_metric_values,
-    gap_values,
-    group_sum,
-    group_sums,
-    multinomial_replicates,
-    slice_metric_values,
-)
+from fairaudit.functional import class_metric_values, gap_values, slice_metric_values
+from fairaudit.functional._counts import group_sum, group_sums
+from fairaudit.functional._registry import CLASS_METRICS, GAP_METRICS, SLICE_METRICS
+from fairaudit.functional._resampling import multinomial_replicates
 from fairaudit.model_audit import AuditResult
 
 __all__ = ["Block", "TaskStatistics", "bootstrap_statistics", "paired_values"]

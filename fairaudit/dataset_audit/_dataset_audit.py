@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
@@ -12,6 +13,7 @@ import pandas as pd
 
 from fairaudit.dataset_audit._counts import LabelCounts
 from fairaudit.dataset_audit._imbalance import imbalance_statistics
+from fairaudit.dataset_audit._suspect_labels import suspect_label_rates
 from fairaudit.exceptions import DataValidationError
 from fairaudit.vocab import ATTRIBUTES, Vocabulary
 
@@ -30,11 +32,19 @@ class DatasetAudit:
         What was audited (e.g. ``"FairFace train"``), shown in tables and reports.
     min_cell_count : int
         Intersectional cells with fewer rows than this are flagged as too small.
+    suspect_labels : pandas.DataFrame, optional
+        The rate of suspect labels per group (label issues, near-duplicate
+        conflicts), :func:`~fairaudit.dataset_audit._suspect_labels.suspect_label_rates`;
+        None when :func:`audit_dataset` was given neither.
+    suspect_notes : dict, optional
+        What the suspect-label rates rest on (rows checked, pairs).
     """
 
     counts: LabelCounts
     name: str = "dataset"
     min_cell_count: int = 30
+    suspect_labels: pd.DataFrame | None = field(default=None, compare=False)
+    suspect_notes: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def attributes(self) -> tuple[str, ...]:
@@ -118,8 +128,12 @@ class DatasetAudit:
         return cells.sort_values("count", kind="stable").head(k).reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able summary: totals, distributions, imbalance, joint counts, smallest cells."""
-        return {
+        """A JSON-able summary: totals, distributions, imbalance, joint counts, smallest cells.
+
+        With suspect-label rates, also ``suspect_labels`` (their records) and
+        ``suspect_notes``.
+        """
+        out = {
             "name": self.name,
             "n": self.n,
             "attributes": {
@@ -144,6 +158,13 @@ class DatasetAudit:
                 for row in self.smallest_cells().to_dict("records")
             ],
         }
+        if self.suspect_labels is not None:
+            out["suspect_labels"] = [
+                {k: _jsonable(v) for k, v in row.items()}
+                for row in self.suspect_labels.to_dict("records")
+            ]
+            out["suspect_notes"] = dict(self.suspect_notes or {})
+        return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -161,6 +182,9 @@ def audit_dataset(
     vocabularies: Mapping[str, Vocabulary] | None = None,
     name: str = "dataset",
     min_cell_count: int = 30,
+    label_issues: pd.DataFrame | Sequence[str] | str | os.PathLike[str] | None = None,
+    near_duplicates: pd.DataFrame | str | os.PathLike[str] | None = None,
+    confidence: float = 0.95,
 ) -> DatasetAudit:
     """Audit the label distribution of a dataset.
 
@@ -178,6 +202,15 @@ def audit_dataset(
         Label of the audited data in tables and reports.
     min_cell_count : int, default=30
         Intersectional cells with fewer rows are flagged as too small to judge.
+    label_issues : pandas.DataFrame, sequence of str or path, optional
+        Rows whose label is likely wrong, keyed by ``file``:
+        :func:`fairaudit.attributes.find_label_issues`' table or the flagged files.
+        Needs ``data`` as one row per image with a ``file`` column.
+    near_duplicates : pandas.DataFrame or path, optional
+        Near-duplicate pairs (``file_a``, ``file_b``, ``conflict``): rows in a pair
+        whose labels disagree are suspect. Needs ``data`` as with ``label_issues``.
+    confidence : float, default=0.95
+        Coverage of the suspect-label rates' Wilson intervals.
 
     Returns
     -------
@@ -205,4 +238,25 @@ def audit_dataset(
         )
     if counts.total == 0:
         raise DataValidationError(f"{name}: no rows to audit")
-    return DatasetAudit(counts=counts, name=name, min_cell_count=min_cell_count)
+    suspect, notes = None, None
+    if label_issues is not None or near_duplicates is not None:
+        if not isinstance(data, pd.DataFrame) or "count" in data.columns:
+            raise DataValidationError(
+                f"{name}: suspect-label rates need one row per image (a labels table with a "
+                "'file' column), not aggregate counts"
+            )
+        suspect, notes = suspect_label_rates(
+            data,
+            attributes=list(attributes),
+            label_issues=label_issues,
+            near_duplicates=near_duplicates,
+            confidence=confidence,
+            vocabularies={v.name: v for v in counts.vocabularies},
+        )
+    return DatasetAudit(
+        counts=counts,
+        name=name,
+        min_cell_count=min_cell_count,
+        suspect_labels=suspect,
+        suspect_notes=notes,
+    )

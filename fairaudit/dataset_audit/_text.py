@@ -8,7 +8,7 @@ from fairaudit.dataset_audit._dataset_audit import DatasetAudit
 from fairaudit.dataset_audit._imbalance import IMBALANCE_STATISTICS
 from fairaudit.dataset_audit._split_comparison import SplitComparison
 
-__all__ = ["format_dataset_audit", "format_split_comparison"]
+__all__ = ["format_dataset_audit", "format_split_comparison", "format_suspect_labels"]
 
 
 def _table(frame: pd.DataFrame, decimals: int) -> str:
@@ -68,7 +68,27 @@ def format_dataset_audit(audit: DatasetAudit, *, decimals: int = 6, n_smallest: 
         "(small = True):",
         _table(audit.smallest_cells(n_smallest), decimals),
     ]
+    if audit.suspect_labels is not None:
+        parts += ["", *format_suspect_labels(audit, decimals=decimals)]
     return "\n".join(parts)
+
+
+def format_suspect_labels(audit: DatasetAudit, *, decimals: int = 6) -> list[str]:
+    """The lines of the suspect-label rates per group (none without them)."""
+    if audit.suspect_labels is None:
+        return []
+    words = {
+        "label_issue": "likely label errors (confident learning on out-of-sample probabilities)",
+        "near_duplicate_conflict": "rows in a near-duplicate pair whose labels disagree",
+    }
+    parts = ["Suspect labels per group (rate with its Wilson interval, each unadjusted):"]
+    for kind, rows in audit.suspect_labels.groupby("kind", sort=False):
+        notes = (audit.suspect_notes or {}).get(str(kind), {})
+        said = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in notes.items())
+        parts += ["", f"{kind}: {words.get(str(kind), str(kind))}" + (f" ({said})" if said else "")]
+        table = rows.drop(columns="kind").set_index(["attribute", "group"])
+        parts.append(_table(table, decimals))
+    return parts
 
 
 def format_split_comparison(comparison: SplitComparison, *, decimals: int = 6) -> str:

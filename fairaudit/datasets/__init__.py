@@ -16,56 +16,33 @@ the core install.
 
 from __future__ import annotations
 
-from fairaudit._images import load_rgb, to_rgb
 from fairaudit._lazy import torch_attributes
 from fairaudit.datasets._autodetect import load_dataset
-from fairaudit.datasets._fairface import load_fairface, load_fairface_labels
-from fairaudit.datasets._image_sets import (
-    IMAGE_EXTENSIONS,
-    ImageSet,
-    images_from_files,
-    images_from_folder,
-    images_from_table,
-    resolve_images,
-)
+from fairaudit.datasets._fairface import load_fairface
+from fairaudit.datasets._image_sets import ImageSet, images_from_folder
 from fairaudit.datasets._integrity import IntegrityReport, check_integrity
-from fairaudit.datasets._near_duplicates import find_near_duplicates, perceptual_hash
-from fairaudit.datasets._report import LabelRepair, LoadedDataset, LoadReport
-from fairaudit.datasets._utkface import load_utkface, parse_utkface_name
+from fairaudit.datasets._near_duplicates import find_near_duplicates
+from fairaudit.datasets._report import LoadedDataset
+from fairaudit.datasets._utkface import load_utkface
 
 #: The names that need torch (the extra ``models``), by the private module defining
 #: them: imported on first use, so that the loaders, integrity checks and image sets
 #: work in the core install.
 _NEEDS_TORCH = {
     "FaceDataset": "_torchdata",
-    "collate_faces": "_torchdata",
-    "ImageTransform": "_transforms",
 }
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
     "FaceDataset",
     "ImageSet",
-    "ImageTransform",
     "IntegrityReport",
-    "LabelRepair",
-    "LoadReport",
     "LoadedDataset",
     "check_integrity",
     "find_near_duplicates",
-    "collate_faces",
-    "images_from_files",
     "images_from_folder",
-    "images_from_table",
     "load_dataset",
     "load_fairface",
-    "load_fairface_labels",
-    "load_rgb",
     "load_utkface",
-    "parse_utkface_name",
-    "perceptual_hash",
-    "resolve_images",
-    "to_rgb",
 ]
 
 

@@ -242,8 +242,9 @@ def hamming_pairs(
 
 def _correlation(pixels: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Pearson correlation of the downscales of each pair (0 when one is flat)."""
-    a = pixels[i].reshape(len(i), -1).astype(np.float64)
-    b = pixels[j].reshape(len(j), -1).astype(np.float64)
+    size = int(np.prod(pixels.shape[1:]))  # -1 cannot be inferred for no pair
+    a = pixels[i].reshape(len(i), size).astype(np.float64)
+    b = pixels[j].reshape(len(j), size).astype(np.float64)
     a -= a.mean(axis=1, keepdims=True)
     b -= b.mean(axis=1, keepdims=True)
     norm = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)

@@ -18,67 +18,23 @@ FairFace-style aligned chip (5-point landmarks, padding 0.25). Pick one by name
 with :func:`make_detector`; :func:`best_detector_name` is the best installed.
 """
 
-from fairaudit.detect._box import Box, DetectedFace, expand_box
-from fairaudit.detect._choice import (
-    DETECTOR_NAMES,
-    DETECTOR_PRESETS,
-    available_detectors,
-    best_detector_name,
-    make_detector,
-)
-from fairaudit.detect._dataset import (
-    DETECTION_STATUSES,
-    DetectionRun,
-    DetectionSummary,
-    detect_dataset,
-)
-from fairaudit.detect._descriptor import DESCRIPTOR_SIZE, DlibFaceDescriptor
-from fairaudit.detect._detect import (
-    BORDER_MODES,
-    FaceDetector,
-    ImageInput,
-    default_detector,
-    detect_faces,
-    read_image,
-)
-from fairaudit.detect._dlib import (
-    DLIB_KINDS,
-    DLIB_MODEL_FILES,
-    MODELS_ENV,
-    DlibDetector,
-    dlib_available,
-    dlib_model_path,
-)
-from fairaudit.detect._haar import DEFAULT_CASCADE, HaarCascadeDetector, default_cascade_path
+from fairaudit.detect._box import Box, DetectedFace
+from fairaudit.detect._choice import available_detectors, make_detector
+from fairaudit.detect._dataset import detect_dataset
+from fairaudit.detect._detect import default_detector, detect_faces
+from fairaudit.detect._dlib import DlibDetector
+from fairaudit.detect._face_detector import FaceDetector
+from fairaudit.detect._haar import HaarCascadeDetector
 
 __all__ = [
-    "DESCRIPTOR_SIZE",
-    "DlibFaceDescriptor",
-    "BORDER_MODES",
-    "DEFAULT_CASCADE",
-    "DETECTION_STATUSES",
-    "DETECTOR_NAMES",
-    "DETECTOR_PRESETS",
-    "DLIB_KINDS",
-    "DLIB_MODEL_FILES",
-    "MODELS_ENV",
     "Box",
     "DetectedFace",
-    "DetectionRun",
-    "DetectionSummary",
     "DlibDetector",
     "FaceDetector",
     "HaarCascadeDetector",
-    "ImageInput",
     "available_detectors",
-    "best_detector_name",
-    "default_cascade_path",
     "default_detector",
     "detect_dataset",
     "detect_faces",
-    "dlib_available",
-    "dlib_model_path",
-    "expand_box",
     "make_detector",
-    "read_image",
 ]

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-from typing import TYPE_CHECKING
 
 from fairaudit.detect._dlib import DlibDetector, dlib_available
+from fairaudit.detect._face_detector import FaceDetector
 from fairaudit.exceptions import ConfigurationError, MissingDependencyError
-
-if TYPE_CHECKING:
-    from fairaudit.detect._detect import FaceDetector
 
 __all__ = [
     "DETECTOR_NAMES",

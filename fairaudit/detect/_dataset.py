@@ -13,7 +13,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from fairaudit._io import atomic_path
-from fairaudit.detect._detect import FaceDetector, default_detector, detect_faces, read_image
+from fairaudit.detect._detect import default_detector, detect_faces, read_image
+from fairaudit.detect._face_detector import FaceDetector
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.schema import (
     BOX_COORDINATE_COLUMNS,
@@ -195,7 +196,7 @@ def detect_dataset(
     """
     # Imported here, not at the top: importing fairaudit.detect stays light (detect
     # and datasets share a layer).
-    from fairaudit.datasets import resolve_images
+    from fairaudit.datasets._image_sets import resolve_images
 
     if detector is None:
         detector = default_detector()

@@ -5,19 +5,19 @@ from __future__ import annotations
 import functools
 import io
 import os
-from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 import numpy as np
 from PIL import Image
 
 from fairaudit._images import load_rgb, to_rgb
 from fairaudit.detect._box import Box, DetectedFace, expand_box
+from fairaudit.detect._choice import best_detector_name, make_detector
+from fairaudit.detect._face_detector import FaceDetector
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 
 __all__ = [
     "BORDER_MODES",
-    "FaceDetector",
     "ImageInput",
     "default_detector",
     "detect_faces",
@@ -29,32 +29,6 @@ BORDER_MODES: tuple[str, ...] = ("pad", "clip")
 
 #: What :func:`detect_faces` reads: a file path, a PIL image, an RGB array or encoded bytes.
 ImageInput = str | os.PathLike[str] | Image.Image | np.ndarray | bytes | bytearray | memoryview
-
-
-@runtime_checkable
-class FaceDetector(Protocol):
-    """What :func:`detect_faces` needs from a face detector.
-
-    Any object with this ``detect`` method can be plugged in. A detector that
-    also has ``detect_with_scores(image) -> list[tuple[Box, float]]`` gives each
-    face a score (as :class:`HaarCascadeDetector` does); otherwise scores are None.
-    """
-
-    def detect(self, image: np.ndarray) -> Sequence[Box]:
-        """Face boxes in an RGB image.
-
-        Parameters
-        ----------
-        image : numpy.ndarray
-            Read-only RGB image, ``uint8`` of shape ``(height, width, 3)``.
-
-        Returns
-        -------
-        sequence of Box
-            One box per face, in image pixel coordinates, any order. A box may
-            reach past the image border but must overlap the image.
-        """
-        ...
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,8 +52,6 @@ def default_detector() -> FaceDetector:
     MissingDependencyError
         Neither OpenCV nor dlib is installed, or a dlib model file is corrupt.
     """
-    from fairaudit.detect._choice import best_detector_name, make_detector
-
     return make_detector(best_detector_name(), preset="photos", align=True)
 
 

@@ -19,14 +19,11 @@ Every value comes from :mod:`fairaudit.functional` through an
 :class:`~fairaudit.model_audit.AuditResult`; nothing here recomputes a metric.
 """
 
-from fairaudit.findings._disparities import RANKED_GAPS, class_recall, rank_disparities
-from fairaudit.findings._slices import SLICE_RATES, worst_slices
+from fairaudit.findings._disparities import rank_disparities
+from fairaudit.findings._slices import worst_slices
 from fairaudit.findings._verdict import verdict_sentences
 
 __all__ = [
-    "RANKED_GAPS",
-    "SLICE_RATES",
-    "class_recall",
     "rank_disparities",
     "verdict_sentences",
     "worst_slices",

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from fairaudit.claims import GapInference, fdr_select, rate_interval
-from fairaudit.functional import rate_counts
-from fairaudit.model_audit import DEFAULT_MIN_SUPPORT, AuditResult
+from fairaudit.claims import GapInference, fdr_select
+from fairaudit.functional._fairness import rate_counts
+from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
+from fairaudit.model_audit._views import group_rate_table
 
 __all__ = ["RANKED_GAPS", "class_recall", "rank_disparities"]
 
@@ -159,7 +161,7 @@ def rank_disparities(
 
 def claim_rate(metric: str) -> str:
     """The rate whose rows judge a ranked gap's groups (TPR for equalized odds' halves)."""
-    from fairaudit.functional import GAP_METRICS
+    from fairaudit.functional._registry import GAP_METRICS
 
     rate = GAP_METRICS[metric].rate
     return "tpr" if rate == "tpr+fpr" else rate
@@ -199,16 +201,13 @@ def class_recall(audit: AuditResult, task: str, *, confidence: float = 0.95) -> 
         ``ci_high``; sorted as the task's classes.
     """
     vocab = audit.task_vocabulary(task)
-    cm = audit.grouped_counts(task)
-    hits, totals = rate_counts(cm[None])["tpr"]
-    low, high = rate_interval(hits[0], totals[0], confidence=confidence)
-    recall = audit.per_class(task, min_support=0)["recall"].to_numpy()
+    view = group_rate_table(audit, task, rate="tpr", confidence=confidence)
     return pd.DataFrame(
         {
             "class": list(vocab.classes),
-            "support": totals[0].astype(np.int64),
-            "recall": np.where(totals[0] > 0, recall, np.nan),
-            "ci_low": low,
-            "ci_high": high,
+            "support": view["n"].to_numpy(),
+            "recall": view["rate"].to_numpy(),
+            "ci_low": view["lower"].to_numpy(),
+            "ci_high": view["upper"].to_numpy(),
         }
     )

@@ -25,8 +25,9 @@ import pandas as pd
 
 from fairaudit.claims import slice_claims
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import rate_counts
-from fairaudit.model_audit import DEFAULT_MIN_SUPPORT, AuditResult
+from fairaudit.functional._fairness import rate_counts
+from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
 
 __all__ = ["SLICE_RATES", "worst_slices"]
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from fairaudit.functional import GAP_METRICS
+from fairaudit.functional._registry import GAP_METRICS
 
 __all__ = ["verdict_sentences"]
 

@@ -45,17 +45,72 @@ def accuracy(cm: np.ndarray) -> np.ndarray:
     return _divide(np.trace(cm, axis1=-2, axis2=-1), support(cm), np.nan)
 
 
+def per_class_score(cm: np.ndarray, *, score: str, zero_division: float = 0.0) -> np.ndarray:
+    """One per-class score (``"precision"``, ``"recall"`` or ``"f1"``) of shape ``(..., C)``.
+
+    Parameters
+    ----------
+    cm : numpy.ndarray, shape (..., C, C)
+        Confusion counts.
+    score : {"precision", "recall", "f1"}
+        ``tp_k / p_k``, ``tp_k / t_k`` or ``2 tp_k / (t_k + p_k)``.
+    zero_division : float, default=0.0
+        Value of an ill-defined score (a zero denominator).
+    """
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    if score == "precision":
+        return _divide(tp, cm.sum(axis=-2), zero_division)
+    if score == "recall":
+        return _divide(tp, cm.sum(axis=-1), zero_division)
+    if score == "f1":
+        return _divide(2 * tp, cm.sum(axis=-1) + cm.sum(axis=-2), zero_division)
+    raise ValueError(f"score must be 'precision', 'recall' or 'f1', got {score!r}")
+
+
 def per_class_scores(
     cm: np.ndarray, *, zero_division: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-class precision, recall and F1, each of shape ``(..., C)``."""
-    tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    true_count = cm.sum(axis=-1)
-    pred_count = cm.sum(axis=-2)
-    precision = _divide(tp, pred_count, zero_division)
-    recall = _divide(tp, true_count, zero_division)
-    f1 = _divide(2 * tp, true_count + pred_count, zero_division)
+    precision, recall, f1 = (
+        per_class_score(cm, score=score, zero_division=zero_division)
+        for score in ("precision", "recall", "f1")
+    )
     return precision, recall, f1
+
+
+def averaged_score(
+    cm: np.ndarray, *, score: str, average: str, zero_division: float = 0.0
+) -> np.ndarray:
+    """Macro or weighted average of one per-class score, of shape ``(...)``.
+
+    Parameters
+    ----------
+    cm : numpy.ndarray, shape (..., C, C)
+        Confusion counts.
+    score : {"precision", "recall", "f1"}
+        The per-class score averaged (:func:`per_class_score`).
+    average : {"macro", "weighted"}
+        ``"macro"``: unweighted mean over the classes present in the slice (as
+        true or predicted label). ``"weighted"``: mean weighted by the number of
+        true rows of each class.
+    zero_division : float, default=0.0
+        Value of ill-defined per-class scores (NaN makes the average skip them).
+
+    Returns
+    -------
+    numpy.ndarray
+        NaN for an empty slice.
+    """
+    true_count = cm.sum(axis=-1).astype(np.float64)
+    if average == "macro":
+        weights = ((true_count + cm.sum(axis=-2)) > 0).astype(np.float64)
+    elif average == "weighted":
+        weights = true_count
+    else:
+        raise ValueError(f"average must be 'macro' or 'weighted', got {average!r}")
+    values = per_class_score(cm, score=score, zero_division=zero_division)
+    w = np.where(np.isnan(values), 0.0, weights)
+    return _divide((np.nan_to_num(values) * w).sum(axis=-1), w.sum(axis=-1), np.nan)
 
 
 def averaged_scores(
@@ -68,9 +123,7 @@ def averaged_scores(
     cm : numpy.ndarray, shape (..., C, C)
         Confusion counts.
     average : {"macro", "weighted"}
-        ``"macro"``: unweighted mean over the classes present in the slice (as
-        true or predicted label). ``"weighted"``: mean weighted by the number of
-        true rows of each class.
+        See :func:`averaged_score`.
     zero_division : float, default=0.0
         Value of ill-defined per-class scores (NaN makes the averages skip them).
 
@@ -79,19 +132,11 @@ def averaged_scores(
     tuple of numpy.ndarray
         precision, recall, F1; NaN for an empty slice.
     """
-    scores = per_class_scores(cm, zero_division=zero_division)
-    true_count = cm.sum(axis=-1).astype(np.float64)
-    if average == "macro":
-        weights = ((true_count + cm.sum(axis=-2)) > 0).astype(np.float64)
-    elif average == "weighted":
-        weights = true_count
-    else:
-        raise ValueError(f"average must be 'macro' or 'weighted', got {average!r}")
-    out = []
-    for score in scores:
-        w = np.where(np.isnan(score), 0.0, weights)
-        out.append(_divide((np.nan_to_num(score) * w).sum(axis=-1), w.sum(axis=-1), np.nan))
-    return out[0], out[1], out[2]
+    precision, recall, f1 = (
+        averaged_score(cm, score=score, average=average, zero_division=zero_division)
+        for score in ("precision", "recall", "f1")
+    )
+    return precision, recall, f1
 
 
 def balanced_accuracy(cm: np.ndarray) -> np.ndarray:

@@ -136,6 +136,88 @@ def gap_statistics(rate: np.ndarray, axis: int) -> dict[str, np.ndarray]:
 _KEYS = ("value", "low", "high", "low_group", "high_group", "n_groups")
 
 
+class RateGaps:
+    """Gap statistics of each per-group rate of some counts, each computed when first asked.
+
+    The work the gaps of one count array share: :func:`group_rates` once, and
+    :func:`gap_statistics` once per rate, however many gaps compare that rate.
+
+    Parameters
+    ----------
+    cm : numpy.ndarray, shape (..., G, C, C)
+        Confusion counts of each group.
+    min_support : int, default=0
+        Rows a group's rate needs to take part (see :func:`group_rates`).
+    """
+
+    def __init__(self, cm: np.ndarray, *, min_support: int = 0) -> None:
+        self.cm = cm
+        self.min_support = min_support
+        self._rates: dict[str, np.ndarray] | None = None
+        self._statistics: dict[str, dict[str, np.ndarray]] = {}
+
+    def __getitem__(self, rate: str) -> dict[str, np.ndarray]:
+        """:func:`gap_statistics` of one rate over the groups (accuracy has no class axis)."""
+        if rate not in self._statistics:
+            if self._rates is None:
+                self._rates = group_rates(self.cm, min_support=self.min_support)
+            if rate not in self._rates:
+                raise ValueError(f"unknown rate {rate!r}; known: {[*self._rates, 'tpr+fpr']}")
+            axis = -1 if rate == "accuracy" else -2
+            self._statistics[rate] = gap_statistics(self._rates[rate], axis=axis)
+        return self._statistics[rate]
+
+
+def _rates_of(rate_name: str) -> tuple[str, ...]:
+    """The per-group rates a gap of ``rate_name`` compares."""
+    return ("tpr", "fpr") if rate_name == "tpr+fpr" else (rate_name,)
+
+
+def _gap_arrays(
+    statistics: RateGaps, rate_name: str, kind: str, *, n_classes: int, pos: int
+) -> dict[str, dict[str, np.ndarray] | np.ndarray | None]:
+    """One fairness metric, per class and summarised, from its rates' gap statistics."""
+    if rate_name == "accuracy":
+        acc = statistics["accuracy"]
+        summary = {key: acc[kind if key == "value" else key] for key in _KEYS}
+        return {
+            "per_class": None,
+            "summary": summary,
+            "class_index": np.full(np.shape(summary["value"]), -1),
+        }
+    if rate_name == "tpr+fpr":
+        tpr, fpr = statistics["tpr"], statistics["fpr"]
+        if kind == "difference":
+            use_fpr = np.nan_to_num(fpr[kind], nan=-np.inf) > np.nan_to_num(tpr[kind], nan=-np.inf)
+        else:
+            use_fpr = np.nan_to_num(fpr[kind], nan=np.inf) < np.nan_to_num(tpr[kind], nan=np.inf)
+        stats = {
+            key: np.where(
+                use_fpr,
+                fpr[kind if key == "value" else key],
+                tpr[kind if key == "value" else key],
+            )
+            for key in _KEYS
+        }
+        # judged only when both halves are: half a metric is no verdict
+        both = ~np.isnan(tpr[kind]) & ~np.isnan(fpr[kind])
+        for key in ("value", "low", "high"):
+            stats[key] = np.where(both, stats[key], np.nan)
+    else:
+        stats = {key: statistics[rate_name][kind if key == "value" else key] for key in _KEYS}
+    value = stats["value"]
+    if n_classes == 2:
+        index = np.full(value.shape[:-1], pos)
+    else:
+        worst = -np.inf if kind == "difference" else np.inf
+        filled = np.nan_to_num(value, nan=worst)
+        index = filled.argmax(axis=-1) if kind == "difference" else filled.argmin(axis=-1)
+    summary = {
+        key: np.take_along_axis(stats[key], index[..., None], axis=-1)[..., 0] for key in _KEYS
+    }
+    return {"per_class": stats, "summary": summary, "class_index": index}
+
+
 def fairness_arrays(
     cm: np.ndarray, *, pos_index: int | None = None, min_support: int = 0
 ) -> dict[str, dict[str, dict[str, np.ndarray] | np.ndarray | None]]:
@@ -162,59 +244,50 @@ def fairness_arrays(
         or ``(...)`` for the summary. ``class_index`` is the class the summary comes
         from (-1 for accuracy, which has no class).
     """
-    n_classes = cm.shape[-1]
-    rates = group_rates(cm, min_support=min_support)
-    per_rate = {
-        name: gap_statistics(rates[name], axis=-2) for name in ("selection_rate", "tpr", "fpr")
-    }
-    acc = gap_statistics(rates["accuracy"], axis=-1)
+    statistics = RateGaps(cm, min_support=min_support)
     pos = 1 if pos_index is None else pos_index
-    out: dict[str, dict] = {}
-    for metric, rate_name, kind in FAIRNESS_METRICS:
-        if rate_name == "accuracy":
-            summary = {key: acc[kind if key == "value" else key] for key in _KEYS}
-            out[metric] = {
-                "per_class": None,
-                "summary": summary,
-                "class_index": np.full(np.shape(summary["value"]), -1),
-            }
-            continue
-        if rate_name == "tpr+fpr":
-            tpr, fpr = per_rate["tpr"], per_rate["fpr"]
-            if kind == "difference":
-                use_fpr = np.nan_to_num(fpr[kind], nan=-np.inf) > np.nan_to_num(
-                    tpr[kind], nan=-np.inf
-                )
-            else:
-                use_fpr = np.nan_to_num(fpr[kind], nan=np.inf) < np.nan_to_num(
-                    tpr[kind], nan=np.inf
-                )
-            stats = {
-                key: np.where(
-                    use_fpr,
-                    fpr[kind if key == "value" else key],
-                    tpr[kind if key == "value" else key],
-                )
-                for key in _KEYS
-            }
-            # judged only when both halves are: half a metric is no verdict
-            both = ~np.isnan(tpr[kind]) & ~np.isnan(fpr[kind])
-            for key in ("value", "low", "high"):
-                stats[key] = np.where(both, stats[key], np.nan)
-        else:
-            stats = {key: per_rate[rate_name][kind if key == "value" else key] for key in _KEYS}
-        value = stats["value"]
-        if n_classes == 2:
-            index = np.full(value.shape[:-1], pos)
-        else:
-            worst = -np.inf if kind == "difference" else np.inf
-            filled = np.nan_to_num(value, nan=worst)
-            index = filled.argmax(axis=-1) if kind == "difference" else filled.argmin(axis=-1)
-        summary = {
-            key: np.take_along_axis(stats[key], index[..., None], axis=-1)[..., 0] for key in _KEYS
-        }
-        out[metric] = {"per_class": stats, "summary": summary, "class_index": index}
-    return out
+    return {
+        metric: _gap_arrays(statistics, rate_name, kind, n_classes=cm.shape[-1], pos=pos)
+        for metric, rate_name, kind in FAIRNESS_METRICS
+    }
+
+
+def gap_summary(
+    cm: np.ndarray,
+    *,
+    rate: str,
+    kind: str,
+    pos_index: int | None = None,
+    min_support: int = 0,
+    shared: RateGaps | None = None,
+) -> np.ndarray:
+    """One fairness gap summarised over classes, shape ``(...)``: its ``fairness_arrays`` value.
+
+    Parameters
+    ----------
+    cm : numpy.ndarray, shape (..., G, C, C)
+        Confusion counts of each group.
+    rate : {"selection_rate", "tpr", "fpr", "tpr+fpr", "accuracy"}
+        The per-group rate compared (``"tpr+fpr"``: equalized odds, the worse of the two).
+    kind : {"difference", "ratio"}
+        ``max - min`` or ``min / max`` over the groups.
+    pos_index : int, optional
+        Positive class of a binary task (default 1). Ignored when ``C > 2``.
+    min_support : int, default=0
+        Rows a group's rate needs to take part (see :func:`group_rates`).
+    shared : RateGaps, optional
+        The rates' gap statistics of ``cm`` with the same ``min_support``, shared by
+        several gaps of the same counts (default: computed here for this gap alone).
+    """
+    if kind not in ("difference", "ratio"):
+        raise ValueError(f"kind must be 'difference' or 'ratio', got {kind!r}")
+    if shared is None:
+        shared = RateGaps(cm, min_support=min_support)
+    elif shared.cm is not cm or shared.min_support != min_support:
+        raise ValueError("shared holds the statistics of other counts or another min_support")
+    pos = 1 if pos_index is None else pos_index
+    arrays = _gap_arrays(shared, rate, kind, n_classes=cm.shape[-1], pos=pos)
+    return arrays["summary"]["value"]
 
 
 def rate_counts(cm: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -336,7 +409,7 @@ def gap_intervals(
 
     out: dict[str, dict[str, tuple[np.ndarray, np.ndarray] | None]] = {}
     for metric, rate_name, kind in FAIRNESS_METRICS:
-        rates = ["tpr", "fpr"] if rate_name == "tpr+fpr" else [rate_name]
+        rates = list(_rates_of(rate_name))
         if rate_name == "accuracy":
             lower, upper = class_bounds(rates, kind, None)
             out[metric] = {"per_class": None, "summary": (lower[..., 0], upper[..., 0])}

@@ -2,7 +2,9 @@
 
 Three kinds of metric, each a pure function of confusion counts ``cm`` of shape
 ``(..., C, C)`` (true class on axis -2, predicted on -1) that keeps the leading axes,
-so the same call gives point estimates and bootstrap replicates:
+so the same call gives point estimates and bootstrap replicates. Each
+:class:`MetricSpec` carries that function (:attr:`MetricSpec.function`), so adding a
+metric is adding its spec (and its oracle in ``tests/model_audit/test_common.py``):
 
 - :data:`SLICE_METRICS`: one value per slice, shape ``(...)`` (accuracy, macro F1, ...);
 - :data:`CLASS_METRICS`: one value per slice and class, shape ``(..., C)`` (recall,
@@ -12,12 +14,14 @@ so the same call gives point estimates and bootstrap replicates:
 
 :data:`METRICS` holds all three by name. Consumers ask the registry for names,
 directions (``higher_is_better``), readable labels and definitions, and compute with
-:func:`slice_metric_values`, :func:`class_metric_values` and :func:`gap_values`.
+:func:`slice_metric_values`, :func:`class_metric_values` and :func:`gap_values`, which
+call the specs' functions; the report's glossary takes the definitions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,11 +29,11 @@ import numpy as np
 
 from fairaudit.functional._classification import (
     accuracy,
-    averaged_scores,
+    averaged_score,
     balanced_accuracy,
-    per_class_scores,
+    per_class_score,
 )
-from fairaudit.functional._fairness import FAIRNESS_METRICS, fairness_arrays, group_rates
+from fairaudit.functional._fairness import FAIRNESS_METRICS, RateGaps, gap_summary, group_rates
 
 __all__ = [
     "CLASS_METRICS",
@@ -47,7 +51,7 @@ MetricKind = Literal["slice", "class", "gap"]
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """One registered metric.
+    """One registered metric: its name, its words and its computation.
 
     Attributes
     ----------
@@ -58,14 +62,27 @@ class MetricSpec:
     label : str
         Readable name for sentences and headers ("macro F1").
     definition : str
-        What it is, in terms of the counts (``tp_k``, ``t_k``, ``p_k``, ``n``).
+        What it is, in terms of the counts (``tp_k``, ``t_k``, ``p_k``, ``n``); the
+        report's glossary shows it.
     higher_is_better : bool or None
         Direction of improvement; ``None`` when neither (a selection rate).
+    function : callable
+        The computation on counts, keeping the leading axes. A slice metric:
+        ``function(cm, *, zero_division)`` with ``cm`` of shape ``(..., C, C)``, giving
+        ``(...)``; a class metric: the same call, giving ``(..., C)``; a gap:
+        ``function(cm, *, pos_index, min_support, shared=None)`` with ``cm`` of shape
+        ``(..., G, C, C)``, giving ``(...)``; ``shared`` (a ``RateGaps`` of the same
+        counts) lets the gaps of one call share their group rates.
     rate : str or None
         For a gap: the per-group rate compared (``"accuracy"``, ``"selection_rate"``,
         ``"tpr"``, ``"fpr"`` or ``"tpr+fpr"``).
     gap_kind : {"difference", "ratio"} or None
         For a gap: ``max - min`` or ``min / max``.
+
+    Raises
+    ------
+    TypeError
+        When ``function`` is not callable: a metric without its computation.
     """
 
     name: str
@@ -73,16 +90,78 @@ class MetricSpec:
     label: str
     definition: str
     higher_is_better: bool | None
+    function: Callable[..., np.ndarray]
     rate: str | None = None
     gap_kind: str | None = None
 
+    def __post_init__(self) -> None:
+        if not callable(self.function):
+            raise TypeError(
+                f"metric {self.name!r} has no function to compute it "
+                f"(got {self.function!r}); a MetricSpec carries its computation"
+            )
+        if self.kind not in ("slice", "class", "gap"):
+            raise ValueError(f"metric {self.name!r}: kind must be slice, class or gap")
 
-def _slice(name: str, label: str, definition: str, higher: bool = True) -> MetricSpec:
-    return MetricSpec(name, "slice", label, definition, higher)
+
+def _error_rate(cm: np.ndarray, *, zero_division: float = 0.0) -> np.ndarray:
+    return 1.0 - accuracy(cm)
 
 
-def _class(name: str, label: str, definition: str, higher: bool | None = True) -> MetricSpec:
-    return MetricSpec(name, "class", label, definition, higher)
+def _counts_only(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:
+    """``fn(cm)`` called as a slice metric (it has no ill-defined score to fill)."""
+
+    @functools.wraps(fn)
+    def metric(cm: np.ndarray, *, zero_division: float = 0.0) -> np.ndarray:
+        return fn(cm)
+
+    return metric
+
+
+def _averaged(score: str, average: str) -> Callable[..., np.ndarray]:
+    def metric(cm: np.ndarray, *, zero_division: float = 0.0) -> np.ndarray:
+        return averaged_score(cm, score=score, average=average, zero_division=zero_division)
+
+    metric.__name__ = f"{score}_{average}"
+    return metric
+
+
+def _per_class(score: str) -> Callable[..., np.ndarray]:
+    def metric(cm: np.ndarray, *, zero_division: float = 0.0) -> np.ndarray:
+        return per_class_score(cm, score=score, zero_division=zero_division)
+
+    metric.__name__ = score
+    return metric
+
+
+def _slice_rate(rate: str) -> Callable[..., np.ndarray]:
+    """A per-class rate of :func:`group_rates`, each slice its own group (NaN: undefined)."""
+
+    def metric(cm: np.ndarray, *, zero_division: float = 0.0) -> np.ndarray:
+        return group_rates(cm[..., None, :, :])[rate][..., 0, :]
+
+    metric.__name__ = rate
+    return metric
+
+
+def _slice(
+    name: str,
+    label: str,
+    definition: str,
+    function: Callable[..., np.ndarray],
+    higher: bool = True,
+) -> MetricSpec:
+    return MetricSpec(name, "slice", label, definition, higher, function)
+
+
+def _class(
+    name: str,
+    label: str,
+    definition: str,
+    function: Callable[..., np.ndarray],
+    higher: bool | None = True,
+) -> MetricSpec:
+    return MetricSpec(name, "class", label, definition, higher, function)
 
 
 #: Per-slice metrics, in table order (the columns of ``AuditResult.metrics``).
@@ -93,38 +172,52 @@ SLICE_METRICS: dict[str, MetricSpec] = {
             "accuracy",
             "accuracy",
             "sum_k tp_k / n: the share of rows whose predicted class is the true class.",
+            _counts_only(accuracy),
         ),
         _slice(
             "balanced_accuracy",
             "balanced accuracy",
             "Mean recall over the classes with t_k > 0 in the slice.",
+            _counts_only(balanced_accuracy),
         ),
         _slice(
             "precision_macro",
             "macro precision",
             "Unweighted mean of the per-class precision over the classes present in the slice "
             "(t_k + p_k > 0), as scikit-learn's average='macro'.",
+            _averaged("precision", "macro"),
         ),
         _slice(
             "recall_macro",
             "macro recall",
             "Unweighted mean of the per-class recall over the classes present.",
+            _averaged("recall", "macro"),
         ),
         _slice(
-            "f1_macro", "macro F1", "Unweighted mean of the per-class F1 over the classes present."
+            "f1_macro",
+            "macro F1",
+            "Unweighted mean of the per-class F1 over the classes present.",
+            _averaged("f1", "macro"),
         ),
         _slice(
             "precision_weighted",
             "weighted precision",
             "Mean of the per-class precision weighted by t_k.",
+            _averaged("precision", "weighted"),
         ),
         _slice(
             "recall_weighted",
             "weighted recall",
             "Mean of the per-class recall weighted by t_k (equals accuracy).",
+            _averaged("recall", "weighted"),
         ),
-        _slice("f1_weighted", "weighted F1", "Mean of the per-class F1 weighted by t_k."),
-        _slice("error_rate", "error rate", "1 - accuracy.", higher=False),
+        _slice(
+            "f1_weighted",
+            "weighted F1",
+            "Mean of the per-class F1 weighted by t_k.",
+            _averaged("f1", "weighted"),
+        ),
+        _slice("error_rate", "error rate", "1 - accuracy.", _error_rate, higher=False),
     )
 }
 
@@ -136,27 +229,39 @@ CLASS_METRICS: dict[str, MetricSpec] = {
             "recall",
             "recall",
             "tp_k / t_k for one class, its true positive rate (0 when t_k = 0).",
+            _per_class("recall"),
         ),
         _class(
-            "precision", "precision", "tp_k / p_k for one class (0 when nothing is predicted as k)."
+            "precision",
+            "precision",
+            "tp_k / p_k for one class (0 when nothing is predicted as k).",
+            _per_class("precision"),
         ),
-        _class("f1", "F1", "2 tp_k / (t_k + p_k) for one class (0 when t_k + p_k = 0)."),
+        _class(
+            "f1",
+            "F1",
+            "2 tp_k / (t_k + p_k) for one class (0 when t_k + p_k = 0).",
+            _per_class("f1"),
+        ),
         _class(
             "fpr",
             "false positive rate",
             "(p_k - tp_k) / (n - t_k): the share of rows not of class k predicted as k.",
+            _slice_rate("fpr"),
             higher=False,
         ),
         _class(
             "selection_rate",
             "selection rate",
             "p_k / n: the share of the slice's rows predicted as class k.",
+            _slice_rate("selection_rate"),
             higher=None,
         ),
     )
 }
 
-#: Definitions of the gaps (the report's glossary shows them as written here).
+#: Definitions of the gaps (the report's glossary shows them as written here); the
+#: rate and kind of each gap, its computation, are :data:`FAIRNESS_METRICS`.
 _GAP_DEFINITIONS = {
     "demographic_parity_difference": "Fairness gap of the selection rate SR[g,k] = P(pred=k | g).",
     "demographic_parity_ratio": "Ratio of the selection rate across groups (min / max).",
@@ -178,6 +283,8 @@ _GAP_DEFINITIONS = {
 
 
 def _gap_spec(name: str, rate: str, kind: str) -> MetricSpec:
+    if name not in _GAP_DEFINITIONS:
+        raise RuntimeError(f"the fairness metric {name!r} has no definition in the registry")
     label = name.replace("fpr_", "false positive rate ").replace("_", " ")
     return MetricSpec(
         name,
@@ -185,6 +292,7 @@ def _gap_spec(name: str, rate: str, kind: str) -> MetricSpec:
         label,
         _GAP_DEFINITIONS[name],
         kind == "ratio",
+        functools.partial(gap_summary, rate=rate, kind=kind),
         rate=rate,
         gap_kind=kind,
     )
@@ -206,6 +314,19 @@ def _names(metrics: Iterable[str] | None, registry: dict[str, MetricSpec], kind:
     if unknown:
         raise KeyError(f"unknown {kind} metric(s) {unknown}; known: {list(registry)}")
     return names
+
+
+def _values(
+    cm: np.ndarray,
+    metrics: Iterable[str] | None,
+    registry: dict[str, MetricSpec],
+    kind: str,
+    **options: object,
+) -> dict[str, np.ndarray]:
+    """Each metric asked for, computed by its spec's function, in the order asked."""
+    return {
+        name: registry[name].function(cm, **options) for name in _names(metrics, registry, kind)
+    }
 
 
 def slice_metric_values(
@@ -230,20 +351,7 @@ def slice_metric_values(
     dict of str to numpy.ndarray
         In the order asked; NaN for empty slices.
     """
-    names = _names(metrics, SLICE_METRICS, "slice")
-    computed: dict[str, np.ndarray] = {}
-    wanted = set(names)
-    if wanted & {"accuracy", "error_rate"}:
-        computed["accuracy"] = accuracy(cm)
-        computed["error_rate"] = 1.0 - computed["accuracy"]
-    if "balanced_accuracy" in wanted:
-        computed["balanced_accuracy"] = balanced_accuracy(cm)
-    for average in ("macro", "weighted"):
-        keys = [f"{score}_{average}" for score in ("precision", "recall", "f1")]
-        if wanted & set(keys):
-            values = averaged_scores(cm, average=average, zero_division=zero_division)
-            computed.update(zip(keys, values, strict=True))
-    return {name: computed[name] for name in names}
+    return _values(cm, metrics, SLICE_METRICS, "slice", zero_division=zero_division)
 
 
 def class_metric_values(
@@ -268,17 +376,7 @@ def class_metric_values(
     -------
     dict of str to numpy.ndarray
     """
-    names = _names(metrics, CLASS_METRICS, "class")
-    precision, recall, f1 = per_class_scores(cm, zero_division=zero_division)
-    rates = group_rates(cm[..., None, :, :])
-    parts = {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "fpr": rates["fpr"][..., 0, :],
-        "selection_rate": rates["selection_rate"][..., 0, :],
-    }
-    return {name: parts[name] for name in names}
+    return _values(cm, metrics, CLASS_METRICS, "class", zero_division=zero_division)
 
 
 def gap_values(
@@ -290,8 +388,8 @@ def gap_values(
 ) -> dict[str, np.ndarray]:
     """Summary values of gap metrics from group counts ``(..., G, C, C)``, shape ``(...)``.
 
-    The summary over classes is that of :func:`fairness_arrays`: the positive class
-    of a binary task, the worst class of a multiclass one.
+    The summary over classes is that of :func:`~fairaudit.functional.fairness_arrays`:
+    the positive class of a binary task, the worst class of a multiclass one.
 
     Parameters
     ----------
@@ -302,12 +400,13 @@ def gap_values(
     pos_index : int, optional
         Positive class of a binary task (default 1).
     min_support : int, default=0
-        Rows a group's rate needs to take part (see :func:`group_rates`).
+        Rows a group's rate needs to take part (see :func:`~fairaudit.functional.group_rates`).
 
     Returns
     -------
     dict of str to numpy.ndarray
     """
-    names = _names(metrics, GAP_METRICS, "gap")
-    arrays = fairness_arrays(cm, pos_index=pos_index, min_support=min_support)
-    return {name: arrays[name]["summary"]["value"] for name in names}
+    shared = RateGaps(cm, min_support=min_support)
+    return _values(
+        cm, metrics, GAP_METRICS, "gap", pos_index=pos_index, min_support=min_support, shared=shared
+    )

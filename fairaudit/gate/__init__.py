@@ -11,22 +11,15 @@
   from ``metric=value`` strings (``fairaudit check --max ...``).
 """
 
-from fairaudit.gate._check import (
-    FAIRNESS_GATE_METRICS,
-    GATE_METRICS,
-    SLICE_GATE_METRICS,
-    check_audit,
-)
-from fairaudit.gate._config import GateConfig, load_gate_config, parse_thresholds
+from fairaudit.gate._check import check_audit
+from fairaudit.gate._config import GateConfig, load_gate_config
+from fairaudit.gate._published import check_published
 from fairaudit.gate._result import GateResult
 
 __all__ = [
-    "FAIRNESS_GATE_METRICS",
-    "GATE_METRICS",
-    "SLICE_GATE_METRICS",
     "GateConfig",
     "GateResult",
     "check_audit",
+    "check_published",
     "load_gate_config",
-    "parse_thresholds",
 ]

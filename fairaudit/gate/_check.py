@@ -39,22 +39,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairaudit.claims import (
-    GapInference,
-    gap_change_interval,
-    rows_to_settle,
-    threshold_verdict,
-    worst_rate_interval,
-)
+from fairaudit.claims import GapInference, threshold_verdict
+from fairaudit.claims._changes import gap_change_interval
+from fairaudit.claims._levels import rows_to_settle
+from fairaudit.claims._thresholds import worst_rate_interval
 from fairaudit.exceptions import ConfigurationError, DataValidationError
-from fairaudit.functional import (
-    GAP_METRICS,
-    SLICE_METRICS,
-    fairness_arrays,
-    group_rates,
-    normalize_by,
-    slice_metric_values,
-)
+from fairaudit.functional import fairness_arrays, slice_metric_values
+from fairaudit.functional._counts import normalize_by
+from fairaudit.functional._fairness import group_rates
+from fairaudit.functional._registry import GAP_METRICS, SLICE_METRICS
 from fairaudit.gate._config import (
     BOUND_KINDS,
     RELATIVE_KINDS,
@@ -63,7 +56,8 @@ from fairaudit.gate._config import (
     load_gate_config,
 )
 from fairaudit.gate._result import CHECK_COLUMNS, GateResult
-from fairaudit.model_audit import DEFAULT_MIN_SUPPORT, AuditResult
+from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
 
 __all__ = [
     "FAIRNESS_GATE_METRICS",
@@ -206,7 +200,7 @@ def check_audit(
     Parameters
     ----------
     audit : AuditResult or path
-        The audit, or a saved audit file.
+        The audit, or a saved audit file (a published one: :func:`check_published`).
     max, min : mapping of str to float, optional
         Upper and lower bounds: ``{"equalized_odds_difference": 0.1}`` for every
         task, ``{"race:accuracy": 0.6}`` for one task (wins over the general

@@ -32,70 +32,21 @@ except ModuleNotFoundError as exc:
         raise
     raise MissingDependencyError.for_extra("models", "torch") from None
 
-from fairaudit.datasets import (
-    IMAGE_EXTENSIONS,
-    ImageSet,
-    images_from_files,
-    images_from_folder,
-    images_from_table,
-    resolve_images,
-)
 from fairaudit.inference._model_file import OutsideModel
-from fairaudit.inference._onnx import (
-    DEFAULT_OPSET,
-    OnnxExport,
-    OnnxSession,
-    build_onnx,
-    export_onnx,
-)
-from fairaudit.inference._optimize import fold_batchnorm, optimize_for_inference
-from fairaudit.inference._outputs import (
-    BOX_COLUMNS,
-    STATUS_NO_FACE,
-    STATUS_OK,
-    STATUS_UNREADABLE,
-    ProbabilityModel,
-    pred_column,
-    prob_column,
-    provenance_path,
-    write_predictions,
-)
-from fairaudit.inference._pipeline import FaceCrop, predict_to_file
-from fairaudit.inference._predictor import BACKENDS, Predictor
-from fairaudit.inference._spec import InputSpec, ModelSpec, OutputSpec
-from fairaudit.inference._summary import PredictionRun, PredictionSummary
+from fairaudit.inference._onnx import OnnxSession, export_onnx
+from fairaudit.inference._optimize import optimize_for_inference
+from fairaudit.inference._predictor import Predictor
+from fairaudit.inference._spec import ModelSpec
+from fairaudit.inference._summary import PredictionRun
+from fairaudit.inference._to_file import predict_to_file
 
 __all__ = [
-    "BACKENDS",
-    "BOX_COLUMNS",
-    "DEFAULT_OPSET",
-    "IMAGE_EXTENSIONS",
-    "STATUS_NO_FACE",
-    "STATUS_OK",
-    "STATUS_UNREADABLE",
-    "FaceCrop",
-    "ImageSet",
-    "InputSpec",
     "ModelSpec",
-    "OnnxExport",
     "OnnxSession",
-    "OutputSpec",
     "OutsideModel",
     "PredictionRun",
-    "PredictionSummary",
     "Predictor",
-    "ProbabilityModel",
-    "build_onnx",
     "export_onnx",
-    "fold_batchnorm",
-    "images_from_files",
-    "images_from_folder",
-    "images_from_table",
     "optimize_for_inference",
-    "pred_column",
     "predict_to_file",
-    "prob_column",
-    "provenance_path",
-    "resolve_images",
-    "write_predictions",
 ]

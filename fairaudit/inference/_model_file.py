@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from fairaudit._images import to_rgb
 from fairaudit._io import sha256_file
 from fairaudit._version import __version__
-from fairaudit.datasets import to_rgb
 from fairaudit.exceptions import CheckpointError, ConfigurationError, DataValidationError
 from fairaudit.inference._spec import ModelSpec, OutputSpec
-from fairaudit.models import TaskSpec
+from fairaudit.models._tasks import TaskSpec
 from fairaudit.vocab import (
     FAIRFACE_VOCABULARIES,
     UTKFACE_VOCABULARIES,

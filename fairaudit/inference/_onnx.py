@@ -34,6 +34,7 @@ from torch import nn
 
 from fairaudit._io import atomic_path
 from fairaudit._version import __version__
+from fairaudit.datasets._transforms import IMAGENET_MEAN, IMAGENET_STD
 from fairaudit.exceptions import (
     CheckpointError,
     ConfigurationError,
@@ -43,7 +44,8 @@ from fairaudit.exceptions import (
 )
 from fairaudit.inference._optimize import fold_batchnorm
 from fairaudit.inference._outputs import ProbabilityModel
-from fairaudit.models import DESCRIPTOR_FUSION_ARCH
+from fairaudit.inference._spec import InputSpec, ModelSpec, OutputSpec
+from fairaudit.models._descriptor_fusion import DESCRIPTOR_FUSION_ARCH
 
 __all__ = ["DEFAULT_OPSET", "EXPORT_ATOL", "OnnxExport", "OnnxSession", "build_onnx", "export_onnx"]
 
@@ -304,7 +306,7 @@ class OnnxSession:
         self, model: str | os.PathLike[str] | bytes, *, threads: int | None = None
     ) -> None:
         _, ort = _require_onnx()
-        from fairaudit.models import TaskSpec
+        from fairaudit.models._tasks import TaskSpec
 
         name = "<in-memory ONNX model>" if isinstance(model, bytes) else str(model)
         if not isinstance(model, bytes):
@@ -348,6 +350,37 @@ class OnnxSession:
 
     def __repr__(self) -> str:
         return f"OnnxSession({self.name!r}, tasks={[t.name for t in self.tasks]})"
+
+    def model_spec(self, *, name: str = "") -> ModelSpec:
+        """The file as an outside model: the :class:`ModelSpec` that runs it exactly.
+
+        A fairaudit export takes ImageNet-normalised RGB images in ``[0, 1]``,
+        channels first, and returns probabilities (years for a regression task),
+        one named output per task. With this spec, ``fairaudit predict
+        --model-file FILE --spec SPEC`` predicts what ``--checkpoint FILE`` does:
+        the path of a model fairaudit did not train, shown on one it did.
+
+        Parameters
+        ----------
+        name : str, optional
+            The model's name in the spec (recorded in the predictions' provenance).
+        """
+        outputs = tuple(
+            OutputSpec(task=t.name, kind="years", name=t.name)
+            if t.kind == "regression"
+            else OutputSpec(task=t.name, kind="probabilities", classes=t.classes, name=t.name)
+            for t in self.tasks
+        )
+        spec_input = InputSpec(
+            size=self.input_size,
+            layout="NCHW",
+            channels="RGB",
+            scale="0-1",
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+            name=self._input_name,
+        )
+        return ModelSpec(input=spec_input, outputs=outputs, name=name)
 
     def run(self, images: np.ndarray | torch.Tensor) -> dict[str, np.ndarray]:
         """Probabilities (values for regression) per task for a preprocessed batch.

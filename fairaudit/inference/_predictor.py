@@ -30,16 +30,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from fairaudit.datasets import ImageSet, ImageTransform, resolve_images
-from fairaudit.detect import (
-    Box,
-    FaceDetector,
-    ImageInput,
-    best_detector_name,
-    default_detector,
-    make_detector,
-    read_image,
-)
+from fairaudit.datasets import ImageSet
+from fairaudit.datasets._image_sets import resolve_images
+from fairaudit.datasets._transforms import ImageTransform
+from fairaudit.detect import Box, FaceDetector, default_detector, make_detector
+from fairaudit.detect._choice import best_detector_name
+from fairaudit.detect._detect import ImageInput, read_image
 from fairaudit.exceptions import CheckpointError, ConfigurationError, DataValidationError
 from fairaudit.inference._model_file import OutsideModel
 from fairaudit.inference._onnx import OnnxSession, build_onnx

@@ -40,6 +40,7 @@ A spec file (TOML, read with :mod:`tomllib`)::
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from fairaudit._io import atomic_write_text
 from fairaudit.exceptions import ConfigurationError
 from fairaudit.vocab import FAIRFACE_AGE
 
@@ -407,6 +409,62 @@ class ModelSpec:
         if self.name:
             out["name"] = self.name
         return out
+
+    def to_toml(self) -> str:
+        """The spec as the TOML file :meth:`from_toml` reads (unset options left out).
+
+        Examples
+        --------
+        >>> spec = ModelSpec.from_dict({
+        ...     "input": {"size": 64},
+        ...     "outputs": [{"task": "gender", "kind": "logits", "classes": ["Female", "Male"]}],
+        ... })
+        >>> print(spec.to_toml())
+        [input]
+        size = 64
+        layout = "NCHW"
+        channels = "RGB"
+        scale = "0-1"
+        crop = "none"
+        batch_size = 32
+        <BLANKLINE>
+        [[outputs]]
+        task = "gender"
+        kind = "logits"
+        classes = ["Female", "Male"]
+        <BLANKLINE>
+        >>> ModelSpec.from_dict(tomllib.loads(spec.to_toml())) == spec
+        True
+        """
+        data = self.to_dict()
+        lines = [f"name = {_toml_value(data['name'])}", ""] if "name" in data else []
+        lines.append("[input]")
+        lines += [
+            f"{key} = {_toml_value(value)}"
+            for key, value in data["input"].items()
+            if self.input.crop == "detect" or key not in ("detector", "preset")
+        ]
+        for output in data["outputs"]:
+            lines += ["", "[[outputs]]"]
+            lines += [f"{key} = {_toml_value(value)}" for key, value in output.items()]
+        return "\n".join(lines) + "\n"
+
+    def write_toml(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_toml` to ``path`` atomically; returns the path."""
+        return atomic_write_text(Path(path).expanduser(), self.to_toml())
+
+
+def _toml_value(value: object) -> str:
+    """One value of a spec in TOML: a string (JSON quoting is valid TOML), number or list."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
 
 
 def _no_unknown(data: Mapping[str, Any], known: set[str], what: str) -> None:

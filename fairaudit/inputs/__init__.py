@@ -7,5 +7,8 @@ module per concern, described by one :class:`~fairaudit.inputs._spec.InputSpec`
 and run by :mod:`fairaudit.inputs._prepare`. The in-memory audit, the Dask
 partitions, the pairing of two versions and the detector audit all call it.
 
-New code imports the private modules directly (layering, not privacy).
+No public name: the library imports its private modules directly (layering, not
+privacy); users call the audits (:func:`fairaudit.model_audit.audit_table` ...).
 """
+
+__all__: list[str] = []

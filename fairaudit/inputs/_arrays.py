@@ -10,6 +10,7 @@ import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
 from fairaudit.inputs._probabilities import (
+    Disagreements,
     _model_classes,
     _probabilities,
     check_pred_matches_proba,
@@ -30,6 +31,8 @@ def prepare_table(
     mappings: Mapping[str, Mapping_] | None = None,
     proba_atol: float = 1e-3,
     source: str = "predictions",
+    disagreements: dict[str, Disagreements] | None = None,
+    first_row: int = 1,
 ) -> dict[str, Any]:
     """Inputs of an audit from a joined table.
 
@@ -47,6 +50,11 @@ def prepare_table(
         Sensitive attribute columns (default: the tasks' true labels).
     mappings : mapping of str to ClassMapping or callable, optional
         Model vocabulary -> audited classes, per task.
+    disagreements : dict, optional
+        Tally of predictions that disagree with their probabilities, decided on the
+        whole table by the caller (a table read in chunks); default: decided here.
+    first_row : int, default=1
+        The position of the table's first row in the whole table (messages name rows).
     """
     mappings = dict(mappings or {})
     unknown = sorted(set(mappings) - set(tasks))
@@ -67,7 +75,9 @@ def prepare_table(
         y_true[task] = table[task]
         mapping = mappings.get(task)
         classes = _model_classes(task, vocab, mapping)
-        proba = _probabilities(table, task, classes, source=source, atol=proba_atol)
+        proba = _probabilities(
+            table, task, classes, source=source, atol=proba_atol, first_row=first_row
+        )
         if proba is not None and mapping is not None and not isinstance(mapping, ClassMapping):
             raise DataValidationError(
                 f"{source}: {task} probabilities cannot go through a function mapping; "
@@ -77,7 +87,15 @@ def prepare_table(
         if pred_name in table.columns:
             raw = table[pred_name]
             if proba is not None:
-                check_pred_matches_proba(raw, proba, classes, table=table, source=source)
+                check_pred_matches_proba(
+                    raw,
+                    proba,
+                    classes,
+                    table=table,
+                    source=source,
+                    tally=disagreements,
+                    first_row=first_row,
+                )
         elif proba is not None:
             raw = pd.Series(np.asarray(classes, dtype=object)[proba.argmax(axis=1)])
         else:

@@ -36,6 +36,7 @@ from fairaudit.inputs._codings import (
     is_integer_coded,
 )
 from fairaudit.inputs._join import join_tables
+from fairaudit.inputs._probabilities import Disagreements
 from fairaudit.inputs._read import read_table
 from fairaudit.inputs._repairs import apply_label_repairs
 from fairaudit.inputs._spec import InputSpec
@@ -54,6 +55,7 @@ from fairaudit.vocab import ATTRIBUTES, Vocabulary
 __all__ = [
     "Decisions",
     "JoinedInputs",
+    "LabelTable",
     "PreparedInputs",
     "decide",
     "finish",
@@ -61,6 +63,7 @@ __all__ = [
     "prepare_inputs",
     "prepare_labels",
     "read_and_join",
+    "read_labels",
 ]
 
 # hidden row numbers carried through the join, so errors name the row of the file
@@ -112,21 +115,63 @@ class JoinedInputs:
     status_rows_with_label: int = 0
 
 
+@dataclass
+class LabelTable:
+    """Stage 1's labels half: the labels table read, repaired and numbered, once.
+
+    A table read in chunks joins every chunk to rows of this one table (see
+    :class:`~fairaudit.inputs._chunks.LabelKeys`), whose row numbers and repair log
+    are those of the whole file.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The repaired labels, with their row numbers in the hidden column ``LABEL_ROW``.
+    source : str
+        How messages name the labels.
+    repairs : list of dict
+        The repairs applied to the labels.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    repairs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_labels(
+    labels: pd.DataFrame | str | os.PathLike[str],
+    spec: InputSpec,
+    *,
+    label_source: str | None = None,
+) -> LabelTable:
+    """Stage 1 for the labels: read, repair (logged) and number their rows."""
+    source = label_source or source_name(labels, "labels")
+    frame = read_table(labels, what="labels").reset_index(drop=True)
+    log: list[dict[str, Any]] = []
+    frame = apply_label_repairs(frame, spec.label_repairs, source=source, log=log)
+    frame = frame.assign(**{LABEL_ROW: np.arange(1, len(frame) + 1)})
+    return LabelTable(frame=frame, source=source, repairs=log)
+
+
 def read_and_join(
     predictions: pd.DataFrame | str | os.PathLike[str],
-    labels: pd.DataFrame | str | os.PathLike[str] | None,
+    labels: pd.DataFrame | str | os.PathLike[str] | LabelTable | None,
     spec: InputSpec,
     *,
     pred_source: str | None = None,
     label_source: str | None = None,
     unmatched: str | None = None,
+    first_row: int = 1,
 ) -> JoinedInputs:
     """Stage 1: read, leave out rows whose status is not ok, repair, join, count.
 
     Parameters
     ----------
-    predictions, labels : pandas.DataFrame or path (.csv, .parquet)
-        The tables (``labels`` optional: the true labels are then in ``predictions``).
+    predictions : pandas.DataFrame or path (.csv, .parquet)
+        The predictions (or one chunk of them).
+    labels : pandas.DataFrame, path (.csv, .parquet) or LabelTable, optional
+        The labels (optional: the true labels are then in ``predictions``); a
+        :class:`LabelTable` is joined as it is (read, repaired and numbered before).
     spec : InputSpec
         Key, repairs and unmatched policy.
     pred_source, label_source : str, optional
@@ -134,11 +179,14 @@ def read_and_join(
         "labels" for DataFrames).
     unmatched : {"error", "report"}, optional
         Overrides ``spec.unmatched`` (a Dask partition reports, and the sum decides).
+    first_row : int, default=1
+        The row number of the predictions' first row (a chunk's place in its file),
+        so that messages name the rows of the file.
     """
     on = spec.on
     pred_source = pred_source or source_name(predictions, "predictions")
     pred_frame = read_table(predictions, what="predictions").reset_index(drop=True)
-    pred_frame = pred_frame.assign(**{PRED_ROW: np.arange(1, len(pred_frame) + 1)})
+    pred_frame = pred_frame.assign(**{PRED_ROW: np.arange(first_row, first_row + len(pred_frame))})
     all_predictions = pred_frame
     pred_frame, status_counts, dropped = readable_rows(pred_frame)
     repairs_log: list[dict[str, Any]] = []
@@ -154,17 +202,21 @@ def read_and_join(
         repairs=repairs_log,
     )
     if labels is not None:
-        label_source = label_source or source_name(labels, "labels")
-        label_frame = read_table(labels, what="labels").reset_index(drop=True)
+        if not isinstance(labels, LabelTable):
+            labels = read_labels(labels, spec, label_source=label_source)
+        label_source = labels.source
+        label_frame = labels.frame
+        repairs_log.extend(labels.repairs)
         unknown_repairs = sorted(set(unknown_repairs) - set(label_frame.columns))
-        label_frame = apply_label_repairs(
-            label_frame, label_repairs, source=label_source, log=repairs_log
-        )
-        label_frame = label_frame.assign(**{LABEL_ROW: np.arange(1, len(label_frame) + 1)})
         n_status = 0
         if on in all_predictions.columns and on in label_frame.columns:
             dropped_keys = all_predictions.loc[dropped.index, on]
-            n_status = int(dropped_keys.isin(set(label_frame[on].dropna())).sum())
+            # object keys: a hash table (pyarrow strings test a large set one by one)
+            n_status = int(
+                dropped_keys.astype(object)
+                .isin(label_frame[on].dropna().to_numpy(dtype=object))
+                .sum()
+            )
         table, join_report = join_tables(
             pred_frame,
             label_frame,
@@ -422,6 +474,8 @@ def finish(
     *,
     inferred: Mapping[str, Vocabulary] | None = None,
     warn_unused: bool = True,
+    disagreements: dict[str, Disagreements] | None = None,
+    first_position: int = 1,
 ) -> PreparedInputs:
     """Stage 3: decode integer codes, check every class column and age, build the arrays.
 
@@ -438,6 +492,13 @@ def finish(
     warn_unused : bool, default=True
         Warn (:class:`~fairaudit.inputs._tasks.UnusedColumnWarning`) about columns
         that look like predictions but match no task.
+    disagreements : dict, optional
+        Predictions that disagree with their own probabilities are tallied here and
+        judged by the caller on the whole table (a table read in chunks); default:
+        judged on this table.
+    first_position : int, default=1
+        The position of this table's first joined row among the whole table's (a
+        chunk's), for the messages that name rows by position.
     """
     table, attr_vocabs = decoded_and_checked(joined, decisions, spec, inferred=inferred)
     label_cols = joined.label_columns
@@ -465,6 +526,8 @@ def finish(
         mappings=spec.mappings,
         proba_atol=spec.proba_atol,
         source=pred_source,
+        disagreements=disagreements,
+        first_row=first_position,
     )
     names = arrays.pop("attributes")
     attrs: dict[str, Vocabulary] | list[str] = (

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
 
-__all__ = ["check_parquet_files", "first_line", "parquet_files", "read_table"]
+__all__ = [
+    "check_parquet_files",
+    "first_line",
+    "is_parquet",
+    "parquet_files",
+    "read_table",
+    "read_table_chunks",
+]
 
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -39,6 +46,79 @@ def read_table(table: pd.DataFrame | str | os.PathLike[str], *, what: str) -> pd
         return pd.read_csv(path)
     except (ValueError, OSError, ImportError) as exc:
         raise DataValidationError(f"cannot read {what} file {path}: {first_line(exc)}") from exc
+
+
+def is_parquet(path: str | os.PathLike[str]) -> bool:
+    """Whether a path names a Parquet file (by its suffix; anything else is read as CSV)."""
+    return Path(path).suffix.lower() in _PARQUET_SUFFIXES
+
+
+def read_table_chunks(
+    path: str | os.PathLike[str],
+    *,
+    what: str,
+    chunk_rows: int,
+    columns: Sequence[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """A ``.csv`` or ``.parquet`` file read ``chunk_rows`` rows at a time, in file order.
+
+    The chunks put together are :func:`read_table`'s table (a CSV's column types are
+    inferred per chunk, as pandas does within a large file). ``columns`` reads only
+    those columns (the ones the file holds). An empty file yields one empty chunk
+    with the file's columns. Failures are one line naming the file.
+    """
+    if chunk_rows < 1:
+        raise DataValidationError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    path = Path(path)
+    if not path.exists():
+        raise DataValidationError(f"{what} file not found: {path}")
+    try:
+        if is_parquet(path):
+            yield from _parquet_chunks(path, what=what, chunk_rows=chunk_rows, columns=columns)
+            return
+        wanted = None if columns is None else set(columns)
+        usecols = None if wanted is None else (lambda c: c in wanted)
+        with pd.read_csv(path, chunksize=chunk_rows, usecols=usecols) as reader:
+            empty = True
+            for chunk in reader:
+                empty = False
+                yield chunk
+        if empty:  # a header without rows: one empty chunk, as read_table gives
+            yield pd.read_csv(path, usecols=usecols)
+    except DataValidationError:
+        raise
+    except (ValueError, OSError, ImportError) as exc:
+        raise DataValidationError(f"cannot read {what} file {path}: {first_line(exc)}") from exc
+
+
+def _parquet_chunks(
+    path: Path, *, what: str, chunk_rows: int, columns: Sequence[str] | None
+) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+        raise DataValidationError(f"cannot read {what} file {path}: {first_line(exc)}") from None
+    names = [n for n in schema.names if columns is None or n in set(columns)]
+    if columns is not None:
+        # the pandas metadata names the index columns, which are then read too
+        index = [n for n in schema.names if n.startswith("__index_level_")]
+        names += [n for n in index if n not in names]
+        schema = pa.schema([schema.field(n) for n in names], metadata=schema.metadata)
+    empty = True
+    try:
+        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=names):
+            empty = False
+            yield pa.Table.from_batches([batch], schema=schema).to_pandas()
+    except DataValidationError:
+        raise
+    except Exception as exc:
+        raise DataValidationError(f"cannot read {what} file {path}: {first_line(exc)}") from None
+    if empty:
+        yield schema.empty_table().to_pandas()
 
 
 def parquet_files(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:

@@ -16,7 +16,7 @@ from fairaudit.inputs._codings import CODINGS
 from fairaudit.schema import pred_column
 from fairaudit.vocab import Vocabulary
 
-__all__ = ["apply_label_repairs"]
+__all__ = ["apply_label_repairs", "summed_repairs"]
 
 _log = logging.getLogger("fairaudit")
 
@@ -60,6 +60,23 @@ def apply_label_repairs(
         if out is not frame:
             out[column] = values
     return out
+
+
+def summed_repairs(
+    parts: Sequence[Mapping[str, Any]], *, label_source: str | None, source: str
+) -> list[dict[str, Any]]:
+    """The repair logs of a table's parts (Dask partitions, chunks) as the whole table's:
+    the predictions' rows summed (named ``source``), the labels' repairs once."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for metadata in parts:
+        for entry in metadata.get("repairs") or []:
+            of_labels = label_source is not None and entry["source"] == label_source
+            key = (of_labels, entry["column"], entry["from"], entry["to"])
+            if key not in out:
+                out[key] = dict(entry, source=entry["source"] if of_labels else source)
+            elif not of_labels:
+                out[key]["n_rows"] += entry["n_rows"]
+    return [v for k, v in out.items() if not k[0]] + [v for k, v in out.items() if k[0]]
 
 
 def _excel_forms(label: str) -> set[str]:

@@ -30,22 +30,11 @@ from fairaudit.inputs._tasks import UnusedColumnWarning
 from fairaudit.model_audit._accumulator import AuditAccumulator, audit_predictions
 from fairaudit.model_audit._detection import audit_detection
 from fairaudit.model_audit._distributed import audit_dask, audit_dask_distributed, audit_parquet
-from fairaudit.model_audit._encoding import MISSING
 from fairaudit.model_audit._ingest import audit_table
-from fairaudit.model_audit._result import (
-    AUDIT_FORMAT,
-    AUDIT_FORMAT_VERSION,
-    DEFAULT_MIN_SUPPORT,
-    AuditResult,
-    SmallSliceWarning,
-)
+from fairaudit.model_audit._result import AuditResult, SmallSliceWarning
 from fairaudit.model_audit._uncertainty import bootstrap_audit, gap_significance
 
 __all__ = [
-    "AUDIT_FORMAT",
-    "AUDIT_FORMAT_VERSION",
-    "DEFAULT_MIN_SUPPORT",
-    "MISSING",
     "AuditAccumulator",
     "AuditResult",
     "JoinWarning",

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import calibration_counts, cell_index, confusion_counts
+from fairaudit.functional import confusion_counts
+from fairaudit.functional._calibration import calibration_counts
+from fairaudit.functional._counts import cell_index
 from fairaudit.inputs._probabilities import validate_proba
 from fairaudit.inputs._vocabularies import as_str_labels, infer_vocabulary, resolve_tasks
 from fairaudit.model_audit._encoding import MISSING, encode_labels

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import cell_index, detection_counts
+from fairaudit.functional._counts import cell_index
+from fairaudit.functional._detection import detection_counts
 from fairaudit.inputs._prepare import coding_record, prepare_labels
 from fairaudit.inputs._read import read_table
 from fairaudit.inputs._spec import InputSpec

@@ -38,6 +38,7 @@ from fairaudit.inputs._prepare import (
     warn_unused_columns,
 )
 from fairaudit.inputs._read import check_parquet_files, first_line, parquet_files, read_table
+from fairaudit.inputs._repairs import summed_repairs
 from fairaudit.inputs._spec import InputSpec, Mapping_
 from fairaudit.inputs._status import readable_rows
 from fairaudit.model_audit._accumulator import audit_predictions
@@ -240,22 +241,6 @@ def _whole_report(
     return total
 
 
-def _summed_repairs(
-    parts: Sequence[Mapping[str, Any]], *, label_source: str | None, source: str
-) -> list[dict[str, Any]]:
-    """The partitions' repair logs as one: rows of predictions summed, labels' once."""
-    out: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for metadata in parts:
-        for entry in metadata.get("repairs") or []:
-            of_labels = label_source is not None and entry["source"] == label_source
-            key = (of_labels, entry["column"], entry["from"], entry["to"])
-            if key not in out:
-                out[key] = dict(entry, source=entry["source"] if of_labels else source)
-            elif not of_labels:
-                out[key]["n_rows"] += entry["n_rows"]
-    return [v for k, v in out.items() if not k[0]] + [v for k, v in out.items() if k[0]]
-
-
 def _spec(
     *,
     on: str,
@@ -382,7 +367,7 @@ def audit_dask(
     with _Progress():
         results = dask.compute(*tasks_delayed, scheduler=scheduler)
     bar.close()
-    repairs = _summed_repairs(
+    repairs = summed_repairs(
         [r.metadata for r in results], label_source=label_source or "labels", source=_DASK_SOURCE
     )
     total = functools.reduce(operator.add, results)
@@ -506,7 +491,7 @@ def audit_dask_distributed(
                 shared_labels.release()
     if total is None:
         raise DataValidationError("the predictions have no partitions (no files matched?)")
-    repairs = _summed_repairs(
+    repairs = summed_repairs(
         part_metadata, label_source=label_source or "labels", source=_DASK_SOURCE
     )
     total = _whole_report(total, labels, spec, repairs, n_parts=len(parts))

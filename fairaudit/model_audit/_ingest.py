@@ -27,10 +27,16 @@ from typing import Any
 
 import pandas as pd
 
+from fairaudit.exceptions import DataValidationError
 from fairaudit.inputs._join import warn_left_out
 from fairaudit.inputs._prepare import input_metadata, prepare_inputs
 from fairaudit.inputs._spec import InputSpec, Mapping_
 from fairaudit.model_audit._accumulator import audit_predictions
+from fairaudit.model_audit._chunked import (
+    DEFAULT_CHUNK_ROWS,
+    STREAM_FILE_BYTES,
+    audit_file_in_chunks,
+)
 from fairaudit.model_audit._result import AuditResult
 from fairaudit.schema import FILE_COLUMN
 from fairaudit.vocab import Vocabulary
@@ -54,6 +60,7 @@ def audit_table(
     coding: Mapping[str, Any] | str | None = None,
     label_repairs: Mapping[str, Mapping[str, str]] | None = None,
     model: str | None = None,
+    chunk_rows: int | None = None,
 ) -> AuditResult:
     """Audit a predictions table joined to a labels table by image name.
 
@@ -110,6 +117,13 @@ def audit_table(
         ``result.metadata["repairs"]``.
     model : str, optional
         The audited model, stored as ``result.metadata["model"]``.
+    chunk_rows : int, optional
+        Read a predictions file (.csv, .parquet) this many rows at a time and count
+        each chunk as it is read, so that memory holds one chunk and the labels, not
+        the whole table; the result, errors and warnings are those of reading it at
+        once. ``0`` reads the file at once. Default: files larger than
+        ``STREAM_FILE_BYTES`` (256 MiB) are read in chunks of ``DEFAULT_CHUNK_ROWS``
+        (500,000) rows, smaller ones at once. A DataFrame is always used as given.
 
     Returns
     -------
@@ -134,6 +148,17 @@ def audit_table(
         coding=coding,
         label_repairs=label_repairs,
     )
+    chunk_rows = _chunk_rows(predictions, chunk_rows)
+    if chunk_rows:
+        return audit_file_in_chunks(
+            predictions,  # type: ignore[arg-type]
+            labels,
+            spec,
+            chunk_rows=chunk_rows,
+            n_bins=n_bins,
+            description=description,
+            model=model,
+        )
     prepared = prepare_inputs(predictions, labels, spec)
     metadata = input_metadata(prepared.joined, spec, model=model)
     warn_left_out(prepared.joined.left_out, prepared.joined.pred_source, stacklevel=2)
@@ -147,3 +172,22 @@ def audit_table(
         metadata=metadata,
         **prepared.arrays,
     )
+
+
+def _chunk_rows(predictions: object, chunk_rows: int | None) -> int:
+    """Rows read at a time from ``predictions`` (0: the whole table at once)."""
+    if chunk_rows is not None and (
+        isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 0
+    ):
+        raise DataValidationError(
+            f"chunk_rows must be a whole number of rows >= 0 (0: read at once), got {chunk_rows!r}"
+        )
+    if isinstance(predictions, pd.DataFrame) or chunk_rows == 0:
+        return 0
+    if chunk_rows is not None:
+        return chunk_rows
+    try:
+        size = os.path.getsize(predictions)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return 0  # read_table names the missing file
+    return DEFAULT_CHUNK_ROWS if size > STREAM_FILE_BYTES else 0

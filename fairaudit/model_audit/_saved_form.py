@@ -1,34 +1,30 @@
 """The saved form of an audit (``docs/audit-format.md``): JSON fields to and from arrays.
 
-:func:`audit_to_dict` writes the fields of an :class:`~fairaudit.model_audit.AuditResult`
-as JSON-serialisable lists; :func:`audit_fields_from_dict` reads them back as the
-keyword arguments of its constructor, refusing other formats and versions. The
-constructor validates shapes and values.
+:meth:`AuditCounts.to_dict <fairaudit.model_audit._counts.AuditCounts.to_dict>` writes
+the fields of an audit as JSON-serialisable lists; :func:`audit_fields_from_dict` reads
+them back as the keyword arguments of its constructor (the format and version are
+checked by :class:`fairaudit._saved.SavedResult`). The constructor validates shapes and
+values with the ``checked_*`` functions here.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from fairaudit._io import check_saved_format
 from fairaudit._version import __version__
-from fairaudit.exceptions import DataValidationError, FairAuditError
+from fairaudit.exceptions import DataValidationError
 from fairaudit.vocab import Vocabulary
-
-if TYPE_CHECKING:
-    from fairaudit.model_audit._result import AuditResult
 
 __all__ = [
     "AUDIT_FORMAT",
     "AUDIT_FORMAT_VERSION",
     "REGRESSION_STATS",
-    "audit_fields_from_dict",
     "MAX_COUNT",
-    "audit_to_dict",
+    "audit_fields_from_dict",
     "checked_calibration",
     "checked_regression",
     "checked_task_counts",
@@ -289,39 +285,6 @@ def stamped_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def audit_to_dict(result: AuditResult) -> dict[str, Any]:
-    """The saved form of ``result`` (see ``docs/audit-format.md``), JSON-serialisable."""
-    saved = {
-        "format": AUDIT_FORMAT,
-        "format_version": AUDIT_FORMAT_VERSION,
-        "library_version": __version__,
-        "saved": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "metadata": result.metadata,
-        "tasks": [vocab_to_json(v) | {"task": t} for t, v in result.tasks.items()],
-        "attributes": [vocab_to_json(v) | {"attribute": a} for a, v in result.attributes.items()],
-        "n_bins": result.n_bins,
-        "counts": {t: c.tolist() for t, c in result.counts.items()},
-        "calibration": {
-            t: {
-                "n": c[..., 0].astype(np.int64).tolist(),
-                "correct": c[..., 1].astype(np.int64).tolist(),
-                "confidence_sum": c[..., 2].tolist(),
-            }
-            for t, c in result.calibration_sums.items()
-        },
-        "regression": {
-            t: {name: r[:, i].tolist() for i, name in enumerate(REGRESSION_STATS)}
-            for t, r in result.regression.items()
-        },
-    }
-    if result.detection is not None:
-        saved["detection"] = {
-            "n": result.detection[:, 0].tolist(),
-            "detected": result.detection[:, 1].tolist(),
-        }
-    return saved
-
-
 def _float_array(values: Any, *, what: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.size and arr.dtype.kind not in "iuf":
@@ -329,72 +292,64 @@ def _float_array(values: Any, *, what: str) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def audit_fields_from_dict(obj: Mapping[str, Any], *, source: str = "audit") -> dict[str, Any]:
-    """The constructor arguments of a saved audit, refusing other formats and versions."""
-    check_saved_format(
-        obj,
-        expected=AUDIT_FORMAT,
-        version=AUDIT_FORMAT_VERSION,
-        label="a fairaudit audit",
-        what="audit",
-        source=source,
-    )
-    try:
-        tasks = {str(t["task"]): vocab_from_json(t) for t in obj["tasks"]}
-        attributes = {str(a["attribute"]): vocab_from_json(a) for a in obj["attributes"]}
-        calibration = {}
-        for t, c in obj.get("calibration", {}).items():
-            fields = [
-                integer_counts(c["n"], what=f"calibration n of task {t!r}"),
-                integer_counts(c["correct"], what=f"calibration correct of task {t!r}"),
-                _float_array(c["confidence_sum"], what=f"calibration confidence_sum of {t!r}"),
-            ]
-            if len({f.shape for f in fields}) != 1:
-                raise DataValidationError(
-                    f"calibration of task {t!r}: n, correct and confidence_sum have shapes "
-                    f"{[f.shape for f in fields]}"
-                )
-            calibration[t] = np.stack([f.astype(np.float64) for f in fields], axis=-1)
-        regression = {
-            t: np.stack(
-                [
-                    _float_array(r[name], what=f"regression {name} of {t!r}")
-                    for name in REGRESSION_STATS
-                ],
-                axis=-1,
+def audit_fields_from_dict(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor arguments of a saved audit whose format and version are checked.
+
+    Raises
+    ------
+    DataValidationError, KeyError, TypeError, ValueError
+        A malformed field (:meth:`fairaudit._saved.SavedResult.from_dict` words the
+        message and names the file).
+    """
+    tasks = {str(t["task"]): vocab_from_json(t) for t in obj["tasks"]}
+    attributes = {str(a["attribute"]): vocab_from_json(a) for a in obj["attributes"]}
+    calibration = {}
+    for t, c in obj.get("calibration", {}).items():
+        fields = [
+            integer_counts(c["n"], what=f"calibration n of task {t!r}"),
+            integer_counts(c["correct"], what=f"calibration correct of task {t!r}"),
+            _float_array(c["confidence_sum"], what=f"calibration confidence_sum of {t!r}"),
+        ]
+        if len({f.shape for f in fields}) != 1:
+            raise DataValidationError(
+                f"calibration of task {t!r}: n, correct and confidence_sum have shapes "
+                f"{[f.shape for f in fields]}"
             )
-            for t, r in obj.get("regression", {}).items()
-        }
-        counts = {
-            t: integer_counts(c, what=f"counts of task {t!r}") for t, c in obj["counts"].items()
-        }
-        detection = None
-        if obj.get("detection") is not None:
-            saved = obj["detection"]
-            n = integer_counts(saved["n"], what="detection n")
-            detected = integer_counts(saved["detected"], what="detection detected")
-            if n.shape != detected.shape:
-                raise DataValidationError(
-                    f"detection n and detected have shapes {n.shape} and {detected.shape}"
-                )
-            detection = np.stack([n, detected], axis=-1)
-        n_bins = obj["n_bins"]
-        if isinstance(n_bins, bool) or not isinstance(n_bins, int) or not 1 <= n_bins <= 10_000:
-            raise DataValidationError(f"n_bins must be an integer in [1, 10000], got {n_bins!r}")
-        metadata = obj.get("metadata", {})
-        if not isinstance(metadata, Mapping):
-            raise DataValidationError(f"metadata must be an object, got {type(metadata).__name__}")
-        return dict(
-            tasks=tasks,
-            attributes=attributes,
-            counts=counts,
-            calibration=calibration,
-            regression=regression,
-            n_bins=n_bins,
-            metadata=metadata,
-            detection=detection,
+        calibration[t] = np.stack([f.astype(np.float64) for f in fields], axis=-1)
+    regression = {
+        t: np.stack(
+            [
+                _float_array(r[name], what=f"regression {name} of {t!r}")
+                for name in REGRESSION_STATS
+            ],
+            axis=-1,
         )
-    except FairAuditError as exc:
-        raise DataValidationError(f"{source}: {exc}") from exc
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataValidationError(f"{source}: malformed audit file ({exc!r})") from exc
+        for t, r in obj.get("regression", {}).items()
+    }
+    counts = {t: integer_counts(c, what=f"counts of task {t!r}") for t, c in obj["counts"].items()}
+    detection = None
+    if obj.get("detection") is not None:
+        saved = obj["detection"]
+        n = integer_counts(saved["n"], what="detection n")
+        detected = integer_counts(saved["detected"], what="detection detected")
+        if n.shape != detected.shape:
+            raise DataValidationError(
+                f"detection n and detected have shapes {n.shape} and {detected.shape}"
+            )
+        detection = np.stack([n, detected], axis=-1)
+    n_bins = obj["n_bins"]
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or not 1 <= n_bins <= 10_000:
+        raise DataValidationError(f"n_bins must be an integer in [1, 10000], got {n_bins!r}")
+    metadata = obj.get("metadata", {})
+    if not isinstance(metadata, Mapping):
+        raise DataValidationError(f"metadata must be an object, got {type(metadata).__name__}")
+    return dict(
+        tasks=tasks,
+        attributes=attributes,
+        counts=counts,
+        calibration=calibration,
+        regression=regression,
+        n_bins=n_bins,
+        metadata=metadata,
+        detection=detection,
+    )

@@ -21,37 +21,21 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from itertools import combinations
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from fairaudit.claims import (
-    CHANGE_METHODS,
-    RATE_METHOD,
-    GapInference,
-    fdr_select,
-    rate_change,
-    rate_interval,
-)
+from fairaudit.claims import GapInference, fdr_select, rate_change, rate_interval
+from fairaudit.claims._changes import CHANGE_METHODS
+from fairaudit.claims._rates import RATE_METHOD
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import (
-    FAIRNESS_METRICS,
-    GAP_METRICS,
-    SLICE_METRICS,
-    fairness_arrays,
-    group_sum,
-    group_sums,
-    multinomial_replicates,
-    normalize_by,
-    percentile_interval,
-    rate_counts,
-    slice_metric_values,
-)
-
-if TYPE_CHECKING:
-    from fairaudit.model_audit._result import AuditResult
+from fairaudit.functional import fairness_arrays, slice_metric_values
+from fairaudit.functional._counts import group_sum, group_sums, normalize_by
+from fairaudit.functional._fairness import FAIRNESS_METRICS, rate_counts
+from fairaudit.functional._registry import GAP_METRICS, SLICE_METRICS
+from fairaudit.functional._resampling import multinomial_replicates, percentile_interval
+from fairaudit.model_audit._counts import AuditCounts
 
 __all__ = ["bootstrap_audit", "gap_significance"]
 
@@ -111,7 +95,7 @@ SLICE_INTERVAL = "percentile bootstrap"
 
 
 def bootstrap_audit(
-    result: AuditResult,
+    result: AuditCounts,
     *,
     n_resamples: int = 1000,
     confidence: float = 0.95,
@@ -286,7 +270,7 @@ def _extend(
 
 
 def gap_significance(
-    result: AuditResult,
+    result: AuditCounts,
     task: str,
     *,
     by: str | Sequence[str],

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from fairaudit.datasets import ImageTransform
-from fairaudit.detect import DESCRIPTOR_SIZE
+from fairaudit.datasets._transforms import ImageTransform
+from fairaudit.detect._descriptor import DESCRIPTOR_SIZE
 from fairaudit.exceptions import ConfigurationError
 from fairaudit.models._tasks import FAIRFACE_TASKS, TaskSpec
 from fairaudit.models._transfer import TransferMTLNet
@@ -98,7 +98,7 @@ class DescriptorFusionNet(TransferMTLNet):
     def describe(self, x: torch.Tensor) -> torch.Tensor:
         """dlib's descriptors ``(N, 128)`` of normalised crops ``(N, 3, H, W)``."""
         if self._describe is None:
-            from fairaudit.detect import DlibFaceDescriptor
+            from fairaudit.detect._descriptor import DlibFaceDescriptor
 
             self._describe = DlibFaceDescriptor()
         out = self._describe(crops_to_pixels(x))

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
-from fairaudit.detect import dlib_available
+from fairaudit.detect._dlib import dlib_available
 from fairaudit.exceptions import ConfigurationError
 from fairaudit.models._backbones import BACKBONES, timm_available
 from fairaudit.models._base import MultiTaskNet

@@ -65,7 +65,7 @@ class TaskSpec:
 
     Examples
     --------
-    >>> from fairaudit.models import TaskSpec
+    >>> from fairaudit.models._tasks import TaskSpec
     >>> TaskSpec("gender", ("Male", "Female")).num_outputs
     2
     >>> TaskSpec("age", kind="regression", max_value=116.0).num_outputs

@@ -8,11 +8,9 @@
   simultaneous interval. The file lists what was suppressed and why.
 """
 
-from fairaudit.publish._redact import (
-    PUBLISHED_FORMAT,
-    PUBLISHED_FORMAT_VERSION,
-    PublishedAudit,
-    redact_audit,
-)
+from fairaudit.publish._redact import PublishedAudit, redact_audit
 
-__all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
+__all__ = [
+    "PublishedAudit",
+    "redact_audit",
+]

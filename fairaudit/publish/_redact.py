@@ -26,28 +26,33 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 from collections.abc import Mapping
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from fairaudit._io import atomic_write_text, check_saved_format, read_json_file
+from fairaudit._io import atomic_write_text, read_json_file
+from fairaudit._saved import SavedResult
 from fairaudit._version import __version__
+from fairaudit.claims import GapInference
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import fairness_arrays, gap_intervals, wilson_interval
+from fairaudit.functional import fairness_arrays
 from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._views import group_rate_table
 
 __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
 
 PUBLISHED_FORMAT = "fairaudit-published-audit"
 PUBLISHED_FORMAT_VERSION = 1
+#: Level of the published intervals (accuracy per cell, gap per grouping).
+PUBLISHED_CONFIDENCE = 0.95
 
 
-class PublishedAudit:
+class PublishedAudit(SavedResult):
     """The publishable form of an audit: safe counts, metrics of large cells, what was hidden.
 
     Attributes
@@ -72,6 +77,11 @@ class PublishedAudit:
         reader can infer for one (``narrowest_interval``), the programmes solved.
     """
 
+    FORMAT = PUBLISHED_FORMAT
+    FORMAT_VERSION = PUBLISHED_FORMAT_VERSION
+    WHAT = "published audit"
+    LABEL = "a fairaudit published audit"
+
     def __init__(
         self,
         *,
@@ -95,12 +105,13 @@ class PublishedAudit:
                 f"{self.counts[small].head(3).to_dict('records')}"
             )
 
-    def __repr__(self) -> str:
+    def _repr_items(self) -> list[tuple[str, object]]:
         groupings = self.counts["grouping"].nunique()
-        return (
-            f"PublishedAudit(min_count={self.min_count}, {groupings} grouping(s) published, "
-            f"{len(self.suppressed)} suppressed)"
-        )
+        return [
+            ("min_count", self.min_count),
+            ("", f"{groupings} grouping(s) published"),
+            ("", f"{len(self.suppressed)} suppressed"),
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """The saved form (JSON-serialisable)."""
@@ -123,42 +134,19 @@ class PublishedAudit:
         }
 
     @classmethod
-    def from_dict(
-        cls, obj: Mapping[str, Any], *, source: str = "published audit"
-    ) -> PublishedAudit:
-        """Rebuild from :meth:`to_dict`'s form, refusing other formats and versions."""
-        check_saved_format(
-            obj,
-            expected=PUBLISHED_FORMAT,
-            version=PUBLISHED_FORMAT_VERSION,
-            label="a fairaudit published audit",
-            what="published audit",
-            source=source,
+    def _from_fields(cls, obj: Mapping[str, Any], *, source: str) -> PublishedAudit:
+        return cls(
+            min_count=int(obj["min_count"]),
+            counts=pd.DataFrame(obj["counts"], columns=["grouping", "cell", "n"]),
+            metrics=pd.DataFrame(obj["metrics"], columns=_METRIC_COLUMNS),
+            gaps=pd.DataFrame(obj["gaps"], columns=_GAP_COLUMNS),
+            suppressed=pd.DataFrame(obj["suppressed"], columns=["grouping", "reason"]),
+            metadata=obj.get("metadata", {}),
         )
-        try:
-            return cls(
-                min_count=int(obj["min_count"]),
-                counts=pd.DataFrame(obj["counts"], columns=["grouping", "cell", "n"]),
-                metrics=pd.DataFrame(obj["metrics"], columns=_METRIC_COLUMNS),
-                gaps=pd.DataFrame(obj["gaps"], columns=_GAP_COLUMNS),
-                suppressed=pd.DataFrame(obj["suppressed"], columns=["grouping", "reason"]),
-                metadata=obj.get("metadata", {}),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataValidationError(f"{source}: malformed published audit ({exc!r})") from exc
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write as JSON, atomically; returns the path."""
-        return atomic_write_text(Path(path), json.dumps(self.to_dict(), allow_nan=False))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> PublishedAudit:
-        """Read a file written by :meth:`save`."""
-        return cls.from_dict(read_json_file(path, what="published audit"), source=str(path))
 
     def to_html(self, *, title: str | None = None) -> str:
         """A self-contained HTML page of everything published and what was suppressed."""
-        from fairaudit.report import (
+        from fairaudit.report._html import (
             content_security_policy,
             environment,
             frame_to_html,
@@ -222,6 +210,36 @@ computed from the full audit.</p>
 </section>
 {% endblock %}
 """
+
+
+#: A local file path in a string: rooted (``/``, ``~/``, ``./``, ``C:\\``) or relative with a
+#: file extension (``runs/v2.csv``); group 1 is the file's name.
+_LOCAL_PATH = re.compile(
+    r"(?<![\w.~-])(?:[A-Za-z]:|~|\.{1,2})?[\\/](?:[\w.~-]+[\\/])*([\w.-]+)"
+    r"|(?:[\w.~-]+[\\/])+([\w-]+\.[A-Za-z]\w*)"
+)
+
+
+def without_local_paths(value: Any) -> Any:
+    """``value`` with every local file path in its strings reduced to the file's name.
+
+    A published audit is shared: where the audit's description names its inputs by
+    path (``/home/me/data/labels.csv``), only ``labels.csv`` remains.
+
+    Examples
+    --------
+    >>> without_local_paths("predictions /home/me/runs/v2.csv, labels ~/data/val.csv")
+    'predictions v2.csv, labels val.csv'
+    >>> without_local_paths("labels data/val.csv, 3/4 of the rows")
+    'labels val.csv, 3/4 of the rows'
+    """
+    if isinstance(value, str):
+        return _LOCAL_PATH.sub(lambda m: m.group(1) or m.group(2), value)
+    if isinstance(value, Mapping):
+        return {key: without_local_paths(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_local_paths(item) for item in value]
+    return value
 
 
 def _label(by: tuple[str, ...]) -> str:
@@ -320,24 +338,22 @@ def redact_audit(
             cm = audit.grouped_counts(task, by=by).reshape(
                 -1, len(audit.tasks[task]), len(audit.tasks[task])
             )
-            n = cm.sum(axis=(1, 2))
-            hits = np.trace(cm, axis1=1, axis2=2)
-            low, high = wilson_interval(hits, n)
-            for i, cell in enumerate(cells):
-                if n[i] >= min_count:
-                    metrics.append(
-                        {
-                            "task": task,
-                            "grouping": label,
-                            "cell": cell,
-                            "n": int(n[i]),
-                            "accuracy": float(hits[i] / n[i]),
-                            "ci_low": float(low[i]),
-                            "ci_high": float(high[i]),
-                        }
-                    )
+            view = group_rate_table(audit, task, by=by, method="wilson")
+            for row in view[view["n"] >= min_count].itertuples():
+                metrics.append(
+                    {
+                        "task": task,
+                        "grouping": label,
+                        "cell": row.group,
+                        "n": int(row.n),
+                        "accuracy": float(row.rate),
+                        "ci_low": float(row.lower),
+                        "ci_high": float(row.upper),
+                    }
+                )
             if by:
-                bounds = gap_intervals(cm, min_support=min_count)["accuracy_difference"]["summary"]
+                inference = GapInference(cm, "accuracy_difference", min_support=min_count)
+                bounds = inference.interval(1 - PUBLISHED_CONFIDENCE)
                 values = fairness_arrays(cm, min_support=min_count)["accuracy_difference"]
                 judged = int(values["summary"]["n_groups"])
                 gap = float(values["summary"]["value"])
@@ -352,7 +368,7 @@ def redact_audit(
                     }
                 )
     metadata = {
-        key: audit.metadata[key]
+        key: without_local_paths(audit.metadata[key])
         for key in ("description", "model", "data")
         if key in audit.metadata
     }
@@ -374,3 +390,15 @@ def redact_audit(
         suppressed=pd.DataFrame(suppressed, columns=["grouping", "reason"]),
         metadata=metadata,
     )
+
+
+def read_audit_file(path: str | os.PathLike[str]) -> AuditResult | PublishedAudit:
+    """A saved audit, full or published, by the ``format`` its file declares.
+
+    The shells (``fairaudit report``, ``fairaudit check``) take either; the Python API
+    keeps one type per function (:meth:`AuditResult.load`, :meth:`PublishedAudit.load`).
+    """
+    obj = read_json_file(path, what="audit")
+    if isinstance(obj, Mapping) and obj.get("format") == PUBLISHED_FORMAT:
+        return PublishedAudit.from_dict(obj, source=str(path))
+    return AuditResult.from_dict(obj, source=str(path))

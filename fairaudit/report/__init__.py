@@ -16,47 +16,16 @@
   :func:`format_interval`.
 """
 
-from fairaudit.report._card import load_model_card, resolve_model_card
 from fairaudit.report._compare_render import render_comparison, write_comparison_report
 from fairaudit.report._detector_render import render_detector_report, write_detector_report
 from fairaudit.report._exports import findings_table, terminal_summary, write_findings_csv
-from fairaudit.report._glossary import GLOSSARY, glossary_entries
-from fairaudit.report._html import (
-    content_security_policy,
-    environment,
-    figure_to_data_uri,
-    format_interval,
-    format_number,
-    format_p_value,
-    frame_to_html,
-    inline_script,
-)
-from fairaudit.report._render import (
-    default_heatmaps,
-    render_report,
-    task_random_state,
-    write_report,
-)
+from fairaudit.report._render import render_report, write_report
 
 __all__ = [
-    "GLOSSARY",
-    "content_security_policy",
-    "default_heatmaps",
-    "environment",
-    "figure_to_data_uri",
     "findings_table",
-    "format_interval",
-    "format_number",
-    "format_p_value",
-    "frame_to_html",
-    "glossary_entries",
-    "inline_script",
-    "load_model_card",
     "render_comparison",
     "render_detector_report",
     "render_report",
-    "resolve_model_card",
-    "task_random_state",
     "terminal_summary",
     "write_comparison_report",
     "write_detector_report",

@@ -1,11 +1,13 @@
-"""Model cards in a report: the card to show, and a card named on the command line."""
+"""The model card a report shows: the plain mapping its caller passes in, checked.
+
+The report never looks a card up (that would lift the torch-free report onto the
+models): the shells (``cli``, ``demo``, ``app``) load it with
+:mod:`fairaudit.models._cards` and pass it in.
+"""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fairaudit.exceptions import DataValidationError
@@ -13,53 +15,16 @@ from fairaudit.exceptions import DataValidationError
 if TYPE_CHECKING:
     from fairaudit.model_audit import AuditResult
 
-__all__ = ["load_model_card", "resolve_model_card"]
-
-
-def load_model_card(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A model card from a JSON file, or a shipped model's card by name.
-
-    Parameters
-    ----------
-    name_or_path : str or path-like
-        A path to a card's JSON file (as :func:`fairaudit.model_card.package_run`
-        writes), or the name of a shipped model (:func:`fairaudit.models.shipped_models`).
-
-    Raises
-    ------
-    DataValidationError
-        If the file is not JSON or not a JSON object, or if the name is neither a
-        file nor a shipped model (the message lists the shipped models).
-    """
-    path = Path(name_or_path)
-    if path.is_file():
-        try:
-            card = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataValidationError(f"{path}: not a JSON model card ({exc})") from exc
-        if not isinstance(card, dict):
-            raise DataValidationError(
-                f"{path}: a model card is a JSON object, not {type(card).__name__}"
-            )
-        return card
-    from fairaudit.models import shipped_model_card, shipped_models
-
-    name = str(name_or_path)
-    if name in shipped_models():
-        return shipped_model_card(name)
-    raise DataValidationError(
-        f"model card {name!r} is neither a JSON file nor a shipped model "
-        f"(shipped: {list(shipped_models())})"
-    )
+__all__ = ["resolve_model_card"]
 
 
 def resolve_model_card(
     audit: AuditResult, model_card: Mapping[str, Any] | None
 ) -> dict[str, Any] | None:
-    """The model card to show: the given one, else the shipped model the audit names.
+    """The model card to show: the one given, checked against the audit; None without one.
 
-    When ``model_card`` is None and ``audit.metadata["model"]`` names a shipped model
-    (:func:`fairaudit.models.shipped_models`), its card is used.
+    The caller loads the card (for the shipped model an audit names:
+    ``fairaudit.models._cards.audited_model_card``); the report never looks one up.
 
     Raises
     ------
@@ -68,14 +33,7 @@ def resolve_model_card(
         (a task absent from the card, or other classes without a recorded mapping).
     """
     if model_card is None:
-        name = audit.metadata.get("model")
-        if not isinstance(name, str) or not name:
-            return None
-        from fairaudit.models import shipped_model_card, shipped_models
-
-        if name not in shipped_models():
-            return None
-        model_card = shipped_model_card(name)
+        return None
     if not isinstance(model_card, Mapping):
         raise DataValidationError(
             f"a model card must be a mapping (the JSON object of a card), "

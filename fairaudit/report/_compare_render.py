@@ -30,7 +30,7 @@ import pandas as pd
 
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
-from fairaudit.functional import CLASS_METRICS, GAP_METRICS, SLICE_METRICS
+from fairaudit.functional._registry import CLASS_METRICS, GAP_METRICS, SLICE_METRICS
 from fairaudit.report._charts import ChartRow, paired_dot_chart
 from fairaudit.report._html import (
     environment,

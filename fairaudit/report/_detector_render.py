@@ -23,8 +23,8 @@ from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
 from fairaudit.compare import DetectorPairs
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import detection_gap
-from fairaudit.model_audit import DEFAULT_MIN_SUPPORT
+from fairaudit.functional._detection import detection_gap
+from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
 from fairaudit.report._charts import ChartRow, dot_interval_chart
 from fairaudit.report._html import (
     environment,

@@ -19,8 +19,9 @@ import pandas as pd
 
 from fairaudit._io import atomic_write_text
 from fairaudit.findings import rank_disparities, verdict_sentences
-from fairaudit.functional import GAP_METRICS
-from fairaudit.model_audit import DEFAULT_MIN_SUPPORT, AuditResult
+from fairaudit.functional._registry import GAP_METRICS
+from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
 
 __all__ = ["findings_table", "terminal_summary", "write_findings_csv"]
 

@@ -4,9 +4,10 @@ Each definition states what the code computes (``fairaudit.functional``,
 ``fairaudit.dataset_audit``), with the notation of ``docs/metrics.md``: for a slice with
 confusion matrix ``M`` (rows true, columns predicted), ``n = sum M``,
 ``tp_k = M[k,k]``, ``t_k`` the true rows of class ``k`` and ``p_k`` the rows
-predicted as ``k``. The entries of the per-slice and per-class metrics are the
-registry's definitions (:attr:`fairaudit.functional.MetricSpec.definition`); every
-registered metric has an entry (checked at import). ``docs/reports.md`` lists the
+predicted as ``k``. Every registered metric (slice, class and gap) is an entry whose
+definition is its spec's (:attr:`fairaudit.functional.MetricSpec.definition`), generated
+from the registry: this module only places them among the other terms, and refuses to
+write a definition of its own for one (checked at import). ``docs/reports.md`` lists the
 same entries (a test keeps the two equal) and the report renders them in its
 glossary.
 """
@@ -15,13 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fairaudit.dataset_audit import IMBALANCE_STATISTICS
-from fairaudit.functional import CLASS_METRICS, GAP_METRICS, METRICS, SLICE_METRICS
+from fairaudit.dataset_audit._imbalance import IMBALANCE_STATISTICS
+from fairaudit.functional._registry import METRICS
 
 __all__ = ["GLOSSARY", "REQUIRED_TERMS", "glossary_entries"]
 
-#: Term -> definition, in the order the glossary shows them.
-GLOSSARY: dict[str, str] = {
+#: Stands for the registry's definition of a metric (:attr:`MetricSpec.definition`):
+#: the glossary writes no metric's definition of its own.
+_REGISTERED = None
+
+#: Term -> definition (or :data:`_REGISTERED`), in the order the glossary shows them.
+#: A registered metric not placed here follows the last placed metric of its kind.
+_ENTRIES: dict[str, str | None] = {
     # ----------------------------------------------------------- slices
     "slice": (
         "A group of audited rows defined by the true classes of one or more sensitive "
@@ -32,21 +38,21 @@ GLOSSARY: dict[str, str] = {
         "ok; small: fewer rows than the report's min_support, too few to judge (shown, "
         "never hidden); empty: no row, every metric undefined (n/a)."
     ),
-    "accuracy": SLICE_METRICS["accuracy"].definition,
-    "error_rate": SLICE_METRICS["error_rate"].definition,
-    "balanced_accuracy": SLICE_METRICS["balanced_accuracy"].definition,
-    "precision": CLASS_METRICS["precision"].definition,
-    "recall": CLASS_METRICS["recall"].definition,
-    "f1": CLASS_METRICS["f1"].definition,
-    "precision_macro": SLICE_METRICS["precision_macro"].definition,
-    "recall_macro": SLICE_METRICS["recall_macro"].definition,
-    "f1_macro": SLICE_METRICS["f1_macro"].definition,
-    "precision_weighted": SLICE_METRICS["precision_weighted"].definition,
-    "recall_weighted": SLICE_METRICS["recall_weighted"].definition,
-    "f1_weighted": SLICE_METRICS["f1_weighted"].definition,
+    "accuracy": _REGISTERED,
+    "error_rate": _REGISTERED,
+    "balanced_accuracy": _REGISTERED,
+    "precision": _REGISTERED,
+    "recall": _REGISTERED,
+    "f1": _REGISTERED,
+    "precision_macro": _REGISTERED,
+    "recall_macro": _REGISTERED,
+    "f1_macro": _REGISTERED,
+    "precision_weighted": _REGISTERED,
+    "recall_weighted": _REGISTERED,
+    "f1_weighted": _REGISTERED,
     "predicted": "p_k: the rows predicted as the class.",
-    "selection_rate": CLASS_METRICS["selection_rate"].definition,
-    "fpr": CLASS_METRICS["fpr"].definition,
+    "selection_rate": _REGISTERED,
+    "fpr": _REGISTERED,
     "confusion matrix": (
         "M[true, predicted] counts of the slice; a row divided by t_k (normalize='true') "
         "gives the shares drawn in the figures, recall on the diagonal."
@@ -67,17 +73,17 @@ GLOSSARY: dict[str, str] = {
     ),
     "n_groups": "Groups where the rate is defined (a gap needs at least 2).",
     "small_groups": "Compared groups with fewer rows than min_support.",
-    "demographic_parity_difference": GAP_METRICS["demographic_parity_difference"].definition,
-    "demographic_parity_ratio": GAP_METRICS["demographic_parity_ratio"].definition,
-    "disparate_impact_ratio": GAP_METRICS["disparate_impact_ratio"].definition,
-    "equal_opportunity_difference": GAP_METRICS["equal_opportunity_difference"].definition,
-    "equal_opportunity_ratio": GAP_METRICS["equal_opportunity_ratio"].definition,
-    "fpr_difference": GAP_METRICS["fpr_difference"].definition,
-    "fpr_ratio": GAP_METRICS["fpr_ratio"].definition,
-    "equalized_odds_difference": GAP_METRICS["equalized_odds_difference"].definition,
-    "equalized_odds_ratio": GAP_METRICS["equalized_odds_ratio"].definition,
-    "accuracy_difference": GAP_METRICS["accuracy_difference"].definition,
-    "accuracy_ratio": GAP_METRICS["accuracy_ratio"].definition,
+    "demographic_parity_difference": _REGISTERED,
+    "demographic_parity_ratio": _REGISTERED,
+    "disparate_impact_ratio": _REGISTERED,
+    "equal_opportunity_difference": _REGISTERED,
+    "equal_opportunity_ratio": _REGISTERED,
+    "fpr_difference": _REGISTERED,
+    "fpr_ratio": _REGISTERED,
+    "equalized_odds_difference": _REGISTERED,
+    "equalized_odds_ratio": _REGISTERED,
+    "accuracy_difference": _REGISTERED,
+    "accuracy_ratio": _REGISTERED,
     "four-fifths rule": (
         "For each group and class: ratio = the group's selection rate / the reference "
         "group's (the group with the highest selection rate of that class); it fails when "
@@ -161,6 +167,39 @@ GLOSSARY: dict[str, str] = {
         "highest (ratio), with the p-value of the two-proportion test between them."
     ),
 }
+
+
+def _with_registry(entries: dict[str, str | None]) -> dict[str, str]:
+    """The glossary: hand-written terms, and every registered metric with its spec's definition.
+
+    Raises
+    ------
+    RuntimeError
+        When an entry writes its own definition of a registered metric (a duplicate of
+        the registry's) or places a name the registry does not hold.
+    """
+    written = [term for term, text in entries.items() if text is not None and term in METRICS]
+    if written:
+        raise RuntimeError(f"the glossary writes its own definition of registered {written}")
+    unknown = [term for term, text in entries.items() if text is None and term not in METRICS]
+    if unknown:
+        raise RuntimeError(f"the glossary places {unknown}, which the registry does not hold")
+    terms = list(entries)
+    for name, spec in METRICS.items():
+        if name in terms:
+            continue
+        same_kind = [
+            i for i, t in enumerate(terms) if t in METRICS and METRICS[t].kind == spec.kind
+        ]
+        terms.insert(same_kind[-1] + 1 if same_kind else len(terms), name)
+    return {
+        term: METRICS[term].definition if entries.get(term) is None else str(entries[term])
+        for term in terms
+    }
+
+
+#: Term -> definition, in the order the glossary shows them.
+GLOSSARY: dict[str, str] = _with_registry(_ENTRIES)
 
 #: Metric names a report's tables use that the glossary must define: every metric of
 #: the registry, and the other columns of the tables.

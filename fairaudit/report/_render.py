@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
@@ -50,6 +51,8 @@ from fairaudit.report.sections import (
     build_tasks,
     task_random_state,
 )
+from fairaudit.report.sections._gender_shades import build_gender_shades
+from fairaudit.report.sections._suspect_labels import build_suspect_labels
 
 __all__ = ["default_heatmaps", "render_report", "task_random_state", "write_report"]
 
@@ -65,6 +68,7 @@ def render_report(
     confidence: float = 0.95,
     random_state: int | None = 0,
     min_support: int = 30,
+    suspect_labels: pd.DataFrame | None = None,
 ) -> str:
     """Render the self-contained HTML bias report of an audit.
 
@@ -75,8 +79,10 @@ def render_report(
     title : str, optional
         Title of the page (default: "Bias audit" and the audit's description).
     model_card : mapping, optional
-        A model card (:func:`fairaudit.models.shipped_model_card`). Default: the
-        card of the shipped model named by ``audit.metadata["model"]``, if any.
+        A model card, as a plain mapping (the JSON object of a card, e.g. a
+        shipped model's). Default: none shown. The report never looks a card up:
+        the command line, the demo and the app pass the card of the shipped model
+        the audit names (``audit.metadata["model"]``).
     confusion_by : sequence of str, default=("gender",)
         Attributes whose groups each get a confusion matrix (beside the overall one)
         and a reliability curve (the first attribute).
@@ -93,6 +99,11 @@ def render_report(
         ``None``: different intervals at each call.
     min_support : int, default=30
         Slices with fewer rows are marked "small" (too few to judge) and listed.
+    suspect_labels : pandas.DataFrame, optional
+        The rate of suspect labels per group of the audited rows
+        (:attr:`~fairaudit.dataset_audit.DatasetAudit.suspect_labels` of
+        ``audit_dataset(labels, label_issues=..., near_duplicates=...)``), shown after
+        the dataset section. Default: no such section.
 
     Returns
     -------
@@ -171,6 +182,8 @@ def render_report(
             "metadata": build_metadata(ctx),
             "glossary": glossary_entries(),
             "library_version": __version__,
+            "gender_shades": build_gender_shades(ctx),
+            "suspect_labels": build_suspect_labels(ctx, suspect_labels),
         }
     return environment().get_template("report.html.j2").render(**context)
 

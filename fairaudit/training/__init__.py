@@ -17,40 +17,17 @@ except ModuleNotFoundError as exc:
         raise
     raise MissingDependencyError.for_extra("models", "torch") from None
 
-from fairaudit.training._class_weights import compute_class_weights
 from fairaudit.training._config import TrainConfig
-from fairaudit.training._distributed import (
-    init_distributed,
-)
-from fairaudit.training._early_stopping import EarlyStopping
-from fairaudit.training._features import cached_features, crop_pixels
-from fairaudit.training._heads import HeadsConfig, HeadsResult, train_heads, trunk_saw_holdout
-from fairaudit.training._history import plot_history
+from fairaudit.training._heads import HeadsConfig, HeadsResult, train_heads
 from fairaudit.training._loop import TrainResult, train
-from fairaudit.training._splits import (
-    UTKFACE_PROTOCOL_SIZES,
-    stratified_holdout_split,
-    utkface_protocol_split,
-)
-from fairaudit.training._tables import TrainingTables, load_training_tables
+from fairaudit.training._tables import load_training_tables
 
 __all__ = [
-    "UTKFACE_PROTOCOL_SIZES",
-    "EarlyStopping",
     "HeadsConfig",
     "HeadsResult",
     "TrainConfig",
     "TrainResult",
-    "TrainingTables",
-    "cached_features",
-    "compute_class_weights",
-    "crop_pixels",
-    "init_distributed",
     "load_training_tables",
-    "plot_history",
-    "stratified_holdout_split",
     "train",
     "train_heads",
-    "trunk_saw_holdout",
-    "utkface_protocol_split",
 ]

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from fairaudit._images import load_rgb
 from fairaudit._io import atomic_path
-from fairaudit.datasets import ImageTransform
+from fairaudit.datasets._transforms import ImageTransform
 from fairaudit.exceptions import DataValidationError
 
 __all__ = ["cached_features", "crop_pixels"]

@@ -29,16 +29,16 @@ import torch
 from tqdm.auto import tqdm
 
 from fairaudit._io import atomic_write_text, sha256_file
-from fairaudit.datasets import ImageTransform
+from fairaudit.datasets._transforms import ImageTransform
 from fairaudit.exceptions import DataValidationError
 from fairaudit.models import (
-    DescriptorFusionNet,
     load_checkpoint,
     save_checkpoint,
     shipped_model_card,
     shipped_model_path,
     shipped_models,
 )
+from fairaudit.models._descriptor_fusion import DescriptorFusionNet
 from fairaudit.training._epoch import _task_losses
 from fairaudit.training._features import cached_features
 from fairaudit.training._history import write_history
@@ -248,7 +248,7 @@ def train_heads(
     -------
     HeadsResult
     """
-    from fairaudit.detect import DESCRIPTOR_SIZE, DlibFaceDescriptor
+    from fairaudit.detect._descriptor import DESCRIPTOR_SIZE, DlibFaceDescriptor
 
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from fairaudit.datasets import collate_faces
+from fairaudit.datasets._torchdata import collate_faces
 from fairaudit.training._config import TrainConfig
 from fairaudit.training._distributed import (
     DistributedContext,
@@ -28,7 +28,6 @@ from fairaudit.training._distributed import (
 )
 from fairaudit.training._epoch import (
     _history_row,
-    _Sums,
     _task_losses,  # noqa: F401  (benchmarks/training_throughput.py imports it from here)
     _train_epoch,
     _validate_epoch,
@@ -36,6 +35,7 @@ from fairaudit.training._epoch import (
 from fairaudit.training._history import plot_history, write_history
 from fairaudit.training._resume import _initial_state, _save_state
 from fairaudit.training._setup import _set_up, _wrap_distributed, dataset_tasks
+from fairaudit.training._sums import _Sums
 
 __all__ = ["TrainResult", "dataset_tasks", "train"]
 

@@ -15,9 +15,9 @@ from fairaudit.exceptions import CheckpointError
 from fairaudit.training._class_weights import compute_class_weights
 from fairaudit.training._config import TrainConfig
 from fairaudit.training._distributed import DistributedContext
+from fairaudit.training._sums import _Sums
 
 if TYPE_CHECKING:
-    from fairaudit.training._epoch import _Sums
     from fairaudit.training._setup import _Setup
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from fairaudit.app import audit_report_html
+from fairaudit.app._audit import audit_report_html
 from fairaudit.model_audit import AuditResult, audit_predictions
 
 CLASSES = {

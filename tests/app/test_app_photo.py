@@ -13,7 +13,8 @@ from tests.conftest import NEEDS_TORCH
 
 pytest.importorskip("torch", reason=NEEDS_TORCH)
 
-from fairaudit.app import DEFAULT_MODEL, load_predictor, model_note, read_photo
+from fairaudit.app._models import DEFAULT_MODEL, load_predictor, model_note
+from fairaudit.app._photo import read_photo
 
 from .conftest import TEST_MODEL, png_bytes
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from fairaudit.app import read_audit, report_file_name
+from fairaudit.app._audit import read_audit, report_file_name
 from fairaudit.exceptions import DataValidationError
 from fairaudit.model_audit import AuditResult, audit_predictions
 

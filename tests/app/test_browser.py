@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from fairaudit.app import load_predictor, read_photo
+from fairaudit.app._models import load_predictor
+from fairaudit.app._photo import read_photo
 from fairaudit.model_audit import audit_predictions
 
 from .conftest import TEST_MODEL

@@ -12,8 +12,8 @@ import time
 import pytest
 
 import fairaudit.app._launch as launch
-from fairaudit.app import DEFAULT_MODEL, streamlit_command
-from fairaudit.app._launch import APP_SCRIPT
+from fairaudit.app._launch import APP_SCRIPT, streamlit_command
+from fairaudit.app._models import DEFAULT_MODEL
 from fairaudit.cli import main
 from fairaudit.exceptions import ConfigurationError
 

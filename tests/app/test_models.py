@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from fairaudit.app import (
+from fairaudit.app._models import (
     DEFAULT_MODEL,
     AppOptions,
+    check_app_model,
     fairface_models,
     load_predictor,
     model_card_markdown,
     model_note,
     parse_app_args,
 )
-from fairaudit.app._models import check_app_model
 from fairaudit.exceptions import CheckpointError, ConfigurationError
 from fairaudit.models import shipped_model_card, shipped_model_path, shipped_models
 from fairaudit.vocab import FAIRFACE_VOCABULARIES

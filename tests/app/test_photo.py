@@ -14,17 +14,18 @@ from tests.conftest import NEEDS_TORCH
 pytest.importorskip("torch", reason=NEEDS_TORCH)
 
 from fairaudit._images import load_rgb
-from fairaudit.app import (
+from fairaudit.app._photo import (
+    BOX_COLOR,
     FacePrediction,
     draw_faces,
     example_photo,
     face_predictions,
     probability_chart,
     read_photo,
+    task_title,
 )
-from fairaudit.app._photo import BOX_COLOR, task_title
 from fairaudit.exceptions import ConfigurationError, DataValidationError
-from fairaudit.models import TaskSpec
+from fairaudit.models._tasks import TaskSpec
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
 from .conftest import png_bytes
@@ -223,7 +224,7 @@ def test_task_titles():
 
 
 def test_predict_command_names_the_cli_call_of_each_reading():
-    from fairaudit.app import predict_command
+    from fairaudit.app._photo import predict_command
 
     assert (
         predict_command("my photo.jpg", model="fairface-lightweight-112", mode="detect")
@@ -238,7 +239,7 @@ def test_predict_command_names_the_cli_call_of_each_reading():
 
 
 def test_predict_faces_table_refuses_an_unknown_mode_and_a_detector_without_detection():
-    from fairaudit.app import predict_faces_table
+    from fairaudit.app._photo import predict_faces_table
 
     photo = Image.new("RGB", (8, 8))
     with pytest.raises(
@@ -250,7 +251,7 @@ def test_predict_faces_table_refuses_an_unknown_mode_and_a_detector_without_dete
 
 
 def test_compare_readings_puts_the_two_labels_side_by_side():
-    from fairaudit.app import compare_readings
+    from fairaudit.app._photo import compare_readings
 
     def face(gender: float, age: float) -> FacePrediction:
         frame = pd.DataFrame({"x": [0], "y": [0], "width": [9], "height": [9]})

@@ -17,15 +17,14 @@ from tests.conftest import NEEDS_TORCH
 
 pytest.importorskip("torch", reason=NEEDS_TORCH)
 
-from fairaudit.app import (
-    DEFAULT_MODEL,
+from fairaudit.app._models import DEFAULT_MODEL, load_predictor
+from fairaudit.app._photo import (
     compare_readings,
     face_predictions,
-    load_predictor,
+    photo_detector,
     predict_faces_table,
     read_photo,
 )
-from fairaudit.app._photo import photo_detector
 from fairaudit.cli import main
 
 from .conftest import TEST_MODEL

@@ -8,12 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairaudit.attributes import (
-    DERIVED_VOCABULARIES,
-    SKIN_TONE,
-    derive_attributes,
-    gender_shades_table,
-)
+from fairaudit.attributes import derive_attributes, gender_shades_table
+from fairaudit.attributes._colour import SKIN_TONE
+from fairaudit.attributes._derive import DERIVED_VOCABULARIES
 from fairaudit.exceptions import DataValidationError
 from fairaudit.model_audit import audit_table
 from fairaudit.vocab import GENDER

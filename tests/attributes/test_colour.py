@@ -7,16 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from fairaudit.attributes import (
+from fairaudit.attributes import individual_typology_angle
+from fairaudit.attributes._colour import (
     ITA_EDGES,
     SKIN_TONE,
-    FaceLandmarker,
-    face_attributes,
-    individual_typology_angle,
     skin_tone_category,
     skin_type_category,
     srgb_to_lab,
 )
+from fairaudit.attributes._derive import face_attributes
+from fairaudit.attributes._skin import FaceLandmarker
 
 from ._helpers import lab_for_ita, lab_patch
 

@@ -6,14 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from fairaudit.attributes import (
-    CONDITION_BINS,
-    FaceLandmarker,
-    bin_condition,
-    face_attributes,
-    laplacian_variance,
-    luma,
-)
+from fairaudit.attributes._conditions import CONDITION_BINS, bin_condition, laplacian_variance, luma
+from fairaudit.attributes._derive import face_attributes
+from fairaudit.attributes._skin import FaceLandmarker
 
 from ._helpers import lab_patch
 

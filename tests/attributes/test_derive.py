@@ -10,12 +10,8 @@ import pytest
 from PIL import Image
 
 import fairaudit.attributes._derive as derive_module
-from fairaudit.attributes import (
-    DERIVED_VOCABULARIES,
-    VALUE_COLUMNS,
-    derive_attributes,
-    write_attributes,
-)
+from fairaudit.attributes import derive_attributes, write_attributes
+from fairaudit.attributes._derive import DERIVED_VOCABULARIES, VALUE_COLUMNS
 from fairaudit.cli import main as fairaudit_main
 from fairaudit.exceptions import DataValidationError
 
@@ -163,7 +159,7 @@ def test_command_line_split_of_a_dataset(tmp_path, capsys):
 
 def test_landmark_modes_without_the_model_file(tmp_path, caplog):
     pytest.importorskip("dlib", reason='the landmarks need dlib: pip install "fairaudit[detect]"')
-    from fairaudit.attributes import FaceLandmarker
+    from fairaudit.attributes._skin import FaceLandmarker
     from fairaudit.exceptions import ConfigurationError, MissingDependencyError
 
     with pytest.raises(MissingDependencyError, match="shape_predictor_68_face_landmarks.dat"):
@@ -176,7 +172,8 @@ def test_landmark_modes_without_the_model_file(tmp_path, caplog):
 
 
 def test_tiny_images_have_no_skin_or_are_unusable(tmp_path):
-    from fairaudit.attributes import FaceLandmarker, face_attributes
+    from fairaudit.attributes._derive import face_attributes
+    from fairaudit.attributes._skin import FaceLandmarker
 
     values = face_attributes(
         np.full((6, 6, 3), 150, np.uint8), landmarker=FaceLandmarker(mode="chip")

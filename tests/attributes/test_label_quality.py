@@ -11,7 +11,8 @@ from fairaudit.exceptions import DataValidationError
 cleanlab_filter = pytest.importorskip(
     "cleanlab.filter", reason='label issues need cleanlab: pip install "fairaudit[labels]"'
 )
-from fairaudit.attributes import ANY_LABEL_ISSUE, find_label_issues, label_issue_rates
+from fairaudit.attributes import find_label_issues, label_issue_rates
+from fairaudit.attributes._label_quality import ANY_LABEL_ISSUE
 from fairaudit.vocab import FAIRFACE_RACE, GENDER
 
 RACES = FAIRFACE_RACE.classes

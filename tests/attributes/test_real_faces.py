@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fairaudit.attributes import FaceLandmarker, face_attributes, skin_mask
+from fairaudit.attributes._derive import face_attributes
+from fairaudit.attributes._skin import FaceLandmarker, skin_mask
 
 pytest.importorskip(
     "dlib", reason='the landmark regions need dlib: pip install "fairaudit[detect]"'

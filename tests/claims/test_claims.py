@@ -17,28 +17,19 @@ from statsmodels.stats.proportion import proportion_confint
 
 from fairaudit.claims import (
     GapInference,
-    bootstrap_change,
-    critical_z,
     fdr_select,
-    gap_change_interval,
-    gap_change_p_value,
-    inversion_p_value,
-    p_of_z,
     paired_rate_change,
     rate_change,
     rate_interval,
     slice_claims,
     threshold_verdict,
-    worst_rate_interval,
 )
-from fairaudit.functional import (
-    exact_difference_bounds,
-    exact_interval,
-    fairness_arrays,
-    gap_intervals,
-    newcombe_bounds,
-    wilson_interval,
-)
+from fairaudit.claims._changes import bootstrap_change, gap_change_interval, gap_change_p_value
+from fairaudit.claims._levels import critical_z, inversion_p_value, p_of_z
+from fairaudit.claims._thresholds import worst_rate_interval
+from fairaudit.functional import fairness_arrays, newcombe_bounds, wilson_interval
+from fairaudit.functional._fairness import gap_intervals
+from fairaudit.functional._intervals import exact_difference_bounds, exact_interval
 
 
 def test_exact_interval_equals_statsmodels_clopper_pearson() -> None:
@@ -218,7 +209,7 @@ def test_paired_rate_change_is_newcombe_paired_and_consistent() -> None:
     )
     p, bounds = paired_rate_change(both, a_only, b_only, neither)
     low, high = bounds(0.05)
-    from fairaudit.functional import paired_difference_interval
+    from fairaudit.functional._intervals import paired_difference_interval
 
     ref_low, ref_high = paired_difference_interval(both, a_only, b_only, neither)
     np.testing.assert_allclose(low, ref_low)

@@ -180,14 +180,14 @@ def _audit_parquet_workers() -> Any:
 
 
 def _gate_min_support() -> Any:
-    from fairaudit.model_audit import DEFAULT_MIN_SUPPORT
+    from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
 
     return DEFAULT_MIN_SUPPORT
 
 
 def _default_opset() -> Any:
     pytest.importorskip("torch", reason="the ONNX export needs torch (extra models)")
-    from fairaudit.inference import DEFAULT_OPSET
+    from fairaudit.inference._onnx import DEFAULT_OPSET
 
     return DEFAULT_OPSET
 

@@ -21,7 +21,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 
 from fairaudit.compare import Comparison, compare_audits
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import paired_difference_interval
+from fairaudit.functional._intervals import paired_difference_interval
 from fairaudit.model_audit import AuditResult, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
 from fairaudit.vocab import Vocabulary

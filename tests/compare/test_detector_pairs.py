@@ -11,7 +11,8 @@ from scipy import stats
 
 from fairaudit.compare import DetectorPairs, detector_pairs
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import paired_difference_interval, wilson_interval
+from fairaudit.functional import wilson_interval
+from fairaudit.functional._intervals import paired_difference_interval
 from fairaudit.model_audit import audit_detection
 from fairaudit.vocab import FAIRFACE_AGE, FAIRFACE_RACE, GENDER
 

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from fairaudit.compare import PAIRED_FORMAT, PairedCounts, paired_counts
+from fairaudit.compare import PairedCounts, paired_counts
+from fairaudit.compare._paired import PAIRED_FORMAT
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
-from fairaudit.functional import paired_difference_interval
+from fairaudit.functional._intervals import paired_difference_interval
 from fairaudit.model_audit import JoinWarning, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
 

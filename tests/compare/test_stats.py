@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from fairaudit.functional import mcnemar_exact, paired_difference_interval, wilson_interval
+from fairaudit.functional import wilson_interval
+from fairaudit.functional._intervals import mcnemar_exact, paired_difference_interval
 
 
 def test_mcnemar_exact_equals_scipy_binomtest():

@@ -13,17 +13,16 @@ import pytest
 from matplotlib.figure import Figure
 
 from fairaudit.dataset_audit import (
-    IMBALANCE_STATISTICS,
     LabelCounts,
     audit_dataset,
     compare_splits,
     fairface_label_counts,
-    format_dataset_audit,
     imbalance_statistics,
-    plot_distributions,
-    plot_joint_heatmap,
 )
 from fairaudit.dataset_audit._embedded import build_fairface_label_counts
+from fairaudit.dataset_audit._imbalance import IMBALANCE_STATISTICS
+from fairaudit.dataset_audit._plots import plot_distributions, plot_joint_heatmap
+from fairaudit.dataset_audit._text import format_dataset_audit
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, GENDER, Vocabulary
 

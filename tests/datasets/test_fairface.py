@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairaudit.datasets import LabelRepair, load_dataset, load_fairface, load_fairface_labels
+from fairaudit.datasets import load_dataset, load_fairface
+from fairaudit.datasets._fairface import load_fairface_labels
+from fairaudit.datasets._report import LabelRepair
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
 from fairaudit.vocab import FAIRFACE_AGE, FAIRFACE_RACE, GENDER
 from tests.datasets._helpers import TRAIN_ROWS, VAL_ROWS, write_csv, write_image

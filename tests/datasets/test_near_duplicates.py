@@ -233,3 +233,11 @@ def test_real_utkface_subset(real_utkface) -> None:
     assert not known_rows["byte_identical"].any()  # byte hashes miss them
     assert known_rows["conflicting_columns"].str.contains("age_years").all()
     assert not pairs["cross_split"].any()  # UTKFace has one split
+
+
+def test_no_candidate_pair_gives_an_empty_table(copied_fairface: Path) -> None:
+    table = load_fairface(copied_fairface).table
+    strangers = table[table["file"].isin(["train/5.jpg", "train/6.jpg", "val/3.jpg"])]
+    pairs = find_near_duplicates(strangers, max_distance=0, progress=False)
+    assert pairs.attrs["n_hashed"] == 3
+    assert len(pairs) == 0 and {"file_a", "file_b", "conflict"} <= set(pairs.columns)

@@ -15,15 +15,9 @@ torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
 
 from torch.utils.data import DataLoader
 
-from fairaudit.datasets import (
-    FaceDataset,
-    ImageTransform,
-    collate_faces,
-    load_fairface,
-    load_utkface,
-)
-from fairaudit.datasets._torchdata import FaceBatch, FaceItem
-from fairaudit.datasets._transforms import IMAGENET_MEAN, IMAGENET_STD
+from fairaudit.datasets import FaceDataset, load_fairface, load_utkface
+from fairaudit.datasets._torchdata import FaceBatch, FaceItem, collate_faces
+from fairaudit.datasets._transforms import IMAGENET_MEAN, IMAGENET_STD, ImageTransform
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
 from fairaudit.vocab import FAIRFACE_RACE, UTKFACE_RACE
 from tests.datasets._helpers import write_image

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fairaudit.datasets import load_utkface, parse_utkface_name
+from fairaudit.datasets import load_utkface
+from fairaudit.datasets._utkface import parse_utkface_name
 from fairaudit.exceptions import DataValidationError
 from fairaudit.vocab import FAIRFACE_AGE, GENDER, UTKFACE_RACE
 from tests.datasets._helpers import write_image

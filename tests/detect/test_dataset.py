@@ -19,12 +19,12 @@ from PIL import Image
 from fairaudit.cli import main
 from fairaudit.detect import (
     Box,
-    DetectionRun,
     HaarCascadeDetector,
     default_detector,
     detect_dataset,
     detect_faces,
 )
+from fairaudit.detect._dataset import DetectionRun
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.functional import wilson_interval
 from fairaudit.model_audit import AuditResult, audit_detection, audit_predictions

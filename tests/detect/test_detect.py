@@ -17,9 +17,9 @@ from fairaudit.detect import (
     HaarCascadeDetector,
     default_detector,
     detect_faces,
-    expand_box,
-    read_image,
 )
+from fairaudit.detect._box import expand_box
+from fairaudit.detect._detect import read_image
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 
 needs_cv2 = pytest.mark.skipif(
@@ -149,7 +149,8 @@ def test_encoded_bytes_and_read_image(grace_hopper: Path, tmp_path: Path) -> Non
 
 def test_default_detector_is_the_best_installed_photo_preset() -> None:
     pytest.importorskip("cv2", reason="the Haar cascade detector needs opencv-python-headless<5")
-    from fairaudit.detect import best_detector_name, make_detector
+    from fairaudit.detect import make_detector
+    from fairaudit.detect._choice import best_detector_name
 
     detector = default_detector()
     assert detector is default_detector()  # one shared instance

@@ -12,17 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fairaudit.detect import (
-    DLIB_MODEL_FILES,
-    MODELS_ENV,
-    Box,
-    DlibDetector,
-    available_detectors,
-    best_detector_name,
-    detect_faces,
-    dlib_model_path,
-    make_detector,
-)
+from fairaudit.detect import Box, DlibDetector, available_detectors, detect_faces, make_detector
+from fairaudit.detect._choice import best_detector_name
+from fairaudit.detect._dlib import DLIB_MODEL_FILES, MODELS_ENV, dlib_model_path
 from fairaudit.exceptions import ConfigurationError, DataValidationError, MissingDependencyError
 
 dlib = pytest.importorskip(
@@ -69,7 +61,7 @@ def val_images(fairface_root: Path) -> dict[str, Path]:
 
 
 def _hopper() -> bytes:
-    from fairaudit.app import example_photo
+    from fairaudit.app._photo import example_photo
 
     return example_photo()[1]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fairaudit.detect import DEFAULT_CASCADE, HaarCascadeDetector, default_cascade_path
+from fairaudit.detect import HaarCascadeDetector
+from fairaudit.detect._haar import DEFAULT_CASCADE, default_cascade_path
 from fairaudit.exceptions import ConfigurationError, DataValidationError, MissingDependencyError
 
 cv2 = pytest.importorskip("cv2", reason="the Haar cascade detector needs opencv-python-headless<5")

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from fairaudit.demo import load_demo_audits
-from fairaudit.findings import RANKED_GAPS, class_recall, rank_disparities
-from fairaudit.model_audit import DEFAULT_MIN_SUPPORT
+from fairaudit.findings import rank_disparities
+from fairaudit.findings._disparities import RANKED_GAPS, class_recall
+from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairaudit.functional import group_sum, group_sums
+from fairaudit.functional._counts import group_sum, group_sums
 
 
 def _naive(array: np.ndarray, shape: list[int], names: list[str], by: tuple[str, ...]):

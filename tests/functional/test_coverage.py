@@ -20,7 +20,8 @@ import warnings
 import numpy as np
 import pytest
 
-from fairaudit.functional import fairness_arrays, gap_intervals
+from fairaudit.functional import fairness_arrays
+from fairaudit.functional._fairness import gap_intervals
 from fairaudit.model_audit import audit_predictions
 from fairaudit.vocab import Vocabulary
 
@@ -85,7 +86,7 @@ def test_gap_intervals_cover_at_their_level(gap: float, kind: str) -> None:
 
 def test_a_naive_bootstrap_of_the_gap_would_fail_this_check() -> None:
     """The check can fail: the percentile bootstrap of max - min misses a true gap of 0."""
-    from fairaudit.functional import multinomial_replicates, percentile_interval
+    from fairaudit.functional._resampling import multinomial_replicates, percentile_interval
 
     tpr, fpr = _rates(0.0, "accuracy")
     rng = np.random.default_rng(1)

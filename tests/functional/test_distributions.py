@@ -7,14 +7,9 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from fairaudit.functional import (
-    chi2_homogeneity,
-    chi2_sf,
-    normal_cdf,
-    normal_ppf,
-    normal_sf,
-    wilson_interval,
-)
+from fairaudit.functional import wilson_interval
+from fairaudit.functional._normal import normal_cdf, normal_ppf, normal_sf
+from fairaudit.functional._significance import chi2_homogeneity, chi2_sf
 
 TINY = np.finfo(np.float64).tiny
 

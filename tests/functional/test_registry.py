@@ -8,18 +8,21 @@ import warnings
 import numpy as np
 import pytest
 
-from fairaudit.compare import DEFAULT_METRICS, compare_audits
+from fairaudit.compare import compare_audits
+from fairaudit.compare._constants import DEFAULT_METRICS
 from fairaudit.compare._inputs import check_metrics
 from fairaudit.compare._wording import metric_label
-from fairaudit.findings import RANKED_GAPS
-from fairaudit.functional import CLASS_METRICS, GAP_METRICS, METRICS, SLICE_METRICS
-from fairaudit.gate import FAIRNESS_GATE_METRICS, GATE_METRICS, SLICE_GATE_METRICS, check_audit
+from fairaudit.findings._disparities import RANKED_GAPS
+from fairaudit.functional import METRICS
+from fairaudit.functional._registry import CLASS_METRICS, GAP_METRICS, SLICE_METRICS
+from fairaudit.gate import check_audit
+from fairaudit.gate._check import FAIRNESS_GATE_METRICS, GATE_METRICS, SLICE_GATE_METRICS
 from fairaudit.model_audit import audit_predictions
 from fairaudit.report._compare_render import DEFAULT_SLICE_METRICS
 from fairaudit.report._glossary import GLOSSARY
 from fairaudit.report.sections._task import _GROUP_METRICS, _OVERALL_METRICS
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
-from tests.metrics.conftest import make_data
+from tests.model_audit.conftest import make_data
 
 
 @pytest.fixture(scope="module")

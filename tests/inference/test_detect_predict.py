@@ -20,8 +20,8 @@ from PIL import Image
 from fairaudit.cli import main
 from fairaudit.detect import Box, HaarCascadeDetector, default_detector, detect_faces
 from fairaudit.exceptions import ConfigurationError, DataValidationError
-from fairaudit.inference import BOX_COLUMNS, Predictor
-from fairaudit.inference._outputs import prediction_columns
+from fairaudit.inference import Predictor
+from fairaudit.inference._outputs import BOX_COLUMNS, prediction_columns
 from fairaudit.models import shipped_model_path
 from tests.detect.test_detect import ASTRONAUT_FACE, GRACE_HOPPER_FACE
 

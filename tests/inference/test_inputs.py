@@ -7,14 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from fairaudit.datasets import ImageSet, images_from_folder
+from fairaudit.datasets._image_sets import images_from_files, images_from_table, resolve_images
 from fairaudit.exceptions import DataValidationError
-from fairaudit.inference import (
-    ImageSet,
-    images_from_files,
-    images_from_folder,
-    images_from_table,
-    resolve_images,
-)
 from fairaudit.vocab import GENDER
 
 from .conftest import write_image

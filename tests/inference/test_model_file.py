@@ -29,12 +29,8 @@ nn = torch.nn
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from fairaudit.inference import (
-    ModelSpec,
-    OutsideModel,
-    Predictor,
-    write_predictions,
-)
+from fairaudit.inference import ModelSpec, OutsideModel, Predictor
+from fairaudit.inference._outputs import write_predictions
 
 GENDER = ["Male", "Female"]
 AGE_GROUPS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70"]
@@ -582,3 +578,49 @@ def test_an_onnx_graph_with_a_fixed_batch_size_runs_in_chunks_of_it(
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     logits = np.concatenate([session.run(None, {"x": x[k : k + 2]})[0] for k in range(0, 6, 2)])
     assert_close(table, "gender", GENDER, softmax(logits.astype(np.float64), axis=1))
+
+
+def test_an_exported_model_with_its_spec_predicts_as_the_checkpoint(
+    image_folder: Path, tmp_path: Path
+) -> None:
+    """``export --spec`` writes the spec that runs the file as an outside model: the
+    README's outside-model path gives what fairaudit's own ONNX backend gives."""
+    onnx_path, spec_path = tmp_path / "vendor.onnx", tmp_path / "vendor.toml"
+    code = main(
+        [
+            "export",
+            "--model",
+            "fairface-lightweight-112",
+            "--onnx",
+            str(onnx_path),
+            "--spec",
+            str(spec_path),
+        ]
+    )
+    assert code == 0
+    spec = ModelSpec.from_toml(spec_path)
+    assert spec.name == "fairface-lightweight-112"
+    assert (spec.input.size, spec.input.scale, spec.input.channels) == (112, "0-1", "RGB")
+    assert [o.kind for o in spec.outputs] == ["probabilities"] * 3
+    outside = predict_cli(onnx_path, spec_path, image_folder, tmp_path / "outside.csv")
+    own = main(
+        [
+            "predict",
+            "--checkpoint",
+            str(onnx_path),
+            "--images",
+            str(image_folder),
+            "--output",
+            str(tmp_path / "own.csv"),
+            "--threads",
+            "1",
+            "--quiet",
+        ]
+    )
+    assert own == 0
+    own_table = pd.read_csv(tmp_path / "own.csv").set_index("file")
+    probs = [c for c in own_table.columns if "_prob_" in c]
+    assert len(probs) == 2 + 9 + 7
+    assert np.max(np.abs(outside[probs].to_numpy() - own_table[probs].to_numpy())) <= 1e-6
+    preds = [f"{task}_pred" for task in ("gender", "age", "race")]
+    assert outside[preds].equals(own_table[preds])

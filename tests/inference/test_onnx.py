@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from fairaudit.exceptions import CheckpointError, DataValidationError
-from fairaudit.inference import DEFAULT_OPSET, OnnxSession, Predictor, export_onnx
+from fairaudit.inference import OnnxSession, Predictor, export_onnx
+from fairaudit.inference._onnx import DEFAULT_OPSET
 from fairaudit.models import FAIRFACE_TASKS, UTKFACE_TASKS
 
 from .conftest import INPUT_SIZE, make_model

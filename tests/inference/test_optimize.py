@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from fairaudit.inference import fold_batchnorm, optimize_for_inference
-from fairaudit.inference._optimize import count_batchnorm
+from fairaudit.inference import optimize_for_inference
+from fairaudit.inference._optimize import count_batchnorm, fold_batchnorm
 
 from .conftest import make_model, randomize_batchnorm
 

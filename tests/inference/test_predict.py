@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from fairaudit.datasets import ImageTransform
+from fairaudit.datasets._transforms import ImageTransform
 from fairaudit.exceptions import CheckpointError, DataValidationError
 from fairaudit.inference import Predictor
 from fairaudit.inference._outputs import prediction_columns
@@ -79,7 +79,7 @@ def test_predictions_equal_a_manual_forward(
         got = table[[f"{task.name}_prob_{c}" for c in task.classes]].to_numpy()
         np.testing.assert_allclose(got, expected[task.name], rtol=0, atol=1e-4)
     # predict_tensor on the same preprocessed batch gives the same probabilities.
-    from fairaudit.datasets import load_rgb
+    from fairaudit._images import load_rgb
 
     batch = torch.stack([ImageTransform(INPUT_SIZE)(load_rgb(p)) for p in paths])
     direct = predictor.predict_tensor(batch)
@@ -146,7 +146,7 @@ def test_label_table_input_carries_true_labels(checkpoint: Path, tmp_path: Path)
     )
     csv = tmp_path / "fairface_label_val.csv"
     labels.to_csv(csv, index=False)
-    from fairaudit.datasets import load_fairface_labels
+    from fairaudit.datasets._fairface import load_fairface_labels
 
     loaded = load_fairface_labels(csv, image_root=tmp_path)
     run = Predictor.from_checkpoint(checkpoint).run(loaded, progress=False)

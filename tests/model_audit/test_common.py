@@ -47,16 +47,17 @@ from sklearn.metrics import (
 )
 
 from fairaudit.functional import (
-    CLASS_METRICS,
-    GAP_METRICS,
     METRICS,
-    SLICE_METRICS,
+    MetricSpec,
     class_metric_values,
     confusion_counts,
     gap_values,
-    multinomial_replicates,
     slice_metric_values,
 )
+from fairaudit.functional._classification import accuracy
+from fairaudit.functional._fairness import RateGaps
+from fairaudit.functional._registry import CLASS_METRICS, GAP_METRICS, SLICE_METRICS
+from fairaudit.functional._resampling import multinomial_replicates
 from fairaudit.model_audit import AuditAccumulator, AuditResult, audit_predictions
 from fairaudit.vocab import Vocabulary
 
@@ -366,8 +367,21 @@ def functional_values(name: str, t, p, g, n_classes: int, n_groups: int) -> np.n
 
 
 # ------------------------------------------------------------------- the oracle table
+def check_oracle_table(registry: dict[str, MetricSpec], oracles: dict) -> None:
+    """Every registered metric has an oracle of its kind, and every oracle a metric."""
+    missing = [name for name in registry if name not in oracles]
+    if missing:
+        raise AssertionError(f"registered metric(s) without an oracle in ORACLES: {missing}")
+    stray = [name for name in oracles if name not in registry]
+    if stray:
+        raise AssertionError(f"oracle(s) of metrics the registry does not hold: {stray}")
+    wrong = [name for name, spec in registry.items() if oracles[name][0] != spec.kind]
+    if wrong:
+        raise AssertionError(f"oracle(s) of another kind than their metric: {wrong}")
+
+
 def test_every_registered_metric_has_an_oracle():
-    assert set(ORACLES) == set(METRICS)
+    check_oracle_table(METRICS, ORACLES)
     assert set(METRICS) == set(SLICE_METRICS) | set(CLASS_METRICS) | set(GAP_METRICS)
     assert set(FAIRLEARN_ORACLES) == set(GAP_METRICS)
     for name, (kind, oracle) in ORACLES.items():
@@ -376,6 +390,39 @@ def test_every_registered_metric_has_an_oracle():
         if kind == "gap":
             assert _RATE_OF_ORACLE.get(oracle.rate, oracle.rate) == spec.rate, name
             assert oracle.kind == spec.gap_kind, name
+
+
+def test_a_metric_without_a_function_or_an_oracle_fails_loudly():
+    with pytest.raises(TypeError, match="'new' has no function"):
+        MetricSpec("new", "slice", "new", "A new metric.", True, None)
+    with pytest.raises(TypeError, match="function"):
+        MetricSpec("new", "slice", "new", "A new metric.", True)  # type: ignore[call-arg]
+    spec = MetricSpec("new", "slice", "new", "A new metric.", True, lambda cm, **_: accuracy(cm))
+    with pytest.raises(AssertionError, match=r"without an oracle in ORACLES: \['new'\]"):
+        check_oracle_table({**METRICS, "new": spec}, ORACLES)
+    with pytest.raises(AssertionError, match="does not hold"):
+        check_oracle_table({k: v for k, v in METRICS.items() if k != "f1"}, ORACLES)
+
+
+def test_a_registered_spec_is_computed_by_its_function(monkeypatch):
+    """One spec is all a new metric needs to be computed (the oracle test then covers it)."""
+    cm = _random_counts(5, seed=3)
+    spec = MetricSpec(
+        "twice_accuracy",
+        "slice",
+        "twice",
+        "2 accuracy.",
+        True,
+        lambda cm, *, zero_division=0.0: 2 * accuracy(cm),
+    )
+    monkeypatch.setitem(SLICE_METRICS, spec.name, spec)
+    values = slice_metric_values(cm)
+    assert list(values) == list(SLICE_METRICS)
+    _assert_same(values["twice_accuracy"], 2 * values["accuracy"], "a new spec")
+    gap = METRICS["equalized_odds_difference"]
+    _assert_same(gap_values(cm)[gap.name], gap.function(cm, pos_index=None, min_support=0), "gap")
+    with pytest.raises(ValueError, match="other counts"):
+        gap.function(cm, pos_index=None, min_support=0, shared=RateGaps(cm[::-1]))
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)

@@ -18,7 +18,8 @@ import pytest
 from scipy import stats
 
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
-from fairaudit.functional import detection_gap, wilson_interval
+from fairaudit.functional import wilson_interval
+from fairaudit.functional._detection import detection_gap
 from fairaudit.model_audit import AuditResult, audit_detection, audit_predictions
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, UTKFACE_VOCABULARIES
 
@@ -417,7 +418,7 @@ def test_audit_detection_reads_saved_tables(rows: pd.DataFrame, tmp_path, audit)
 
 
 def test_audit_detection_names_its_detector(rows: pd.DataFrame, tmp_path) -> None:
-    from fairaudit.detect import DetectionRun, DetectionSummary
+    from fairaudit.detect._dataset import DetectionRun, DetectionSummary
 
     # a table does not say which detector made it: empty unless named
     assert audit_detection(rows).metadata["detection"]["detector"] == ""

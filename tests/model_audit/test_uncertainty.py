@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fairaudit.functional import holm, multinomial_replicates
+from fairaudit.functional._resampling import multinomial_replicates
+from fairaudit.functional._significance import holm
 from fairaudit.model_audit import audit_predictions
 
 from .conftest import make_data

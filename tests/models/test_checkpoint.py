@@ -11,14 +11,13 @@ import torch
 
 from fairaudit.exceptions import CheckpointError
 from fairaudit.models import (
-    CHECKPOINT_FORMAT,
     FAIRFACE_TASKS,
     UTKFACE_TASKS,
-    LoadedCheckpoint,
     build_model,
     load_checkpoint,
     save_checkpoint,
 )
+from fairaudit.models._checkpoint import CHECKPOINT_FORMAT, LoadedCheckpoint
 
 torch.set_num_threads(1)
 

@@ -9,13 +9,8 @@ import torch
 from torch import nn
 
 from fairaudit.exceptions import ConfigurationError, DataValidationError
-from fairaudit.models import (
-    FAIRFACE_TASKS,
-    UTKFACE_TASKS,
-    LightweightMTLNet224,
-    TaskSpec,
-    build_model,
-)
+from fairaudit.models import FAIRFACE_TASKS, UTKFACE_TASKS, LightweightMTLNet224, build_model
+from fairaudit.models._tasks import TaskSpec
 
 torch.set_num_threads(1)
 

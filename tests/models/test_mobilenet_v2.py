@@ -11,18 +11,15 @@ import pytest
 import torch
 
 from fairaudit.exceptions import CheckpointError, MissingDependencyError
-from fairaudit.models import (
-    MOBILENET_V2_IMAGENET_SHA256,
-    MOBILENET_V2_WEIGHTS_ENV,
-    MobileNetV2,
-    _pretrained,
-    build_model,
-    load_mobilenet_v2_imagenet_state_dict,
-    mobilenet_v2_imagenet_weights,
-)
+from fairaudit.models import _pretrained, build_model
+from fairaudit.models._mobilenet_v2 import MobileNetV2
 from fairaudit.models._pretrained import (
     MOBILENET_V2_IMAGENET_FILENAME,
+    MOBILENET_V2_IMAGENET_SHA256,
+    MOBILENET_V2_WEIGHTS_ENV,
+    load_mobilenet_v2_imagenet_state_dict,
     load_state_dict_file,
+    mobilenet_v2_imagenet_weights,
     sha256_file,
 )
 

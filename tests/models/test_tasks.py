@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from fairaudit.exceptions import ConfigurationError
-from fairaudit.models import FAIRFACE_TASKS, UTKFACE_MAX_AGE, UTKFACE_TASKS, TaskSpec
-from fairaudit.models._tasks import validate_tasks
+from fairaudit.models import FAIRFACE_TASKS, UTKFACE_TASKS
+from fairaudit.models._tasks import UTKFACE_MAX_AGE, TaskSpec, validate_tasks
 from fairaudit.vocab import FAIRFACE_AGE, FAIRFACE_RACE, GENDER, UTKFACE_RACE
 
 

@@ -11,7 +11,6 @@ from torch import nn
 
 from fairaudit.exceptions import CheckpointError, ConfigurationError, MissingDependencyError
 from fairaudit.models import (
-    BACKBONES,
     FAIRFACE_TASKS,
     UTKFACE_TASKS,
     TransferMTLNet,
@@ -20,7 +19,7 @@ from fairaudit.models import (
     load_checkpoint,
     save_checkpoint,
 )
-from fairaudit.models._backbones import timm_available
+from fairaudit.models._backbones import BACKBONES, timm_available
 
 torch.set_num_threads(1)
 
@@ -62,7 +61,7 @@ def test_available_architectures():
     )
     usable = available_architectures(usable_only=True)
     assert {"lightweight", "mobilenet_v2"} <= set(usable)
-    from fairaudit.detect import dlib_available
+    from fairaudit.detect._dlib import dlib_available
 
     expected = set(names) if timm_available() else {"lightweight", *TORCHVISION_ONLY}
     if not dlib_available():
@@ -145,7 +144,7 @@ def test_pretrained_mobilenet_v2_backbone_has_the_imagenet_weights():
         model = build_model("mobilenet_v2", pretrained=True, freeze_backbone=True)
     except MissingDependencyError as exc:
         pytest.skip(str(exc))
-    from fairaudit.models import load_mobilenet_v2_imagenet_state_dict
+    from fairaudit.models._pretrained import load_mobilenet_v2_imagenet_state_dict
 
     reference = load_mobilenet_v2_imagenet_state_dict()
     state = model.backbone.state_dict()

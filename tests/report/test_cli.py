@@ -8,7 +8,8 @@ import pytest
 
 from fairaudit.cli import main
 from fairaudit.exceptions import DataValidationError
-from fairaudit.report import load_model_card, render_report
+from fairaudit.models._cards import audited_model_card, load_model_card
+from fairaudit.report import render_report
 
 from ._parse import parse_report, table_by_id
 
@@ -87,19 +88,27 @@ def test_a_card_as_a_json_file(tmp_path):
     assert load_model_card(path) == {"name": "mine", "notes": "n"}
 
 
-def test_the_audit_metadata_names_the_shipped_model(audit):
+def test_the_audit_metadata_names_the_shipped_model(audit, tmp_path, capsys):
+    """The command line passes the card of the shipped model the audit names; the
+    report itself looks no card up (it shows only the card it is given)."""
     named = type(audit)(
         tasks=audit.tasks,
         attributes=audit.attributes,
         counts=audit.counts,
         metadata={**audit.metadata, "model": "fairface-mobilenet_v2-112"},
     )
-    html = render_report(named, n_resamples=5)
+    assert audited_model_card(named.metadata) == load_model_card("fairface-mobilenet_v2-112")
+    assert audited_model_card({"model": "no-such-model"}) is None
+    assert audited_model_card({}) is None
+    saved = named.save(tmp_path / "named.json")
+    assert main(["report", str(saved), "--resamples", "5", "--quiet"]) == 0
+    html = (tmp_path / "named.html").read_text(encoding="utf-8")
     card = {
         r["field"].text: r["value"].text
         for r in table_by_id(parse_report(html), "table-model-card").records()
     }
     assert card["name"] == "fairface-mobilenet_v2-112"
+    assert 'id="table-model-card"' not in render_report(named, n_resamples=5)
 
 
 def _bad(tmp_path, name, content):

@@ -132,7 +132,8 @@ def test_check_writes_junit_xml_one_case_per_check(saved, tmp_path, capsys):
 
 
 def test_model_card_reads_for_its_reader_and_counts_are_integers(audit):
-    from fairaudit.report import load_model_card, render_report
+    from fairaudit.models._cards import load_model_card
+    from fairaudit.report import render_report
 
     from ._parse import parse_report, table_by_id
 

@@ -7,10 +7,16 @@ from html import unescape
 
 import pytest
 
-from fairaudit.dataset_audit import IMBALANCE_STATISTICS
-from fairaudit.functional import FAIRNESS_METRICS
-from fairaudit.report import GLOSSARY
-from fairaudit.report._glossary import REQUIRED_TERMS, glossary_entries
+from fairaudit.dataset_audit._imbalance import IMBALANCE_STATISTICS
+from fairaudit.functional import METRICS
+from fairaudit.functional._fairness import FAIRNESS_METRICS
+from fairaudit.report._glossary import (
+    _ENTRIES,
+    GLOSSARY,
+    REQUIRED_TERMS,
+    _with_registry,
+    glossary_entries,
+)
 
 from ..conftest import REPO_ROOT
 
@@ -28,6 +34,24 @@ def test_every_metric_of_the_code_is_defined():
         ("accuracy", GLOSSARY["accuracy"]),
         ("ece", GLOSSARY["ece"]),
     ]
+
+
+def test_every_registered_metric_is_generated_from_its_spec():
+    for name, spec in METRICS.items():
+        assert GLOSSARY[name] == spec.definition, name
+        assert _ENTRIES.get(name) is None, f"{name}: a hand-written duplicate of its spec"
+    with pytest.raises(RuntimeError, match=r"its own definition of registered \['accuracy'\]"):
+        _with_registry({**_ENTRIES, "accuracy": "My own words."})
+    with pytest.raises(RuntimeError, match="no_such_metric"):
+        _with_registry({**_ENTRIES, "no_such_metric": None})
+
+
+@pytest.mark.parametrize("name", ["f1_weighted", "fpr", "accuracy_ratio"])
+def test_an_unplaced_metric_follows_its_kind(name):
+    """A metric added to the registry gets its entry without touching the glossary."""
+    entries = {term: text for term, text in _ENTRIES.items() if term != name}
+    glossary = _with_registry(entries)
+    assert list(glossary.items()) == list(GLOSSARY.items())
 
 
 def test_every_metric_in_the_report_is_in_its_glossary(html, parsed, audit):

@@ -13,15 +13,16 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from fairaudit.report import (
+from fairaudit.report._html import (
+    content_security_policy,
     environment,
     figure_to_data_uri,
     format_interval,
     format_number,
     format_p_value,
     frame_to_html,
+    inline_script,
 )
-from fairaudit.report._html import content_security_policy, inline_script
 
 from ._parse import parse_report, table_by_id
 

@@ -14,8 +14,9 @@ import time
 import numpy as np
 import pytest
 
-from fairaudit.datasets import load_fairface_labels
+from fairaudit.datasets._fairface import load_fairface_labels
 from fairaudit.model_audit import audit_predictions
+from fairaudit.models._cards import audited_model_card
 from fairaudit.report import write_report
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
@@ -61,7 +62,11 @@ def val_report(val_labels, tmp_path_factory):
         description="FairFace val (real labels, synthetic predictions)",
         metadata={"model": "fairface-mobilenet_v2-112"},
     )
-    path = write_report(audit, tmp_path_factory.mktemp("val") / "val.html")
+    path = write_report(
+        audit,
+        tmp_path_factory.mktemp("val") / "val.html",
+        model_card=audited_model_card(audit.metadata),  # as the shells pass it
+    )
     return audit, path
 
 

@@ -16,7 +16,7 @@ from fairlearn.metrics import demographic_parity_difference
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
 from statsmodels.stats.proportion import proportion_confint
 
-from fairaudit.report import default_heatmaps, task_random_state
+from fairaudit.report._render import default_heatmaps, task_random_state
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
 from ._parse import table_by_id

@@ -10,16 +10,12 @@ import torch
 from PIL import Image
 
 from fairaudit.cli import main
-from fairaudit.datasets import ImageTransform
+from fairaudit.datasets._transforms import ImageTransform
 from fairaudit.exceptions import DataValidationError
-from fairaudit.models import build_model, crops_to_pixels, load_checkpoint, save_checkpoint
-from fairaudit.training import (
-    HeadsConfig,
-    cached_features,
-    crop_pixels,
-    load_training_tables,
-    train_heads,
-)
+from fairaudit.models import build_model, load_checkpoint, save_checkpoint
+from fairaudit.models._descriptor_fusion import crops_to_pixels
+from fairaudit.training import HeadsConfig, load_training_tables, train_heads
+from fairaudit.training._features import cached_features, crop_pixels
 from tests.training.conftest import make_fairface
 
 needs_dlib = pytest.mark.skipif(
@@ -163,7 +159,7 @@ def test_a_trunk_trained_on_the_held_out_rows_keeps_the_last_epoch(tmp_path):
 
 
 def test_trunk_saw_holdout_reads_the_recipe():
-    from fairaudit.training import trunk_saw_holdout
+    from fairaudit.training._heads import trunk_saw_holdout
 
     config = HeadsConfig(holdout_fraction=0.1, seed=0)
     assert trunk_saw_holdout(None, config)

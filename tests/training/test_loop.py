@@ -15,12 +15,9 @@ import fairaudit.training._loop as loop_module
 from fairaudit.datasets import FaceDataset, load_fairface, load_utkface
 from fairaudit.exceptions import CheckpointError
 from fairaudit.models import FAIRFACE_TASKS, UTKFACE_TASKS, load_checkpoint
-from fairaudit.training import (
-    TrainConfig,
-    compute_class_weights,
-    train,
-    utkface_protocol_split,
-)
+from fairaudit.training import TrainConfig, train
+from fairaudit.training._class_weights import compute_class_weights
+from fairaudit.training._splits import utkface_protocol_split
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
 
 from .conftest import TINY_ARCH_KWARGS, TINY_SIZE, make_utkface, truncate_jpeg

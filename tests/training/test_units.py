@@ -14,17 +14,17 @@ from PIL import Image
 from sklearn.utils.class_weight import compute_class_weight
 
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
-from fairaudit.training import (
+from fairaudit.training import TrainConfig
+from fairaudit.training._class_weights import compute_class_weights
+from fairaudit.training._early_stopping import EarlyStopping
+from fairaudit.training._history import plot_history, write_history
+from fairaudit.training._splits import (
     UTKFACE_PROTOCOL_SIZES,
-    EarlyStopping,
-    TrainConfig,
-    compute_class_weights,
-    plot_history,
+    limit_rows,
+    proportional_sizes,
     stratified_holdout_split,
     utkface_protocol_split,
 )
-from fairaudit.training._history import write_history
-from fairaudit.training._splits import limit_rows, proportional_sizes
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, GENDER, UTKFACE_RACE
 
 # -- config ----------------------------------------------------------------------------------

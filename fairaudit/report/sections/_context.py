@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import MetricSpec, support
+from fairaudit.functional import MetricSpec
+from fairaudit.functional._classification import support
 from fairaudit.model_audit import AuditResult
 from fairaudit.report._html import figure_to_data_uri, frame_to_html
 

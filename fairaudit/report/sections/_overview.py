@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from fairaudit.claims import rate_interval
-from fairaudit.functional import GAP_METRICS, group_rates, rate_counts
+from fairaudit.functional._fairness import group_rates
+from fairaudit.functional._registry import GAP_METRICS
 from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._views import group_rate_table
 from fairaudit.report._charts import ChartRow, dot_interval_chart, intersection_grid
 from fairaudit.report.sections._context import ReportContext
 
@@ -61,24 +61,23 @@ def default_grids(audit: AuditResult) -> dict[str, tuple[str, str] | None]:
 def _rate_rows(
     audit: AuditResult, task: str, attribute: str, rate: str, k: int, ctx: ReportContext
 ) -> list[ChartRow]:
-    cm = audit.grouped_counts(task, by=attribute)
-    hits, totals = rate_counts(cm)[rate]
-    values = group_rates(cm)[rate]
-    column = 0 if rate == "accuracy" else k
-    hits, totals = hits[:, column], totals[:, column]
-    values = values if rate == "accuracy" else values[:, column]
-    low, high = rate_interval(hits, totals, confidence=ctx.confidence)
+    of_class = None if rate == "accuracy" else audit.task_vocabulary(task).classes[k]
+    view = group_rate_table(
+        audit, task, by=attribute, rate=rate, of_class=of_class, confidence=ctx.confidence
+    )
     names = ctx.group_names(attribute)
     return [
         ChartRow(
             group=str(name),
             estimate=float(v),
-            lower=float(lo) if t > 0 else np.nan,
-            upper=float(hi) if t > 0 else np.nan,
+            lower=float(lo),
+            upper=float(hi),
             n=int(t),
             small=bool(t < ctx.min_support),
         )
-        for name, v, lo, hi, t in zip(names, values, low, high, totals, strict=True)
+        for name, v, lo, hi, t in zip(
+            names, view["rate"], view["lower"], view["upper"], view["n"], strict=True
+        )
         if t > 0
     ]
 
@@ -148,14 +147,11 @@ def build_overview(ctx: ReportContext, disparities: pd.DataFrame) -> list[dict[s
         item["grid"] = None
         if pair is not None:
             rows, columns = pair
-            frame = audit.metrics(task, by=pair, min_support=0)
-            cm = audit.grouped_counts(task, by=pair)
-            hits, totals = rate_counts(cm)["accuracy"]
-            low, high = rate_interval(hits[..., 0], totals[..., 0], confidence=ctx.confidence)
+            view = group_rate_table(audit, task, by=pair, confidence=ctx.confidence)
             shape = (len(audit.attributes[rows]), len(audit.attributes[columns]))
             item["grid"] = intersection_grid(
-                frame["accuracy"].to_numpy(dtype=float).reshape(shape),
-                frame["support"].to_numpy().reshape(shape),
+                view["rate"].to_numpy(dtype=float).reshape(shape),
+                view["n"].to_numpy().reshape(shape),
                 row_names=[str(c) for c in audit.attributes[rows].classes],
                 column_names=[str(c) for c in audit.attributes[columns].classes],
                 row_title=rows,
@@ -167,8 +163,8 @@ def build_overview(ctx: ReportContext, disparities: pd.DataFrame) -> list[dict[s
                 centre=overall,
                 min_support=ctx.min_support,
                 table_id=ctx.unique_id(f"grid-{task}-{rows}-{columns}"),
-                lower=low.reshape(shape),
-                upper=high.reshape(shape),
+                lower=view["lower"].to_numpy().reshape(shape),
+                upper=view["upper"].to_numpy().reshape(shape),
             )
         item["overall"] = overall
         out.append(item)

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairaudit.findings import class_recall, verdict_sentences, worst_slices
-from fairaudit.functional import group_sum
+from fairaudit.findings import verdict_sentences, worst_slices
+from fairaudit.findings._disparities import class_recall
+from fairaudit.functional._counts import group_sum
 from fairaudit.model_audit import AuditResult
 from fairaudit.report._html import format_interval, format_p_value, frame_to_html
 from fairaudit.report.sections._context import (

@@ -17,8 +17,8 @@ import markupsafe
 import numpy as np
 import pandas as pd
 
-from fairaudit.claims import rate_interval
-from fairaudit.functional import SLICE_METRICS, rate_counts
+from fairaudit.functional._registry import SLICE_METRICS
+from fairaudit.model_audit._views import group_rate_table
 from fairaudit.report._html import frame_to_html
 from fairaudit.report.sections._calibration import build_calibration
 from fairaudit.report.sections._context import (
@@ -176,17 +176,15 @@ def _heatmap(ctx: ReportContext, task: str, tid: str, pair: tuple[str, str]) -> 
     values = ctx.audit.table(task, rows=rows, columns=columns, metric="accuracy")
     support = ctx.audit.table(task, rows=rows, columns=columns, metric="support")
     long = ctx.audit.metrics(task, by=pair, min_support=ctx.min_support)
-    hits, totals = rate_counts(ctx.audit.grouped_counts(task, by=pair))["accuracy"]
-    low, high = rate_interval(hits.reshape(-1), totals.reshape(-1), confidence=ctx.confidence)
-    defined = totals.reshape(-1) > 0
+    view = group_rate_table(ctx.audit, task, by=pair, confidence=ctx.confidence)
     detail = pd.DataFrame(
         {
             rows: long[rows].astype(str).to_numpy(),
             columns: long[columns].astype(str).to_numpy(),
             "support": long["support"].to_numpy(),
             "accuracy": long["accuracy"].to_numpy(),
-            "accuracy CI low": np.where(defined, low, np.nan),
-            "accuracy CI high": np.where(defined, high, np.nan),
+            "accuracy CI low": view["lower"].to_numpy(),
+            "accuracy CI high": view["upper"].to_numpy(),
             "status": long["status"].to_numpy(),
         }
     )

@@ -14,7 +14,9 @@ import pytest
 
 from fairaudit.cli import main
 from fairaudit.exceptions import ConfigurationError, DataValidationError
-from fairaudit.gate import GATE_METRICS, check_audit, load_gate_config, parse_thresholds
+from fairaudit.gate import check_audit, load_gate_config
+from fairaudit.gate._check import GATE_METRICS
+from fairaudit.gate._config import parse_thresholds
 from fairaudit.model_audit import audit_predictions, audit_table
 from fairaudit.vocab import FAIRFACE_VOCABULARIES as V
 from fairaudit.vocab import Vocabulary
