@@ -73,28 +73,8 @@ class AuditCounts(SavedResult):
 
     Parameters
     ----------
-    tasks : mapping of str to Vocabulary
-        Audited tasks and their classes, e.g. ``{"gender": GENDER, ...}``.
-    attributes : mapping of str to Vocabulary
-        Sensitive attributes defining the cells (mixed radix, in this order).
-    counts : mapping of str to numpy.ndarray
-        Per task, int64 counts of shape ``(n_cells, C, C)``.
-    calibration : mapping of str to numpy.ndarray, optional
-        (stored as ``calibration_sums``)
-        Per task, ``(n_cells, n_bins, 3)`` float64 statistics ``[n, correct,
-        confidence_sum]`` (see :mod:`fairaudit.model_audit._calibration`).
-    regression : mapping of str to numpy.ndarray, optional
-        Per regression target (e.g. ``"age_years"``), ``(n_cells, 4)`` float64 sums
-        ``[n, error_sum, abs_error_sum, squared_error_sum]`` with
-        ``error = predicted - true``.
-    n_bins : int, default=15
-        Number of confidence bins of the calibration statistics.
-    metadata : dict, optional
-        JSON-serialisable description (library version, date, data, join report).
-    detection : numpy.ndarray, optional
-        The detector audit: int64 ``(n_cells, 2)`` = ``[n_images, n_detected]``
-        per cell (images of the cell searched, and those where the detector found
-        a face). ``tasks`` may be empty when the result holds only this.
+    tasks, attributes, counts, calibration, regression, n_bins, metadata, detection
+        As :class:`~fairaudit.model_audit.AuditResult` (its public face) describes them.
     """
 
     FORMAT = AUDIT_FORMAT
