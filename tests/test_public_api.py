@@ -137,7 +137,11 @@ def test_api_doc_lists_exactly_the_public_names():
         assert listed == sorted(n for n in module.__all__ if n != "__version__"), name
         for attribute, description in sections[name]:
             assert attribute in dir(module), f"{name}.{attribute}"
-            obj = getattr(module, attribute)
+            try:
+                obj = getattr(module, attribute)
+            except MissingDependencyError:  # a lazy name of the extra "models", core install
+                assert not HAS_TORCH, f"{name}.{attribute}"
+                continue
             if inspect.isclass(obj) or inspect.isroutine(obj):
                 first_line = inspect.getdoc(obj).strip().splitlines()[0]
                 assert description == first_line, f"{name}.{attribute}"
