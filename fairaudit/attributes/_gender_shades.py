@@ -21,7 +21,7 @@ def gender_shades_table(
     tasks: Sequence[str] | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Accuracy of each task in each skin x gender group, with Wilson intervals.
+    """Accuracy of each task in each skin x gender group, with exact intervals.
 
     Buolamwini & Gebru's table (Gender Shades, 2018): lighter and darker skin
     (here the ITA split of :func:`~fairaudit.attributes.derive_attributes`, a proxy
@@ -37,7 +37,9 @@ def gender_shades_table(
     tasks : sequence of str, optional
         Default: every task of the audit.
     confidence : float, default=0.95
-        Coverage of each (unadjusted) Wilson interval.
+        Coverage of each (unadjusted) interval: exact (Clopper-Pearson), the
+        inference layer's procedure for a group's rate (:func:`fairaudit.claims.rate_interval`),
+        as every per-group rate of the report.
 
     Returns
     -------
@@ -62,7 +64,7 @@ def gender_shades_table(
     frames = []
     for task in tasks if tasks is not None else list(audit.tasks):
         view = group_rate_table(
-            audit, task, by=(skin, gender), method="wilson", confidence=confidence
+            audit, task, by=(skin, gender), method="exact", confidence=confidence
         )
         frames.append(
             pd.DataFrame(

@@ -108,7 +108,7 @@ def test_gender_shades_table_against_statsmodels(joined):
         n, acc = expected[(row.skin, row.gender)]
         assert row.n == n and row.accuracy == pytest.approx(acc)
         assert row.error_rate == pytest.approx(1 - acc)
-        low, high = proportion.proportion_confint(row.correct, n, alpha=0.1, method="wilson")
+        low, high = proportion.proportion_confint(row.correct, n, alpha=0.1, method="beta")
         assert row.lower == pytest.approx(low, abs=1e-12) and row.upper == pytest.approx(
             high, abs=1e-12
         )

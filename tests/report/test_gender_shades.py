@@ -68,7 +68,7 @@ def test_every_cell_against_a_naive_loop_and_statsmodels(skin_html: str, skin_ro
         for i, task in enumerate(TASKS, start=1):
             correct = int((part[task] == part[f"{task}_pred"]).sum())
             low, high = proportion.proportion_confint(
-                correct, len(part), alpha=1 - CONFIDENCE, method="wilson"
+                correct, len(part), alpha=1 - CONFIDENCE, method="beta"
             )
             text = f"{correct / len(part):.3f} [{low:.3f}, {high:.3f}]"
             assert table.rows[i][j].text == text, (skin, gender, task)

@@ -53,7 +53,7 @@ def build_gender_shades(ctx: ReportContext) -> dict[str, Any] | None:
     -------
     dict or None
         ``table`` (the HTML table: one column per skin x gender group; a row of
-        the groups' rows, then per task its accuracy with its Wilson interval (with
+        the groups' rows, then per task its accuracy with its exact interval (with
         the rows in each cell when the tasks' rows differ); cells under
         ``min_support`` rows marked small), ``worst`` (per task, the judged group
         with the lowest accuracy, in words; not the ``"missing"`` group) and
@@ -108,7 +108,7 @@ def build_gender_shades(ctx: ReportContext) -> dict[str, Any] | None:
     html = frame_to_html(
         frame,
         caption=(
-            f"Accuracy [{ctx.level} Wilson interval, unadjusted] by {skin} x {_GENDER}; "
+            f"Accuracy [{ctx.level} exact interval, unadjusted] by {skin} x {_GENDER}; "
             f"* under {ctx.min_support} rows, too few to judge"
         ),
         table_id=ctx.unique_id("table-gender-shades"),
