@@ -14,7 +14,8 @@ suppressed; otherwise its counts and accuracies are published if every hidden co
 stays safe, else its counts alone ("accuracies withheld"), else nothing.
 
 What is published besides counts: per task and published cell (every non-empty cell
-holds at least ``min_count`` rows), the accuracy with its Wilson interval; per task and
+holds at least ``min_count`` rows), the accuracy with its exact interval (the inference
+layer's procedure for a group's rate); per task and
 grouping, the accuracy gap between its cells with the simultaneous interval of
 :func:`fairaudit.functional.gap_intervals` (functions of the same hits and counts).
 Per-class scores, confusion matrices, calibration and detection counts are not
@@ -65,7 +66,7 @@ class PublishedAudit(SavedResult):
         ``cell`` (``"Female & Black"``, ``"all"``), ``n``.
     metrics : pandas.DataFrame
         ``task``, ``grouping``, ``cell``, ``n``, ``accuracy``, ``ci_low``, ``ci_high``
-        (Wilson) for published cells of at least ``min_count`` rows.
+        (exact, Clopper-Pearson) for published cells of at least ``min_count`` rows.
     gaps : pandas.DataFrame
         ``task``, ``grouping``, ``accuracy_difference``, ``ci_low``, ``ci_high``
         (simultaneous), ``n_groups``, per published grouping.
@@ -158,7 +159,7 @@ class PublishedAudit(SavedResult):
         tables = [
             frame_to_html(
                 self.metrics,
-                caption="Accuracy per published cell (Wilson 95%)",
+                caption="Accuracy per published cell (exact 95%)",
                 table_id="published-metrics",
                 sortable=True,
             ),
@@ -338,7 +339,9 @@ def redact_audit(
             cm = audit.grouped_counts(task, by=by).reshape(
                 -1, len(audit.tasks[task]), len(audit.tasks[task])
             )
-            view = group_rate_table(audit, task, by=by, method="wilson")
+            view = group_rate_table(
+                audit, task, by=by, method="exact", confidence=PUBLISHED_CONFIDENCE
+            )
             for row in view[view["n"] >= min_count].itertuples():
                 metrics.append(
                     {
