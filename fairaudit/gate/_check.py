@@ -118,7 +118,7 @@ def _groupings(
 
 
 def _thresholds(
-    bounds: Mapping[str, float], kind: str, audit: AuditResult, tasks: Sequence[str]
+    bounds: Mapping[str, float], kind: str, known: Sequence[str], tasks: Sequence[str]
 ) -> dict[str, dict[str, float]]:
     """``{task: {metric: threshold}}``; a task's own threshold wins over the general one."""
     general: dict[str, float] = {}
@@ -131,10 +131,10 @@ def _thresholds(
                 f"fairness {list(FAIRNESS_GATE_METRICS)}, worst slice {list(SLICE_GATE_METRICS)}"
             )
         if sep:
-            if task not in audit.tasks:
+            if task not in known:
                 raise ConfigurationError(
                     f"unknown task {task!r} in {kind} threshold {key!r}; the audit has "
-                    f"{list(audit.tasks)}"
+                    f"{list(known)}"
                 )
             specific.setdefault(task, {})[metric] = float(value)
         else:
@@ -271,7 +271,9 @@ def check_audit(
     task_names = list(audit.tasks) if tasks is None else list(tasks)
     for task in task_names:
         audit.task_vocabulary(task)
-    bounds = {kind: _thresholds(merged[kind], kind, audit, task_names) for kind in BOUND_KINDS}
+    bounds = {
+        kind: _thresholds(merged[kind], kind, list(audit.tasks), task_names) for kind in BOUND_KINDS
+    }
     relative = any(merged[kind] for kind in RELATIVE_KINDS)
     baseline = baseline if baseline is not None else cfg.baseline
     if relative and baseline is None:

@@ -22,13 +22,7 @@ import pandas as pd
 from fairaudit.claims import GapInference
 from fairaudit.claims._thresholds import worst_rate_interval
 from fairaudit.exceptions import ConfigurationError
-from fairaudit.gate._check import (
-    _WORST_METHOD,
-    DECISIONS,
-    GATE_METRICS,
-    _decide,
-    _status,
-)
+from fairaudit.gate._check import _WORST_METHOD, DECISIONS, _decide, _status, _thresholds
 from fairaudit.gate._result import CHECK_COLUMNS, GateResult
 from fairaudit.publish._redact import PublishedAudit
 
@@ -88,14 +82,8 @@ def check_published(
     min_support = published.min_count if min_support is None else int(min_support)
     rows: list[dict[str, Any]] = []
     for kind, given in bounds.items():
-        for key, threshold in given.items():
-            task_name, _, metric = key.rpartition(":")
-            if metric not in GATE_METRICS:
-                raise ConfigurationError(
-                    f"unknown metric {metric!r} in {kind} threshold {key!r}; "
-                    f"a published audit judges {list(PUBLISHED_GATE_METRICS)}"
-                )
-            for task in [task_name] if task_name else tasks:
+        for task, thresholds in _thresholds(given, kind, tasks, tasks).items():
+            for metric, threshold in thresholds.items():
                 for grouping in _groupings(published, task, by):
                     rows.append(
                         _check(published, task, grouping, metric, kind, threshold, min_support)
