@@ -158,7 +158,7 @@ def dot_interval_chart(
     ----------
     panels : sequence of (str, sequence of ChartRow)
         Per attribute, its groups (``estimate`` with ``lower``/``upper``; ``small``
-        groups are drawn hollow, in red, and named "small").
+        groups are drawn hollow and dashed, in grey, and named "small": not judged).
     label : str
         What the chart shows (its accessible name).
     metric : str
@@ -350,11 +350,15 @@ def _short(text: str, width: int) -> str:
 
 
 def _diverging(value: float, centre: float, spread: float) -> str:
-    """Background of a grid cell: red below ``centre``, blue above, by distance."""
+    """Background of a grid cell: brown below ``centre``, teal above, by distance.
+
+    Neither is red: red marks a finding the data support, and a cell's distance from
+    the overall value is not one.
+    """
     if not np.isfinite(value):
         return ""
     share = 0.0 if spread <= 0 else min(abs(value - centre) / spread, 1.0)
-    end = (214, 96, 77) if value < centre else (67, 147, 195)
+    end = (191, 129, 45) if value < centre else (53, 151, 143)
     start = (247, 247, 247)
     rgb = tuple(round(s + (e - s) * share * 0.85) for s, e in zip(start, end, strict=True))
     return "#{:02x}{:02x}{:02x}".format(*rgb)
@@ -377,8 +381,8 @@ def intersection_grid(
 ) -> markupsafe.Markup:
     """A rate in every cell of two attributes, as a coloured table (Gender Shades' grid).
 
-    Each cell shows the value and its rows; colour: red below ``centre`` (the
-    overall value), blue above, deeper with the distance (the scale spans the
+    Each cell shows the value and its rows; colour: brown below ``centre`` (the
+    overall value), teal above, deeper with the distance (the scale spans the
     judged cells, so small differences show); cells under ``min_support`` rows are
     hatched and starred (class ``small``), empty cells blank.
     """
@@ -429,7 +433,7 @@ def line_chart(
     size: int = 300,
 ) -> markupsafe.Markup:
     """Curves on the unit square (x, y in [0, 1]), a legend, the diagonal dashed."""
-    palette = ("#1b1f24", "#1f5fa8", "#c0392b", "#1a7f37", "#8250df", "#bc4c00", "#0a7b83")
+    palette = ("#1b1f24", "#1f5fa8", "#9a6700", "#1a7f37", "#8250df", "#bc4c00", "#0a7b83")
     left, bottom, top, right = 40, 36, 10, 150
     width, height = left + size + right, top + size + bottom
     out = [_svg_open(width, height, label, "lines")]

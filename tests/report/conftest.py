@@ -81,5 +81,13 @@ def html(audit):
 
 
 @pytest.fixture(scope="session")
+def report_file(html, tmp_path_factory):
+    """The synthetic report written to a file, for the browser tests."""
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
 def parsed(html):
     return parse_report(html)

@@ -31,7 +31,7 @@ DETECTORS = DEMO / "detectors.html"
 
 FLAG_COLOURS = """() => {
     const css = getComputedStyle(document.documentElement);
-    const want = {small: '--warn-bg', fail: '--bad-bg', flag: '--bad-bg'};
+    const want = {small: '--small-bg', rule: '--rule-bg', fail: '--bad-bg', flag: '--bad-bg'};
     const probe = document.createElement('div');
     document.body.appendChild(probe);
     const colour = (name) => {

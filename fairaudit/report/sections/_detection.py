@@ -121,7 +121,7 @@ def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
             ),
             "caption": (
                 f"Share of faces detected by {detector} per group, with its {ctx.level} Wilson "
-                f"interval; hollow red points: fewer than {ctx.min_support} faces; dashed: "
+                f"interval; hollow grey points: fewer than {ctx.min_support} faces; dashed: "
                 "all faces."
             ),
         }

@@ -95,7 +95,7 @@ def build_fairness(ctx: ReportContext, task: str, tid: str, attribute: str) -> d
             table_id=ctx.unique_id(f"table-{slug}-four-fifths"),
             sortable=True,
             row_classes=[
-                "fail" if (not p and np.isfinite(r)) else ""
+                "rule" if (not p and np.isfinite(r)) else ""
                 for p, r in zip(impact["passes"], impact["ratio"], strict=True)
             ],
         )

@@ -157,8 +157,8 @@ def build_overview(ctx: ReportContext, disparities: pd.DataFrame) -> list[dict[s
                 row_title=rows,
                 column_title=columns,
                 caption=(
-                    f"{task} accuracy by {rows} x {columns}: red below all rows' "
-                    f"{overall:.3f}, blue above; * hatched: under {ctx.min_support} rows"
+                    f"{task} accuracy by {rows} x {columns}: brown below all rows' "
+                    f"{overall:.3f}, teal above; * grey hatched: under {ctx.min_support} rows, not judged"
                 ),
                 centre=overall,
                 min_support=ctx.min_support,

@@ -183,7 +183,7 @@ def build_summary(ctx: ReportContext) -> dict[str, Any]:
             ),
             sortable=True,
             table_id="table-four-fifths",
-            row_classes=["fail"] * len(failures),
+            row_classes=["rule"] * len(failures),
         ),
     }
 

@@ -55,6 +55,16 @@
       });
     });
   });
+  // A link into the appendix opens the collapsed sections that hold its target.
+  function reveal() {
+    var target = location.hash && document.getElementById(location.hash.slice(1));
+    for (var node = target; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") { node.open = true; }
+    }
+    if (target) { target.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", reveal);
+  if (location.hash) { reveal(); }
   // Printing opens every collapsed section, so the paper copy holds every table.
   window.addEventListener("beforeprint", function () {
     Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) {
