@@ -17,6 +17,8 @@
   maxima does not.
 
 As everywhere in :mod:`fairaudit.claims`, the p-value is the inversion of the interval.
+Where no change is supported, :func:`detectable_change` gives the smallest change an
+interval of that width would have shown with 80% power.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from __future__ import annotations
 import numpy as np
 
 from fairaudit.claims._gaps import LIMITS, TAIL_LIMITS, GapInference
-from fairaudit.claims._levels import critical_z, inversion_p_value, p_of_z
+from fairaudit.claims._levels import MIN_POWER, critical_z, inversion_p_value, p_of_z, power_z
 from fairaudit.functional._intervals import paired_newcombe_bounds
 
 __all__ = [
     "CHANGE_METHODS",
     "bootstrap_change",
+    "detectable_change",
     "gap_change_interval",
     "gap_change_p_value",
     "paired_rate_change",
@@ -83,6 +86,34 @@ def _by_inversion(bounds_z, defined: np.ndarray):
         return bounds_z(np.broadcast_to(critical_z(alpha), shape))
 
     return p, bounds
+
+
+def detectable_change(
+    ci_low: float, ci_high: float, level: float, *, power: float = MIN_POWER
+) -> float:
+    """Smallest change an interval this wide shows with ``power`` at its level.
+
+    The interval ``[ci_low, ci_high]`` at ``level`` is read as a normal one: its
+    standard error is ``(ci_high - ci_low) / (2 z)`` with ``z`` the critical value
+    of ``level``, and a true change of ``(z + z_power)`` standard errors gives an
+    interval that excludes 0 with probability ``power``. An approximation (the
+    square-and-add and paired intervals are not symmetric), stated so that "no
+    supported change" is never read as "no change".
+
+    Returns
+    -------
+    float
+        NaN when a bound is not finite.
+
+    Examples
+    --------
+    >>> round(detectable_change(-0.0196, 0.0196, 0.95), 4)  # a standard error of 0.01
+    0.028
+    """
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
+        return float("nan")
+    z = float(critical_z(1 - level))
+    return (ci_high - ci_low) / (2 * z) * (z + power_z(power))
 
 
 def gap_change_interval(a: GapInference, b: GapInference, alpha: float) -> tuple[float, float]:

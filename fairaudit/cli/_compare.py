@@ -38,7 +38,11 @@ def register(subparsers: Any) -> None:
         ),
     )
     compare.add_argument("audits", nargs="+", metavar="AUDIT", help="saved audits (.json)")
-    compare.add_argument("--names", nargs="+", help="version names (default: file names)")
+    compare.add_argument(
+        "--names",
+        nargs="+",
+        help="version names (default: each audit's model name, else its file name)",
+    )
     compare.add_argument(
         "--paired",
         nargs="+",
@@ -203,8 +207,9 @@ def register(subparsers: Any) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    """Compare the audits, write the report, print the path and the top findings."""
+    """Compare the audits, write the report, print the verdict, the top findings, the path."""
     from fairaudit.compare import PairedCounts, compare_audits
+    from fairaudit.compare._verdict import comparison_verdict
     from fairaudit.report import write_comparison_report
 
     paired = [PairedCounts.load(p) for p in args.paired] or None
@@ -222,6 +227,10 @@ def run_compare(args: argparse.Namespace) -> int:
     path = write_comparison_report(comparison, args.output, title=args.title)
     if args.json:
         comparison.save(args.json)
+    print("verdict:")
+    for sentence in comparison_verdict(comparison):
+        print(f"- {sentence}")
+    print()
     for note in comparison.pairing_notes():
         print(note)
     print(comparison.summary().to_string(index=False))

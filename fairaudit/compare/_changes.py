@@ -81,8 +81,10 @@ def compare_audits(
         Two or more audits (or saved audit files); the first is the baseline, every
         other one a candidate compared with it.
     names : sequence of str, optional
-        Version names (default: the file names without suffix, the audit's
-        ``metadata["model"]``, or ``v1``, ``v2``, ...).
+        Version names (default: each audit's ``metadata["model"]`` (or
+        ``metadata["name"]``) when a non-empty string, else the file name without
+        suffix, else ``v1``, ``v2``, ...; files of the same model keep their file
+        names).
     paired : PairedCounts or sequence of PairedCounts, optional
         Pairs of the baseline and a candidate on the same rows
         (:func:`~fairaudit.compare.paired_counts`); each is checked against the two

@@ -19,9 +19,25 @@ from fairaudit.vocab import Vocabulary
 __all__ = ["check_compatible", "check_metrics", "load_audits", "match_paired", "resolve_groupings"]
 
 
+def _model_name(audit: AuditResult) -> str | None:
+    """The audit's ``metadata["model"]`` (or ``metadata["name"]``), if a non-empty string."""
+    for key in ("model", "name"):
+        value = audit.metadata.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
 def load_audits(
     audits: Sequence[AuditResult | str | os.PathLike[str]], names: Sequence[str] | None
 ) -> tuple[list[AuditResult], list[str]]:
+    """The audits (loaded where given as files) and their version names.
+
+    Default names: each audit's ``metadata["model"]`` (or ``metadata["name"]``) when a
+    non-empty string, else the file name without suffix, else ``v1``, ``v2``, ...; audits
+    given as files whose model names are the same keep their file names, and names
+    that still repeat are numbered.
+    """
     if isinstance(audits, AuditResult | str | os.PathLike):
         raise DataValidationError("compare_audits needs a sequence of at least two audits")
     items = list(audits)
@@ -29,20 +45,26 @@ def load_audits(
         raise DataValidationError(
             f"a comparison needs at least two audits (a baseline and a candidate), got {len(items)}"
         )
-    loaded, defaults = [], []
+    loaded, defaults, stems = [], [], []
     for i, item in enumerate(items):
         if isinstance(item, AuditResult):
-            loaded.append(item)
-            model = item.metadata.get("model") or item.metadata.get("name")
-            defaults.append(str(model) if isinstance(model, str) and model else f"v{i + 1}")
+            audit, stem = item, None
         elif isinstance(item, str | os.PathLike):
-            loaded.append(AuditResult.load(item))
-            defaults.append(Path(item).stem)
+            audit, stem = AuditResult.load(item), Path(item).stem
         else:
             raise DataValidationError(
                 f"audit {i + 1} is a {type(item).__name__}, not an AuditResult or a file path"
             )
+        loaded.append(audit)
+        stems.append(stem)
+        model = _model_name(audit)
+        defaults.append(model or stem or f"v{i + 1}")
     if names is None:
+        # audits of the same model (e.g. before and after a fix) keep their file names
+        defaults = [
+            stem if stem and defaults.count(name) > 1 else name
+            for name, stem in zip(defaults, stems, strict=True)
+        ]
         names = []
         for i, name in enumerate(defaults):
             names.append(name if defaults.count(name) == 1 else f"{name} ({i + 1})")

@@ -107,8 +107,10 @@ def paired_counts(
     labels : pandas.DataFrame or path
         True labels and sensitive attributes, joined on ``on``.
     names : sequence of two str, optional
-        Names of the versions (default: the file names without suffix, or
-        ``("A", "B")`` for DataFrames).
+        Names of the versions (default: the predictions' file names without
+        suffix, or ``("A", "B")`` for DataFrames). They label the counts only:
+        :func:`~fairaudit.compare.compare_audits` names the versions from their audits
+        (the model's name by default) and matches the pairs to them by their counts.
     tasks : mapping, sequence of str, {"fairface", "utkface"}, optional
         Tasks to pair; default: every task both tables predict, with the
         vocabularies :func:`~fairaudit.model_audit.audit_table` would use.

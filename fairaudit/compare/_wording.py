@@ -20,6 +20,7 @@ __all__ = [
     "finding_sentence",
     "gap_sentence",
     "join_words",
+    "level_text",
     "mention_text",
     "metric_label",
     "slice_phrase",
@@ -133,10 +134,22 @@ def _p_text(p: float) -> str:
     return f"={p:.2g}" if p < 0.01 else f"={p:.3f}".rstrip("0").rstrip(".")
 
 
-def _level_text(level: float) -> str:
-    """``"95%"``, or one decimal for a false-coverage level such as ``"99.6%"``."""
-    text = f"{level * 100:.1f}"
-    return (text[:-2] if text.endswith(".0") else text) + "%"
+def level_text(level: float) -> str:
+    """``"95%"``, or one decimal for a false-coverage level such as ``"99.6%"``.
+
+    A level under 100% is never written as 100%: it gets the decimals it needs.
+
+    Examples
+    --------
+    >>> level_text(0.95), level_text(0.9814), level_text(0.99996)
+    ('95%', '98.1%', '99.996%')
+    """
+    percent = level * 100
+    digits = 1
+    while digits < 6 and percent < 100 and round(percent, digits) >= 100:
+        digits += 1
+    text = f"{percent:.{digits}f}"
+    return (text[:-2] if digits == 1 and text.endswith(".0") else text) + "%"
 
 
 def finding_sentence(
@@ -165,7 +178,7 @@ def finding_sentence(
     """  # noqa: E501
     verb = "rose" if change > 0 else "fell"
     test = "paired" if paired else "unpaired"
-    level = _level_text(confidence)
+    level = level_text(confidence)
     text = (
         f"{subject_text} {verb} {abs(change) * 100:.1f} points, from {value_a * 100:.1f}% to "
         f"{value_b * 100:.1f}% ({level} CI {ci_low * 100:.1f} to {ci_high * 100:.1f}, "
@@ -217,7 +230,7 @@ def mention_text(
     ...     confidence=0.95, points=False)
     'demographic parity difference from 0.048 to 0.128 (+0.080, 95% CI 0.055 to 0.098): regressed'
     """
-    level = _level_text(confidence)
+    level = level_text(confidence)
     if points:
         return (
             f"{subject_text} {_signed(change * 100, 1)} points ({level} CI {ci_low * 100:.1f} "
@@ -263,7 +276,7 @@ def gap_sentence(
     'race gaps between gender groups: equal opportunity difference rose from 0.157 to 0.366 (+0.209, 95% CI 0.109 to 0.273, p<0.001, BH-adjusted p<0.001): regressed.'
     """  # noqa: E501
     verb = "rose" if change > 0 else "fell"
-    level = _level_text(confidence)
+    level = level_text(confidence)
     text = (
         f"{task} gaps between {by} groups: {label} {verb} from {value_a:.3f} to {value_b:.3f} "
         f"({_signed(change, 3)}, {level} CI {ci_low:.3f} to {ci_high:.3f}, "

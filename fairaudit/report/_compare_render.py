@@ -5,14 +5,22 @@ metadata). The page extends ``base.html.j2``: one self-contained file, tables
 escaped by :func:`~fairaudit.report._html.frame_to_html`, every other value by the
 template's autoescaping, sortable tables, no request of any kind.
 
-Order: the findings first, in the order of :meth:`Comparison.finding_table`: per
-candidate, the overall change of each task (with its interval, significant or not),
-a compact table of the changes of the gaps between groups (per task and attribute,
-regressions first), the slice findings with the largest lower bound, then every
-finding and every significant change behind a disclosure, and the plain statement of
-whether each comparison is paired; then, per task, the overall metrics side by side,
-the gaps, the per-slice changes; then the versions' metadata and how to read the
-numbers.
+Order: the verdict first (:func:`fairaudit.compare._verdict.comparison_verdict`:
+three to five sentences, the overall change per task, the supported changes of the
+gaps between groups, the largest supported slice regressions); then, per candidate
+and task, the overall accuracy change, the paired dot chart of the groups and the
+changes of the gaps between groups; then the findings, in the order of
+:meth:`Comparison.finding_table`: per candidate, the overall change of each task
+(with its interval, significant or not), a compact table of the supported changes
+of the gaps between groups (per task and attribute, regressions first), the slice
+findings with the largest lower bound, then the rest of the findings, ranked, and
+every significant change behind disclosures, and the plain statement of whether each
+comparison is paired; then, per task, the overall metrics side by side, the gaps,
+the per-slice changes; then the versions' metadata and how to read the numbers.
+
+Nothing above the disclosures rests on a group under ``settings["min_support"]``
+rows: a gap or slice finding whose smallest group is smaller is only listed with
+the rest (and in the full tables).
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ import pandas as pd
 
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
+from fairaudit.compare._verdict import comparison_verdict, supported_findings
+from fairaudit.compare._wording import level_text
 from fairaudit.functional._registry import CLASS_METRICS, GAP_METRICS, SLICE_METRICS
 from fairaudit.report._charts import ChartRow, paired_dot_chart
 from fairaudit.report._html import (
@@ -171,7 +181,10 @@ def _signed_interval(change: float, low: float, high: float) -> str:
 def _gap_findings_table(
     comparison: Comparison, gaps: pd.DataFrame, *, candidate: str
 ) -> markupsafe.Markup:
-    """One row per gap finding (task and attribute): the lead gap, the others told."""
+    """One row per gap finding (task and attribute): the lead gap, the others told.
+
+    ``gaps``: the findings to table (the report's first screen gives the supported ones).
+    """
     changes = comparison.changes
     rows, classes = [], []
     for finding in gaps.itertuples(index=False):
@@ -201,8 +214,8 @@ def _gap_findings_table(
     versus = f"{candidate} vs {comparison.baseline}: " if len(comparison.candidates) > 1 else ""
     return frame_to_html(
         pd.DataFrame(rows),
-        caption=versus + "Gaps between the groups of each attribute, per task (lower "
-        "differences and higher ratios are fairer; regressions first, in red)",
+        caption=versus + "Supported changes of the gaps between the groups of each attribute, "
+        "per task (lower differences and higher ratios are fairer; regressions first, in red)",
         table_id=f"finding-gaps-{_slug(candidate)}",
         row_classes=classes,
         float_format=_number,
@@ -212,23 +225,34 @@ def _gap_findings_table(
 def _finding_blocks(
     comparison: Comparison, n_slices: int, tables: Mapping[str, pd.DataFrame]
 ) -> list[dict[str, Any]]:
-    """Per candidate: the overall findings, the gap table, the top slice findings."""
+    """Per candidate: the overall findings, the supported gap changes, the top slices.
+
+    The gap and slice findings shown resting on at least ``min_support`` rows
+    (:func:`~fairaudit.compare._verdict.supported_findings`); every other finding is
+    in ``"rest"``, in the table's order.
+    """
+    min_support = comparison.settings["min_support"]
     blocks = []
     for candidate in comparison.candidates:
         table = tables[candidate]
         rows = comparison.changes[comparison.changes["candidate"] == candidate]
+        ok = supported_findings(table, min_support)
         gaps = table[table["block"] == "gap"]
+        shown_gaps = gaps[ok[gaps.index]]
         slices = table[table["block"] == "slice"]
+        shown_slices = slices[ok[slices.index]].head(n_slices)
+        shown = (table["block"] == "overall") | table.index.isin(shown_gaps.index)
+        shown |= table.index.isin(shown_slices.index)
         blocks.append(
             {
                 "candidate": candidate,
                 "id": _slug(candidate),
                 "overall": table.loc[table["block"] == "overall", "sentence"].tolist(),
-                "gaps": _gap_findings_table(comparison, gaps, candidate=candidate)
-                if len(gaps)
+                "gaps": _gap_findings_table(comparison, shown_gaps, candidate=candidate)
+                if len(shown_gaps)
                 else None,
-                "slices": slices["sentence"].head(n_slices).tolist(),
-                "all": table["sentence"].tolist(),
+                "slices": shown_slices["sentence"].tolist(),
+                "rest": table.loc[~shown, "sentence"].tolist(),
                 "n_findings": len(table),
                 "n_gaps": len(gaps),
                 "n_gap_changes": int((gaps["direction"] != "no clear change").sum()),
@@ -243,12 +267,18 @@ def _finding_blocks(
 def _glance(
     comparison: Comparison, attributes: Sequence[str], tables: Mapping[str, pd.DataFrame]
 ) -> list[dict[str, Any]]:
-    """Per candidate and task: the overall accuracy change, the gap changes, the chart."""
+    """Per candidate and task: the overall accuracy change, the gap changes, the chart.
+
+    The gap changes listed rest on groups of at least ``min_support`` rows.
+    """
     changes = comparison.changes
+    min_support = comparison.settings["min_support"]
     gap_lines: dict[tuple[str, str], list[dict[str, str]]] = {}
     for candidate in comparison.candidates:
         table = tables[candidate]
-        for f in table[table["block"] == "gap"].itertuples(index=False):
+        # a gap whose smallest group is under the support floor is left to the tables
+        gaps = table[(table["block"] == "gap") & (table["n"] >= min_support)]
+        for f in gaps.itertuples(index=False):
             gap_lines.setdefault((candidate, f.task), []).append(
                 {
                     "text": f"{f.labels[0]} between {f.by} groups: "
@@ -301,7 +331,7 @@ def _glance(
                     "change": _signed_interval(o["change"], o["ci_low"], o["ci_high"]),
                     "direction": o["direction"],
                     "test": o["test"],
-                    "level": _level_text(o["level"]),
+                    "level": level_text(o["level"]),
                     "chart": chart if any(p[1] for p in panels) else None,
                     "gaps": gap_lines.get((candidate, task), []),
                 }
@@ -383,9 +413,10 @@ def render_comparison(
         changes of every metric are listed in the findings and the table of
         significant changes.
     n_findings : int, default=10
-        Slice findings shown on the first screen, per candidate (after the overall
-        and the gap findings, which are all shown); every finding is listed behind
-        a disclosure, and the table of significant changes has every row.
+        Slice findings shown with the findings, per candidate (after the overall
+        findings and the supported gap changes, all shown), of those resting on at
+        least ``min_support`` rows; the other findings are listed, ranked, behind a
+        disclosure, and the table of significant changes has every row.
 
     Returns
     -------
@@ -448,6 +479,9 @@ def render_comparison(
     template = environment().get_template("compare.html.j2")
     return template.render(
         title=title,
+        verdict=comparison_verdict(
+            comparison, findings=pd.concat(list(findings.values()), ignore_index=True)
+        ),
         names=names,
         baseline=comparison.baseline,
         candidates=comparison.candidates,
@@ -489,9 +523,3 @@ def write_comparison_report(
         The written file.
     """
     return atomic_write_text(Path(path), render_comparison(comparison, **options))
-
-
-def _level_text(level: float) -> str:
-    """A claim's level as shown: ``"98.1%"`` (one decimal, none when whole)."""
-    text = f"{level * 100:.1f}"
-    return (text[:-2] if text.endswith(".0") else text) + "%"

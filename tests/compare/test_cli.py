@@ -11,6 +11,8 @@ import pytest
 
 from fairaudit.cli import main
 from fairaudit.compare import PairedCounts, compare_audits
+from fairaudit.compare._verdict import comparison_verdict
+from fairaudit.model_audit import AuditResult
 
 pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.model_audit.SmallSliceWarning")
 
@@ -61,6 +63,11 @@ def test_pair_then_compare(tmp_path, files, pairs, capsys):
         progress=False,
     )
     assert "v2 vs v1: paired on the 4,000 rows" in out
+    # the verdict opens the output, sentence by sentence, as the report's
+    verdict = comparison_verdict(expected)
+    assert 3 <= len(verdict) <= 5
+    assert out.splitlines()[: len(verdict) + 1] == ["verdict:"] + [f"- {s}" for s in verdict]
+    assert verdict[-1].startswith("Race accuracy for White people fell ")  # the broken slice
     for sentence in expected.findings(limit=10):
         assert f"- {sentence}" in out
     assert f"wrote {report}" in out
@@ -68,6 +75,19 @@ def test_pair_then_compare(tmp_path, files, pairs, capsys):
     assert str(markupsafe.escape(expected.findings(limit=1)[0])) in html
     saved = json.loads(changes.read_text())
     assert saved["names"] == ["v1", "v2"] and len(saved["changes"]) == len(expected.changes)
+
+
+def test_compare_names_versions_by_their_models(tmp_path, files, capsys):
+    for key, model in (("audit_a", "old-model"), ("audit_b", "new-model")):
+        audit = AuditResult.load(files[key])
+        audit.metadata["model"] = model
+        audit.save(files[key])
+    report = tmp_path / "named.html"
+    assert main(["compare", files["audit_a"], files["audit_b"], "-o", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "new-model vs old-model: unpaired" in out
+    assert "(old-model) to " in out.splitlines()[1] and "(new-model)" in out.splitlines()[1]
+    assert "<strong>old-model</strong>" in report.read_text()
 
 
 def test_compare_unpaired_says_so(tmp_path, files, capsys):

@@ -330,6 +330,29 @@ def test_names_default_from_files(tmp_path, audits):
     assert comparison.names == ["model-v1", "model-v2"]
 
 
+def test_names_default_from_the_audits_model(tmp_path, audits):
+    """A saved audit names its version by its model; files of one model keep their names."""
+    a, b = (AuditResult.from_dict(x.to_dict()) for x in audits)
+    a.metadata["model"], b.metadata["model"] = "abc", "  "  # blank: the file name
+    paths = [a.save(tmp_path / "model-v1.json"), b.save(tmp_path / "model-v2.json")]
+    comparison = compare_audits(paths, n_resamples=10, progress=False, by=["race"])
+    assert comparison.names == ["abc", "model-v2"]
+    b.metadata["model"] = "abc"
+    paths[1] = b.save(tmp_path / "model-v2.json")
+    comparison = compare_audits(paths, n_resamples=10, progress=False, by=["race"])
+    assert comparison.names == ["model-v1", "model-v2"]
+    del b.metadata["model"]
+    b.metadata["name"] = "xyz"
+    paths[1] = b.save(tmp_path / "model-v2.json")
+    comparison = compare_audits(paths, n_resamples=10, progress=False, by=["race"])
+    assert comparison.names == ["abc", "xyz"]
+    # in memory: the model name, else v1, v2, ...
+    assert compare_audits([a, audits[1]], n_resamples=10, progress=False, by=["race"]).names == [
+        "abc",
+        "v2",
+    ]
+
+
 # ------------------------------------------------------------------------ bad input
 def test_fewer_than_two_audits(audits):
     with pytest.raises(DataValidationError, match="at least two audits"):

@@ -96,7 +96,17 @@ def test_page_in_a_browser(hostile, tmp_path, browser_page):
     assert browser_page.dialogs == []
     assert browser_page.requests == [path.as_uri()]
     assert page.locator("#findings ol.finding-list li").count() > 0
-    assert page.locator("#findings table[id^=finding-gaps-] tbody tr").count() > 0
+    # the gap changes the data support are tabled; the others are ranked behind a disclosure
+    table = hostile.finding_table()
+    gaps = table[table["block"] == "gap"]
+    supported = (gaps["direction"] != "no clear change") & (
+        gaps["n"] >= hostile.settings["min_support"]
+    )
+    assert len(gaps) > 0 and not supported.any()
+    assert page.locator("#findings table[id^=finding-gaps-] tbody tr").count() == 0
+    assert page.locator("#findings p.no-findings", has_text="change of a gap").count() == 1
+    rest = page.locator("#findings ol[id^=finding-rest-] li").all_text_contents()  # closed
+    assert [s for s in rest if " gaps between " in s] == gaps["sentence"].tolist()
     # sortable tables sort on a click
     table = page.locator("#task-race table.sortable").first
     header = table.locator("thead th", has_text="metric").first
