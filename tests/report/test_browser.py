@@ -182,7 +182,8 @@ def test_every_flagged_row_is_drawn_in_its_colour(browser_page, report_file):
     drawn = browser_page.page.evaluate(
         """() => {
             const css = getComputedStyle(document.documentElement);
-            const want = {small: '--small-bg', rule: '--rule-bg', fail: '--bad-bg', flag: '--bad-bg'};
+            const want = {small: '--small-bg', rule: '--rule-bg',
+                          fail: '--bad-bg', flag: '--bad-bg'};
             const probe = document.createElement('div');
             document.body.appendChild(probe);
             const colour = (name) => {

@@ -39,10 +39,12 @@ CLIPPED = """() => {
         if (css.display === 'none') continue;
         const hides = (v) => v === 'hidden' || v === 'clip';
         if (hides(css.overflowX) && el.scrollWidth > el.clientWidth + 1) {
-            out.push(`${el.tagName}#${el.id}.${el.className}: ${el.scrollWidth} > ${el.clientWidth}`);
+            const name = `${el.tagName}#${el.id}.${el.className}`;
+            out.push(`${name}: ${el.scrollWidth} > ${el.clientWidth}`);
         }
         if (hides(css.overflowY) && el.scrollHeight > el.clientHeight + 1) {
-            out.push(`${el.tagName}#${el.id}.${el.className}: ${el.scrollHeight} > ${el.clientHeight} high`);
+            const name = `${el.tagName}#${el.id}.${el.className}`;
+            out.push(`${name}: ${el.scrollHeight} > ${el.clientHeight} high`);
         }
         if (css.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth) {
             out.push(`${el.tagName}#${el.id}: ellipsis`);
@@ -79,7 +81,8 @@ FINDING_COLOURS = """() => {
     const chartRed = ['rgb(192, 57, 43)', 'rgb(164, 14, 38)', badInk];
     probe.remove();
     // a finding: a supported row (flag), a significant regression (fail, .bad, red arrow)
-    const isFinding = (el) => !!el.closest('tr.flag, tr.fail, .bad, g.pair[data-direction="regressed"], .verdict');
+    const finding = 'tr.flag, tr.fail, .bad, g.pair[data-direction="regressed"], .verdict';
+    const isFinding = (el) => !!el.closest(finding);
     const out = {badBg, badInk, findings: 0, elsewhere: []};
     for (const el of document.querySelectorAll('body *')) {
         const style = getComputedStyle(el);
@@ -105,7 +108,7 @@ def _open(browser_page, path: Path, *, open_all: bool = False):
     return page
 
 
-@pytest.mark.parametrize("path", MODEL_REPORTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [*MODEL_REPORTS, COMPARISON], ids=lambda p: p.stem)
 def test_the_verdict_is_read_on_the_first_screen(browser_page, path):
     page = _open(browser_page, path)
     boxes = page.eval_on_selector_all(
@@ -181,7 +184,8 @@ def test_small_cells_are_grey_not_a_finding_colour(browser_page, report_file):
                 grey, red, rows: rows.length, cells: cells.length,
                 rowColours: [...new Set(rows.map(c => getComputedStyle(c).backgroundColor))],
                 cellImages: [...new Set(cells.map(c => getComputedStyle(c).backgroundImage))],
-                cellInk: [...new Set(cells.map(c => getComputedStyle(c.querySelector('.v') || c).color))],
+                cellInk: [...new Set(cells.map(
+                    c => getComputedStyle(c.querySelector('.v') || c).color))],
             };
         }"""
     )

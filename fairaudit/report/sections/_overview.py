@@ -158,7 +158,8 @@ def build_overview(ctx: ReportContext, disparities: pd.DataFrame) -> list[dict[s
                 column_title=columns,
                 caption=(
                     f"{task} accuracy by {rows} x {columns}: brown below all rows' "
-                    f"{overall:.3f}, teal above; * grey hatched: under {ctx.min_support} rows, not judged"
+                    f"{overall:.3f}, teal above; * grey hatched: under "
+                    f"{ctx.min_support} rows, not judged"
                 ),
                 centre=overall,
                 min_support=ctx.min_support,
