@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from fairaudit.exceptions import DataValidationError, UnknownLabelError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ClassMapping",
@@ -73,6 +76,8 @@ class Vocabulary:
     @property
     def dtype(self) -> pd.CategoricalDtype:
         """The pandas categorical dtype of this attribute."""
+        import pandas as pd  # labels' tables: loaded when used
+
         return pd.CategoricalDtype(list(self.classes), ordered=self.ordered)
 
     def encode(
@@ -111,6 +116,8 @@ class Vocabulary:
             If any value (missing values included) is not a class of this
             vocabulary. The message names the source, rows and values.
         """
+        import pandas as pd  # labels' tables: loaded when used
+
         series = pd.Series(values, dtype="object") if not isinstance(values, pd.Series) else values
         codes = pd.Index(self.classes).get_indexer(series.astype("object"))
         codes = np.asarray(codes, dtype=np.int64)
@@ -122,6 +129,8 @@ class Vocabulary:
 
     def decode(self, codes: Iterable[int]) -> pd.Categorical:
         """Map integer codes back to a categorical of class labels."""
+        import pandas as pd  # labels' tables: loaded when used
+
         codes = np.asarray(list(codes) if not isinstance(codes, np.ndarray) else codes)
         if codes.size and (codes.min() < 0 or codes.max() >= len(self)):
             raise DataValidationError(
@@ -133,6 +142,8 @@ class Vocabulary:
     def _unknown_error(
         self, bad_values: pd.Series, rows: np.ndarray, source: str | None, hint: str = ""
     ) -> UnknownLabelError:
+        import pandas as pd  # labels' tables: loaded when used
+
         distinct = list(dict.fromkeys("<missing>" if pd.isna(v) else v for v in bad_values))
         shown_rows = [int(r) for r in rows[:_MAX_ROWS_IN_MESSAGE]]
         more = f" (and {len(rows) - len(shown_rows)} more)" if len(rows) > len(shown_rows) else ""
@@ -209,6 +220,8 @@ def age_years_to_group(years: Sequence[float] | np.ndarray | pd.Series) -> pd.Ca
     >>> list(age_years_to_group([0, 2, 3, 19, 70, 116]))
     ['0-2', '0-2', '3-9', '10-19', 'more than 70', 'more than 70']
     """
+    import pandas as pd  # labels' tables: loaded when used
+
     arr = np.asarray(years, dtype=float)
     bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
     if bad.size:
@@ -263,6 +276,8 @@ class ClassMapping:
         UnknownLabelError
             If a value has no entry in the mapping (rows and values named).
         """
+        import pandas as pd  # labels' tables: loaded when used
+
         series = pd.Series(values, dtype="object")
         mapped = series.map(dict(self.mapping))
         missing = np.flatnonzero(mapped.isna().to_numpy())

@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import special as _special
 
 from fairaudit.functional import benjamini_hochberg
+from fairaudit.functional._normal import normal_cdf, normal_ppf
 
 __all__ = [
     "MIN_POWER",
@@ -64,17 +64,17 @@ def critical_z(
     (1.96, 1.6449)
     """
     tail = np.asarray(alpha, dtype=np.float64) / (sides * np.maximum(np.asarray(m), 1))
-    return -_special.ndtri(np.clip(tail, 1e-300, 0.5))
+    return -normal_ppf(np.clip(tail, 1e-300, 0.5))
 
 
 def p_of_z(z: np.ndarray, *, m: float | np.ndarray = 1, sides: int = 2) -> np.ndarray:
     """The level ``alpha`` whose :func:`critical_z` is ``z`` (capped at 1): the inverse."""
-    return np.minimum(1.0, sides * np.maximum(np.asarray(m), 1) * _special.ndtr(-np.asarray(z)))
+    return np.minimum(1.0, sides * np.maximum(np.asarray(m), 1) * normal_cdf(-np.asarray(z)))
 
 
 def power_z(power: float = MIN_POWER) -> float:
     """``z`` quantile of ``power`` (0.8416 for 80%): the shift a test needs beyond its level."""
-    return float(_special.ndtri(power))
+    return float(normal_ppf(power))
 
 
 def inversion_p_value(

@@ -23,10 +23,10 @@ discordant pairs.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special as _special
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional._normal import normal_ppf
+from fairaudit.functional._beta import beta_quantile
+from fairaudit.functional._normal import normal_cdf, normal_ppf
 
 __all__ = [
     "difference_interval",
@@ -313,9 +313,9 @@ def exact_lower(
 ) -> np.ndarray:
     """The lower Clopper-Pearson bound of :func:`exact_bounds` alone (NaN where ``n == 0``)."""
     k, total = _checked(successes, n)
-    tail = _special.ndtr(-np.asarray(z, dtype=np.float64))
+    tail = normal_cdf(-np.asarray(z, dtype=np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(k > 0, _special.betaincinv(np.maximum(k, 1), total - k + 1, tail), 0.0)
+        low = np.where(k > 0, beta_quantile(np.maximum(k, 1), total - k + 1, tail), 0.0)
     return np.where(total > 0, low, np.nan)
 
 
@@ -324,9 +324,11 @@ def exact_upper(
 ) -> np.ndarray:
     """The upper Clopper-Pearson bound of :func:`exact_bounds` alone (NaN where ``n == 0``)."""
     k, total = _checked(successes, n)
-    tail = _special.ndtr(-np.asarray(z, dtype=np.float64))
+    tail = normal_cdf(-np.asarray(z, dtype=np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
-        high = np.where(k < total, _special.betainccinv(k + 1, np.maximum(total - k, 1), tail), 1.0)
+        high = np.where(
+            k < total, beta_quantile(k + 1, np.maximum(total - k, 1), tail, upper=True), 1.0
+        )
     return np.where(total > 0, high, np.nan)
 
 

@@ -37,7 +37,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from fairaudit.claims import GapInference, threshold_verdict
 from fairaudit.claims._changes import gap_change_interval
@@ -55,9 +54,8 @@ from fairaudit.gate._config import (
     config_from_mapping,
     load_gate_config,
 )
-from fairaudit.gate._result import CHECK_COLUMNS, GateResult
-from fairaudit.model_audit import AuditResult
-from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
+from fairaudit.gate._result import GateResult
+from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT, AuditResult
 
 __all__ = [
     "FAIRNESS_GATE_METRICS",
@@ -320,9 +318,8 @@ def check_audit(
         raise ConfigurationError(
             f"{message}; pass by=[...]", cli=f"{message}; name the groupings with --by ATTRIBUTE"
         )
-    checks = pd.DataFrame(rows, columns=CHECK_COLUMNS)
     return GateResult(
-        checks,
+        rows,
         min_support=min_support,
         allow_unjudged=allow_unjudged,
         source=source,

@@ -17,13 +17,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from fairaudit.claims import GapInference
 from fairaudit.claims._thresholds import worst_rate_interval
 from fairaudit.exceptions import ConfigurationError
 from fairaudit.gate._check import _WORST_METHOD, DECISIONS, _decide, _status, _thresholds
-from fairaudit.gate._result import CHECK_COLUMNS, GateResult
+from fairaudit.gate._result import GateResult
 from fairaudit.publish._redact import PublishedAudit
 
 __all__ = ["PUBLISHED_GATE_METRICS", "check_published"]
@@ -89,9 +88,8 @@ def check_published(
                         _check(published, task, grouping, metric, kind, threshold, min_support)
                     )
     _decide(rows, alpha=1 - confidence, decide=decide)
-    checks = pd.DataFrame(rows, columns=CHECK_COLUMNS)
     return GateResult(
-        checks,
+        rows,
         min_support=min_support,
         allow_unjudged=allow_unjudged,
         source=source,

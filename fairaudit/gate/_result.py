@@ -1,16 +1,27 @@
-"""The verdict of a gate: its checks, exit status, terminal summary and saved form."""
+"""The verdict of a gate: its checks, exit status, terminal summary and saved form.
+
+A :class:`GateResult` holds its checks as plain records: the verdict, the summary, the
+JSON and JUnit forms are read from them, so that ``fairaudit check`` (run on every
+commit of a CI pipeline) never imports pandas. The :class:`pandas.DataFrame` views
+(:attr:`GateResult.checks`, :attr:`~GateResult.failures`, ...) are built on first use.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from fairaudit.gate._config import RELATIVE_KINDS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CHECK_COLUMNS",
@@ -54,6 +65,19 @@ CHECK_COLUMNS = [
 ]
 
 
+#: The statuses of checks that were decided.
+_DECIDED = ("pass", "fail", "inconclusive")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value: NaN (and None) as None, numpy scalars as Python ones."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
 def _bound_text(kind: str, threshold: float) -> str:
     return {
         "max": f"needs <= {threshold:g}",
@@ -65,6 +89,13 @@ def _bound_text(kind: str, threshold: float) -> str:
 
 class GateResult:
     """Outcome of a fairness gate.
+
+    Parameters
+    ----------
+    checks : sequence of mapping, or pandas.DataFrame
+        The checks, one record (a row) each, with the columns described below.
+    min_support, allow_unjudged, source, baseline, confidence, decide
+        As the attributes below.
 
     Attributes
     ----------
@@ -102,7 +133,7 @@ class GateResult:
 
     def __init__(
         self,
-        checks: pd.DataFrame,
+        checks: Sequence[Mapping[str, Any]] | pd.DataFrame,
         *,
         min_support: int,
         allow_unjudged: bool = False,
@@ -111,13 +142,38 @@ class GateResult:
         confidence: float = 0.95,
         decide: str = "interval",
     ) -> None:
-        self.checks = checks
+        self.checks = checks  # type: ignore[assignment]  # the setter takes records too
         self.confidence = float(confidence)
         self.decide = decide
         self.min_support = int(min_support)
         self.allow_unjudged = bool(allow_unjudged)
         self.source = source
         self.baseline = baseline
+
+    @property
+    def checks(self) -> pd.DataFrame:
+        """Every check, one row each (built from the records on first use)."""
+        if self._frame is None:
+            import pandas as pd  # only for this view: the verdict reads the records
+
+            self._frame = pd.DataFrame(self._records, columns=CHECK_COLUMNS)
+        return self._frame
+
+    @checks.setter
+    def checks(self, checks: Sequence[Mapping[str, Any]] | pd.DataFrame) -> None:
+        if hasattr(checks, "to_dict") and hasattr(checks, "columns"):  # a DataFrame
+            self._records = [dict(r) for r in checks.to_dict(orient="records")]
+            self._frame = checks
+        else:
+            self._records = [{c: r.get(c) for c in CHECK_COLUMNS} for r in checks]
+            self._frame = None
+
+    def _rows(self, *statuses: str) -> list[dict[str, Any]]:
+        """The records of the checks with one of ``statuses``, in order."""
+        return [r for r in self._records if r["status"] in statuses]
+
+    def _count(self, *statuses: str) -> int:
+        return len(self._rows(*statuses))
 
     def _with_status(self, *statuses: str) -> pd.DataFrame:
         return self.checks[self.checks["status"].isin(statuses)].reset_index(drop=True)
@@ -140,7 +196,7 @@ class GateResult:
     @property
     def judged_nothing(self) -> bool:
         """True when no check could be decided: such a gate never passes."""
-        return not self.checks["status"].isin(["pass", "fail", "inconclusive"]).any()
+        return not self._count(*_DECIDED)
 
     @property
     def violations(self) -> pd.DataFrame:
@@ -164,11 +220,11 @@ class GateResult:
         1 a violation shown, 3 a check not judged (or none judged at all), 4
         inconclusive, 0 compliance shown.
         """
-        if len(self.failures):
+        if self._count("fail"):
             return EXIT_FAILED
-        if (len(self.unjudged) and not self.allow_unjudged) or self.judged_nothing:
+        if (self._count("not judged") and not self.allow_unjudged) or self.judged_nothing:
             return EXIT_NOT_JUDGED
-        if len(self.inconclusive):
+        if self._count("inconclusive"):
             return EXIT_INCONCLUSIVE
         return EXIT_PASSED
 
@@ -176,37 +232,31 @@ class GateResult:
         return self.passed
 
     def __repr__(self) -> str:
-        counts = self.checks["status"].value_counts()
         return (
-            f"GateResult(passed={self.passed}, checks={len(self.checks)}, "
-            f"failed={int(counts.get('fail', 0))}, "
-            f"inconclusive={int(counts.get('inconclusive', 0))}, "
-            f"not_judged={int(counts.get('not judged', 0))})"
+            f"GateResult(passed={self.passed}, checks={len(self._records)}, "
+            f"failed={self._count('fail')}, "
+            f"inconclusive={self._count('inconclusive')}, "
+            f"not_judged={self._count('not judged')})"
         )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable summary: outcome, counts, settings and every check."""
-        counts = self.checks["status"].value_counts()
-        records = self.checks.astype(object).where(self.checks.notna(), None)
         return {
             "passed": self.passed,
             "exit_code": self.exit_code,
             "source": self.source,
             "baseline": self.baseline,
-            "n_checks": len(self.checks),
-            "n_passed": int(counts.get("pass", 0)),
-            "n_failed": int(counts.get("fail", 0)),
-            "n_inconclusive": int(counts.get("inconclusive", 0)),
-            "n_not_judged": int(counts.get("not judged", 0)),
-            "n_not_applicable": int(counts.get("not applicable", 0)),
+            "n_checks": len(self._records),
+            "n_passed": self._count("pass"),
+            "n_failed": self._count("fail"),
+            "n_inconclusive": self._count("inconclusive"),
+            "n_not_judged": self._count("not judged"),
+            "n_not_applicable": self._count("not applicable"),
             "min_support": self.min_support,
             "allow_unjudged": self.allow_unjudged,
             "confidence": self.confidence,
             "decide": self.decide,
-            "checks": [
-                {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
-                for r in records.to_dict(orient="records")
-            ],
+            "checks": [{k: _plain(r[k]) for k in CHECK_COLUMNS} for r in self._records],
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -227,23 +277,22 @@ class GateResult:
         """
         from xml.etree import ElementTree as ET
 
-        counts = self.checks["status"].value_counts()
-        unjudged = int(counts.get("not judged", 0))
+        unjudged = self._count("not judged")
         suite = ET.Element(
             "testsuite",
             {
                 "name": f"fairaudit gate: {self.source}",
-                "tests": str(len(self.checks)),
-                "failures": str(int(counts.get("fail", 0))),
+                "tests": str(len(self._records)),
+                "failures": str(self._count("fail")),
                 "errors": str(
-                    (0 if self.allow_unjudged else unjudged) + int(counts.get("inconclusive", 0))
+                    (0 if self.allow_unjudged else unjudged) + self._count("inconclusive")
                 ),
                 "skipped": str(
-                    int(counts.get("not applicable", 0)) + (unjudged if self.allow_unjudged else 0)
+                    self._count("not applicable") + (unjudged if self.allow_unjudged else 0)
                 ),
             },
         )
-        for row in self.checks.itertuples(index=False):
+        for row in (SimpleNamespace(**r) for r in self._records):
             case = ET.SubElement(
                 suite,
                 "testcase",
@@ -294,10 +343,10 @@ class GateResult:
         return atomic_write_text(Path(path), self.to_junit())
 
     def _head(self) -> str:
-        n = len(self.checks)
-        failed, unjudged = len(self.failures), len(self.unjudged)
-        open_ = len(self.inconclusive)
-        judged = int(self.checks["status"].isin(["pass", "fail"]).sum())
+        n = len(self._records)
+        failed, unjudged = self._count("fail"), self._count("not judged")
+        open_ = self._count("inconclusive")
+        judged = self._count("pass", "fail")
         shown = self.decide == "interval"
         if failed:
             head = (
@@ -335,7 +384,7 @@ class GateResult:
         lines = [f"fairness gate on {self.source}: {self._head()}"]
         if self.baseline is not None:
             lines.append(f"relative thresholds against the baseline {self.baseline}")
-        unjudged = self.unjudged
+        unjudged = [SimpleNamespace(**r) for r in self._rows("not judged")]
         if len(unjudged):
             effect = (
                 "allowed, they do not fail the gate"
@@ -343,14 +392,14 @@ class GateResult:
                 else "each fails the gate unless allow_unjudged / --allow-unjudged"
             )
             lines.append(f"{len(unjudged)} check(s) could not be judged ({effect}):")
-        for row in unjudged.itertuples(index=False):
+        for row in unjudged:
             lines.append(
                 f"  NOT JUDGED {row.task} by {row.by}: {row.metric} "
                 f"({_bound_text(row.kind, row.threshold)}): {row.note}"
             )
-        shown = pd.concat([self.failures, self.inconclusive, self._with_status("pass")])
         labels = {"fail": "FAIL", "inconclusive": "OPEN", "pass": "pass"}
-        for row in shown.itertuples(index=False):
+        shown = [SimpleNamespace(**r) for status in labels for r in self._rows(status)]
+        for row in shown:
             text = f"  {labels[row.status]} {row.task} by {row.by}: {row.metric} = {row.value:.4f}"
             if row.kind in RELATIVE_KINDS:
                 change = row.value - row.baseline_value
@@ -363,18 +412,23 @@ class GateResult:
             if row.worst:
                 text += f"; {row.worst}"
             lines.append(text)
-        moot = self.checks[self.checks["status"] == "not applicable"]
-        if len(moot):
+        moot: dict[tuple[str, str], dict[str, None]] = {}
+        for r in self._rows("not applicable"):
+            moot.setdefault((r["task"], r["by"]), {})[r["metric"]] = None
+        if moot:
             lines.append(
                 "not applicable (a task grouped by its own true label: its selection rate, "
                 "TPR and FPR per group follow from the grouping):"
             )
-            for (task, by), group in moot.groupby(["task", "by"], sort=False):
-                lines.append(f"  {task} by {by}: {', '.join(dict.fromkeys(group['metric']))}")
-        skipped = self.checks[self.checks["not_judged"] != ""].drop_duplicates("by")
-        if len(skipped):
+            for (task, by), metrics in moot.items():
+                lines.append(f"  {task} by {by}: {', '.join(metrics)}")
+        skipped: dict[str, SimpleNamespace] = {}
+        for r in self._records:
+            if r["not_judged"] != "":
+                skipped.setdefault(r["by"], SimpleNamespace(**r))
+        if skipped:
             lines.append(f"groups under {self.min_support} rows, left out of the checks:")
-        for row in skipped.itertuples(index=False):
+        for row in skipped.values():
             groups = row.not_judged.split("; ")
             shown = ", ".join(groups[:_SHOWN_GROUPS])
             more = len(groups) - _SHOWN_GROUPS

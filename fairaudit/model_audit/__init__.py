@@ -24,15 +24,30 @@ functions of counts in :mod:`fairaudit.functional`, the one registry every
 consumer reads.
 """
 
-from fairaudit.inputs._fairface_format import read_fairface_predictions
-from fairaudit.inputs._join import JoinWarning
-from fairaudit.inputs._tasks import UnusedColumnWarning
-from fairaudit.model_audit._accumulator import AuditAccumulator, audit_predictions
-from fairaudit.model_audit._detection import audit_detection
-from fairaudit.model_audit._distributed import audit_dask, audit_dask_distributed, audit_parquet
-from fairaudit.model_audit._ingest import audit_table
-from fairaudit.model_audit._result import AuditResult, SmallSliceWarning
-from fairaudit.model_audit._uncertainty import bootstrap_audit, gap_significance
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Each public name and the module defining it, imported on first use: the builders
+#: need pandas (and the inputs layer), while reading a saved audit (the gate) needs
+#: only :class:`AuditResult` and its counts.
+_MODULES = {
+    "AuditAccumulator": "fairaudit.model_audit._accumulator",
+    "AuditResult": "fairaudit.model_audit._result",
+    "JoinWarning": "fairaudit.inputs._join",
+    "SmallSliceWarning": "fairaudit.model_audit._support",
+    "UnusedColumnWarning": "fairaudit.inputs._tasks",
+    "audit_dask": "fairaudit.model_audit._distributed",
+    "audit_dask_distributed": "fairaudit.model_audit._distributed",
+    "audit_detection": "fairaudit.model_audit._detection",
+    "audit_parquet": "fairaudit.model_audit._distributed",
+    "audit_predictions": "fairaudit.model_audit._accumulator",
+    "audit_table": "fairaudit.model_audit._ingest",
+    "bootstrap_audit": "fairaudit.model_audit._uncertainty",
+    "gap_significance": "fairaudit.model_audit._uncertainty",
+    "read_fairface_predictions": "fairaudit.inputs._fairface_format",
+}
 
 __all__ = [
     "AuditAccumulator",
@@ -50,3 +65,15 @@ __all__ = [
     "gap_significance",
     "read_fairface_predictions",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        value = getattr(importlib.import_module(_MODULES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

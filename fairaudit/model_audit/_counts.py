@@ -21,10 +21,9 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
-import pandas as pd
 
 from fairaudit._saved import SavedResult
 from fairaudit._version import __version__
@@ -43,6 +42,9 @@ from fairaudit.model_audit._saved_form import (
 )
 from fairaudit.vocab import Vocabulary
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["AuditCounts", "group_frame"]
 
 
@@ -51,6 +53,8 @@ def group_frame(attributes: Mapping[str, Vocabulary], by: Sequence[str]) -> pd.D
 
     No attribute: one row and no column (all rows).
     """
+    import pandas as pd  # the tables' dependency, not the counts'
+
     if not by:
         return pd.DataFrame(index=range(1))
     vocabs = [attributes[b] for b in by]

@@ -6,6 +6,8 @@ of :mod:`~fairaudit.model_audit._views` (metrics, per-class scores, confusion
 matrices, fairness, calibration, regression), :mod:`~fairaudit.model_audit._detection_views`
 (detection rates and gaps) and :mod:`~fairaudit.model_audit._uncertainty` (bootstrap
 intervals, significance tests): one line each, the function holding the documentation.
+Those modules build pandas tables, so each method imports its view when called: reading
+a saved audit and its counts (all that the gate needs) loads neither them nor pandas.
 Every table derives from additive counts, so a result saved to a file can be reported
 and compared later, and results of shards add up (``a + b``).
 """
@@ -13,27 +15,16 @@ and compared later, and results of shards add up (``a + b``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from fairaudit.model_audit._counts import AuditCounts
-from fairaudit.model_audit._detection_views import detection_gap_table, detection_rate_table
 from fairaudit.model_audit._saved_form import AUDIT_FORMAT, AUDIT_FORMAT_VERSION
-from fairaudit.model_audit._uncertainty import bootstrap_audit, gap_significance
-from fairaudit.model_audit._views import (
-    DEFAULT_MIN_SUPPORT,
-    SmallSliceWarning,
-    calibration_table,
-    confusion_table,
-    disparate_impact_table,
-    fairness_table,
-    metric_grid,
-    metrics_table,
-    per_class_table,
-    regression_table,
-    reliability_table,
-)
+from fairaudit.model_audit._support import DEFAULT_MIN_SUPPORT, SmallSliceWarning
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AUDIT_FORMAT",
@@ -90,6 +81,8 @@ class AuditResult(AuditCounts):
         zero_division: float = 0.0,
     ) -> pd.DataFrame:
         """Per-slice classification metrics: :func:`~fairaudit.model_audit._views.metrics_table`."""
+        from fairaudit.model_audit._views import metrics_table  # pandas: when used
+
         return metrics_table(
             self, task, by=by, min_support=min_support, zero_division=zero_division
         )
@@ -103,6 +96,8 @@ class AuditResult(AuditCounts):
         zero_division: float = 0.0,
     ) -> pd.DataFrame:
         """Per-slice, per-class scores: :func:`~fairaudit.model_audit._views.per_class_table`."""
+        from fairaudit.model_audit._views import per_class_table  # pandas: when used
+
         return per_class_table(
             self, task, by=by, min_support=min_support, zero_division=zero_division
         )
@@ -115,6 +110,8 @@ class AuditResult(AuditCounts):
         normalize: str | None = None,
     ) -> pd.DataFrame:
         """Confusion matrix of each slice: :func:`~fairaudit.model_audit._views.confusion_table`."""
+        from fairaudit.model_audit._views import confusion_table  # pandas: when used
+
         return confusion_table(self, task, by=by, normalize=normalize)
 
     def table(
@@ -127,6 +124,8 @@ class AuditResult(AuditCounts):
         zero_division: float = 0.0,
     ) -> pd.DataFrame:
         """A metric across two attributes: :func:`~fairaudit.model_audit._views.metric_grid`."""
+        from fairaudit.model_audit._views import metric_grid  # pandas: when used
+
         return metric_grid(
             self, task, rows=rows, columns=columns, metric=metric, zero_division=zero_division
         )
@@ -141,6 +140,8 @@ class AuditResult(AuditCounts):
         min_support: int = DEFAULT_MIN_SUPPORT,
     ) -> pd.DataFrame:
         """Fairness metrics between groups: :func:`~fairaudit.model_audit._views.fairness_table`."""
+        from fairaudit.model_audit._views import fairness_table  # pandas: when used
+
         return fairness_table(self, task, by=by, pos_label=pos_label, min_support=min_support)
 
     def disparate_impact(
@@ -152,6 +153,8 @@ class AuditResult(AuditCounts):
         threshold: float = 0.8,
     ) -> pd.DataFrame:
         """Selection rates against a reference group: :func:`~fairaudit.model_audit._views.disparate_impact_table`."""  # noqa: E501
+        from fairaudit.model_audit._views import disparate_impact_table  # pandas: when used
+
         return disparate_impact_table(self, task, by=by, reference=reference, threshold=threshold)
 
     # ------------------------------------------------------------ calibration
@@ -163,10 +166,14 @@ class AuditResult(AuditCounts):
         min_support: int = DEFAULT_MIN_SUPPORT,
     ) -> pd.DataFrame:
         """ECE and MCE of each group: :func:`~fairaudit.model_audit._views.calibration_table`."""
+        from fairaudit.model_audit._views import calibration_table  # pandas: when used
+
         return calibration_table(self, task, by=by, min_support=min_support)
 
     def reliability(self, task: str, *, by: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Reliability-curve data: :func:`~fairaudit.model_audit._views.reliability_table`."""
+        from fairaudit.model_audit._views import reliability_table  # pandas: when used
+
         return reliability_table(self, task, by=by)
 
     # ------------------------------------------------------------- regression
@@ -178,6 +185,8 @@ class AuditResult(AuditCounts):
         min_support: int = DEFAULT_MIN_SUPPORT,
     ) -> pd.DataFrame:
         """MAE, bias and RMSE per slice: :func:`~fairaudit.model_audit._views.regression_table`."""
+        from fairaudit.model_audit._views import regression_table  # pandas: when used
+
         return regression_table(self, target, by=by, min_support=min_support)
 
     # ------------------------------------------------------------ uncertainty
@@ -194,6 +203,8 @@ class AuditResult(AuditCounts):
         progress: bool = True,
     ) -> pd.DataFrame:
         """Bootstrap intervals of every metric and gap: :func:`fairaudit.model_audit.bootstrap_audit`."""  # noqa: E501
+        from fairaudit.model_audit._uncertainty import bootstrap_audit  # pandas: when used
+
         return bootstrap_audit(
             self,
             n_resamples=n_resamples,
@@ -216,6 +227,8 @@ class AuditResult(AuditCounts):
         min_support: int = DEFAULT_MIN_SUPPORT,
     ) -> pd.DataFrame:
         """Tests of the gaps between groups: :func:`fairaudit.model_audit.gap_significance`."""
+        from fairaudit.model_audit._uncertainty import gap_significance  # pandas: when used
+
         return gap_significance(
             self, task, by=by, alpha=alpha, pairs=pairs, min_support=min_support
         )
@@ -229,10 +242,14 @@ class AuditResult(AuditCounts):
         min_support: int = DEFAULT_MIN_SUPPORT,
     ) -> pd.DataFrame:
         """Detection rate per group: :func:`~fairaudit.model_audit._detection_views.detection_rate_table`."""  # noqa: E501
+        from fairaudit.model_audit._detection_views import detection_rate_table  # pandas: when used
+
         return detection_rate_table(self, by=by, confidence=confidence, min_support=min_support)
 
     def detection_gaps(
         self, *, by: str | Sequence[str], min_support: int = DEFAULT_MIN_SUPPORT
     ) -> pd.DataFrame:
         """Detection-rate gap and test: :func:`~fairaudit.model_audit._detection_views.detection_gap_table`."""  # noqa: E501
+        from fairaudit.model_audit._detection_views import detection_gap_table  # pandas: when used
+
         return detection_gap_table(self, by=by, min_support=min_support)

@@ -12,7 +12,6 @@ split of fairlearn's ``MetricFrame`` and its disaggregated result).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,6 +31,12 @@ from fairaudit.functional._counts import group_sum, normalize_by
 from fairaudit.functional._fairness import FAIRNESS_METRICS, group_rates, rate_counts
 from fairaudit.model_audit._counts import AuditCounts, group_frame
 from fairaudit.model_audit._saved_form import REGRESSION_STATS
+from fairaudit.model_audit._support import (
+    DEFAULT_MIN_SUPPORT,
+    SmallSliceWarning,
+    slice_status,
+    warn_small_slices,
+)
 
 __all__ = [
     "DEFAULT_MIN_SUPPORT",
@@ -52,37 +57,10 @@ __all__ = [
     "warn_small_slices",
 ]
 
-#: Slices with fewer rows are marked ``"small"`` (and a warning is issued).
-DEFAULT_MIN_SUPPORT = 30
-
-
 #: The intervals :func:`group_rate_table` gives a rate: ``"exact"`` (Clopper-Pearson,
 #: :func:`fairaudit.claims.rate_interval`, what reports and findings show) and
 #: ``"wilson"`` (Wilson's score interval, :func:`fairaudit.functional.wilson_interval`).
 RATE_INTERVALS = {"exact": rate_interval, "wilson": wilson_interval}
-
-
-class SmallSliceWarning(UserWarning):
-    """Some slices have fewer rows than ``min_support``; they are marked, not hidden."""
-
-
-def slice_status(n: np.ndarray, min_support: int) -> np.ndarray:
-    """``"empty"`` (no row), ``"small"`` (under ``min_support`` rows) or ``"ok"`` per slice."""
-    n = np.asarray(n)
-    return np.where(n == 0, "empty", np.where(n < min_support, "small", "ok"))
-
-
-def warn_small_slices(n: np.ndarray, min_support: int, what: str) -> None:
-    """Warn (:class:`SmallSliceWarning`) when some of the slices counted in ``n`` are small."""
-    small = int((np.asarray(n) < min_support).sum())
-    if small:
-        empty = int((np.asarray(n) == 0).sum())
-        warnings.warn(
-            f"{what}: {small} of {np.size(n)} slice(s) have fewer than {min_support} rows "
-            f"({empty} empty); they are marked in column 'status'",
-            SmallSliceWarning,
-            stacklevel=4,  # the caller of an AuditResult method
-        )
 
 
 def metric_columns(cm: np.ndarray, *, zero_division: float = 0.0) -> pd.DataFrame:

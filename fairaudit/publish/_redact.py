@@ -31,10 +31,7 @@ import re
 from collections.abc import Mapping
 from itertools import combinations
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-from tqdm.auto import tqdm
+from typing import TYPE_CHECKING, Any
 
 from fairaudit._io import atomic_write_text, read_json_file
 from fairaudit._saved import SavedResult
@@ -43,7 +40,9 @@ from fairaudit.claims import GapInference
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import fairness_arrays
 from fairaudit.model_audit import AuditResult
-from fairaudit.model_audit._views import group_rate_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PUBLISHED_FORMAT", "PUBLISHED_FORMAT_VERSION", "PublishedAudit", "redact_audit"]
 
@@ -136,6 +135,8 @@ class PublishedAudit(SavedResult):
 
     @classmethod
     def _from_fields(cls, obj: Mapping[str, Any], *, source: str) -> PublishedAudit:
+        import pandas as pd  # a published audit's tables (a full audit needs none)
+
         return cls(
             min_count=int(obj["min_count"]),
             counts=pd.DataFrame(obj["counts"], columns=["grouping", "cell", "n"]),
@@ -281,6 +282,10 @@ def redact_audit(
         raise DataValidationError(f"min_count must be an integer >= 2, got {min_count!r}")
     if not audit.tasks:
         raise DataValidationError("an audit without tasks has nothing to publish")
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from fairaudit.model_audit._views import group_rate_table
     from fairaudit.publish._attack import AttackerSystem  # scipy, HiGHS: when used
 
     system = AttackerSystem(audit)

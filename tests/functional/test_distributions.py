@@ -1,13 +1,17 @@
-"""The distributions computed without scipy (normal cdf, sf, quantile; chi-square sf) agree
-with scipy's to within a relative 1e-12."""
+"""The distributions computed without scipy (normal cdf, sf, quantile; chi-square sf; beta
+quantiles) agree with scipy's to within a relative 1e-12."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 from scipy import special, stats
 
 from fairaudit.functional import wilson_interval
+from fairaudit.functional._beta import PURE_PYTHON_UP_TO, _log_beta, beta_quantile
+from fairaudit.functional._intervals import exact_bounds
 from fairaudit.functional._normal import normal_cdf, normal_ppf, normal_sf
 from fairaudit.functional._significance import chi2_homogeneity, chi2_sf
 
@@ -123,3 +127,75 @@ def test_chi2_homogeneity_is_scipy_s_chi2_contingency():
     # the degenerate cases keep their documented answers
     assert chi2_homogeneity(np.array([0, 0]), np.array([5, 7])) == (0.0, 1.0, 1)
     assert chi2_homogeneity(np.array([4]), np.array([9])) == (0.0, 1.0, 0)
+
+
+def _clopper_pearson_shapes() -> tuple[np.ndarray, np.ndarray]:
+    """``(k, n)`` of every kind of slice: tiny, FairFace-sized, all or none right."""
+    rng = np.random.default_rng(2)
+    k, n = [], []
+    for total in (1, 2, 5, 10, 30, 100, 300, 500, 2000, 5000, 11_000, 20_000):
+        hits = np.r_[0, 1, 2, total // 2, total - 1, total, rng.integers(0, total + 1, 40)]
+        hits = np.unique(hits)
+        hits = hits[(hits >= 0) & (hits <= total)]
+        k.append(hits)
+        n.append(np.full(hits.size, total))
+    return np.concatenate(k), np.concatenate(n)
+
+
+@pytest.mark.parametrize("tail", [0.5, 0.2, 0.025, 1e-3, 1e-6, 1e-10, 1e-15, 1e-30, 1e-100])
+def test_beta_quantiles_agree_with_scipy_within_1e_12(tail):
+    """The Clopper-Pearson quantiles (``a = k, b = n - k + 1`` and ``k + 1, n - k``)."""
+    k, n = _clopper_pearson_shapes()
+    for a, b, upper, want in (
+        (np.maximum(k, 1), n - k + 1, False, special.betaincinv),
+        (k + 1, np.maximum(n - k, 1), True, special.betainccinv),
+    ):
+        a, b = a.astype(np.float64), b.astype(np.float64)
+        got = np.concatenate(
+            [
+                beta_quantile(a[i : i + 50], b[i : i + 50], tail, upper=upper)
+                for i in range(0, a.size, 50)  # pure Python: at most PURE_PYTHON_UP_TO each
+            ]
+        )
+        np.testing.assert_allclose(got, want(a, b, tail), rtol=1e-12, atol=0)
+        # the large arrays go to scipy, which agrees with the pure-Python values
+        assert a.size > PURE_PYTHON_UP_TO
+        np.testing.assert_allclose(beta_quantile(a, b, tail, upper=upper), got, rtol=1e-12)
+
+
+def test_beta_quantile_edges_and_shapes():
+    assert beta_quantile(3.0, 4.0, 0.0) == 0.0 and beta_quantile(3.0, 4.0, 1.0) == 1.0
+    assert beta_quantile(3.0, 4.0, 0.0, upper=True) == 1.0
+    assert np.isnan(beta_quantile(3.0, 4.0, np.nan)) and np.isnan(beta_quantile(0.0, 4.0, 0.5))
+    assert np.isnan(beta_quantile(3.0, 4.0, 1.5))
+    # Beta(1, b) has the closed form 1 - (1 - p)^(1 / b)
+    assert beta_quantile(1.0, 9.0, 0.3) == pytest.approx(1 - 0.7 ** (1 / 9), rel=1e-14)
+    assert isinstance(beta_quantile(2.0, 3.0, 0.5), np.floating)
+    assert beta_quantile(np.ones((2, 3)), 5.0, 0.1).shape == (2, 3)
+
+
+def test_log_beta_is_exact_on_integers():
+    """``log B(a, b) = -log(a + b - 1) - log C(a + b - 2, a - 1)``, from exact integers.
+
+    (SciPy's ``betaln`` loses up to 1e-9 where one argument is small and the other
+    large, by the cancellation of large ``lgamma`` values.)
+    """
+    rng = np.random.default_rng(3)
+    pairs = [(1, 1), (1, 100_000), (3, 100_000), (9, 11), (10, 10), (50, 70_000), (5000, 5001)]
+    pairs += [tuple(int(v) for v in rng.integers(1, 4000, 2)) for _ in range(200)]
+    for a, b in pairs:
+        want = -math.log(a + b - 1) - math.log(math.comb(a + b - 2, a - 1))
+        assert _log_beta(float(a), float(b)) == pytest.approx(want, rel=1e-13, abs=1e-14)
+
+
+def test_exact_bounds_small_and_large_agree():
+    """A gate's few slices (pure Python) and a report's grid (scipy): the same bounds."""
+    rng = np.random.default_rng(4)
+    n = rng.integers(1, 5000, 600)
+    k = rng.binomial(n, rng.uniform(0, 1, n.size))
+    large = exact_bounds(k, n, 3.1)
+    small = [exact_bounds(k[i : i + 20], n[i : i + 20], 3.1) for i in range(0, n.size, 20)]
+    for side in (0, 1):
+        np.testing.assert_allclose(
+            np.concatenate([s[side] for s in small]), large[side], rtol=1e-12, atol=1e-300
+        )
