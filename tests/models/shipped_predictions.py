@@ -30,6 +30,9 @@ SHA256 = {
     "fairface-mobilenet_v2_face_descriptor-112": (
         "f4df5d0360df723f58d8cda303c79fb24e7db34601e9ef6d137388e860d0cd3b"
     ),
+    "utkface-mobilenet_v2-112": (
+        "5bf5b3c5924f2d9c7af48d78f67ffe3b669c15ecb2e5326a9494c8d081319cee"
+    ),
     "utkface-mobilenet_v2_face_descriptor-112": (
         "637ee242d55c7afef47948b126545138ed5471146cea555d3938837045926e28"
     ),
