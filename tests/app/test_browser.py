@@ -108,7 +108,8 @@ def test_the_running_app_labels_an_uploaded_photo_and_shows_a_report(
     )
     charts.first.wait_for(timeout=RESULT_TIMEOUT_MS)
     page.wait_for_timeout(500)  # let the charts finish drawing
-    page.screenshot(path=str(tmp_path / "photo-page.png"))
+    shots = os.environ.get("FAIRAUDIT_SCREENSHOTS")
+    page.screenshot(path=str(Path(shots) / "app-photo-page.png" if shots else tmp_path / "p.png"))
 
     for text in shown:
         assert page.get_by_text(text, exact=True).count() == 1, text
@@ -129,7 +130,7 @@ def test_the_running_app_labels_an_uploaded_photo_and_shows_a_report(
     page.get_by_text("No audit yet").wait_for(timeout=RESULT_TIMEOUT_MS)
     upload.set_input_files(str(saved))
     report = page.frame_locator("iframe").first
-    report.get_by_role("heading", name="Glossary").wait_for(timeout=RESULT_TIMEOUT_MS)
+    report.get_by_role("heading", name="Verdict").wait_for(timeout=RESULT_TIMEOUT_MS)
     assert report.get_by_text("browser test audit").count() >= 1
     page.get_by_role("button", name="Download the report (HTML)").wait_for()
     page.screenshot(path=str(tmp_path / "audit-page.png"))
