@@ -18,6 +18,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from fairaudit.report._render import default_heatmaps, task_random_state
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
+from tests.claims._oracles import naive_calibration
 
 from ._parse import table_by_id
 from .conftest import N_RESAMPLES, TASKS, TITLE
@@ -304,6 +305,15 @@ def test_calibration_equals_a_naive_ece(parsed, rows):
             / mask.sum()
         )
         _close(record["ece"], ece, tol=1e-9)
+        # the interval and verdict: a naive per-bin loop over the rows' own bins
+        n = np.bincount(bins, minlength=15)
+        hits = np.bincount(bins, correct[mask], minlength=15)
+        conf = np.bincount(bins, confidence[mask], minlength=15)
+        _, lower, upper, verdict = naive_calibration(n, hits, conf, confidence=0.95, min_support=30)
+        _close(record["ece CI low"], lower, tol=1e-9)
+        _close(record["ece CI high"], upper, tol=1e-9)
+        assert record["verdict"].text == verdict
+        assert "status" not in record
     # a task without probabilities says so instead of a table
     assert not [t for t in parsed.tables if t.id and t.id.startswith("table-task-age-calibration")]
 

@@ -1,35 +1,84 @@
-"""A task's calibration: ECE and MCE overall and per group, and the reliability diagram."""
+"""A task's calibration: ECE with its interval and verdict per group, and the reliability diagram.
+
+Each table row is a claim of :func:`fairaudit.claims._calibration.calibration_claims`:
+the ECE, its interval (exact per confidence bin, Bonferroni over the group's non-empty
+bins) and whether the data show accuracy differing from confidence.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
+from fairaudit.claims._calibration import calibration_claims
 from fairaudit.report._charts import line_chart
 from fairaudit.report._html import frame_to_html
-from fairaudit.report.sections._context import ReportContext, attribute_tables
+from fairaudit.report.sections._context import ReportContext, status_classes
 
 __all__ = ["build_calibration"]
+
+
+def _claims_frame(ctx: ReportContext, task: str, by: tuple[str, ...]) -> pd.DataFrame:
+    """The calibration view of ``task`` by ``by``, its ``status`` replaced by the claim.
+
+    Columns: the ``by`` columns, ``support``, ``ece``, ``ece CI low``, ``ece CI high``,
+    ``verdict``, ``mce``, ``mean_confidence``, ``accuracy`` and, for the row classes
+    only, ``status``.
+    """
+    frame = ctx.audit.calibration(task, by=list(by) or None, min_support=ctx.min_support)
+    stats = ctx.audit.calibration_stats(task, by=list(by) or None)
+    claims = calibration_claims(
+        stats.reshape(-1, *stats.shape[-2:]),
+        min_support=ctx.min_support,
+        confidence=ctx.confidence,
+    )
+    at = frame.columns.get_loc("ece") + 1
+    frame.insert(at, "ece CI low", claims["ece_lower"])
+    frame.insert(at + 1, "ece CI high", claims["ece_upper"])
+    frame.insert(at + 2, "verdict", claims["verdict"])
+    for column in by:
+        frame[column] = frame[column].astype(str)
+    return frame
+
+
+def _table(ctx: ReportContext, frame: pd.DataFrame, *, caption: str, table_id: str) -> str:
+    """A calibration table: small and empty groups marked, the status column left out."""
+    return frame_to_html(
+        frame.drop(columns="status"),
+        caption=caption,
+        table_id=ctx.unique_id(table_id),
+        row_classes=status_classes(frame["status"]),
+    )
 
 
 def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any] | None:
     """Calibration tables and reliability diagram of ``task``; None without its statistics."""
     if task not in ctx.audit.calibration_sums:
         return None
-    tables = []
-    overall = ctx.audit.calibration(task, min_support=ctx.min_support)
-    tables.append(
-        frame_to_html(
-            overall,
-            caption=f"Calibration of {task}, all rows",
+    how = (
+        f"ECE with its {ctx.level} interval (exact interval of each confidence bin's "
+        "accuracy, Bonferroni over the non-empty bins); miscalibrated: some bin's accuracy "
+        f"interval excludes its mean confidence; groups under {ctx.min_support} rows are "
+        "not judged"
+    )
+    tables = [
+        _table(
+            ctx,
+            _claims_frame(ctx, task, ()),
+            caption=f"Calibration of {task}, all rows: {how}",
             table_id=f"table-{tid}-calibration",
         )
-    )
-    tables += attribute_tables(
-        ctx,
-        lambda attribute: ctx.audit.calibration(task, by=attribute, min_support=ctx.min_support),
-        caption=f"Calibration of {task} by {{attribute}}",
-        table_id=f"table-{tid}-calibration-{{attribute}}",
-    )
+    ]
+    for attribute in ctx.attributes:
+        tables.append(
+            _table(
+                ctx,
+                _claims_frame(ctx, task, (attribute,)),
+                caption=f"Calibration of {task} by {attribute}: {how} (each row at its own level)",
+                table_id=f"table-{tid}-calibration-{attribute}",
+            )
+        )
     curves = [("all rows", ctx.audit.reliability(task))]
     by = ctx.confusion_by[0] if ctx.confusion_by else None
     if by is not None:
