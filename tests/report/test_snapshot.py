@@ -326,7 +326,10 @@ def test_summary_cards_and_metadata(html, parsed, rows, audit):
     metadata = {
         r["field"].text: r["value"].text for r in table_by_id(parsed, "table-metadata").records()
     }
-    assert metadata["description"] == "synthetic rows"
+    # the description heads the report (once): the metadata table does not repeat it
+    assert 'id="report-data">Data: synthetic rows</p>' in html
+    assert html.count("synthetic rows") == 1
+    assert "description" not in metadata
     assert metadata["library_version"] == audit.metadata["library_version"]
     assert metadata["created"] == audit.metadata["created"]
     settings = {
