@@ -340,6 +340,26 @@ def test_summary_cards_and_metadata(html, parsed, rows, audit):
     assert settings["bootstrap seed (random_state)"] == "0"
 
 
+def test_metadata_repeating_the_description_is_left_out(rows):
+    """An audit whose ``data`` is its description (the demo's) shows that text once."""
+    from fairaudit.report import render_report
+
+    from ._parse import parse_report
+    from .conftest import audit_rows
+
+    frame, proba = rows
+    audit = audit_rows(frame, proba, metadata={"data": "synthetic rows", "note": "kept"})
+    html = render_report(audit, n_resamples=5, confusion_by=())
+    metadata = {
+        r["field"].text: r["value"].text
+        for r in table_by_id(parse_report(html), "table-metadata").records()
+    }
+    assert 'id="report-data">Data: synthetic rows</p>' in html
+    assert "data" not in metadata and "description" not in metadata
+    assert "synthetic rows" not in " ".join(metadata.values())
+    assert metadata["note"] == "kept"
+
+
 def test_every_table_is_accessible(parsed):
     assert parsed.tables
     for table in parsed.tables:

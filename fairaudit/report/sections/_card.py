@@ -117,15 +117,16 @@ def build_model_card(card: dict[str, Any] | None) -> dict[str, Any] | None:
 def build_metadata(ctx: ReportContext) -> dict[str, Any]:
     """What was audited, the audit's metadata and the report's settings.
 
-    The audit's ``description``, shown in the report's header, is not repeated in the
-    metadata table (an empty one, not shown there, keeps its row).
+    The audit's description heads the report (``Data: ...``): the metadata table
+    leaves out its ``description`` row and any other row that only repeats it (an
+    audit whose ``data`` is its description); an empty description keeps its row.
     """
     audit = ctx.audit
-    in_header = bool(audit.metadata.get("description"))
+    description = str(audit.metadata.get("description") or "")
     rows = [
         (key, text)
         for key, text in _flatten(audit.metadata)
-        if not (in_header and key == "description")
+        if not description or (key != "description" and text != description)
     ]
     audit_rows = [
         ("rows audited", f"{audit.n_rows:,}"),
