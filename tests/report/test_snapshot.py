@@ -318,6 +318,41 @@ def test_calibration_equals_a_naive_ece(parsed, rows):
     assert not [t for t in parsed.tables if t.id and t.id.startswith("table-task-age-calibration")]
 
 
+def test_calibration_verdict_sentence_sums_up_the_naive_claims(html, rows):
+    """The per-task summary's calibration sentence: all rows, then every flagged group."""
+    frame, proba = rows
+    classes = list(FAIRFACE_VOCABULARIES["gender"].classes)
+    pred = frame["gender_pred"].map(classes.index).to_numpy()
+    confidence = proba["gender"][np.arange(len(frame)), pred]
+    correct = (frame["gender"] == frame["gender_pred"]).to_numpy().astype(float)
+
+    def claim(mask):
+        bins = np.minimum((confidence[mask] * 15).astype(int), 14)
+        return naive_calibration(
+            np.bincount(bins, minlength=15),
+            np.bincount(bins, correct[mask], minlength=15),
+            np.bincount(bins, confidence[mask], minlength=15),
+            confidence=0.95,
+            min_support=30,
+        )
+
+    ece, lower, upper, verdict = claim(np.ones(len(frame), dtype=bool))
+    flagged = [
+        f"{attribute} = {group}"
+        for attribute in TASKS
+        for group in FAIRFACE_VOCABULARIES[attribute].classes
+        if (frame[attribute] == group).any()
+        and claim((frame[attribute] == group).to_numpy())[3] == "miscalibrated"
+    ]
+    assert flagged  # the synthetic model is over-confident for some groups
+    expected = (
+        f"Calibration of gender, all rows: {verdict} (ECE {ece:.3f}, 95% interval "
+        f"{lower:.3f} to {upper:.3f}). Groups whose accuracy differs from their confidence "
+        f"(each judged at 95%): {', '.join(flagged)}."
+    )
+    assert f'<p class="note calibration-verdict">{expected}</p>' in html
+
+
 def test_summary_cards_and_metadata(html, parsed, rows, audit):
     frame, _ = rows
     assert 'id="summary-rows">1,500<' in html

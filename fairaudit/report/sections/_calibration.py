@@ -11,12 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from fairaudit.claims._calibration import calibration_claims
+from fairaudit.claims._calibration import CALIBRATION_VERDICTS, calibration_claims
 from fairaudit.report._charts import line_chart
 from fairaudit.report._html import frame_to_html
 from fairaudit.report.sections._context import ReportContext, status_classes
 
-__all__ = ["build_calibration"]
+__all__ = ["build_calibration", "verdict_sentence"]
 
 
 def _claims_frame(ctx: ReportContext, task: str, by: tuple[str, ...]) -> pd.DataFrame:
@@ -62,19 +62,27 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
         f"interval excludes its mean confidence; groups under {ctx.min_support} rows are "
         "not judged"
     )
+    overall = _claims_frame(ctx, task, ())
     tables = [
         _table(
             ctx,
-            _claims_frame(ctx, task, ()),
+            overall,
             caption=f"Calibration of {task}, all rows: {how}",
             table_id=f"table-{tid}-calibration",
         )
     ]
+    flagged = []
     for attribute in ctx.attributes:
+        frame = _claims_frame(ctx, task, (attribute,))
+        flagged += [
+            f"{attribute} = {group}"
+            for group, verdict in zip(frame[attribute], frame["verdict"], strict=True)
+            if verdict == CALIBRATION_VERDICTS[0]
+        ]
         tables.append(
             _table(
                 ctx,
-                _claims_frame(ctx, task, (attribute,)),
+                frame,
                 caption=f"Calibration of {task} by {attribute}: {how} (each row at its own level)",
                 table_id=f"table-{tid}-calibration-{attribute}",
             )
@@ -102,4 +110,35 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
             "confidence bins (empty bins left out); the dashed diagonal is perfect calibration."
         ),
     }
-    return {"tables": tables, "figure": figure}
+    return {
+        "tables": tables,
+        "figure": figure,
+        "verdict": verdict_sentence(ctx, task, overall.iloc[0], flagged),
+    }
+
+
+def verdict_sentence(ctx: ReportContext, task: str, overall: pd.Series, flagged: list[str]) -> str:
+    """The calibration claim of ``task`` in one sentence: all rows, then the groups flagged.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> ctx = SimpleNamespace(level="95%")
+    >>> row = pd.Series({"verdict": "miscalibrated", "ece": 0.16, "ece CI low": 0.12,
+    ...                  "ece CI high": 0.2})
+    >>> verdict_sentence(ctx, "age", row, ["race = Black"])  # doctest: +NORMALIZE_WHITESPACE
+    'Calibration of age, all rows: miscalibrated (ECE 0.160, 95% interval 0.120 to 0.200).
+    Groups whose accuracy differs from their confidence (each judged at 95%): race = Black.'
+    """
+    sentence = (
+        f"Calibration of {task}, all rows: {overall['verdict']} (ECE {overall['ece']:.3f}, "
+        f"{ctx.level} interval {overall['ece CI low']:.3f} to {overall['ece CI high']:.3f})."
+    )
+    if flagged:
+        sentence += (
+            " Groups whose accuracy differs from their confidence (each judged at "
+            f"{ctx.level}): {', '.join(flagged)}."
+        )
+    else:
+        sentence += " No group shows accuracy differing from its confidence."
+    return sentence
