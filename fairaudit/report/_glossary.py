@@ -109,7 +109,9 @@ _ENTRIES: dict[str, str | None] = {
         "miscalibrated: some confidence bin's exact accuracy interval (error level alpha / "
         "B, Bonferroni over the B non-empty bins) excludes the bin's mean confidence, so ece "
         "CI low is above 0; no miscalibration shown: every bin's interval holds it; too few "
-        "rows: fewer rows than min_support, not judged."
+        "rows: fewer rows than min_support, not judged; not judged: own label: a task "
+        "grouped by its own true label (within a true class accuracy is the class's "
+        "recall, which calibration does not promise to match the confidence)."
     ),
     "mce": "Maximum calibration error: max over non-empty bins of |accuracy_b - confidence_b|.",
     "mean_confidence": "Mean confidence of the group's rows.",

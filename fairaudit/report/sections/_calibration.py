@@ -14,9 +14,14 @@ import pandas as pd
 from fairaudit.claims._calibration import CALIBRATION_VERDICTS, calibration_claims
 from fairaudit.report._charts import line_chart
 from fairaudit.report._html import frame_to_html
-from fairaudit.report.sections._context import ReportContext, status_classes
+from fairaudit.report.sections._context import ReportContext, is_own_attribute, status_classes
 
-__all__ = ["build_calibration", "verdict_sentence"]
+__all__ = ["OWN_LABEL_VERDICT", "build_calibration", "verdict_sentence"]
+
+#: Verdict of the groups of a task's own true label: calibration conditions on the
+#: confidence, not on the truth; within a true class accuracy is that class's recall,
+#: which a calibrated model need not match to its confidence.
+OWN_LABEL_VERDICT = "not judged: own label"
 
 
 def _claims_frame(ctx: ReportContext, task: str, by: tuple[str, ...]) -> pd.DataFrame:
@@ -42,6 +47,18 @@ def _claims_frame(ctx: ReportContext, task: str, by: tuple[str, ...]) -> pd.Data
     return frame
 
 
+def bound_text(value: float) -> str:
+    """An ECE bound to 3 decimals, or to 2 significant digits when it is above 0 but
+    under 0.0005 (so that a lower bound above 0, a miscalibration, never reads 0.000).
+
+    Examples
+    --------
+    >>> bound_text(0.0), bound_text(0.000384), bound_text(0.0412)
+    ('0.000', '0.00038', '0.041')
+    """
+    return f"{value:.2g}" if 0 < value < 0.0005 else f"{value:.3f}"
+
+
 def _table(ctx: ReportContext, frame: pd.DataFrame, *, caption: str, table_id: str) -> str:
     """A calibration table: small and empty groups marked, the status column left out."""
     return frame_to_html(
@@ -49,6 +66,7 @@ def _table(ctx: ReportContext, frame: pd.DataFrame, *, caption: str, table_id: s
         caption=caption,
         table_id=ctx.unique_id(table_id),
         row_classes=status_classes(frame["status"]),
+        column_formats={"ece CI low": bound_text, "ece CI high": bound_text},
     )
 
 
@@ -74,18 +92,21 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
     flagged = []
     for attribute in ctx.attributes:
         frame = _claims_frame(ctx, task, (attribute,))
+        caption = f"Calibration of {task} by {attribute}: {how} (each row at its own level)"
+        if is_own_attribute(ctx.audit, task, attribute):
+            frame["verdict"] = OWN_LABEL_VERDICT
+            caption += (
+                "; grouped by its own true label, no row is judged: within a true class "
+                "accuracy is that class's recall, which calibration does not promise to "
+                "match the confidence"
+            )
         flagged += [
             f"{attribute} = {group}"
             for group, verdict in zip(frame[attribute], frame["verdict"], strict=True)
             if verdict == CALIBRATION_VERDICTS[0]
         ]
         tables.append(
-            _table(
-                ctx,
-                frame,
-                caption=f"Calibration of {task} by {attribute}: {how} (each row at its own level)",
-                table_id=f"table-{tid}-calibration-{attribute}",
-            )
+            _table(ctx, frame, caption=caption, table_id=f"table-{tid}-calibration-{attribute}")
         )
     curves = [("all rows", ctx.audit.reliability(task))]
     by = ctx.confusion_by[0] if ctx.confusion_by else None
@@ -132,7 +153,8 @@ def verdict_sentence(ctx: ReportContext, task: str, overall: pd.Series, flagged:
     """
     sentence = (
         f"Calibration of {task}, all rows: {overall['verdict']} (ECE {overall['ece']:.3f}, "
-        f"{ctx.level} interval {overall['ece CI low']:.3f} to {overall['ece CI high']:.3f})."
+        f"{ctx.level} interval {bound_text(overall['ece CI low'])} to "
+        f"{bound_text(overall['ece CI high'])})."
     )
     if flagged:
         sentence += (
