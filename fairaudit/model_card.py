@@ -70,6 +70,7 @@ def build_model_card(
     command: str,
     reference: dict[str, Any] | None = None,
     notes: str = "",
+    history: str = "",
 ) -> dict[str, Any]:
     """Assemble the model card of a training run.
 
@@ -89,7 +90,12 @@ def build_model_card(
     reference : dict, optional
         Published figures to show beside ours, with their source.
     notes : str, optional
-        Anything a user must know (limits, targets missed and why).
+        Anything a user must know about the model itself (what it is, how it was
+        trained and measured, its limits); the HTML report shows it.
+    history : str, optional
+        How the model came to be shipped (earlier versions it replaces, runs it
+        reuses): kept in the card (JSON and Markdown), left out of the report,
+        which describes the model only.
     """
     run_dir = Path(run_dir)
     loaded = load_checkpoint(run_dir / "best.pt")
@@ -121,6 +127,7 @@ def build_model_card(
         "evaluation": evaluation.to_dict(),
         "reference": reference or {},
         "notes": notes,
+        **({"history": history} if history else {}),
         "library_version": __version__,
     }
 
@@ -165,6 +172,8 @@ def format_model_card(card: dict[str, Any]) -> str:
     lines += _group_lines(ev, level)
     if card.get("notes"):
         lines += ["", card["notes"]]
+    if card.get("history"):
+        lines += ["", "## History", "", card["history"]]
     return "\n".join(lines) + "\n"
 
 

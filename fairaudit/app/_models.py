@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MODEL",
     "AppOptions",
+    "card_accuracy",
     "check_app_model",
     "fairface_models",
     "load_predictor",
@@ -144,29 +145,70 @@ def model_note(name: str) -> str:
     """The short caution the photo page shows beside the predictions.
 
     It names the model, says that predictions are estimates, gives the model
-    card's overall accuracy per task (its ``evaluation``) and that errors are not
-    spread evenly between groups.
+    card's accuracy per task with its interval, on the card's evaluation data (its
+    ``evaluation`` and ``data.evaluation``), and that errors are not spread evenly
+    between groups.
 
     Examples
     --------
     >>> model_note("fairface-mobilenet_v2-112")  # doctest: +ELLIPSIS
     'Predicted by fairface-mobilenet_v2-112. Predictions are estimates, not facts...'
     """
-    from fairaudit.app._photo import task_title
     from fairaudit.models import shipped_model_card
 
-    metrics = shipped_model_card(name).get("evaluation", {}).get("metrics", {})
-    figures = ", ".join(
-        f"{task_title(task).lower()} {float(entry['estimate']):.1%}"
-        for task, entry in metrics.items()
-        if entry.get("metric") == "accuracy"
-    )
-    n = max((int(entry.get("n", 0)) for entry in metrics.values()), default=0)
-    measured = f" Accuracy on {n:,} labelled evaluation faces: {figures}." if figures else ""
+    card = shipped_model_card(name)
+    figures = card_accuracy(card)
+    measured = f" Accuracy {figures}." if figures else ""
     return (
         f"Predicted by {name}. Predictions are estimates, not facts about a person.{measured} "
         "The model errs more often for some groups than for others: see its model card."
     )
+
+
+def card_accuracy(card: dict[str, Any]) -> str:
+    """A model card's accuracy per task, each with its interval, and what it was measured on.
+
+    Every figure is the card's own (``evaluation.metrics``): estimate and interval in
+    percent to one decimal, at the card's level, and the evaluation data named by
+    ``data.evaluation`` up to its first colon, with the rows counted.
+
+    Examples
+    --------
+    >>> card = {
+    ...     "data": {"evaluation": "FairFace val: 5,000 labelled images"},
+    ...     "evaluation": {
+    ...         "confidence": 0.95,
+    ...         "metrics": {
+    ...             "gender": {
+    ...                 "metric": "accuracy", "estimate": 0.894, "lower": 0.8858,
+    ...                 "upper": 0.9034, "n": 5000,
+    ...             }
+    ...         },
+    ...     },
+    ... }
+    >>> card_accuracy(card)
+    'on FairFace val (5,000 labelled faces): gender 89.4% (95% interval 88.6-90.3%)'
+    """
+    from fairaudit.app._photo import task_title
+
+    evaluation = card.get("evaluation") or {}
+    metrics = {
+        task: entry
+        for task, entry in (evaluation.get("metrics") or {}).items()
+        if entry.get("metric") == "accuracy"
+    }
+    if not metrics:
+        return ""
+    level = f"{100 * float(evaluation.get('confidence', 0.95)):g}% interval"
+    figures = ", ".join(
+        f"{task_title(task).lower()} {100 * float(entry['estimate']):.1f}% ({level} "
+        f"{100 * float(entry['lower']):.1f}-{100 * float(entry['upper']):.1f}%)"
+        for task, entry in metrics.items()
+    )
+    data = str((card.get("data") or {}).get("evaluation") or "").split(":", 1)[0].strip()
+    counts = sorted({int(entry.get("n", 0)) for entry in metrics.values()})
+    rows = f"{counts[0]:,} labelled faces" if len(counts) == 1 else "labelled faces"
+    return f"on {data} ({rows}): {figures}" if data else f"on {rows}: {figures}"
 
 
 def model_card_markdown(name: str) -> str:

@@ -16,6 +16,9 @@ the smallest effect the data could have detected:
 - a change between versions: :func:`rate_change`, :func:`paired_rate_change`,
   :func:`gap_change_interval`;
 - a threshold verdict: :func:`threshold_verdict`;
+- a group's calibration: ``_calibration.calibration_claims`` (exact interval of each
+  confidence bin's accuracy, Bonferroni over the bins; the ECE's interval and whether
+  accuracy differs from confidence), shown by the report's calibration tables;
 - families: :func:`fdr_select` (Benjamini-Hochberg with the false-coverage level).
 
 Everything here is a pure function of counts from :mod:`fairaudit.functional`;

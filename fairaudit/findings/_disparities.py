@@ -131,8 +131,8 @@ def rank_disparities(
                         "high_n": int(totals[claim.high_group, column]) if defined else 0,
                         "n_groups": claim.n_groups,
                         "groups_left_out": "; ".join(
-                            f"{g} ({int(t)} {'rows' if k < 0 else 'rows of the rate'}, "
-                            f"under {min_support})"
+                            f"{g} ({int(t):,} {rate_rows(claim_rate(metric), vocab.classes, k)}"
+                            f", under {min_support})"
                             for g, t, n, ok in zip(
                                 groups, totals[:, column], rows, judged, strict=True
                             )
@@ -165,6 +165,30 @@ def claim_rate(metric: str) -> str:
 
     rate = GAP_METRICS[metric].rate
     return "tpr" if rate == "tpr+fpr" else rate
+
+
+def rate_rows(rate: str, classes: Sequence[str], k: int) -> str:
+    """What the rows behind a group's rate of class ``k`` are, in words.
+
+    The count a group is judged on (and left out for): its true rows of the class for
+    a TPR ("rows of class Female"), its true rows of the other classes for an FPR
+    ("rows of class Male" for a binary task, "rows not of class Black" otherwise),
+    all its rows for accuracy (``k < 0``).
+
+    Examples
+    --------
+    >>> rate_rows("tpr", ["Male", "Female"], 1), rate_rows("fpr", ["Male", "Female"], 1)
+    ('rows of class Female', 'rows of class Male')
+    >>> rate_rows("fpr", ["White", "Black", "Indian"], 1), rate_rows("accuracy", [], -1)
+    ('rows not of class Black', 'rows')
+    """
+    if k < 0 or rate not in ("tpr", "fpr"):
+        return "rows"
+    if rate == "tpr":
+        return f"rows of class {classes[k]}"
+    if len(classes) == 2:
+        return f"rows of class {classes[1 - k]}"
+    return f"rows not of class {classes[k]}"
 
 
 def _merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:

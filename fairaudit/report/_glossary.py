@@ -99,7 +99,19 @@ _ENTRIES: dict[str, str | None] = {
     "confidence": "The predicted probability of the predicted class of a row.",
     "ece": (
         "Expected calibration error: sum over the confidence bins of |correct_b - "
-        "confidence_sum_b| / N (equal-width bins [b/B, (b+1)/B), the last closed)."
+        "confidence_sum_b| / N (equal-width bins [b/B, (b+1)/B), the last closed). Its "
+        "interval (ece CI low / ece CI high) is sum_b n_b / N times the distance from the "
+        "bin's mean confidence to the exact interval of its accuracy (low: 0 when the "
+        "interval holds it; high: the farther end), each bin's interval at level 1 - alpha / B "
+        "over the B non-empty bins (alpha = 0.05 for a 95% interval; docs/statistics.md)."
+    ),
+    "calibration verdict": (
+        "miscalibrated: some confidence bin's exact accuracy interval (error level alpha / "
+        "B, Bonferroni over the B non-empty bins) excludes the bin's mean confidence, so ece "
+        "CI low is above 0; no miscalibration shown: every bin's interval holds it; too few "
+        "rows: fewer rows than min_support, not judged; not judged: own label: a task "
+        "grouped by its own true label (within a true class accuracy is the class's "
+        "recall, which calibration does not promise to match the confidence)."
     ),
     "mce": "Maximum calibration error: max over non-empty bins of |accuracy_b - confidence_b|.",
     "mean_confidence": "Mean confidence of the group's rows.",

@@ -17,7 +17,7 @@ from fairaudit.app._models import (
 from fairaudit.exceptions import CheckpointError, ConfigurationError
 from fairaudit.models import shipped_model_card, shipped_model_path, shipped_models
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
-from tests.conftest import NEEDS_TORCH
+from tests.conftest import NEEDS_TORCH, REPO_ROOT
 
 from .conftest import TEST_MODEL
 
@@ -57,19 +57,33 @@ def test_parse_app_args_refuses_a_model_the_app_cannot_use():
         parse_app_args(["--model", "resnet"])
 
 
-def test_model_note_gives_the_cards_accuracy_and_warns_about_groups():
-    card = shipped_model_card(DEFAULT_MODEL)["evaluation"]["metrics"]
-    note = model_note(DEFAULT_MODEL)
-    assert note.startswith(f"Predicted by {DEFAULT_MODEL}. Predictions are estimates")
-    expected = (
-        f"Accuracy on {card['gender']['n']:,} labelled evaluation faces: "
-        f"gender {100 * card['gender']['estimate']:.1f}%, "
-        f"age group {100 * card['age']['estimate']:.1f}%, "
-        f"ethnicity (race) {100 * card['race']['estimate']:.1f}%."
-    )
-    assert expected in note
-    assert "5,000" in note and "89.4%" in note  # the card's own figures (docs/model-cards.md)
+def _expected_accuracy(name: str) -> str:
+    """The note's figures rebuilt from the card's JSON (estimate and interval per task)."""
+    card = shipped_model_card(name)
+    metrics = card["evaluation"]["metrics"]
+    level = round(100 * card["evaluation"]["confidence"])
+    words = {"gender": "gender", "age": "age group", "race": "ethnicity (race)"}
+    parts = [
+        f"{words[task]} {100 * m['estimate']:.1f}% ({level}% interval "
+        f"{100 * m['lower']:.1f}-{100 * m['upper']:.1f}%)"
+        for task, m in metrics.items()
+    ]
+    data = card["data"]["evaluation"].split(":")[0]
+    return f"Accuracy on {data} ({metrics['gender']['n']:,} labelled faces): {', '.join(parts)}."
+
+
+@pytest.mark.parametrize("name", ["fairface-mobilenet_v2-112", "fairface-lightweight-112"])
+def test_model_note_gives_the_cards_accuracy_with_intervals(name):
+    note = model_note(name)
+    assert note.startswith(f"Predicted by {name}. Predictions are estimates")
+    assert _expected_accuracy(name) in note
     assert "errs more often for some groups" in note
+
+
+def test_the_default_models_note_reads_as_the_docs_say():
+    """docs/app.md quotes the default model's figures: they are its card's, to the digit."""
+    docs = " ".join((REPO_ROOT / "docs" / "app.md").read_text(encoding="utf-8").split())
+    assert f'For `{DEFAULT_MODEL}` the note reads: "{_expected_accuracy(DEFAULT_MODEL)}"' in docs
 
 
 def test_model_card_markdown_is_the_shipped_card():

@@ -130,3 +130,39 @@ def test_fairaudit_audit_ends_with_the_best_supported_disparities(demo, tmp_path
     assert terminal_summary(audit, min_support=DEFAULT_MIN_SUPPORT) in err
     top = rank_disparities(audit).iloc[0]
     assert f"{top['gap']:.3f} [{top['gap_lower']:.3f}, {top['gap_upper']:.3f}]" in err
+
+
+def test_groups_left_out_name_the_count_that_left_them_out(demo, rankings):
+    """A group left out of a class's TPR (FPR) gap is named with its true rows of that
+    class (of the other classes), counted here from the confusion matrix by a loop."""
+    seen = set()
+    for name, ranking in rankings.items():
+        audit = demo.audits[name]
+        for row in ranking.to_dict("records"):
+            cm = audit.grouped_counts(row["task"], by=row["attribute"])
+            classes = list(audit.tasks[row["task"]].classes)
+            expected = []
+            for g, group in enumerate(audit.group_names(row["attribute"])):
+                m = cm[g]
+                if m.sum() == 0:
+                    continue
+                if row["metric"] == "accuracy_difference":
+                    count, what = int(m.sum()), "rows"
+                else:
+                    k = classes.index(row["class"])
+                    if row["metric"] == "equal_opportunity_difference":
+                        count, what = int(m[k].sum()), f"rows of class {classes[k]}"
+                    else:
+                        others = [c for c in classes if c != classes[k]]
+                        count = int(m.sum() - m[k].sum())
+                        what = (
+                            f"rows of class {others[0]}"
+                            if len(others) == 1
+                            else f"rows not of class {classes[k]}"
+                        )
+                if count < DEFAULT_MIN_SUPPORT:
+                    expected.append(f"{group} ({count:,} {what}, under {DEFAULT_MIN_SUPPORT})")
+                    seen.add(row["metric"])
+            assert row["groups_left_out"] == "; ".join(expected), row
+    # the demo audits leave groups out of TPR and FPR gaps (e.g. gender's 70+, 24 women)
+    assert {"equal_opportunity_difference", "fpr_difference"} <= seen

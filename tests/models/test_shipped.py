@@ -52,6 +52,21 @@ def test_the_expected_models_ship_with_cards_under_20_mb():
         assert [t.name for t in loaded.tasks] == [t["name"] for t in card["tasks"]]
 
 
+@pytest.mark.parametrize("name", EXPECTED)
+def test_each_cards_markdown_is_its_json_formatted(name):
+    """The ``.md`` beside each card is :func:`format_model_card` of its JSON, history last."""
+    from fairaudit.model_card import format_model_card
+
+    card = shipped_model_card(name)
+    markdown = shipped_model_path(name).with_suffix(".md").read_text(encoding="utf-8")
+    assert markdown == format_model_card(card)
+    if card.get("history"):
+        assert markdown.endswith(f"\n\n## History\n\n{card['history']}\n")
+        assert card["history"] not in card["notes"]
+    else:
+        assert "## History" not in markdown
+
+
 def test_unknown_name_lists_the_shipped_models():
     with pytest.raises(CheckpointError, match="fairface-lightweight-112"):
         shipped_model_path("no-such-model")

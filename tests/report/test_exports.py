@@ -7,6 +7,7 @@ from xml.etree import ElementTree as ET
 
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from fairaudit.cli import main
 from fairaudit.findings import rank_disparities
@@ -149,6 +150,25 @@ def test_model_card_reads_for_its_reader_and_counts_are_integers(audit):
     for note in ("issue 5", "pause for benchmarks", "session", "../shared"):
         assert note not in card["notes"] and note not in card["reference"]["source"]
         assert note not in card["data"]["train"] and note not in card["data"]["evaluation"]
+
+
+@pytest.mark.parametrize("name", ["fairface-mobilenet_v2-112", "fairface-lightweight-112"])
+def test_model_card_shows_the_model_not_its_history(audit, name):
+    """The card's history (earlier versions, the seed system) stays in its files only."""
+    from fairaudit.models._cards import load_model_card
+    from fairaudit.models._shipped import shipped_model_path
+    from fairaudit.report import render_report
+
+    card = load_model_card(name)
+    html = render_report(audit, model_card=card, n_resamples=10)
+    section = html.split('<section id="model-card">', 1)[1].split("</section>", 1)[0]
+    assert card["history"] and escape(card["history"]) not in html
+    for past in ("seed system", "previous", "earlier", "replaces"):
+        assert past not in section and past not in card["notes"]
+    for paragraph in card["notes"].split("\n\n"):
+        assert f'<p class="card-note">{escape(paragraph)}</p>' in section
+    markdown = shipped_model_path(name).with_suffix(".md").read_text(encoding="utf-8")
+    assert markdown.endswith(f"\n## History\n\n{card['history']}\n")
 
 
 def test_the_header_says_which_rows_were_left_out():

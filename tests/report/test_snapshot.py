@@ -18,6 +18,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from fairaudit.report._render import default_heatmaps, task_random_state
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
+from tests.claims._oracles import naive_calibration
 
 from ._parse import table_by_id
 from .conftest import N_RESAMPLES, TASKS, TITLE
@@ -304,8 +305,54 @@ def test_calibration_equals_a_naive_ece(parsed, rows):
             / mask.sum()
         )
         _close(record["ece"], ece, tol=1e-9)
+        # the interval and verdict: a naive per-bin loop over the rows' own bins
+        n = np.bincount(bins, minlength=15)
+        hits = np.bincount(bins, correct[mask], minlength=15)
+        conf = np.bincount(bins, confidence[mask], minlength=15)
+        _, lower, upper, verdict = naive_calibration(n, hits, conf, confidence=0.95, min_support=30)
+        _close(record["ece CI low"], lower, tol=1e-9)
+        _close(record["ece CI high"], upper, tol=1e-9)
+        assert record["verdict"].text == verdict
+        assert "status" not in record
     # a task without probabilities says so instead of a table
     assert not [t for t in parsed.tables if t.id and t.id.startswith("table-task-age-calibration")]
+
+
+def test_calibration_verdict_sentence_sums_up_the_naive_claims(html, parsed, rows):
+    """The per-task summary's calibration sentence: all rows, then every flagged group."""
+    frame, proba = rows
+    classes = list(FAIRFACE_VOCABULARIES["gender"].classes)
+    pred = frame["gender_pred"].map(classes.index).to_numpy()
+    confidence = proba["gender"][np.arange(len(frame)), pred]
+    correct = (frame["gender"] == frame["gender_pred"]).to_numpy().astype(float)
+
+    def claim(mask):
+        bins = np.minimum((confidence[mask] * 15).astype(int), 14)
+        return naive_calibration(
+            np.bincount(bins, minlength=15),
+            np.bincount(bins, correct[mask], minlength=15),
+            np.bincount(bins, confidence[mask], minlength=15),
+            confidence=0.95,
+            min_support=30,
+        )
+
+    ece, lower, upper, verdict = claim(np.ones(len(frame), dtype=bool))
+    own = table_by_id(parsed, "table-task-gender-calibration-gender")
+    assert {r["verdict"].text for r in own.records()} == {"not judged: own label"}
+    flagged = [  # grouped by its own true label, gender is not judged
+        f"{attribute} = {group}"
+        for attribute in ("age", "race")
+        for group in FAIRFACE_VOCABULARIES[attribute].classes
+        if (frame[attribute] == group).any()
+        and claim((frame[attribute] == group).to_numpy())[3] == "miscalibrated"
+    ]
+    assert flagged  # the synthetic model is over-confident for some groups
+    expected = (
+        f"Calibration of gender, all rows: {verdict} (ECE {ece:.3f}, 95% interval "
+        f"{lower:.3f} to {upper:.3f}). Groups whose accuracy differs from their confidence "
+        f"(each judged at 95%): {', '.join(flagged)}."
+    )
+    assert f'<p class="note calibration-verdict">{expected}</p>' in html
 
 
 def test_summary_cards_and_metadata(html, parsed, rows, audit):
@@ -316,7 +363,10 @@ def test_summary_cards_and_metadata(html, parsed, rows, audit):
     metadata = {
         r["field"].text: r["value"].text for r in table_by_id(parsed, "table-metadata").records()
     }
-    assert metadata["description"] == "synthetic rows"
+    # the description heads the report (once): the metadata table does not repeat it
+    assert 'id="report-data">Data: synthetic rows</p>' in html
+    assert html.count("synthetic rows") == 1
+    assert "description" not in metadata
     assert metadata["library_version"] == audit.metadata["library_version"]
     assert metadata["created"] == audit.metadata["created"]
     settings = {
@@ -325,6 +375,26 @@ def test_summary_cards_and_metadata(html, parsed, rows, audit):
     }
     assert settings["bootstrap replicates"] == str(N_RESAMPLES)
     assert settings["bootstrap seed (random_state)"] == "0"
+
+
+def test_metadata_repeating_the_description_is_left_out(rows):
+    """An audit whose ``data`` is its description (the demo's) shows that text once."""
+    from fairaudit.report import render_report
+
+    from ._parse import parse_report
+    from .conftest import audit_rows
+
+    frame, proba = rows
+    audit = audit_rows(frame, proba, metadata={"data": "synthetic rows", "note": "kept"})
+    html = render_report(audit, n_resamples=5, confusion_by=())
+    metadata = {
+        r["field"].text: r["value"].text
+        for r in table_by_id(parse_report(html), "table-metadata").records()
+    }
+    assert 'id="report-data">Data: synthetic rows</p>' in html
+    assert "data" not in metadata and "description" not in metadata
+    assert "synthetic rows" not in " ".join(metadata.values())
+    assert metadata["note"] == "kept"
 
 
 def test_every_table_is_accessible(parsed):

@@ -21,7 +21,13 @@ __all__ = ["build_metadata", "build_model_card"]
 
 
 def build_model_card(card: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The model card's facts and evaluation figures; None without a card."""
+    """The model card's facts, evaluation figures and notes; None without a card.
+
+    Only what describes the model is shown: its architecture, data, training,
+    evaluation and notes (what it is, how it was trained and measured, its limits).
+    The card's ``history`` (earlier versions it replaces, runs it reused) and its
+    per-epoch ``training_history`` stay in the card file.
+    """
     if card is None:
         return None
     facts: list[tuple[str, str]] = []
@@ -109,9 +115,19 @@ def build_model_card(card: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def build_metadata(ctx: ReportContext) -> dict[str, Any]:
-    """What was audited, the audit's metadata and the report's settings."""
+    """What was audited, the audit's metadata and the report's settings.
+
+    The audit's description heads the report (``Data: ...``): the metadata table
+    leaves out its ``description`` row and any other row that only repeats it (an
+    audit whose ``data`` is its description); an empty description keeps its row.
+    """
     audit = ctx.audit
-    rows = _flatten(audit.metadata)
+    description = str(audit.metadata.get("description") or "")
+    rows = [
+        (key, text)
+        for key, text in _flatten(audit.metadata)
+        if not description or (key != "description" and text != description)
+    ]
     audit_rows = [
         ("rows audited", f"{audit.n_rows:,}"),
         (
@@ -152,7 +168,9 @@ def build_metadata(ctx: ReportContext) -> dict[str, Any]:
             audit_rows, caption="What was audited", table_id="table-audit"
         ),
         "metadata_table": _key_value_table(
-            rows, caption="Audit metadata (as saved with the audit)", table_id="table-metadata"
+            rows,
+            caption="Audit metadata (as saved with the audit; its description heads the report)",
+            table_id="table-metadata",
         ),
         "report_table": _key_value_table(
             report_rows, caption="Report settings", table_id="table-report-settings"
