@@ -70,7 +70,7 @@ def test_a_saved_audit_shows_its_report(app, audit, tmp_path):
     expected = audit_report_html(AuditResult.from_dict(json.loads(data)))
     assert _untimed(html) == _untimed(expected)
     headings = re.findall(r"<h2[^>]*>(.*?)</h2>", html)
-    assert headings[:2] == ["Verdict", "Findings"]
+    assert headings[0] == "Verdict" and "Findings" in headings
     assert {"Per task", "Appendix: disclosures"} <= set(headings)
     parts = re.findall(r'<details class="appendix-part"[^>]*><summary>(.*?)</summary>', html)
     for part in ("Task gender:", "Task age:", "Task race:", "Glossary"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fairaudit.claims._calibration import CALIBRATION_VERDICTS, calibration_claims
@@ -89,7 +90,7 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
             table_id=f"table-{tid}-calibration",
         )
     ]
-    flagged = []
+    judged: list[tuple[str, pd.Series, np.ndarray]] = []
     for attribute in ctx.attributes:
         frame = _claims_frame(ctx, task, (attribute,))
         caption = f"Calibration of {task} by {attribute}: {how} (each row at its own level)"
@@ -100,14 +101,15 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
                 "accuracy is that class's recall, which calibration does not promise to "
                 "match the confidence"
             )
-        flagged += [
-            f"{attribute} = {group}"
-            for group, verdict in zip(frame[attribute], frame["verdict"], strict=True)
-            if verdict == CALIBRATION_VERDICTS[0]
-        ]
+        else:
+            keep = (frame["verdict"] != CALIBRATION_VERDICTS[2]).to_numpy()
+            stats = ctx.audit.calibration_stats(task, by=[attribute])
+            stats = stats.reshape(-1, *stats.shape[-2:])
+            judged.append((attribute, frame[attribute][keep], stats[keep]))
         tables.append(
             _table(ctx, frame, caption=caption, table_id=f"table-{tid}-calibration-{attribute}")
         )
+    flagged = _flagged_together(ctx, judged)
     curves = [("all rows", ctx.audit.reliability(task))]
     by = ctx.confusion_by[0] if ctx.confusion_by else None
     if by is not None:
@@ -138,6 +140,31 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
     }
 
 
+def _flagged_together(
+    ctx: ReportContext, judged: list[tuple[str, pd.Series, np.ndarray]]
+) -> list[str]:
+    """Groups shown miscalibrated when all judged groups are judged together.
+
+    The per-group tables judge each row at the report's level; the sentence of the
+    main body names a group only when its claim holds at ``1 - alpha / G``
+    (Bonferroni over the ``G`` groups judged, every attribute together), so that
+    the groups it names are all miscalibrated with probability at least ``1 - alpha``.
+    """
+    size = sum(len(groups) for _, groups, _ in judged)
+    if size == 0:
+        return []
+    level = 1.0 - (1.0 - ctx.confidence) / size
+    flagged = []
+    for attribute, groups, stats in judged:
+        claims = calibration_claims(stats, min_support=ctx.min_support, confidence=level)
+        flagged += [
+            f"{attribute} = {group}"
+            for group, verdict in zip(groups, claims["verdict"], strict=True)
+            if verdict == CALIBRATION_VERDICTS[0]
+        ]
+    return flagged
+
+
 def verdict_sentence(ctx: ReportContext, task: str, overall: pd.Series, flagged: list[str]) -> str:
     """The calibration claim of ``task`` in one sentence: all rows, then the groups flagged.
 
@@ -149,7 +176,7 @@ def verdict_sentence(ctx: ReportContext, task: str, overall: pd.Series, flagged:
     ...                  "ece CI high": 0.2})
     >>> verdict_sentence(ctx, "age", row, ["race = Black"])  # doctest: +NORMALIZE_WHITESPACE
     'Calibration of age, all rows: miscalibrated (ECE 0.160, 95% interval 0.120 to 0.200).
-    Groups whose accuracy differs from their confidence (each judged at 95%): race = Black.'
+    Groups whose accuracy differs from their confidence (judged together at 95%): race = Black.'
     """
     sentence = (
         f"Calibration of {task}, all rows: {overall['verdict']} (ECE {overall['ece']:.3f}, "
@@ -158,7 +185,7 @@ def verdict_sentence(ctx: ReportContext, task: str, overall: pd.Series, flagged:
     )
     if flagged:
         sentence += (
-            " Groups whose accuracy differs from their confidence (each judged at "
+            " Groups whose accuracy differs from their confidence (judged together at "
             f"{ctx.level}): {', '.join(flagged)}."
         )
     else:
