@@ -6,25 +6,15 @@ import markupsafe
 import numpy as np
 import pytest
 
-from fairaudit.compare import compare_audits
-from fairaudit.demo import DEMO_MODELS, load_demo_audits
 from fairaudit.report import render_comparison
+from tests.compare._demo import demo_comparison
 
 pytestmark = pytest.mark.filterwarnings("ignore::fairaudit.model_audit.SmallSliceWarning")
 
 
 @pytest.fixture(scope="module")
 def demo():
-    """The demo's comparison, built as ``run_demo`` builds compare.html (paired counts)."""
-    audits = load_demo_audits()
-    return compare_audits(
-        [audits.audits[name] for name in DEMO_MODELS],
-        names=list(DEMO_MODELS),
-        paired=audits.paired,
-        n_resamples=1000,
-        random_state=0,
-        progress=False,
-    )
+    return demo_comparison(n_resamples=1000)
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,11 @@ import pytest
 
 from fairaudit.compare import compare_audits
 from fairaudit.compare._verdict import comparison_verdict
-from fairaudit.demo import DEMO_MODELS, load_demo_audits
+from fairaudit.demo import DEMO_MODELS
 from fairaudit.model_audit import audit_predictions
 from fairaudit.report import render_comparison, write_comparison_report
 from fairaudit.vocab import FAIRFACE_VOCABULARIES
+from tests.compare._demo import demo_comparison
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -34,16 +35,7 @@ SMALL_RACE, SMALL_N = "Middle Eastern", 60
 
 @pytest.fixture(scope="module")
 def demo():
-    """The demo's comparison, built as ``run_demo`` builds compare.html (paired counts)."""
-    audits = load_demo_audits()
-    return compare_audits(
-        [audits.audits[name] for name in DEMO_MODELS],
-        names=list(DEMO_MODELS),
-        paired=audits.paired,
-        n_resamples=200,
-        random_state=0,
-        progress=False,
-    )
+    return demo_comparison(n_resamples=200)
 
 
 @pytest.fixture(scope="module")
