@@ -24,6 +24,7 @@ def safe_divide(num: np.ndarray, den: np.ndarray, fill: float) -> np.ndarray:
     """
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
-    out = np.full(np.broadcast_shapes(num.shape, den.shape), fill, dtype=np.float64)
+    shape = num.shape if num.shape == den.shape else np.broadcast_shapes(num.shape, den.shape)
+    out = np.full(shape, fill, dtype=np.float64)
     np.divide(num, den, out=out, where=den != 0)
     return out

@@ -109,8 +109,10 @@ def averaged_score(
     else:
         raise ValueError(f"average must be 'macro' or 'weighted', got {average!r}")
     values = per_class_score(cm, score=score, zero_division=zero_division)
-    w = np.where(np.isnan(values), 0.0, weights)
-    return _divide((np.nan_to_num(values) * w).sum(axis=-1), w.sum(axis=-1), np.nan)
+    undefined = np.isnan(values)
+    w = np.where(undefined, 0.0, weights)
+    # NaN scores weigh 0 (the scores are finite elsewhere: ratios of counts)
+    return _divide((np.where(undefined, 0.0, values) * w).sum(axis=-1), w.sum(axis=-1), np.nan)
 
 
 def averaged_scores(
