@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fairaudit.functional._arrays import predicted_counts, true_counts
 from fairaudit.functional._arrays import safe_divide as _divide
 
 __all__ = [
@@ -59,11 +60,11 @@ def per_class_score(cm: np.ndarray, *, score: str, zero_division: float = 0.0) -
     """
     tp = np.diagonal(cm, axis1=-2, axis2=-1)
     if score == "precision":
-        return _divide(tp, cm.sum(axis=-2), zero_division)
+        return _divide(tp, predicted_counts(cm), zero_division)
     if score == "recall":
-        return _divide(tp, cm.sum(axis=-1), zero_division)
+        return _divide(tp, true_counts(cm), zero_division)
     if score == "f1":
-        return _divide(2 * tp, cm.sum(axis=-1) + cm.sum(axis=-2), zero_division)
+        return _divide(2 * tp, true_counts(cm) + predicted_counts(cm), zero_division)
     raise ValueError(f"score must be 'precision', 'recall' or 'f1', got {score!r}")
 
 
@@ -101,9 +102,9 @@ def averaged_score(
     numpy.ndarray
         NaN for an empty slice.
     """
-    true_count = cm.sum(axis=-1).astype(np.float64)
+    true_count = true_counts(cm).astype(np.float64)
     if average == "macro":
-        weights = ((true_count + cm.sum(axis=-2)) > 0).astype(np.float64)
+        weights = ((true_count + predicted_counts(cm)) > 0).astype(np.float64)
     elif average == "weighted":
         weights = true_count
     else:
@@ -144,7 +145,7 @@ def averaged_scores(
 def balanced_accuracy(cm: np.ndarray) -> np.ndarray:
     """Mean recall over the classes present among the true labels of the slice."""
     tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    true_count = cm.sum(axis=-1)
+    true_count = true_counts(cm)
     recall = _divide(tp, true_count, 0.0)
     present = true_count > 0
     return _divide((recall * present).sum(axis=-1), present.sum(axis=-1), np.nan)
