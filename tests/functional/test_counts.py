@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fairaudit.functional._arrays import predicted_counts, true_counts
 from fairaudit.functional._counts import (
     confusion_counts,
     group_sum,
@@ -76,3 +78,15 @@ def test_confusion_counts_of_int8_codes_equal_a_loop():
     counts = confusion_counts(cell, true, pred, n_cells=n_cells, n_classes=n_classes)
     assert counts.dtype == np.int64
     np.testing.assert_array_equal(counts, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 2, 2), (126, 9, 9), (5, 14, 7, 7)])
+def test_class_marginals_equal_the_sums_over_axes(dtype, shape):
+    cm = np.random.default_rng(1).integers(0, 1_000, shape).astype(dtype)
+    for got, expected in (
+        (true_counts(cm), cm.sum(axis=-1)),
+        (predicted_counts(cm), cm.sum(axis=-2)),
+    ):
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
