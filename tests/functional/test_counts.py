@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairaudit.functional._arrays import predicted_counts, true_counts
+from fairaudit.functional._arrays import predicted_counts, shared_marginals, true_counts
 from fairaudit.functional._counts import (
     confusion_counts,
     group_sum,
@@ -90,3 +90,15 @@ def test_class_marginals_equal_the_sums_over_axes(dtype, shape):
     ):
         assert got.dtype == expected.dtype
         np.testing.assert_array_equal(got, expected)
+
+
+def test_shared_marginals_are_per_array_and_end_with_the_context():
+    rng = np.random.default_rng(2)
+    a, b = rng.integers(0, 100, (2, 4, 3, 3)), rng.integers(0, 100, (2, 4, 3, 3))
+    with shared_marginals():
+        first = true_counts(a)
+        assert true_counts(a) is first  # computed once inside
+        np.testing.assert_array_equal(true_counts(b), b.sum(axis=-1))
+        np.testing.assert_array_equal(predicted_counts(a), a.sum(axis=-2))
+    a[...] = 0  # outside, nothing is remembered
+    np.testing.assert_array_equal(true_counts(a), np.zeros((2, 4, 3), dtype=np.int64))
