@@ -87,8 +87,12 @@ def mixed_radix_index(
     first = codes[0]
     if out is None:
         out = np.empty(len(first), dtype=np.int64)
-    out[...] = first
-    for code, size in zip(codes[1:], shape[1:], strict=True):
+    if len(codes) == 1:
+        out[...] = first
+        return out
+    np.multiply(first, shape[1], out=out, dtype=np.int64)  # the copy and the first product
+    out += codes[1]
+    for code, size in zip(codes[2:], shape[2:], strict=True):
         out *= size
         out += code
     return out
