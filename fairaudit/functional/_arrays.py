@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["predicted_counts", "safe_divide", "shared_marginals", "true_counts"]
+__all__ = ["predicted_counts", "safe_divide", "shared", "shared_marginals", "true_counts"]
 
-#: Marginals computed inside :func:`shared_marginals`: ``(axis, id(cm)) -> (cm, sums)``.
+#: Values computed inside :func:`shared_marginals`: ``(key, id(cm)) -> (cm, value)``.
 #: The entry holds ``cm`` itself, so its id cannot be reused while the entry lives.
 _MARGINALS: contextvars.ContextVar[dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] | None] = (
     contextvars.ContextVar("fairaudit_marginals", default=None)
@@ -42,10 +42,11 @@ def safe_divide(num: np.ndarray, den: np.ndarray, fill: float) -> np.ndarray:
 
 @contextlib.contextmanager
 def shared_marginals() -> Iterator[None]:
-    """Inside, :func:`true_counts` and :func:`predicted_counts` of one array are computed
-    once: the metrics of one call (nine of them sum the same axes) share them.
+    """Inside, :func:`true_counts`, :func:`predicted_counts` and the per-class scores of
+    one array are computed once: the metrics of one call (nine of them sum the same
+    axes, six average the same three scores) share them.
 
-    The shared sums must not be modified in place (no metric does).
+    The shared arrays must not be modified in place (no metric does).
     """
     token = _MARGINALS.set({})
     try:
@@ -54,18 +55,25 @@ def shared_marginals() -> Iterator[None]:
         _MARGINALS.reset(token)
 
 
-def _marginal(cm: np.ndarray, axis: int) -> np.ndarray:
+def shared(cm: np.ndarray, key: object, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """``compute()``, or inside :func:`shared_marginals` the value already computed for
+    ``key`` of this very array ``cm`` (the value must not be modified in place)."""
     cache = _MARGINALS.get()
-    key = (axis, id(cm))
-    if cache is not None and key in cache:
-        return cache[key][1]
+    if cache is None:
+        return compute()
+    entry = (key, id(cm))
+    if entry in cache:
+        return cache[entry][1]
+    value = compute()
+    cache[entry] = (cm, value)
+    return value
+
+
+def _marginal(cm: np.ndarray, axis: int) -> np.ndarray:
     if cm.dtype == np.int64:
-        sums = np.einsum("...ij->...i" if axis == -1 else "...ij->...j", cm)
-    else:
-        sums = cm.sum(axis=axis)
-    if cache is not None:
-        cache[key] = (cm, sums)
-    return sums
+        spec = "...ij->...i" if axis == -1 else "...ij->...j"
+        return shared(cm, axis, lambda: np.einsum(spec, cm))
+    return shared(cm, axis, lambda: cm.sum(axis=axis))
 
 
 def true_counts(cm: np.ndarray) -> np.ndarray:

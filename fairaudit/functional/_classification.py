@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairaudit.functional._arrays import predicted_counts, true_counts
+from fairaudit.functional._arrays import predicted_counts, shared, true_counts
 from fairaudit.functional._arrays import safe_divide as _divide
 
 __all__ = [
@@ -58,14 +58,18 @@ def per_class_score(cm: np.ndarray, *, score: str, zero_division: float = 0.0) -
     zero_division : float, default=0.0
         Value of an ill-defined score (a zero denominator).
     """
+    if score not in ("precision", "recall", "f1"):
+        raise ValueError(f"score must be 'precision', 'recall' or 'f1', got {score!r}")
+    return shared(cm, (score, zero_division), lambda: _per_class_score(cm, score, zero_division))
+
+
+def _per_class_score(cm: np.ndarray, score: str, zero_division: float) -> np.ndarray:
     tp = np.diagonal(cm, axis1=-2, axis2=-1)
     if score == "precision":
         return _divide(tp, predicted_counts(cm), zero_division)
     if score == "recall":
         return _divide(tp, true_counts(cm), zero_division)
-    if score == "f1":
-        return _divide(2 * tp, true_counts(cm) + predicted_counts(cm), zero_division)
-    raise ValueError(f"score must be 'precision', 'recall' or 'f1', got {score!r}")
+    return _divide(2 * tp, true_counts(cm) + predicted_counts(cm), zero_division)
 
 
 def per_class_scores(
