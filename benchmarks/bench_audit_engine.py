@@ -18,7 +18,8 @@ For each size, 126 intersectional slices (gender x age x race) and all three tas
 Times are CPU seconds of this process (``time.process_time``; the work is
 single-threaded), the median of interleaved engine and floor runs (21 at 10^5, 7 at
 10^6, 3 at 10^7), so both see the same load of a shared machine; each timed run
-follows an untimed run of the same code. The load average is printed. Then 1,000 multinomial bootstrap replicates of all slices.
+follows an untimed run of the same code. The load average is printed. Then 1,000
+multinomial bootstrap replicates of all slices.
 
 Usage::
 
