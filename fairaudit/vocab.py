@@ -13,6 +13,7 @@ explicit mapping that is checked to cover every source class.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,6 +36,15 @@ __all__ = [
 
 #: How many offending rows an error message lists before it abbreviates.
 _MAX_ROWS_IN_MESSAGE = 10
+
+
+@functools.lru_cache(maxsize=256)
+def _categorical_dtype(classes: tuple[str, ...], ordered: bool) -> pd.CategoricalDtype:
+    """The categorical dtype of these classes, built once (pandas validates the categories
+    each time, a fixed cost of every table); dtypes are immutable, so it is shared."""
+    import pandas as pd  # labels' tables: loaded when used
+
+    return pd.CategoricalDtype(list(classes), ordered=ordered)
 
 
 @dataclass(frozen=True)
@@ -76,9 +86,7 @@ class Vocabulary:
     @property
     def dtype(self) -> pd.CategoricalDtype:
         """The pandas categorical dtype of this attribute."""
-        import pandas as pd  # labels' tables: loaded when used
-
-        return pd.CategoricalDtype(list(self.classes), ordered=self.ordered)
+        return _categorical_dtype(self.classes, self.ordered)
 
     def encode(
         self,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fairaudit.functional._arrays import predicted_counts, shared, true_counts
 from fairaudit.functional._arrays import safe_divide as _divide
 
 __all__ = [
@@ -57,14 +58,18 @@ def per_class_score(cm: np.ndarray, *, score: str, zero_division: float = 0.0) -
     zero_division : float, default=0.0
         Value of an ill-defined score (a zero denominator).
     """
+    if score not in ("precision", "recall", "f1"):
+        raise ValueError(f"score must be 'precision', 'recall' or 'f1', got {score!r}")
+    return shared(cm, (score, zero_division), lambda: _per_class_score(cm, score, zero_division))
+
+
+def _per_class_score(cm: np.ndarray, score: str, zero_division: float) -> np.ndarray:
     tp = np.diagonal(cm, axis1=-2, axis2=-1)
     if score == "precision":
-        return _divide(tp, cm.sum(axis=-2), zero_division)
+        return _divide(tp, predicted_counts(cm), zero_division)
     if score == "recall":
-        return _divide(tp, cm.sum(axis=-1), zero_division)
-    if score == "f1":
-        return _divide(2 * tp, cm.sum(axis=-1) + cm.sum(axis=-2), zero_division)
-    raise ValueError(f"score must be 'precision', 'recall' or 'f1', got {score!r}")
+        return _divide(tp, true_counts(cm), zero_division)
+    return _divide(2 * tp, true_counts(cm) + predicted_counts(cm), zero_division)
 
 
 def per_class_scores(
@@ -101,16 +106,18 @@ def averaged_score(
     numpy.ndarray
         NaN for an empty slice.
     """
-    true_count = cm.sum(axis=-1).astype(np.float64)
+    true_count = true_counts(cm).astype(np.float64)
     if average == "macro":
-        weights = ((true_count + cm.sum(axis=-2)) > 0).astype(np.float64)
+        weights = ((true_count + predicted_counts(cm)) > 0).astype(np.float64)
     elif average == "weighted":
         weights = true_count
     else:
         raise ValueError(f"average must be 'macro' or 'weighted', got {average!r}")
     values = per_class_score(cm, score=score, zero_division=zero_division)
-    w = np.where(np.isnan(values), 0.0, weights)
-    return _divide((np.nan_to_num(values) * w).sum(axis=-1), w.sum(axis=-1), np.nan)
+    undefined = np.isnan(values)
+    w = np.where(undefined, 0.0, weights)
+    # NaN scores weigh 0 (the scores are finite elsewhere: ratios of counts)
+    return _divide((np.where(undefined, 0.0, values) * w).sum(axis=-1), w.sum(axis=-1), np.nan)
 
 
 def averaged_scores(
@@ -142,7 +149,7 @@ def averaged_scores(
 def balanced_accuracy(cm: np.ndarray) -> np.ndarray:
     """Mean recall over the classes present among the true labels of the slice."""
     tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    true_count = cm.sum(axis=-1)
+    true_count = true_counts(cm)
     recall = _divide(tp, true_count, 0.0)
     present = true_count > 0
     return _divide((recall * present).sum(axis=-1), present.sum(axis=-1), np.nan)

@@ -17,7 +17,14 @@ import numpy as np
 
 from fairaudit.exceptions import DataValidationError
 
-__all__ = ["cell_index", "confusion_counts", "group_sum", "group_sums", "normalize_by"]
+__all__ = [
+    "cell_index",
+    "confusion_counts",
+    "group_sum",
+    "group_sums",
+    "mixed_radix_index",
+    "normalize_by",
+]
 
 
 def cell_index(codes: Sequence[np.ndarray], shape: Sequence[int], *, n_rows: int) -> np.ndarray:
@@ -49,12 +56,46 @@ def confusion_counts(
         ``counts[c, t, p]`` is the number of rows of cell ``c`` with true class
         ``t`` predicted as ``p``.
     """
-    c2 = n_classes * n_classes
-    index = cell * c2
-    index += y_true.astype(np.int64, copy=False) * n_classes
-    index += y_pred
-    flat = np.bincount(index, minlength=n_cells * c2)
+    index = mixed_radix_index((cell, y_true, y_pred), (n_cells, n_classes, n_classes))
+    flat = np.bincount(index, minlength=n_cells * n_classes * n_classes)
     return flat.astype(np.int64, copy=False).reshape(n_cells, n_classes, n_classes)
+
+
+def mixed_radix_index(
+    codes: Sequence[np.ndarray], shape: Sequence[int], *, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The mixed-radix code of validated integer codes, as :func:`numpy.ravel_multi_index`.
+
+    Horner's scheme in place in one int64 array (``((c0 * s1 + c1) * s2 + c2) ...``):
+    one pass per code and no temporary, whatever the codes' integer dtypes (int8 codes
+    of a large audit are never widened). The codes must lie in ``[0, shape[i])``;
+    nothing checks it here (their encoding did).
+
+    Parameters
+    ----------
+    codes : sequence of numpy.ndarray of int
+        One code array per axis, all of the same length (at least one).
+    shape : sequence of int
+        Size of each axis.
+    out : numpy.ndarray of int64, optional
+        Where to write the result (any earlier content is overwritten).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+    """
+    first = codes[0]
+    if out is None:
+        out = np.empty(len(first), dtype=np.int64)
+    if len(codes) == 1:
+        out[...] = first
+        return out
+    np.multiply(first, shape[1], out=out, dtype=np.int64)  # the copy and the first product
+    out += codes[1]
+    for code, size in zip(codes[2:], shape[2:], strict=True):
+        out *= size
+        out += code
+    return out
 
 
 def normalize_by(by: str | Sequence[str] | None, names: Sequence[str]) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fairaudit.functional._arrays import predicted_counts, true_counts
 from fairaudit.functional._arrays import safe_divide as _divide
 from fairaudit.functional._intervals import wilson_interval
 
@@ -84,8 +85,8 @@ def group_rates(cm: np.ndarray, *, min_support: int = 0) -> dict[str, np.ndarray
     floor = max(int(min_support), 1)
     n = cm.sum(axis=(-2, -1))[..., None]
     tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    true_count = cm.sum(axis=-1)
-    pred_count = cm.sum(axis=-2)
+    true_count = true_counts(cm)
+    pred_count = predicted_counts(cm)
     return {
         "selection_rate": _rate(pred_count, n, floor),
         "tpr": _rate(tp, true_count, floor),
@@ -299,8 +300,8 @@ def rate_counts(cm: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """
     n = cm.sum(axis=(-2, -1))[..., None]
     tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    true_count = cm.sum(axis=-1)
-    pred_count = cm.sum(axis=-2)
+    true_count = true_counts(cm)
+    pred_count = predicted_counts(cm)
     return {
         "selection_rate": (pred_count, np.broadcast_to(n, pred_count.shape)),
         "tpr": (tp, true_count),

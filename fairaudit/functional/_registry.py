@@ -27,6 +27,7 @@ from typing import Literal
 
 import numpy as np
 
+from fairaudit.functional._arrays import shared_marginals
 from fairaudit.functional._classification import (
     accuracy,
     averaged_score,
@@ -351,7 +352,8 @@ def slice_metric_values(
     dict of str to numpy.ndarray
         In the order asked; NaN for empty slices.
     """
-    return _values(cm, metrics, SLICE_METRICS, "slice", zero_division=zero_division)
+    with shared_marginals():  # the averages sum the same axes of cm: once
+        return _values(cm, metrics, SLICE_METRICS, "slice", zero_division=zero_division)
 
 
 def class_metric_values(

@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import confusion_counts
 from fairaudit.functional._calibration import calibration_counts
-from fairaudit.functional._counts import cell_index
+from fairaudit.functional._counts import mixed_radix_index
 from fairaudit.inputs._probabilities import validate_proba
 from fairaudit.inputs._vocabularies import as_str_labels, infer_vocabulary, resolve_tasks
 from fairaudit.model_audit._encoding import MISSING, encode_labels
@@ -237,10 +236,12 @@ class AuditAccumulator:
                 )
         attr_codes = []
         for name, vocab in self.attributes.items():
-            values = (
-                sensitive[name] if sensitive is not None and name in sensitive else y_true[name]
-            )
             explicit = sensitive is not None and name in sensitive
+            if not explicit and vocab is self.tasks.get(name):
+                # a task's true labels as an attribute: already encoded (and checked)
+                attr_codes.append(true_codes[name])
+                continue
+            values = sensitive[name] if explicit else y_true[name]
             if (
                 explicit
                 and name not in self.tasks
@@ -257,16 +258,22 @@ class AuditAccumulator:
                     values, vocab, what=f"sensitive attribute {name}", missing_code=missing_code
                 )
             )
-        cell = cell_index(attr_codes, self._shape(), n_rows=n_rows)
-
+        cell = (
+            mixed_radix_index(attr_codes, self._shape())
+            if attr_codes
+            else np.zeros(n_rows, dtype=np.int64)
+        )
+        index = np.empty(n_rows, dtype=np.int64)  # one buffer for every task's joint codes
         for task, vocab in self.tasks.items():
-            self._counts[task] += confusion_counts(
-                cell,
-                true_codes[task],
-                pred_codes[task],
-                n_cells=self._n_cells,
-                n_classes=len(vocab),
+            n_classes = len(vocab)
+            mixed_radix_index(
+                (cell, true_codes[task], pred_codes[task]),
+                (self._n_cells, n_classes, n_classes),
+                out=index,
             )
+            self._counts[task] += np.bincount(
+                index, minlength=self._n_cells * n_classes * n_classes
+            ).reshape(self._counts[task].shape)
         if self.n_batches and set(probas) != set(self._calibration):
             raise DataValidationError(
                 f"batch {self.n_batches + 1} gives probabilities of {sorted(probas)} but earlier "

@@ -29,7 +29,7 @@ from fairaudit.functional._calibration import calibration_error
 from fairaudit.functional._classification import support
 from fairaudit.functional._counts import group_sum, normalize_by
 from fairaudit.functional._fairness import FAIRNESS_METRICS, group_rates, rate_counts
-from fairaudit.model_audit._counts import AuditCounts, group_frame
+from fairaudit.model_audit._counts import AuditCounts, group_columns, group_frame
 from fairaudit.model_audit._saved_form import REGRESSION_STATS
 from fairaudit.model_audit._support import (
     DEFAULT_MIN_SUPPORT,
@@ -113,10 +113,13 @@ def metrics_table(
     result.task_vocabulary(task)
     by_t = normalize_by(by, list(result.attributes))
     cm = _flat_counts(result, task, by_t)
-    frame = group_frame(result.attributes, by_t)
-    frame = pd.concat([frame, metric_columns(cm, zero_division=zero_division)], axis=1)
-    frame["status"] = slice_status(frame["support"].to_numpy(), min_support)
-    warn_small_slices(frame["support"], min_support, f"{task} by {list(by_t) or 'overall'}")
+    n = support(cm).astype(np.int64)
+    # one construction of the whole table: pandas' fixed cost per frame dominates here
+    columns: dict[str, object] = {**group_columns(result.attributes, by_t), "support": n}
+    columns.update(slice_metric_values(cm, zero_division=zero_division))
+    columns["status"] = slice_status(n, min_support)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(n)))
+    warn_small_slices(n, min_support, f"{task} by {list(by_t) or 'overall'}")
     return frame
 
 

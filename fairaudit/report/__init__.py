@@ -16,10 +16,22 @@
   :func:`format_interval`.
 """
 
-from fairaudit.report._compare_render import render_comparison, write_comparison_report
-from fairaudit.report._detector_render import render_detector_report, write_detector_report
-from fairaudit.report._exports import findings_table, terminal_summary, write_findings_csv
-from fairaudit.report._render import render_report, write_report
+import importlib
+from typing import Any
+
+#: Each public name and the module defining it, imported on first use: the terminal
+#: summary (``fairaudit audit``) needs neither the HTML renderers nor what they load.
+_MODULES = {
+    "findings_table": "fairaudit.report._exports",
+    "render_comparison": "fairaudit.report._compare_render",
+    "render_detector_report": "fairaudit.report._detector_render",
+    "render_report": "fairaudit.report._render",
+    "terminal_summary": "fairaudit.report._exports",
+    "write_comparison_report": "fairaudit.report._compare_render",
+    "write_detector_report": "fairaudit.report._detector_render",
+    "write_findings_csv": "fairaudit.report._exports",
+    "write_report": "fairaudit.report._render",
+}
 
 __all__ = [
     "findings_table",
@@ -32,3 +44,15 @@ __all__ = [
     "write_findings_csv",
     "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        value = getattr(importlib.import_module(_MODULES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
