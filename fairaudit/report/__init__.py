@@ -16,10 +16,18 @@
   :func:`format_interval`.
 """
 
-from fairaudit.report._compare_render import render_comparison, write_comparison_report
-from fairaudit.report._detector_render import render_detector_report, write_detector_report
+from fairaudit._lazy import lazy_attributes
 from fairaudit.report._exports import findings_table, terminal_summary, write_findings_csv
 from fairaudit.report._render import render_report, write_report
+
+#: The other reports, by the private module rendering them: imported on first use, so
+#: that a model's report loads neither the comparison's modules nor the detectors'.
+_OTHER_REPORTS = {
+    "render_comparison": "_compare_render",
+    "write_comparison_report": "_compare_render",
+    "render_detector_report": "_detector_render",
+    "write_detector_report": "_detector_render",
+}
 
 __all__ = [
     "findings_table",
@@ -32,3 +40,5 @@ __all__ = [
     "write_findings_csv",
     "write_report",
 ]
+
+__getattr__, __dir__ = lazy_attributes(__name__, _OTHER_REPORTS, globals())
