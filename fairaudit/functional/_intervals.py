@@ -32,11 +32,13 @@ __all__ = [
     "difference_interval",
     "exact_bounds",
     "exact_difference_bounds",
+    "exact_difference_lower",
     "exact_interval",
     "exact_lower",
     "exact_upper",
     "mcnemar_exact",
     "newcombe_bounds",
+    "newcombe_lower",
     "paired_difference_interval",
     "paired_newcombe_bounds",
     "wilson_bounds",
@@ -274,6 +276,15 @@ def newcombe_bounds(
     return _square_and_add(x1, n1, x2, n2, wilson_bounds(x1, n1, z), wilson_bounds(x2, n2, z))
 
 
+def newcombe_lower(
+    x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, z: float | np.ndarray
+) -> np.ndarray:
+    """The lower bound of :func:`newcombe_bounds` alone (a one-sided inversion's)."""
+    return _square_and_add_lower(
+        x1, n1, x2, n2, wilson_bounds(x1, n1, z)[0], wilson_bounds(x2, n2, z)[1]
+    )
+
+
 def exact_bounds(
     successes: np.ndarray | int, n: np.ndarray | int, z: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -353,13 +364,31 @@ def exact_difference_bounds(
     return _square_and_add(x1, n1, x2, n2, exact_bounds(x1, n1, z), exact_bounds(x2, n2, z))
 
 
-def _square_and_add(x1, n1, x2, n2, bounds1, bounds2) -> tuple[np.ndarray, np.ndarray]:
-    """Square-and-add combination of the limits of two independent proportions."""
-    (l1, u1), (l2, u2) = bounds1, bounds2
+def exact_difference_lower(
+    x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, z: float | np.ndarray
+) -> np.ndarray:
+    """The lower bound of :func:`exact_difference_bounds` alone: half its beta quantiles."""
+    return _square_and_add_lower(x1, n1, x2, n2, exact_lower(x1, n1, z), exact_upper(x2, n2, z))
+
+
+def _rates(x1, n1, x2, n2) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         p1 = np.asarray(x1, dtype=np.float64) / np.asarray(n1, dtype=np.float64)
         p2 = np.asarray(x2, dtype=np.float64) / np.asarray(n2, dtype=np.float64)
+    return p1, p2
+
+
+def _square_and_add(x1, n1, x2, n2, bounds1, bounds2) -> tuple[np.ndarray, np.ndarray]:
+    """Square-and-add combination of the limits of two independent proportions."""
+    (l1, u1), (l2, u2) = bounds1, bounds2
+    p1, p2 = _rates(x1, n1, x2, n2)
     d = p1 - p2
     lower = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
     upper = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
     return lower, upper
+
+
+def _square_and_add_lower(x1, n1, x2, n2, l1, u2) -> np.ndarray:
+    """The lower bound of :func:`_square_and_add`, from the two limits it needs."""
+    p1, p2 = _rates(x1, n1, x2, n2)
+    return p1 - p2 - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
