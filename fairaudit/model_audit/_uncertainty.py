@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from fairaudit.claims import GapInference, fdr_select, rate_change, rate_interval
 from fairaudit.claims._changes import CHANGE_METHODS
+from fairaudit.claims._gaps import gap_p_values
 from fairaudit.claims._rates import RATE_METHOD
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import fairness_arrays, slice_metric_values
@@ -327,6 +328,13 @@ def gap_significance(
         families.append(("tpr", cls, "equal_opportunity_difference", k))
         families.append(("fpr", cls, "fpr_difference", k))
     counts = rate_counts(cm)
+    claims = {  # the gaps of the rates with two judged groups or more
+        (metric, k): GapInference(cm, metric, cls=k, min_support=min_support)
+        for rate_name, _, metric, k in families
+        if pairs == "extreme"
+        and (counts[rate_name][1][:, 0 if k is None else k] >= floor).sum() >= 2
+    }
+    gap_p_values(list(claims.values()))  # all at once, each cached on its claim
     rows: list[dict] = []
     bounds: list = []
     for rate_name, cls, metric, k in families:
@@ -336,7 +344,7 @@ def gap_significance(
         if judged.sum() < 2:
             continue
         if pairs == "extreme":
-            claim = GapInference(cm, metric, cls=k, min_support=min_support)
+            claim = claims[(metric, k)]
             if not claim.defined:
                 continue
             low, high = claim.low_group, claim.high_group
