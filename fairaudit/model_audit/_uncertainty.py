@@ -24,7 +24,6 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from fairaudit.claims import GapInference, fdr_select, rate_change, rate_interval
 from fairaudit.claims._changes import CHANGE_METHODS
@@ -176,7 +175,11 @@ def bootstrap_audit(
     rate_upper: list[float] = []
     replicate_blocks: list[np.ndarray] = []
     total_batches = len(task_names) * -(-n_resamples // batch_size)
-    bar = tqdm(total=total_batches, desc="bootstrap", disable=not progress, leave=False)
+    bar = None
+    if progress:  # tqdm (and the asyncio it loads) only for a bar: a report shows none
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total_batches, desc="bootstrap", leave=False)
     for task in task_names:
         vocab = result.tasks[task]
         n_classes = len(vocab)
@@ -230,9 +233,11 @@ def bootstrap_audit(
                 blocks += statistics(sums[by_t].reshape(size, -1, n_classes, n_classes))
             task_blocks.append(np.concatenate(blocks, axis=-1))
             done += size
-            bar.update(1)
+            if bar is not None:
+                bar.update(1)
         replicate_blocks.append(np.concatenate(task_blocks, axis=0))
-    bar.close()
+    if bar is not None:
+        bar.close()
     reps = np.concatenate(replicate_blocks, axis=1)  # (R, n_statistics)
     lower, upper, std, n_valid = percentile_interval(reps, alpha)
     frame = pd.DataFrame(columns)

@@ -347,14 +347,14 @@ def frame_to_html(
         kind = ' data-type="number"' if is_num else ""
         parts.append(f'<th scope="col"{kind}>{_header_text(_label(column))}</th>')
     parts.append("</tr></thead>\n<tbody>\n")
-    cells = [
+    cells = [  # items(): the columns by position (iloc per column costs ten times more)
         _column_cells(
-            frame.iloc[:, j],
+            series,
             formats[j],
             colours.get(column) if heat_range is not None else None,
             heat_range,
         )
-        for j, column in enumerate(columns)
+        for j, (column, series) in enumerate(frame.items())
     ]
     if cell_classes is not None:
         if len(cell_classes) != len(frame):
