@@ -32,6 +32,7 @@ __all__ = [
     "difference_interval",
     "exact_bounds",
     "exact_difference_bounds",
+    "exact_difference_excludes",
     "exact_difference_lower",
     "exact_interval",
     "exact_lower",
@@ -371,6 +372,30 @@ def exact_difference_lower(
     return _square_and_add_lower(x1, n1, x2, n2, exact_lower(x1, n1, z), exact_upper(x2, n2, z))
 
 
+def exact_difference_excludes(
+    x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, z: float | np.ndarray
+) -> np.ndarray:
+    """Whether the interval of :func:`exact_difference_bounds` excludes 0 (either side).
+
+    Only the bound on the side of the estimate can (the interval holds the estimate):
+    the lower one of a positive difference, the upper one of a negative difference.
+    Each element computes that bound alone, half the beta quantiles of both bounds.
+    False where a rate is undefined.
+    """
+    x1, n1, x2, n2, z = np.broadcast_arrays(
+        *(np.asarray(v, dtype=np.float64) for v in (x1, n1, x2, n2, z))
+    )
+    p1, p2 = _rates(x1, n1, x2, n2)
+    up, down = p1 - p2 >= 0, p1 - p2 < 0  # NaN: neither
+    out = np.zeros(z.shape, dtype=bool)
+    args = [v[up] for v in (x1, n1, x2, n2)]
+    out[up] = exact_difference_lower(*args, z[up]) > 0
+    x1, n1, x2, n2 = (v[down] for v in (x1, n1, x2, n2))
+    l2, u1 = exact_lower(x2, n2, z[down]), exact_upper(x1, n1, z[down])
+    out[down] = _square_and_add_upper(x1, n1, x2, n2, u1, l2) < 0
+    return out
+
+
 def _rates(x1, n1, x2, n2) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         p1 = np.asarray(x1, dtype=np.float64) / np.asarray(n1, dtype=np.float64)
@@ -392,3 +417,9 @@ def _square_and_add_lower(x1, n1, x2, n2, l1, u2) -> np.ndarray:
     """The lower bound of :func:`_square_and_add`, from the two limits it needs."""
     p1, p2 = _rates(x1, n1, x2, n2)
     return p1 - p2 - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+
+
+def _square_and_add_upper(x1, n1, x2, n2, u1, l2) -> np.ndarray:
+    """The upper bound of :func:`_square_and_add`, from the two limits it needs."""
+    p1, p2 = _rates(x1, n1, x2, n2)
+    return p1 - p2 + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
