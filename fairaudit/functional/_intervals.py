@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional._beta import beta_quantile
+from fairaudit.functional._beta import beta_cdf, beta_quantile
 from fairaudit.functional._normal import normal_cdf, normal_ppf
 
 __all__ = [
@@ -81,10 +81,32 @@ def mcnemar_exact(a_only: np.ndarray, b_only: np.ndarray) -> np.ndarray:
     a = np.asarray(a_only, dtype=np.int64)
     b = np.asarray(b_only, dtype=np.int64)
     discordant = a + b
-    from scipy import stats  # lazily: about a second of CPU to import
-
-    p = 2.0 * stats.binom.cdf(np.minimum(a, b), discordant, 0.5)
+    p = 2.0 * np.asarray(_half_binomial_cdf(np.minimum(a, b), discordant), dtype=np.float64)
     return np.where(discordant > 0, np.minimum(p, 1.0), 1.0)
+
+
+#: Trials up to which :func:`_half_binomial_cdf` sums the binomial coefficients exactly.
+_EXACT_TRIALS = 5000
+
+
+def _half_cdf(k: int, n: int) -> float:
+    """``P(X <= k)`` for ``X ~ Binomial(n, 1/2)``, without SciPy (a second to import).
+
+    Up to :data:`_EXACT_TRIALS` trials the sum of binomial coefficients over ``2^n`` in
+    integers, correctly rounded; beyond, ``I_{1/2}(n - k, k + 1)`` (:func:`beta_cdf`).
+    """
+    if n <= 0:
+        return 1.0
+    if n > _EXACT_TRIALS:
+        return float(beta_cdf(n - k, k + 1, 0.5))
+    term = total = 1
+    for i in range(k):
+        term = term * (n - i) // (i + 1)
+        total += term
+    return total / (1 << n)
+
+
+_half_binomial_cdf = np.frompyfunc(lambda k, n: _half_cdf(int(k), int(n)), 2, 1)
 
 
 def wilson_interval(
