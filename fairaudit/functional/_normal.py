@@ -56,7 +56,7 @@ def normal_cdf(x: np.ndarray | float) -> np.ndarray:
 
     Large arrays (the grids of a p-value's inversion) do the arithmetic of ``_cdf``
     in numpy around :func:`math.erf` and :func:`math.erfc` (the same operations,
-    the same bits), a fifth of the cost of calling ``_cdf`` per element.
+    the same bits), a third of the cost of calling ``_cdf`` per element.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.size <= _SCALAR_UP_TO:
