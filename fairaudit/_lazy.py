@@ -1,4 +1,4 @@
-"""Names of a package that load their torch-dependent module on first use."""
+"""Names of a package that load their module on first use."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from typing import Any
 
 from fairaudit.exceptions import MissingDependencyError
 
-__all__ = ["torch_attributes"]
+__all__ = ["lazy_attributes", "torch_attributes"]
 
 
-def torch_attributes(
-    package: str, modules: Mapping[str, str], namespace: dict[str, Any]
+def lazy_attributes(
+    package: str,
+    modules: Mapping[str, str],
+    namespace: dict[str, Any],
+    *,
+    before: Callable[[], None] | None = None,
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """A package's ``__getattr__`` and ``__dir__`` for names that need torch.
+    """A package's ``__getattr__`` and ``__dir__`` for names imported on first use.
 
     Parameters
     ----------
@@ -24,19 +28,21 @@ def torch_attributes(
         Name -> the submodule defining it (``"Predictor": "_predictor"``).
     namespace : dict
         The package's ``globals()``: a loaded name is cached there.
+    before : callable, optional
+        Called before a submodule is imported (e.g. to check a dependency).
 
     Returns
     -------
     (callable, callable)
-        ``__getattr__``, which raises :class:`MissingDependencyError` naming the
-        ``models`` extra when torch is missing, and ``__dir__``.
+        ``__getattr__`` and ``__dir__``.
     """
 
     def getattr_(name: str) -> Any:
         module = modules.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        MissingDependencyError.require("torch", extra="models")
+        if before is not None:
+            before()
         value = getattr(importlib.import_module(f"{package}.{module}"), name)
         namespace[name] = value
         return value
@@ -45,3 +51,19 @@ def torch_attributes(
         return sorted(set(namespace) | set(modules))
 
     return getattr_, dir_
+
+
+def torch_attributes(
+    package: str, modules: Mapping[str, str], namespace: dict[str, Any]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """:func:`lazy_attributes` for names that need torch.
+
+    Their ``__getattr__`` raises :class:`MissingDependencyError` naming the ``models``
+    extra when torch is missing.
+    """
+    return lazy_attributes(
+        package,
+        modules,
+        namespace,
+        before=lambda: MissingDependencyError.require("torch", extra="models"),
+    )

@@ -174,3 +174,30 @@ assert rc in (0, 1, 3, 4), rc  # the gate's verdicts; 2 would be bad input
 """
     assert _loaded_after(code) - loaded_by_pandas == {"jinja2"}
     assert output.stat().st_size > 100_000
+
+
+#: What a model's report must not load: the other reports' modules, image reading and
+#: progress bars (the report shows none), SciPy's statistics.
+NOT_FOR_A_REPORT = (
+    "fairaudit.report._compare_render",
+    "fairaudit.report._detector_render",
+    "fairaudit.compare",
+    "fairaudit.attributes._derive",
+    "fairaudit.datasets",
+    "PIL",
+    "tqdm",
+    "asyncio",
+    "scipy.stats",
+)
+
+
+def test_report_loads_neither_the_other_reports_nor_images_nor_progress_bars(tmp_path):
+    output = tmp_path / "report.html"
+    code = f"""
+import fairaudit.cli
+rc = fairaudit.cli.main(["report", {str(DEMO_AUDIT)!r}, "-o", {str(output)!r}, "--quiet"])
+assert rc == 0, rc
+"""
+    loaded = _modules_after(code)
+    assert "fairaudit.report._render" in loaded  # the probe saw the report
+    assert loaded & set(NOT_FOR_A_REPORT) == set()

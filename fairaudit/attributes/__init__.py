@@ -12,14 +12,19 @@ probabilities contradict (cleanlab, extra ``labels``), and :func:`label_issue_ra
 gives their rate per group. See ``docs/derived-attributes.md``.
 """
 
+from fairaudit._lazy import lazy_attributes
 from fairaudit.attributes._colour import individual_typology_angle
-from fairaudit.attributes._derive import derive_attributes, write_attributes
 from fairaudit.attributes._gender_shades import gender_shades_table
 from fairaudit.attributes._label_quality import (
     exclude_suspect_rows,
     find_label_issues,
     label_issue_rates,
 )
+
+#: The names that read images (PIL, the image folders, a progress bar), by the private
+#: module defining them: imported on first use, so that the tables of this package
+#: (a report's suspect labels, Gender Shades) load none of it.
+_READ_IMAGES = {"derive_attributes": "_derive", "write_attributes": "_derive"}
 
 __all__ = [
     "derive_attributes",
@@ -30,3 +35,5 @@ __all__ = [
     "label_issue_rates",
     "write_attributes",
 ]
+
+__getattr__, __dir__ = lazy_attributes(__name__, _READ_IMAGES, globals())

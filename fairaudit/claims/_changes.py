@@ -27,7 +27,7 @@ import numpy as np
 
 from fairaudit.claims._gaps import LIMITS, TAIL_LIMITS, GapInference
 from fairaudit.claims._levels import MIN_POWER, critical_z, inversion_p_value, p_of_z, power_z
-from fairaudit.functional._intervals import paired_newcombe_bounds
+from fairaudit.functional._intervals import exact_difference_excludes, paired_newcombe_bounds
 
 __all__ = [
     "CHANGE_METHODS",
@@ -38,6 +38,9 @@ __all__ = [
     "paired_rate_change",
     "rate_change",
 ]
+
+#: Whether a change's interval excludes 0, from the one bound that can, by limits.
+_EXCLUDES = {"exact": exact_difference_excludes}
 
 #: The ``method`` of each kind of change claim.
 CHANGE_METHODS: dict[str, str] = {
@@ -61,7 +64,12 @@ def rate_change(
     """
     args = [np.asarray(v, dtype=np.float64) for v in (x_b, n_b, x_a, n_a)]
     difference = LIMITS[TAIL_LIMITS][1]
-    return _by_inversion(lambda z: difference(*args, z), args[1] * args[3] > 0)
+    one_side = _EXCLUDES.get(TAIL_LIMITS)
+    return _by_inversion(
+        lambda z: difference(*args, z),
+        args[1] * args[3] > 0,
+        None if one_side is None else lambda z: one_side(*args, z),
+    )
 
 
 def paired_rate_change(
@@ -73,12 +81,16 @@ def paired_rate_change(
     return _by_inversion(lambda z: paired_newcombe_bounds(*args, z), n > 0)
 
 
-def _by_inversion(bounds_z, defined: np.ndarray):
+def _by_inversion(bounds_z, defined: np.ndarray, excludes=None):
+    """P-values and ``bounds(alpha)`` of intervals ``bounds_z(z)``; ``excludes(z)``: whether
+    each excludes 0, when cheaper than both bounds."""
     shape = np.shape(defined)
 
-    def excludes(z: np.ndarray) -> np.ndarray:
+    def both_bounds_exclude(z: np.ndarray) -> np.ndarray:
         low, high = bounds_z(z)
         return (np.nan_to_num(low) > 0) | (np.nan_to_num(high) < 0)
+
+    excludes = both_bounds_exclude if excludes is None else excludes
 
     p = np.where(defined, inversion_p_value(excludes, shape), np.nan)
 

@@ -83,6 +83,7 @@ def inversion_p_value(
     *,
     m: float | np.ndarray = 1,
     sides: int = 2,
+    each_alone: bool = False,
 ) -> np.ndarray:
     """P-values of intervals by inversion: the level at which each just includes its null.
 
@@ -100,6 +101,10 @@ def inversion_p_value(
         Bonferroni parts of each claim (see :func:`critical_z`).
     sides : {1, 2}, default=2
         Tails of the interval's level.
+    each_alone : bool, default=False
+        Stop refining each claim once its own p-value is surely above 0.2, so that
+        every p-value is the one its claim inverted alone would get (claims batched
+        only to share the calls); default: once every claim's is.
 
     Returns
     -------
@@ -120,16 +125,21 @@ def inversion_p_value(
     low = np.where(far, _Z_SPLIT, 0.0)
     high = np.where(far, Z_MAX, _Z_SPLIT)
     steps = np.linspace(0.0, 1.0, _GRID + 2)[1:-1].reshape((_GRID,) + (1,) * len(shape))
+    active = np.ones(shape, dtype=bool)  # claims still refined
     for round_ in range(_ROUNDS):
         trial = low + (high - low) * steps  # (GRID,) + shape
         ok = np.asarray(excludes(trial), dtype=bool).reshape(trial.shape)
         count = ok.sum(axis=0)  # trial values below z* (monotone)
         below = np.take_along_axis(trial, np.maximum(count - 1, 0)[None], axis=0)[0]
         above = np.take_along_axis(trial, np.minimum(count, _GRID - 1)[None], axis=0)[0]
-        low = np.where(count > 0, below, low)
-        high = np.where(count < _GRID, above, high)
-        if round_ >= 1 and (p_of_z(high, m=m, sides=sides) > _PRECISE_BELOW).all():
-            break  # every p-value is large: two digits suffice, none can be a discovery
+        low = np.where(active & (count > 0), below, low)
+        high = np.where(active & (count < _GRID), above, high)
+        if round_ >= 1:
+            # a large p-value needs two digits only: it can never be a discovery
+            settled = p_of_z(high, m=m, sides=sides) > _PRECISE_BELOW
+            active = active & ~settled if each_alone else active & ~settled.all()
+            if not active.any():
+                break
     return np.where(at_zero, p_of_z(low, m=m, sides=sides), 1.0)
 
 

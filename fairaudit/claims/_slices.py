@@ -24,6 +24,7 @@ import numpy as np
 
 from fairaudit.claims._gaps import LIMITS, TAIL_LIMITS
 from fairaudit.claims._levels import critical_z, fdr_select, inversion_p_value, power_z
+from fairaudit.functional._intervals import exact_difference_lower, newcombe_lower
 
 __all__ = ["SLICE_METHODS", "slice_claims"]
 
@@ -32,6 +33,8 @@ SLICE_METHODS = {
     "exact": "exact square-and-add, one-sided; Benjamini-Hochberg (FCR-adjusted interval)",
     "wilson": "Newcombe, one-sided; Benjamini-Hochberg (FCR-adjusted interval)",
 }
+#: The lower bound of the difference alone, by limits: all the one-sided inversion needs.
+_LOWER = {"exact": exact_difference_lower, "wilson": newcombe_lower}
 
 
 def slice_claims(
@@ -69,10 +72,10 @@ def slice_claims(
     x2, n2 = np.asarray(hits, dtype=np.float64), np.asarray(n, dtype=np.float64)
     shape = x1.shape
     newcombe_bounds = LIMITS[limits][1]
+    lower_bound = _LOWER[limits]
 
     def excludes(z: np.ndarray) -> np.ndarray:
-        low, _ = newcombe_bounds(x1, n1, x2, n2, z)
-        return low > 0
+        return lower_bound(x1, n1, x2, n2, z) > 0
 
     p = inversion_p_value(excludes, shape, sides=1)
     q, discovered, alpha = fdr_select(p, fdr)

@@ -143,6 +143,12 @@ def compare_audits(
                 loaded[0], task, groupings, metric_names, min_support=min_support
             )
             description = stats.describe()
+            # only the statistics whose change is judged by the bootstrap: rates and
+            # gaps have their own intervals (exact, paired, projected), from counts
+            resampled = [
+                b for b in stats.blocks if b.kind != "gap" and b.metric not in RATE_STATISTICS
+            ]
+            columns = _block_columns(stats, resampled)
             points = [stats.values(a.counts[task][None])[0] for a in loaded]
             supports = [stats.supports(a.counts[task]) for a in loaded]
             # each audit draws from its own stream: running them side by side (numpy's
@@ -157,6 +163,7 @@ def compare_audits(
                         rng,
                         batch_size,
                         bar,
+                        resampled,
                     )
                     for audit, rng in zip(loaded, rngs, strict=True)
                 ]
@@ -173,7 +180,7 @@ def compare_audits(
                     stats=stats,
                     audits=(loaded[0], loaded[j]),
                     supports=(supports[0], supports[j]),
-                    differences=replicates[j] - replicates[0],
+                    differences=_spread(replicates[j] - replicates[0], columns, len(frame)),
                     pairs=pairs_j,
                     confidence=confidence,
                     min_support=min_support,
@@ -322,6 +329,23 @@ def _block_size(block: Block, stats: TaskStatistics) -> int:
         return 1
     groups = int(np.prod([len(stats.attributes[b]) for b in block.by])) if block.by else 1
     return groups * (len(stats.vocab) if block.kind == "class" else 1)
+
+
+def _block_columns(stats: TaskStatistics, blocks: list[Block]) -> np.ndarray:
+    """The columns of :meth:`TaskStatistics.values` that ``blocks`` fill, in block order."""
+    starts = np.cumsum([0] + [_block_size(b, stats) for b in stats.blocks])
+    wanted = set(blocks)
+    return np.concatenate(
+        [np.arange(starts[i], starts[i + 1]) for i, b in enumerate(stats.blocks) if b in wanted]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+
+
+def _spread(values: np.ndarray, columns: np.ndarray, width: int) -> np.ndarray:
+    """``values`` of some columns in an array of ``width`` columns (NaN elsewhere)."""
+    out = np.full((values.shape[0], width), np.nan)
+    out[:, columns] = values
+    return out
 
 
 def _finish(changes: pd.DataFrame) -> None:

@@ -92,25 +92,38 @@ class TaskStatistics:
         """Whether the grouping holds the task's own true label (see ``AuditResult``)."""
         return self.audit.is_own_grouping(self.task, by_t)
 
-    def values(self, counts: np.ndarray) -> np.ndarray:
-        """Statistics ``(R, S)`` of counts ``(R, n_cells, C, C)``."""
+    def values(self, counts: np.ndarray, blocks: Sequence[Block] | None = None) -> np.ndarray:
+        """Statistics ``(R, S)`` of counts ``(R, n_cells, C, C)``.
+
+        ``blocks``: only these blocks' statistics, in the order of :attr:`blocks`
+        (default: every block's).
+        """
         n_rep, n_classes = counts.shape[0], len(self.vocab)
-        sums = group_sums(counts, self.shape, self.names, self.groupings, n_trailing=2)
+        wanted = set(self.blocks if blocks is None else blocks)
+
+        def metrics(kind: str, by_t: tuple[str, ...]) -> list[str]:
+            return [
+                b.metric for b in self.blocks if b.kind == kind and b.by == by_t and b in wanted
+            ]
+
+        groupings = [g for g in self.groupings if any(b.by == g for b in wanted)]
+        sums = group_sums(counts, self.shape, self.names, groupings, n_trailing=2)
         out = []
-        for by_t in self.groupings:
+        for by_t in groupings:
             cm = sums[by_t].reshape(n_rep, -1, n_classes, n_classes)
-            slice_metrics = [b.metric for b in self.blocks if b.kind == "slice" and b.by == by_t]
+            slice_metrics = metrics("slice", by_t)
             if slice_metrics:
                 values = slice_metric_values(cm, slice_metrics)
                 out += list(values.values())
-            if not self._own(by_t) and self.class_metrics:
-                values = class_metric_values(cm, self.class_metrics, zero_division=np.nan)
+            class_metrics = metrics("class", by_t)
+            if class_metrics:
+                values = class_metric_values(cm, class_metrics, zero_division=np.nan)
                 out += [v.reshape(n_rep, -1) for v in values.values()]
-            gap_metrics = self._gaps(by_t) if by_t else []
+            gap_metrics = metrics("gap", by_t)
             if gap_metrics:
                 values = gap_values(cm, gap_metrics, min_support=self.min_support)
                 out += [v.reshape(n_rep, 1) for v in values.values()]
-        return np.concatenate(out, axis=1)
+        return np.concatenate(out, axis=1) if out else np.zeros((n_rep, 0))
 
     def describe(self) -> pd.DataFrame:
         """One row per statistic: kind, by, metric, slice, class, where, subject."""
@@ -222,15 +235,21 @@ def bootstrap_statistics(
     rng: np.random.Generator,
     batch_size: int,
     bar: Any,
+    blocks: Sequence[Block] | None = None,
 ) -> np.ndarray:
-    blocks = []
+    """Replicates ``(n_resamples, S)`` of the statistics of ``blocks`` (default: all).
+
+    The draws do not depend on ``blocks``: the same seed gives each statistic the
+    same replicates whatever else is resampled.
+    """
+    parts = []
     done = 0
     while done < n_resamples:
         size = min(batch_size, n_resamples - done)
-        blocks.append(stats.values(multinomial_replicates(counts, size, rng)))
+        parts.append(stats.values(multinomial_replicates(counts, size, rng), blocks))
         done += size
         bar.update(size)
-    return np.concatenate(blocks, axis=0)
+    return np.concatenate(parts, axis=0)
 
 
 def paired_values(

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.claims import GapInference, fdr_select
+from fairaudit.claims._gaps import gap_p_values
 from fairaudit.functional._fairness import rate_counts
 from fairaudit.model_audit import AuditResult
 from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
@@ -122,7 +123,7 @@ def rank_disparities(
                         "class": "" if k < 0 else vocab.classes[k],
                         "gap": claim.estimate,
                         "method": claim.method,
-                        "p_value": claim.p_value,
+                        "p_value": np.nan,  # below, all at once
                         "low_group": groups[claim.low_group] if defined else "",
                         "low_rate": claim.low,
                         "low_n": int(totals[claim.low_group, column]) if defined else 0,
@@ -143,6 +144,7 @@ def rank_disparities(
     frame = pd.DataFrame.from_records(
         records, columns=[c for c in COLUMNS if c in records[0]] if records else COLUMNS
     )
+    frame["p_value"] = gap_p_values(claims)
     alpha_family = 1 - confidence
     q, discovered, alpha = fdr_select(frame["p_value"].to_numpy(dtype=np.float64), alpha_family)
     bounds = [claim.interval(alpha) for claim in claims]

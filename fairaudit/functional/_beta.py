@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-__all__ = ["PURE_PYTHON_UP_TO", "beta_quantile"]
+__all__ = ["PURE_PYTHON_UP_TO", "beta_cdf", "beta_quantile"]
 
 #: Arrays with at most this many elements are solved in pure Python, larger ones by SciPy.
 PURE_PYTHON_UP_TO = 256
@@ -170,6 +170,34 @@ def _solve(a: float, b: float, tail: float, upper: bool) -> float:
             return new
         x = new
     return best_x
+
+
+def _cdf(a: float, b: float, x: float) -> float:
+    a, b, x = float(a), float(b), float(x)
+    if math.isnan(a) or math.isnan(b) or math.isnan(x) or a <= 0 or b <= 0:
+        return math.nan
+    if x <= 0.0 or x >= 1.0:
+        return 0.0 if x <= 0.0 else 1.0
+    return math.exp(_log_tails(a, b, x, _log_beta(a, b))[0])
+
+
+_cdf_ufunc = np.frompyfunc(_cdf, 3, 1)
+
+
+def beta_cdf(a: np.ndarray | float, b: np.ndarray | float, x: np.ndarray | float) -> np.ndarray:
+    """``I_x(a, b)``, the regularized incomplete beta function, element-wise.
+
+    ``scipy.special.betainc(a, b, x)`` (to within a relative 5e-12) in pure Python:
+    the continued fraction of the quantiles above. NaN where ``a`` or ``b`` is not
+    positive.
+
+    Examples
+    --------
+    >>> round(float(beta_cdf(2, 3, 0.5)), 6)  # 11/16
+    0.6875
+    """
+    a, b, x = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, x)))
+    return np.asarray(_cdf_ufunc(a, b, x), dtype=np.float64)[()]
 
 
 _solve_lower = np.frompyfunc(lambda a, b, p: _solve(a, b, p, False), 3, 1)

@@ -25,18 +25,21 @@ from __future__ import annotations
 import numpy as np
 
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional._beta import beta_quantile
+from fairaudit.functional._beta import beta_cdf, beta_quantile
 from fairaudit.functional._normal import normal_cdf, normal_ppf
 
 __all__ = [
     "difference_interval",
     "exact_bounds",
     "exact_difference_bounds",
+    "exact_difference_excludes",
+    "exact_difference_lower",
     "exact_interval",
     "exact_lower",
     "exact_upper",
     "mcnemar_exact",
     "newcombe_bounds",
+    "newcombe_lower",
     "paired_difference_interval",
     "paired_newcombe_bounds",
     "wilson_bounds",
@@ -78,10 +81,32 @@ def mcnemar_exact(a_only: np.ndarray, b_only: np.ndarray) -> np.ndarray:
     a = np.asarray(a_only, dtype=np.int64)
     b = np.asarray(b_only, dtype=np.int64)
     discordant = a + b
-    from scipy import stats  # lazily: about a second of CPU to import
-
-    p = 2.0 * stats.binom.cdf(np.minimum(a, b), discordant, 0.5)
+    p = 2.0 * np.asarray(_half_binomial_cdf(np.minimum(a, b), discordant), dtype=np.float64)
     return np.where(discordant > 0, np.minimum(p, 1.0), 1.0)
+
+
+#: Trials up to which :func:`_half_binomial_cdf` sums the binomial coefficients exactly.
+_EXACT_TRIALS = 5000
+
+
+def _half_cdf(k: int, n: int) -> float:
+    """``P(X <= k)`` for ``X ~ Binomial(n, 1/2)``, without SciPy (a second to import).
+
+    Up to :data:`_EXACT_TRIALS` trials the sum of binomial coefficients over ``2^n`` in
+    integers, correctly rounded; beyond, ``I_{1/2}(n - k, k + 1)`` (:func:`beta_cdf`).
+    """
+    if n <= 0:
+        return 1.0
+    if n > _EXACT_TRIALS:
+        return float(beta_cdf(n - k, k + 1, 0.5))
+    term = total = 1
+    for i in range(k):
+        term = term * (n - i) // (i + 1)
+        total += term
+    return total / (1 << n)
+
+
+_half_binomial_cdf = np.frompyfunc(lambda k, n: _half_cdf(int(k), int(n)), 2, 1)
 
 
 def wilson_interval(
@@ -274,6 +299,15 @@ def newcombe_bounds(
     return _square_and_add(x1, n1, x2, n2, wilson_bounds(x1, n1, z), wilson_bounds(x2, n2, z))
 
 
+def newcombe_lower(
+    x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, z: float | np.ndarray
+) -> np.ndarray:
+    """The lower bound of :func:`newcombe_bounds` alone (a one-sided inversion's)."""
+    return _square_and_add_lower(
+        x1, n1, x2, n2, wilson_bounds(x1, n1, z)[0], wilson_bounds(x2, n2, z)[1]
+    )
+
+
 def exact_bounds(
     successes: np.ndarray | int, n: np.ndarray | int, z: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -353,13 +387,61 @@ def exact_difference_bounds(
     return _square_and_add(x1, n1, x2, n2, exact_bounds(x1, n1, z), exact_bounds(x2, n2, z))
 
 
-def _square_and_add(x1, n1, x2, n2, bounds1, bounds2) -> tuple[np.ndarray, np.ndarray]:
-    """Square-and-add combination of the limits of two independent proportions."""
-    (l1, u1), (l2, u2) = bounds1, bounds2
+def exact_difference_lower(
+    x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, z: float | np.ndarray
+) -> np.ndarray:
+    """The lower bound of :func:`exact_difference_bounds` alone: half its beta quantiles."""
+    return _square_and_add_lower(x1, n1, x2, n2, exact_lower(x1, n1, z), exact_upper(x2, n2, z))
+
+
+def exact_difference_excludes(
+    x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, z: float | np.ndarray
+) -> np.ndarray:
+    """Whether the interval of :func:`exact_difference_bounds` excludes 0 (either side).
+
+    Only the bound on the side of the estimate can (the interval holds the estimate):
+    the lower one of a positive difference, the upper one of a negative difference.
+    Each element computes that bound alone, half the beta quantiles of both bounds.
+    False where a rate is undefined.
+    """
+    x1, n1, x2, n2, z = np.broadcast_arrays(
+        *(np.asarray(v, dtype=np.float64) for v in (x1, n1, x2, n2, z))
+    )
+    p1, p2 = _rates(x1, n1, x2, n2)
+    up, down = p1 - p2 >= 0, p1 - p2 < 0  # NaN: neither
+    out = np.zeros(z.shape, dtype=bool)
+    args = [v[up] for v in (x1, n1, x2, n2)]
+    out[up] = exact_difference_lower(*args, z[up]) > 0
+    x1, n1, x2, n2 = (v[down] for v in (x1, n1, x2, n2))
+    l2, u1 = exact_lower(x2, n2, z[down]), exact_upper(x1, n1, z[down])
+    out[down] = _square_and_add_upper(x1, n1, x2, n2, u1, l2) < 0
+    return out
+
+
+def _rates(x1, n1, x2, n2) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         p1 = np.asarray(x1, dtype=np.float64) / np.asarray(n1, dtype=np.float64)
         p2 = np.asarray(x2, dtype=np.float64) / np.asarray(n2, dtype=np.float64)
+    return p1, p2
+
+
+def _square_and_add(x1, n1, x2, n2, bounds1, bounds2) -> tuple[np.ndarray, np.ndarray]:
+    """Square-and-add combination of the limits of two independent proportions."""
+    (l1, u1), (l2, u2) = bounds1, bounds2
+    p1, p2 = _rates(x1, n1, x2, n2)
     d = p1 - p2
     lower = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
     upper = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
     return lower, upper
+
+
+def _square_and_add_lower(x1, n1, x2, n2, l1, u2) -> np.ndarray:
+    """The lower bound of :func:`_square_and_add`, from the two limits it needs."""
+    p1, p2 = _rates(x1, n1, x2, n2)
+    return p1 - p2 - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+
+
+def _square_and_add_upper(x1, n1, x2, n2, u1, l2) -> np.ndarray:
+    """The upper bound of :func:`_square_and_add`, from the two limits it needs."""
+    p1, p2 = _rates(x1, n1, x2, n2)
+    return p1 - p2 + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)

@@ -45,9 +45,30 @@ _cdf_ufunc = np.frompyfunc(_cdf, 1, 1)
 _ppf_ufunc = np.frompyfunc(_ppf, 1, 1)
 
 
+_erf = np.frompyfunc(math.erf, 1, 1)
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+#: Arrays with more elements than this take the vectorised path of :func:`normal_cdf`.
+_SCALAR_UP_TO = 8
+
+
 def normal_cdf(x: np.ndarray | float) -> np.ndarray:
-    """``P(Z <= x)`` for a standard normal ``Z``, element-wise (float64 array)."""
-    return np.asarray(_cdf_ufunc(np.asarray(x, dtype=np.float64)), dtype=np.float64)[()]
+    """``P(Z <= x)`` for a standard normal ``Z``, element-wise (float64 array).
+
+    Large arrays (the grids of a p-value's inversion) do the arithmetic of ``_cdf``
+    in numpy around :func:`math.erf` and :func:`math.erfc` (the same operations,
+    the same bits), a third of the cost of calling ``_cdf`` per element.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.size <= _SCALAR_UP_TO:
+        return np.asarray(_cdf_ufunc(x), dtype=np.float64)[()]
+    t = x / math.sqrt(2.0)
+    near = np.abs(t) < math.sqrt(0.5)
+    out = np.empty_like(x)
+    out[near] = 0.5 + 0.5 * _erf(t[near]).astype(np.float64)
+    far = ~near  # NaN too: erfc(NaN) is NaN
+    tail = 0.5 * _erfc(np.abs(t[far])).astype(np.float64)
+    out[far] = np.where(x[far] > 0, 1.0 - tail, tail)
+    return out[()]
 
 
 def normal_sf(x: np.ndarray | float) -> np.ndarray:

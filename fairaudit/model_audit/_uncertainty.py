@@ -24,10 +24,10 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from fairaudit.claims import GapInference, fdr_select, rate_change, rate_interval
 from fairaudit.claims._changes import CHANGE_METHODS
+from fairaudit.claims._gaps import gap_p_values
 from fairaudit.claims._rates import RATE_METHOD
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import fairness_arrays, slice_metric_values
@@ -175,7 +175,11 @@ def bootstrap_audit(
     rate_upper: list[float] = []
     replicate_blocks: list[np.ndarray] = []
     total_batches = len(task_names) * -(-n_resamples // batch_size)
-    bar = tqdm(total=total_batches, desc="bootstrap", disable=not progress, leave=False)
+    bar = None
+    if progress:  # tqdm (and the asyncio it loads) only for a bar: a report shows none
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total_batches, desc="bootstrap", leave=False)
     for task in task_names:
         vocab = result.tasks[task]
         n_classes = len(vocab)
@@ -229,9 +233,11 @@ def bootstrap_audit(
                 blocks += statistics(sums[by_t].reshape(size, -1, n_classes, n_classes))
             task_blocks.append(np.concatenate(blocks, axis=-1))
             done += size
-            bar.update(1)
+            if bar is not None:
+                bar.update(1)
         replicate_blocks.append(np.concatenate(task_blocks, axis=0))
-    bar.close()
+    if bar is not None:
+        bar.close()
     reps = np.concatenate(replicate_blocks, axis=1)  # (R, n_statistics)
     lower, upper, std, n_valid = percentile_interval(reps, alpha)
     frame = pd.DataFrame(columns)
@@ -327,6 +333,13 @@ def gap_significance(
         families.append(("tpr", cls, "equal_opportunity_difference", k))
         families.append(("fpr", cls, "fpr_difference", k))
     counts = rate_counts(cm)
+    claims = {  # the gaps of the rates with two judged groups or more
+        (metric, k): GapInference(cm, metric, cls=k, min_support=min_support)
+        for rate_name, _, metric, k in families
+        if pairs == "extreme"
+        and (counts[rate_name][1][:, 0 if k is None else k] >= floor).sum() >= 2
+    }
+    gap_p_values(list(claims.values()))  # all at once, each cached on its claim
     rows: list[dict] = []
     bounds: list = []
     for rate_name, cls, metric, k in families:
@@ -336,7 +349,7 @@ def gap_significance(
         if judged.sum() < 2:
             continue
         if pairs == "extreme":
-            claim = GapInference(cm, metric, cls=k, min_support=min_support)
+            claim = claims[(metric, k)]
             if not claim.defined:
                 continue
             low, high = claim.low_group, claim.high_group

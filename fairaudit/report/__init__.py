@@ -16,21 +16,21 @@
   :func:`format_interval`.
 """
 
-import importlib
-from typing import Any
+from fairaudit._lazy import lazy_attributes
 
-#: Each public name and the module defining it, imported on first use: the terminal
-#: summary (``fairaudit audit``) needs neither the HTML renderers nor what they load.
+#: Each public name, by the private module defining it, imported on first use: the
+#: terminal summary (``fairaudit audit``) needs none of the HTML renderers, and a
+#: model's report loads neither the comparison's modules nor the detectors'.
 _MODULES = {
-    "findings_table": "fairaudit.report._exports",
-    "render_comparison": "fairaudit.report._compare_render",
-    "render_detector_report": "fairaudit.report._detector_render",
-    "render_report": "fairaudit.report._render",
-    "terminal_summary": "fairaudit.report._exports",
-    "write_comparison_report": "fairaudit.report._compare_render",
-    "write_detector_report": "fairaudit.report._detector_render",
-    "write_findings_csv": "fairaudit.report._exports",
-    "write_report": "fairaudit.report._render",
+    "findings_table": "_exports",
+    "terminal_summary": "_exports",
+    "write_findings_csv": "_exports",
+    "render_report": "_render",
+    "write_report": "_render",
+    "render_comparison": "_compare_render",
+    "write_comparison_report": "_compare_render",
+    "render_detector_report": "_detector_render",
+    "write_detector_report": "_detector_render",
 }
 
 __all__ = [
@@ -45,14 +45,4 @@ __all__ = [
     "write_report",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        value = getattr(importlib.import_module(_MODULES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _MODULES, globals())

@@ -25,6 +25,7 @@ from fairaudit.claims import (
     threshold_verdict,
 )
 from fairaudit.claims._changes import bootstrap_change, gap_change_interval, gap_change_p_value
+from fairaudit.claims._gaps import gap_p_values
 from fairaudit.claims._levels import critical_z, inversion_p_value, p_of_z
 from fairaudit.claims._thresholds import worst_rate_interval
 from fairaudit.functional import fairness_arrays, newcombe_bounds, wilson_interval
@@ -143,6 +144,30 @@ def test_gap_claims_agree_with_themselves(data, alpha, min_support) -> None:
         p = claim.p_value
         if abs(p - alpha) > 1e-3 * alpha:  # the inversion is exact to about 1e-4
             assert (p < alpha) == excluded, (metric, p, low, high)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(counts_strategy, min_size=2, max_size=6), st.integers(0, 20))
+def test_gap_p_values_together_are_each_claim_s_alone(tables, min_support) -> None:
+    """One inversion over many claims gives every claim the p-value it gets alone."""
+    metrics = ("accuracy_difference", "equalized_odds_difference", "accuracy_ratio")
+    pairs = []
+    for data in tables:
+        sizes, rates, shares = (np.asarray(v) for v in data)
+        n = sizes.astype(np.int64)
+        cm = _binary_counts(
+            np.floor(rates * n).astype(np.int64), n, np.floor(shares * n).astype(np.int64)
+        )
+        pairs += [
+            (
+                GapInference(cm, m, min_support=min_support),
+                GapInference(cm, m, min_support=min_support),
+            )
+            for m in metrics
+        ]
+    together = gap_p_values([batched for _, batched in pairs])
+    alone = np.array([claim.p_value for claim, _ in pairs])
+    np.testing.assert_array_equal(together, alone)  # the same bits, NaN where undefined
 
 
 def test_gap_interval_is_never_wider_than_the_former_wilson_bonferroni() -> None:

@@ -103,3 +103,16 @@ def test_empty_slices_are_nan():
     low, high = paired_difference_interval(0, 0, 0, 0)
     assert np.isnan(low) and np.isnan(high)
     assert mcnemar_exact(0, 0) == 1.0
+
+
+def test_mcnemar_exact_is_the_exact_binomial_sum_and_scipy_s_beyond():
+    from fractions import Fraction
+    from math import comb
+
+    for a, b in [(3, 8), (1, 2), (6, 16), (250, 230), (0, 40), (2499, 2501)]:
+        n, k = a + b, min(a, b)
+        exact = Fraction(2 * sum(comb(n, i) for i in range(k + 1)), 2**n)
+        assert mcnemar_exact(a, b) == float(min(exact, 1))  # correctly rounded
+    big_a, big_b = np.array([2600, 3000, 4000]), np.array([2700, 3300, 3100])  # > 5,000 trials
+    want = 2 * stats.binom.cdf(np.minimum(big_a, big_b), big_a + big_b, 0.5)
+    np.testing.assert_allclose(mcnemar_exact(big_a, big_b), want, rtol=5e-12)

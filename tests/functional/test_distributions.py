@@ -10,7 +10,7 @@ import pytest
 from scipy import special, stats
 
 from fairaudit.functional import wilson_interval
-from fairaudit.functional._beta import PURE_PYTHON_UP_TO, _log_beta, beta_quantile
+from fairaudit.functional._beta import PURE_PYTHON_UP_TO, _log_beta, beta_cdf, beta_quantile
 from fairaudit.functional._intervals import exact_bounds
 from fairaudit.functional._normal import normal_cdf, normal_ppf, normal_sf
 from fairaudit.functional._significance import chi2_homogeneity, chi2_sf
@@ -199,3 +199,16 @@ def test_exact_bounds_small_and_large_agree():
         np.testing.assert_allclose(
             np.concatenate([s[side] for s in small]), large[side], rtol=1e-12, atol=1e-300
         )
+
+
+def test_beta_cdf_agrees_with_scipy_betainc():
+    rng = np.random.default_rng(3)
+    a = np.concatenate([rng.uniform(0.1, 20, 3000), rng.uniform(1, 5000, 3000)])
+    b = np.concatenate([rng.uniform(0.1, 20, 3000), rng.uniform(1, 5000, 3000)])
+    x = rng.random(6000)
+    got, want = beta_cdf(a, b, x), special.betainc(a, b, x)
+    normal = want > 1e-290  # scipy's subnormal results keep fewer digits
+    np.testing.assert_allclose(got[normal], want[normal], rtol=5e-12, atol=0)
+    assert np.all(np.abs(got - want) < 1e-290 + 5e-12 * want)
+    assert float(beta_cdf(2, 3, 0.5)) == pytest.approx(11 / 16, rel=1e-15)
+    assert np.isnan(beta_cdf(0, 1, 0.5)) and beta_cdf(1, 1, 0.0) == 0 and beta_cdf(1, 1, 1.0) == 1

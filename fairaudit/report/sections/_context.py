@@ -22,6 +22,7 @@ from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import MetricSpec
 from fairaudit.functional._classification import support
 from fairaudit.model_audit import AuditResult
+from fairaudit.model_audit._views import group_rate_table
 from fairaudit.report._html import figure_to_data_uri, frame_to_html
 
 __all__ = [
@@ -183,6 +184,7 @@ class ReportContext:
         self._names: dict[tuple[str, ...], list[str]] = {}
         self._fairness_cache: dict[tuple[str, str], pd.DataFrame] = {}
         self._tests_cache: dict[tuple[str, str], pd.DataFrame | None] = {}
+        self._rate_cache: dict[tuple, pd.DataFrame] = {}
         self.boot = self._bootstrap()
 
     @property
@@ -225,17 +227,36 @@ class ReportContext:
                 self._tests_cache[key] = None
         return self._tests_cache[key]
 
+    def rate_table(
+        self,
+        task: str,
+        by: str | Sequence[str],
+        rate: str = "accuracy",
+        of_class: str | None = None,
+    ) -> pd.DataFrame:
+        """:func:`~fairaudit.model_audit._views.group_rate_table` at the report's level (once).
+
+        The table is shared: read it, do not modify it.
+        """
+        key = (task, (by,) if isinstance(by, str) else tuple(by), rate, of_class)
+        if key not in self._rate_cache:
+            self._rate_cache[key] = group_rate_table(
+                self.audit, task, by=by, rate=rate, of_class=of_class, confidence=self.confidence
+            )
+        return self._rate_cache[key]
+
     # -- uncertainty
     def task_groupings(self, task: str) -> list[tuple[str, ...]]:
-        """Groupings resampled for ``task``: overall and each attribute.
+        """Groupings resampled for ``task``: all rows only.
 
-        The cells of attribute pairs (heatmaps, grids) show accuracy, a proportion,
-        with exact intervals on their counts: resampling them too would cost a
-        third of the bootstrap for no other number.
+        Per group the report shows rates (accuracy, error rate, a class's rates),
+        proportions with exact intervals on their counts (:meth:`rate_table`); only
+        the overall metrics that are not proportions (balanced accuracy, F1, ...)
+        take their interval from the bootstrap. Resampling the groups too would
+        triple its cost for no number shown (the draws are those of all rows
+        either way).
         """
-        groupings: list[tuple[str, ...]] = [()]
-        groupings += [(a,) for a in self.attributes]
-        return groupings
+        return [()]
 
     def group_names(self, by: str | Sequence[str] | None) -> list[str]:
         """:meth:`AuditResult.group_names`, computed once per grouping."""

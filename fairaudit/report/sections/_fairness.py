@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from fairaudit.claims import GapInference
+from fairaudit.claims._gaps import gap_p_values
 from fairaudit.report._html import format_p_value, frame_to_html
 from fairaudit.report.sections._context import ReportContext, is_own_attribute
 
@@ -33,7 +34,7 @@ def build_fairness(ctx: ReportContext, task: str, tid: str, attribute: str) -> d
     at = summary.columns.get_loc("value") + 1
     summary.insert(at, "CI low", [b[0] for b in bounds])
     summary.insert(at + 1, "CI high", [b[1] for b in bounds])
-    summary.insert(at + 2, "p_value", [claim.p_value for claim in claims])
+    summary.insert(at + 2, "p_value", gap_p_values(claims))
     summary = summary.drop(columns=["task", "by", "class"])
     per_class = frame[frame["class"] != "all"].drop(columns=["task", "by", "from_class"])
     per_class["class"] = per_class["class"].astype(str)

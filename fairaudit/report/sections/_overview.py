@@ -18,7 +18,6 @@ import pandas as pd
 from fairaudit.functional._fairness import group_rates
 from fairaudit.functional._registry import GAP_METRICS
 from fairaudit.model_audit import AuditResult
-from fairaudit.model_audit._views import group_rate_table
 from fairaudit.report._charts import ChartRow, dot_interval_chart, intersection_grid
 from fairaudit.report.sections._context import ReportContext
 
@@ -62,9 +61,7 @@ def _rate_rows(
     audit: AuditResult, task: str, attribute: str, rate: str, k: int, ctx: ReportContext
 ) -> list[ChartRow]:
     of_class = None if rate == "accuracy" else audit.task_vocabulary(task).classes[k]
-    view = group_rate_table(
-        audit, task, by=attribute, rate=rate, of_class=of_class, confidence=ctx.confidence
-    )
+    view = ctx.rate_table(task, attribute, rate, of_class)
     names = ctx.group_names(attribute)
     return [
         ChartRow(
@@ -147,7 +144,7 @@ def build_overview(ctx: ReportContext, disparities: pd.DataFrame) -> list[dict[s
         item["grid"] = None
         if pair is not None:
             rows, columns = pair
-            view = group_rate_table(audit, task, by=pair, confidence=ctx.confidence)
+            view = ctx.rate_table(task, pair)
             shape = (len(audit.attributes[rows]), len(audit.attributes[columns]))
             item["grid"] = intersection_grid(
                 view["rate"].to_numpy(dtype=float).reshape(shape),

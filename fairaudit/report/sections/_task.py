@@ -18,12 +18,10 @@ import numpy as np
 import pandas as pd
 
 from fairaudit.functional._registry import SLICE_METRICS
-from fairaudit.model_audit._views import group_rate_table
 from fairaudit.report._html import frame_to_html
 from fairaudit.report.sections._calibration import build_calibration
 from fairaudit.report.sections._context import (
     ReportContext,
-    boot_rows,
     registered,
     status_classes,
 )
@@ -85,14 +83,13 @@ def _groups(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]:
     tables = []
     for attribute in ctx.attributes:
         frame = ctx.audit.metrics(task, by=attribute, min_support=ctx.min_support)
-        boot = boot_rows(ctx.boot, task, (attribute,), "accuracy")
-        names = ctx.group_names(attribute)
+        accuracy = ctx.rate_table(task, attribute)  # groups in the order of ``frame``
         shown = pd.DataFrame({attribute: [str(v) for v in frame[attribute]]})
         for metric in _GROUP_METRICS:
             shown[metric] = frame[metric].to_numpy()
             if metric == "accuracy":
-                shown["accuracy CI low"] = boot.loc[names, "lower"].to_numpy()
-                shown["accuracy CI high"] = boot.loc[names, "upper"].to_numpy()
+                shown["accuracy CI low"] = accuracy["lower"].to_numpy()
+                shown["accuracy CI high"] = accuracy["upper"].to_numpy()
         shown["status"] = frame["status"].to_numpy()
         tables.append(
             frame_to_html(
@@ -176,7 +173,7 @@ def _heatmap(ctx: ReportContext, task: str, tid: str, pair: tuple[str, str]) -> 
     values = ctx.audit.table(task, rows=rows, columns=columns, metric="accuracy")
     support = ctx.audit.table(task, rows=rows, columns=columns, metric="support")
     long = ctx.audit.metrics(task, by=pair, min_support=ctx.min_support)
-    view = group_rate_table(ctx.audit, task, by=pair, confidence=ctx.confidence)
+    view = ctx.rate_table(task, pair)
     detail = pd.DataFrame(
         {
             rows: long[rows].astype(str).to_numpy(),
