@@ -7,13 +7,16 @@ equals the given tail probability. Small arrays, such as the slices of a gate's 
 are solved in pure Python (the continued fraction of ``I_x`` and a safeguarded Newton
 search on the log of the tail), so that judging a saved audit need not import SciPy;
 larger ones, such as the grids of a report's p-value inversions, go to SciPy's
-compiled routines (imported then). Both agree to within a relative 1e-12
+compiled routines (imported then), and so does every array once SciPy is loaded (a
+report loads it first: nothing is left to save, and one routine gives every bound of
+the page). Both agree to within a relative 1e-12
 (``tests/functional/test_distributions.py``).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -232,7 +235,7 @@ def beta_quantile(
     (0.4439, 0.9748)
     """
     a, b, tail = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, tail)))
-    if a.size > PURE_PYTHON_UP_TO:
+    if a.size > PURE_PYTHON_UP_TO or "scipy.special" in sys.modules:
         from scipy import special  # lazily: compiled, for the large grids
 
         return (special.betainccinv if upper else special.betaincinv)(a, b, tail)

@@ -31,6 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# The report's p-value grids need SciPy's compiled beta quantiles; loaded before any
+# bound is computed, they give every exact bound of the page (functional._beta).
+import scipy.special  # noqa: F401
+
 from fairaudit._io import atomic_write_text
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
