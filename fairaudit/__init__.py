@@ -18,9 +18,7 @@ The most used names are also available here, imported on first use so that
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from fairaudit._lazy import lazy_attributes
 from fairaudit._version import __version__
 
 _LAZY = {
@@ -43,13 +41,4 @@ _LAZY = {
 __all__ = ["__version__", *sorted(_LAZY)]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'fairaudit' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

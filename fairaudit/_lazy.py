@@ -25,7 +25,8 @@ def lazy_attributes(
     package : str
         The package (``__name__``).
     modules : mapping of str to str
-        Name -> the submodule defining it (``"Predictor": "_predictor"``).
+        Name -> the module defining it, relative to ``package`` with a leading dot
+        (``"Predictor": "._predictor"``) or absolute (``"fairaudit.inputs._tasks"``).
     namespace : dict
         The package's ``globals()``: a loaded name is cached there.
     before : callable, optional
@@ -43,7 +44,7 @@ def lazy_attributes(
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         if before is not None:
             before()
-        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        value = getattr(importlib.import_module(module, package), name)
         namespace[name] = value
         return value
 

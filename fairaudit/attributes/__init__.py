@@ -24,7 +24,7 @@ from fairaudit.attributes._label_quality import (
 #: The names that read images (PIL, the image folders, a progress bar), by the private
 #: module defining them: imported on first use, so that the tables of this package
 #: (a report's suspect labels, Gender Shades) load none of it.
-_READ_IMAGES = {"derive_attributes": "_derive", "write_attributes": "_derive"}
+_READ_IMAGES = {"derive_attributes": "._derive", "write_attributes": "._derive"}
 
 __all__ = [
     "derive_attributes",

@@ -29,7 +29,7 @@ from fairaudit.datasets._utkface import load_utkface
 #: them: imported on first use, so that the loaders, integrity checks and image sets
 #: work in the core install.
 _NEEDS_TORCH = {
-    "FaceDataset": "_torchdata",
+    "FaceDataset": "._torchdata",
 }
 
 __all__ = [

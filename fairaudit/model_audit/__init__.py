@@ -26,8 +26,7 @@ consumer reads.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from fairaudit._lazy import lazy_attributes
 
 #: Each public name and the module defining it, imported on first use: the builders
 #: need pandas (and the inputs layer), while reading a saved audit (the gate) needs
@@ -67,13 +66,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        value = getattr(importlib.import_module(_MODULES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _MODULES, globals())

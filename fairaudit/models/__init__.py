@@ -31,14 +31,14 @@ from fairaudit.models._shipped import (
 
 #: The names that need torch, by the private module defining them: imported on first use.
 _NEEDS_TORCH = {
-    "load_checkpoint": "_checkpoint",
-    "save_checkpoint": "_checkpoint",
-    "LightweightMTLNet224": "_lightweight",
-    "available_architectures": "_registry",
-    "build_model": "_registry",
-    "FAIRFACE_TASKS": "_tasks",
-    "UTKFACE_TASKS": "_tasks",
-    "TransferMTLNet": "_transfer",
+    "load_checkpoint": "._checkpoint",
+    "save_checkpoint": "._checkpoint",
+    "LightweightMTLNet224": "._lightweight",
+    "available_architectures": "._registry",
+    "build_model": "._registry",
+    "FAIRFACE_TASKS": "._tasks",
+    "UTKFACE_TASKS": "._tasks",
+    "TransferMTLNet": "._transfer",
 }
 
 __all__ = [

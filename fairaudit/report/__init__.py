@@ -22,15 +22,15 @@ from fairaudit._lazy import lazy_attributes
 #: terminal summary (``fairaudit audit``) needs none of the HTML renderers, and a
 #: model's report loads neither the comparison's modules nor the detectors'.
 _MODULES = {
-    "findings_table": "_exports",
-    "terminal_summary": "_exports",
-    "write_findings_csv": "_exports",
-    "render_report": "_render",
-    "write_report": "_render",
-    "render_comparison": "_compare_render",
-    "write_comparison_report": "_compare_render",
-    "render_detector_report": "_detector_render",
-    "write_detector_report": "_detector_render",
+    "findings_table": "._exports",
+    "terminal_summary": "._exports",
+    "write_findings_csv": "._exports",
+    "render_report": "._render",
+    "write_report": "._render",
+    "render_comparison": "._compare_render",
+    "write_comparison_report": "._compare_render",
+    "render_detector_report": "._detector_render",
+    "write_detector_report": "._detector_render",
 }
 
 __all__ = [
