@@ -54,14 +54,18 @@ CORE_PACKAGES = (
 )
 
 
-def _loaded_after(code: str) -> set[str]:
-    """The heavy modules in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+def _modules_after(code: str) -> set[str]:
+    """Every module in ``sys.modules`` after running ``code`` in a fresh interpreter."""
     script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    modules = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    return {name for name in HEAVY if name in modules}
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def _loaded_after(code: str) -> set[str]:
+    """The heavy modules in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    return _modules_after(code) & set(HEAVY)
 
 
 @pytest.fixture(scope="module")
@@ -101,15 +105,6 @@ NOT_FOR_A_CHECK = (
     "dask",
     "torch",
 )
-
-
-def _modules_after(code: str) -> set[str]:
-    """Every module in ``sys.modules`` after running ``code`` in a fresh interpreter."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 def test_the_full_probe_sees_pandas_and_scipy():
