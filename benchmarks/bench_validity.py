@@ -36,8 +36,10 @@ import pandas as pd
 from scipy import stats as _stats
 
 from fairaudit.claims import GapInference, fdr_select, slice_claims
+from fairaudit.claims._calibration import calibration_claims
 from fairaudit.claims._levels import critical_z
 from fairaudit.functional import newcombe_bounds, wilson_interval
+from fairaudit.functional._calibration import calibration_counts, confidence_bins
 from fairaudit.functional._intervals import exact_difference_bounds, exact_interval
 from fairaudit.model_audit import AuditResult
 
@@ -381,6 +383,59 @@ def change_rows(draws: int, rng: np.random.Generator) -> list[dict]:
     return rows
 
 
+# -- a group's calibration -------------------------------------------------------------
+
+
+def calibration_draws(rng: np.random.Generator, rows: int, shift: float, draws: int):
+    """Verdicts and ECE coverage over ``draws`` simulated groups (docs/statistics.md).
+
+    Confidences ``0.5 + 0.5 Beta(4, 1)``; each row right with probability its
+    confidence minus ``shift``; 15 bins. The true ECE is that of the rows' own
+    probabilities of being right, bin by bin.
+    """
+    found = covered = 0
+    for _ in range(draws):
+        conf = 0.5 + 0.5 * rng.beta(4, 1, size=rows)
+        p = np.clip(conf - shift, 0, 1)
+        right = rng.random(rows) < p
+        proba = np.stack([conf, 1 - conf], axis=1)
+        stats = calibration_counts(
+            np.zeros(rows, int),
+            (~right).astype(int),
+            np.zeros(rows, int),
+            proba,
+            n_cells=1,
+            n_bins=15,
+        )
+        bins = confidence_bins(conf, 15)
+        true_ece = np.abs(np.bincount(bins, p, 15) - np.bincount(bins, conf, 15)).sum() / rows
+        out = calibration_claims(stats, min_support=30)
+        found += out["verdict"][0] == "miscalibrated"
+        covered += out["ece_lower"][0] - 1e-12 <= true_ece <= out["ece_upper"][0] + 1e-12
+    return found / draws, covered / draws
+
+
+def calibration_rows(draws: int, rng: np.random.Generator) -> list[dict]:
+    """The calibration verdict's size, power and the coverage of its ECE interval."""
+    rows = []
+    for n_rows in (300, 1000, 5000):
+        for shift in (0.0, 0.02, 0.05, 0.10):
+            found, covered = (
+                Tally(round(share * draws), draws)
+                for share in calibration_draws(rng, n_rows, shift, draws)
+            )
+            rows.append(
+                {
+                    "question": "calibration of a group",
+                    "procedure": "exact per bin, Bonferroni over bins (chosen)",
+                    "scenario": f"n={n_rows}, {shift:.2f} over-confident",
+                    "coverage": covered.text(),
+                    "size" if shift == 0 else "power": found.text(),
+                }
+            )
+    return rows
+
+
 COLUMNS = [
     "question",
     "procedure",
@@ -404,7 +459,7 @@ def run(draws: int, seed: int = 0) -> pd.DataFrame:
     """Every simulation, as one table."""
     rng = np.random.default_rng(seed)
     rows = rate_rows(draws, rng) + gap_rows(draws, rng) + slice_rows(draws, rng)
-    rows += change_rows(draws, rng)
+    rows += change_rows(draws, rng) + calibration_rows(draws, rng)
     return pd.DataFrame(rows).reindex(columns=COLUMNS).fillna("")
 
 

@@ -91,44 +91,13 @@ def test_a_planted_disparity_is_flagged_by_slices_ranking_and_gate_together() ->
     assert together >= 0.9 * draws, together
 
 
-def _calibration_draws(rng: np.random.Generator, rows: int, shift: float, draws: int):
-    """Verdicts and ECE coverage over ``draws`` simulated groups (docs/statistics.md).
-
-    Confidences ``0.5 + 0.5 Beta(4, 1)``; each row right with probability its
-    confidence minus ``shift``; 15 bins. The true ECE is that of the rows' own
-    probabilities of being right, bin by bin.
-    """
-    from fairaudit.claims._calibration import calibration_claims
-    from fairaudit.functional._calibration import calibration_counts, confidence_bins
-
-    found = covered = 0
-    for _ in range(draws):
-        conf = 0.5 + 0.5 * rng.beta(4, 1, size=rows)
-        p = np.clip(conf - shift, 0, 1)
-        right = rng.random(rows) < p
-        proba = np.stack([conf, 1 - conf], axis=1)
-        stats = calibration_counts(
-            np.zeros(rows, int),
-            (~right).astype(int),
-            np.zeros(rows, int),
-            proba,
-            n_cells=1,
-            n_bins=15,
-        )
-        bins = confidence_bins(conf, 15)
-        true_ece = np.abs(np.bincount(bins, p, 15) - np.bincount(bins, conf, 15)).sum() / rows
-        out = calibration_claims(stats, min_support=30)
-        found += out["verdict"][0] == "miscalibrated"
-        covered += out["ece_lower"][0] - 1e-12 <= true_ece <= out["ece_upper"][0] + 1e-12
-    return found / draws, covered / draws
-
-
 def test_calibration_verdict_keeps_its_level_and_finds_a_shift() -> None:
     """A calibrated model of 1,000 rows is called miscalibrated in at most ~5% of draws
     (0.030 in the 1,000-draw run of docs/statistics.md), and one 0.05 too confident is
     found almost always (0.99)."""
+    draws = _harness().calibration_draws
     rng = np.random.default_rng(0)
-    size, coverage = _calibration_draws(rng, 1000, 0.0, 300)
+    size, coverage = draws(rng, 1000, 0.0, 300)
     assert size <= 0.07 and coverage >= 0.93, (size, coverage)
-    power, coverage = _calibration_draws(rng, 1000, 0.05, 100)
+    power, coverage = draws(rng, 1000, 0.05, 100)
     assert power >= 0.93 and coverage >= 0.93, (power, coverage)
