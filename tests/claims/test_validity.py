@@ -93,7 +93,7 @@ def test_a_planted_disparity_is_flagged_by_slices_ranking_and_gate_together() ->
 
 def test_calibration_verdict_keeps_its_level_and_finds_a_shift() -> None:
     """A calibrated model of 1,000 rows is called miscalibrated in at most ~5% of draws
-    (0.030 in the 1,000-draw run of docs/statistics.md), and one 0.05 too confident is
+    (0.034 in the 1,000-draw run of the harness, docs/statistics.md), and one 0.05 too confident is
     found almost always (0.99)."""
     draws = _harness().calibration_draws
     rng = np.random.default_rng(0)

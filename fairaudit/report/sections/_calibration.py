@@ -25,17 +25,20 @@ __all__ = ["OWN_LABEL_VERDICT", "build_calibration", "verdict_sentence"]
 OWN_LABEL_VERDICT = "not judged: own label"
 
 
-def _claims_frame(ctx: ReportContext, task: str, by: tuple[str, ...]) -> pd.DataFrame:
+def _claims_frame(
+    ctx: ReportContext, task: str, by: tuple[str, ...]
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The calibration view of ``task`` by ``by``, its ``status`` replaced by the claim.
 
     Columns: the ``by`` columns, ``support``, ``ece``, ``ece CI low``, ``ece CI high``,
     ``verdict``, ``mce``, ``mean_confidence``, ``accuracy`` and, for the row classes
-    only, ``status``.
+    only, ``status``; and the per-bin statistics of its rows, shape ``(rows, bins, 3)``.
     """
     frame = ctx.audit.calibration(task, by=list(by) or None, min_support=ctx.min_support)
     stats = ctx.audit.calibration_stats(task, by=list(by) or None)
+    stats = stats.reshape(-1, *stats.shape[-2:])
     claims = calibration_claims(
-        stats.reshape(-1, *stats.shape[-2:]),
+        stats,
         min_support=ctx.min_support,
         confidence=ctx.confidence,
     )
@@ -45,7 +48,7 @@ def _claims_frame(ctx: ReportContext, task: str, by: tuple[str, ...]) -> pd.Data
     frame.insert(at + 2, "verdict", claims["verdict"])
     for column in by:
         frame[column] = frame[column].astype(str)
-    return frame
+    return frame, stats
 
 
 def bound_text(value: float) -> str:
@@ -81,7 +84,7 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
         f"interval excludes its mean confidence; groups under {ctx.min_support} rows are "
         "not judged"
     )
-    overall = _claims_frame(ctx, task, ())
+    overall, _ = _claims_frame(ctx, task, ())
     tables = [
         _table(
             ctx,
@@ -92,7 +95,7 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
     ]
     judged: list[tuple[str, pd.Series, np.ndarray]] = []
     for attribute in ctx.attributes:
-        frame = _claims_frame(ctx, task, (attribute,))
+        frame, stats = _claims_frame(ctx, task, (attribute,))
         caption = f"Calibration of {task} by {attribute}: {how} (each row at its own level)"
         if is_own_attribute(ctx.audit, task, attribute):
             frame["verdict"] = OWN_LABEL_VERDICT
@@ -103,8 +106,6 @@ def build_calibration(ctx: ReportContext, task: str, tid: str) -> dict[str, Any]
             )
         else:
             keep = (frame["verdict"] != CALIBRATION_VERDICTS[2]).to_numpy()
-            stats = ctx.audit.calibration_stats(task, by=[attribute])
-            stats = stats.reshape(-1, *stats.shape[-2:])
             judged.append((attribute, frame[attribute][keep], stats[keep]))
         tables.append(
             _table(ctx, frame, caption=caption, table_id=f"table-{tid}-calibration-{attribute}")
