@@ -201,31 +201,47 @@ class BrowserPage:
 
 
 @pytest.fixture(scope="session")
-def demo_predictions(fairface_root: Path, tmp_path_factory, worker_id: str) -> dict:
-    """The shipped FairFace models' predictions of the 5,000 demo images, made once per run.
+def demo_predictions(fairface_root: Path) -> dict:
+    """The FairFace demo models' predictions of the 5,000 demo images, in the labels' order.
 
-    The demo rebuild and the shipped models' card checks predict the same images with
-    the same models; the first test to ask predicts (2 threads) and saves them beside
-    the run's temporary folders, the others (any xdist worker) load them.
+    Each task's label is carried beside the predictions, as
+    :meth:`fairaudit.inference.Predictor.predict` writes them from a labels table.
+
+    Read from the committed, sha256-pinned tables (``tests/data/shipped_predictions``)
+    that the models reproduce on a seeded sample of the images
+    (``tests/models/test_shipped.py``): nothing taken on trust, nothing predicted twice.
     """
     pytest.importorskip("torch", reason=NEEDS_TORCH)
-    import pandas as pd
-    from filelock import FileLock
+    from fairaudit.demo import DEMO_MODELS, load_demo_labels
+    from fairaudit.inference import Predictor
+    from fairaudit.models import shipped_model_path
+    from tests.models.shipped_predictions import load_predictions
 
-    from fairaudit.demo import DEMO_MODELS, load_demo_labels, predict_demo
+    labels = load_demo_labels(fairface_root)
+    predictions = {}
+    for name in DEMO_MODELS:
+        tasks = Predictor.from_checkpoint(shipped_model_path(name)).tasks
+        committed = load_predictions(name, tasks)
+        # as Predictor.predict writes them: each task's label beside the predictions
+        carried = labels[["file", *(task.name for task in tasks)]]
+        predictions[name] = carried.merge(committed, on="file", how="left", validate="1:1")
+    return predictions
 
-    root = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        root = root.parent
-    folder = root / "demo-predictions"
-    with FileLock(str(folder) + ".lock"):
-        if not (folder / "done").exists():
-            folder.mkdir(exist_ok=True)
-            labels = load_demo_labels(fairface_root)
-            for name, table in predict_demo(labels, threads=2, progress=False).items():
-                table.to_pickle(folder / f"{name}.pkl")
-            (folder / "done").touch()
-        return {name: pd.read_pickle(folder / f"{name}.pkl") for name in DEMO_MODELS}
+
+@pytest.fixture(scope="session")
+def demo_detections(fairface_root: Path):
+    """The demo detector's table of the 5,000 demo images, in the labels' order.
+
+    Read from the committed, sha256-pinned table that the detector reproduces on a
+    seeded sample of the images (``tests/test_demo.py``), with the labels carried as
+    :func:`fairaudit.detect.detect_dataset` carries them from a labels table.
+    """
+    from fairaudit.demo import load_demo_labels
+    from tests.models.shipped_predictions import load_demo_detections
+
+    labels = load_demo_labels(fairface_root)
+    carried = labels[["file", "gender", "age", "race"]]
+    return carried.merge(load_demo_detections(), on="file", how="left", validate="1:1")
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from fairaudit.cli import main
@@ -43,7 +44,6 @@ def test_the_shipped_demo_audits_are_aggregates_of_the_5000_val_images():
         assert right_b == int(sum(b.counts[task][:, k, k].sum() for k in range(len(b.tasks[task]))))
 
 
-@pytest.mark.slow
 def _without_timestamps(path) -> list[str]:
     return [
         line
@@ -74,11 +74,32 @@ def test_fairaudit_demo_writes_the_committed_reports(tmp_path, capsys):
 @pytest.mark.shared_data
 @pytest.mark.slow
 def test_the_shipped_demo_audits_equal_a_rebuild_from_the_real_images(
-    fairface_root, demo_predictions
+    fairface_root, demo_predictions, demo_detections
 ):
+    """The audits are aggregates of the committed predictions and detections, which the
+    models (tests/models/test_shipped.py) and the detector (next test) reproduce on a
+    seeded sample of the real images."""
     labels = load_demo_labels(fairface_root)
-    rebuilt = build_demo_audits(demo_predictions, labels, detect_demo(labels, progress=False))
+    rebuilt = build_demo_audits(demo_predictions, labels, demo_detections)
     assert demo_differences(rebuilt, load_demo_audits()) == []
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_the_demo_detector_reproduces_its_committed_detections_on_a_sample(
+    fairface_root, demo_detections
+):
+    pytest.importorskip("cv2", reason='the Haar detector needs OpenCV: "fairaudit-faces[detect]"')
+    from tests.models.shipped_predictions import DETECTION_COLUMNS, SAMPLE_SIZE, sample_rows
+
+    labels = load_demo_labels(fairface_root)
+    rows = sample_rows(len(labels))
+    assert len(rows) == SAMPLE_SIZE
+    detected = detect_demo(labels.iloc[rows], progress=False).reset_index(drop=True)
+    committed = demo_detections.iloc[rows].reset_index(drop=True)
+    columns = list(DETECTION_COLUMNS)
+    pd.testing.assert_frame_equal(detected[columns], committed[columns])
+    assert (committed["n_faces"] == 0).any() and (committed["n_faces"] >= 1).any()
 
 
 def test_every_interval_the_demo_reports_show_contains_its_estimate():

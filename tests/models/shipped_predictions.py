@@ -1,15 +1,18 @@
 """Committed predictions of the shipped models' card evaluation images (sha256-pinned).
 
-Re-predicting a card's 5,000-odd evaluation images costs minutes of one core per
-model (dlib's face descriptor of every image for the ``face_descriptor`` models).
-The card checks instead recompute every card figure from a committed predictions
-table, pinned by its sha256 here, and verify that the model reproduces that table
-on a seeded sample of the images (:func:`sample_rows`): nothing is taken on trust
-and nothing is predicted twice.
+Re-predicting a card's 5,000-odd evaluation images costs a minute to minutes of one
+core per model (dlib's face descriptor of every image for the ``face_descriptor``
+models). The card checks, and the demo rebuild (the FairFace demo models' tables are
+their predictions of the demo images), instead recompute every card figure from a
+committed predictions table, pinned by its sha256 here, and verify that the model
+reproduces that table on a seeded sample of the images (:func:`sample_rows`): nothing
+is taken on trust and nothing is predicted twice.
 
 Regenerate a table (after retraining a model; then update its pin)::
 
     PYTHONPATH=. python -m tests.models.shipped_predictions NAME [NAME ...]
+
+(``demo-detector`` for the demo detector's table.)
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ import pandas as pd
 FOLDER = Path(__file__).resolve().parent.parent / "data" / "shipped_predictions"
 #: sha256 of each committed table (the gzip file's bytes, written with mtime 0).
 SHA256 = {
+    "fairface-lightweight-112": (
+        "c6489a20a89e880f12e51f96b2b229a44a17f84855d5afefb7c1de8a5bf65633"
+    ),
+    "fairface-mobilenet_v2-112": (
+        "bbcf68278bb37a74feffca6170c50f9537bb18f4d8324c7d5e8b6360f0457ff4"
+    ),
     "fairface-mobilenet_v2_face_descriptor-112": (
         "f4df5d0360df723f58d8cda303c79fb24e7db34601e9ef6d137388e860d0cd3b"
     ),
@@ -37,6 +46,13 @@ SHA256 = {
         "637ee242d55c7afef47948b126545138ed5471146cea555d3938837045926e28"
     ),
 }
+#: The demo detector's (:func:`fairaudit.demo.demo_detector`) per-image table of the
+#: 5,000 demo images (:func:`fairaudit.demo.detect_demo`), committed beside the models'
+#: predictions: the demo rebuild reads it, and CI detects a seeded sample again.
+DEMO_DETECTIONS = "demo-detector"
+DEMO_DETECTIONS_SHA256 = "53bec1cf663825867b8e569f057227c12e97b5972dccd11570cde55adffe0e32"
+#: Its columns (the labels a detection table carries come from the labels table).
+DETECTION_COLUMNS = ("file", "n_faces", "x", "y", "width", "height", "score", "status")
 #: Images of the evaluation table the model predicts again in CI.
 SAMPLE_SIZE = 300
 SAMPLE_SEED = 0
@@ -103,6 +119,28 @@ def load_predictions(name: str, tasks) -> pd.DataFrame:
     return table
 
 
+def load_demo_detections() -> pd.DataFrame:
+    """The committed demo detections, checked against their pin, in the detector's dtypes.
+
+    Face counts and boxes as nullable integers, the score as a nullable float (an
+    image without a face has none), as :func:`fairaudit.detect.detect_dataset` writes.
+    """
+    path = table_path(DEMO_DETECTIONS)
+    digest = sha256(path)
+    if digest != DEMO_DETECTIONS_SHA256:
+        raise AssertionError(f"{path}: sha256 {digest} is not the pinned {DEMO_DETECTIONS_SHA256}")
+    table = pd.read_csv(
+        path,
+        dtype={"file": str, "status": str},
+        keep_default_na=False,
+        na_values={c: [""] for c in DETECTION_COLUMNS[1:7]},
+    )
+    for column in ("n_faces", "x", "y", "width", "height"):
+        table[column] = table[column].astype("Int64")
+    table["score"] = table["score"].astype("Float64")
+    return table
+
+
 def sample_rows(n_rows: int) -> np.ndarray:
     """Sorted positions of the seeded sample the model predicts again."""
     rng = np.random.default_rng(SAMPLE_SEED)
@@ -122,14 +160,34 @@ def write_predictions(name: str, predictions: pd.DataFrame) -> Path:
     return path
 
 
+def write_demo_detections(detections: pd.DataFrame) -> Path:
+    """Write :func:`fairaudit.demo.detect_demo`'s table as the committed demo detections."""
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    path = table_path(DEMO_DETECTIONS)
+    detections[list(DETECTION_COLUMNS)].to_csv(
+        path, index=False, float_format="%.9g", compression={"method": "gzip", "mtime": 0}
+    )
+    return path
+
+
 def main(names: list[str]) -> None:
-    """Predict each model's whole evaluation table (one thread) and write it."""
+    """Predict each model's whole evaluation table (one thread) and write it.
+
+    The name ``demo-detector`` runs the demo's detector over the demo images instead.
+    """
     from fairaudit.inference import Predictor
     from fairaudit.models import shipped_model_path
 
     repo = Path(__file__).resolve().parents[2]
     shared_data = Path(os.environ.get("FAIRAUDIT_SHARED_DATA", repo.parent / "shared" / "data"))
     for name in names:
+        if name == DEMO_DETECTIONS:
+            from fairaudit.demo import detect_demo, load_demo_labels
+
+            labels = load_demo_labels(shared_data / "fairface")
+            path = write_demo_detections(detect_demo(labels, progress=True))
+            print(f"{name}: {len(labels)} rows -> {path} sha256 {sha256(path)}", flush=True)
+            continue
         table = evaluation_table(name, shared_data)
         predictor = Predictor.from_checkpoint(shipped_model_path(name), threads=1)
         predictions = predictor.run(table, progress=True).table
