@@ -20,6 +20,7 @@ from fairaudit.cli._options import (
     repairs_from_args,
     write_json,
 )
+from fairaudit.cli._pandas import python_strings
 from fairaudit.exceptions import DataValidationError
 
 if TYPE_CHECKING:
@@ -237,6 +238,7 @@ def _quiet_dask(*, verbose: bool) -> Iterator[None]:
         logger.setLevel(saved[1])
 
 
+@python_strings
 def run_audit(args: argparse.Namespace) -> int:
     """Run the audit and print it; returns the exit status."""
     if args.result:

@@ -17,6 +17,7 @@ from fairaudit.cli._options import (
     codings_from_args,
     repairs_from_args,
 )
+from fairaudit.cli._pandas import python_strings
 
 if TYPE_CHECKING:
     from fairaudit.gate._result import GateResult
@@ -206,6 +207,7 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=run_check)
 
 
+@python_strings
 def run_compare(args: argparse.Namespace) -> int:
     """Compare the audits, write the report, print the verdict, the top findings, the path."""
     from fairaudit.compare import PairedCounts, compare_audits
@@ -247,6 +249,7 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+@python_strings
 def run_pair(args: argparse.Namespace) -> int:
     """Pair the two predictions tables and save the counts."""
     import warnings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fairaudit.cli._options import add_output, add_quiet, add_resamples
+from fairaudit.cli._pandas import python_strings
 
 __all__ = ["register"]
 
@@ -39,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.set_defaults(func=_run_demo)
 
 
+@python_strings
 def _run_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fairaudit.cli._options import add_output, add_quiet, add_resamples
+from fairaudit.cli._pandas import python_strings
 
 __all__ = ["register", "run_report"]
 
@@ -60,6 +61,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run_report)
 
 
+@python_strings
 def run_report(args: argparse.Namespace) -> int:
     """Load the audit, write the report, print its path; returns the exit status."""
     import sys

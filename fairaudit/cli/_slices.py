@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from fairaudit.cli._pandas import python_strings
+
 __all__ = ["register", "run_slices"]
 
 
@@ -38,6 +40,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run_slices)
 
 
+@python_strings
 def run_slices(args: argparse.Namespace) -> int:
     """Print the worst slices of each task; exit 0."""
     import pandas as pd
