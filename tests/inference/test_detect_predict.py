@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from fairaudit.cli import main
-from fairaudit.detect import Box, HaarCascadeDetector, default_detector, detect_faces
+from fairaudit.detect import Box, HaarCascadeDetector, detect_faces
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.inference import Predictor
 from fairaudit.inference._outputs import BOX_COLUMNS, prediction_columns
@@ -113,16 +113,18 @@ def test_astronaut_face_predicted_as_its_crop(
 
 
 def test_every_input_type_gives_the_same_rows(predictor: Predictor, grace_hopper: Path) -> None:
-    from_path = predictor.predict_photo(grace_hopper)
+    """The input handling, with the Haar cascade (the default detector is the CLI test's)."""
+    haar = HaarCascadeDetector.for_photos()
+    from_path = predictor.predict_photo(grace_hopper, detector=haar)
     assert len(from_path) == 1
     box = Box(*(int(from_path.iloc[0][c]) for c in ("x", "y", "width", "height")))
     assert box.iou(GRACE_HOPPER_FACE) > 0.5
     assert_rows_are_predictions(predictor, from_path)
     with Image.open(grace_hopper) as image:
-        from_pil = predictor.predict_photo(image)
-        from_array = predictor.predict_photo(np.asarray(image.convert("RGB")))
-    from_bytes = predictor.predict_photo(grace_hopper.read_bytes())
-    from_str = predictor.predict_photo(str(grace_hopper))
+        from_pil = predictor.predict_photo(image, detector=haar)
+        from_array = predictor.predict_photo(np.asarray(image.convert("RGB")), detector=haar)
+    from_bytes = predictor.predict_photo(grace_hopper.read_bytes(), detector=haar)
+    from_str = predictor.predict_photo(str(grace_hopper), detector=haar)
     for other in (from_pil, from_array, from_bytes, from_str):
         pd.testing.assert_frame_equal(other, from_path)
 
@@ -198,10 +200,12 @@ def mixed_folder(tmp_path: Path, astronaut: np.ndarray, grace_hopper: Path) -> P
 def test_run_detect_one_row_per_face_and_per_faceless_image(
     mixed_folder: Path, batch_size: int
 ) -> None:
+    """Batching faces, with the Haar cascade (the default detector is the CLI test's)."""
     predictor = Predictor.from_checkpoint(
         shipped_model_path(MODEL), batch_size=batch_size, threads=1
     )
-    run = predictor.run(mixed_folder, detect=True, progress=False)
+    haar = HaarCascadeDetector.for_photos()
+    run = predictor.run(mixed_folder, detect=True, detector=haar, progress=False)
     table = run.table.set_index("file")
     assert sorted(table.index) == ["astronaut.png", "blank.png", "notes.jpg", "sub/grace.jpg"]
     assert table["status"].to_dict() == {
@@ -218,7 +222,7 @@ def test_run_detect_one_row_per_face_and_per_faceless_image(
         assert table.loc[file, probability_columns(predictor)].isna().all()
     # each face row is what predict_photo gives for that photo
     for file in ("astronaut.png", "sub/grace.jpg"):
-        expected = predictor.predict_photo(mixed_folder / file)
+        expected = predictor.predict_photo(mixed_folder / file, detector=haar)
         got = run.table[run.table["file"] == file]
         assert got["face"].tolist() == expected["face"].tolist()
         for column in ("x", "y", "width", "height"):
@@ -232,7 +236,7 @@ def test_run_detect_one_row_per_face_and_per_faceless_image(
     assert summary.no_face == ("blank.png",) and summary.n_no_face == 1
     assert [file for file, _ in summary.unreadable] == ["notes.jpg"]
     assert summary.ignored == ("readme.txt",)
-    assert summary.detector == repr(default_detector())
+    assert summary.detector == repr(haar)
     text = summary.format()
     assert "faces: 2 in 2 image(s); images with no face: 1; unreadable: 1" in text
     assert "no face: blank.png" in text
