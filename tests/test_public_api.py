@@ -253,3 +253,29 @@ def test_the_extras():
         assert "torch>=2.2" in extras[extra], extra
     assert "statsmodels>=0.14" in extras["test"]
     assert "pytest-xdist>=3.5" in extras["test"]
+
+
+def test_every_install_hint_names_the_distribution():
+    """An extra of ``fairaudit`` would install PyPI's ``fairaudit``, another project: every
+    install hint in the code, the tests and the docs names ``fairaudit-faces`` with it."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    files = [
+        *root.glob("fairaudit/**/*.py"),
+        *root.glob("tests/**/*.py"),
+        *root.glob("docs/*.md"),
+        root / "README.md",
+    ]
+    wrong = re.compile(r"\bfairaudit\[")
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if wrong.search(line) and "wrong = re.compile" not in line
+    ]
+    assert found == []
+    assert (
+        "fairaudit-faces"
+        == tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
+    )

@@ -88,7 +88,7 @@ def find_label_issues(
     Raises
     ------
     MissingDependencyError
-        Without cleanlab (``pip install "fairaudit[labels]"``).
+        Without cleanlab (``pip install "fairaudit-faces[labels]"``).
     DataValidationError
         A task without probability or label columns, probabilities that are not a
         distribution, an unknown label (naming the rows), or a ``file`` listed twice.
@@ -97,7 +97,7 @@ def find_label_issues(
         from cleanlab.filter import find_label_issues as cleanlab_issues
     except ImportError:
         raise MissingDependencyError(
-            'finding label issues needs cleanlab: pip install "fairaudit[labels]"'
+            'finding label issues needs cleanlab: pip install "fairaudit-faces[labels]"'
         ) from None
     table = _read(predictions, "predictions").reset_index(drop=True)
     if on not in table.columns:

@@ -183,7 +183,7 @@ class FaceLandmarker:
             import dlib
         except ImportError:
             raise MissingDependencyError(
-                'the landmarks need dlib: pip install "fairaudit[detect]"'
+                'the landmarks need dlib: pip install "fairaudit-faces[detect]"'
             ) from None
         path = dlib_model_path(LANDMARKS_68, folder=model_folder)
         self._dlib = dlib

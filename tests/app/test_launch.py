@@ -201,7 +201,7 @@ def _accepts(port: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
 def test_sigterm_to_fairaudit_app_leaves_no_process_and_no_open_port(tmp_path):
-    pytest.importorskip("streamlit", reason='needs streamlit (pip install "fairaudit[app]")')
+    pytest.importorskip("streamlit", reason='needs streamlit (pip install "fairaudit-faces[app]")')
     psutil = pytest.importorskip("psutil", reason="needs psutil to list the child processes")
     port = _free_port()
     log = tmp_path / "app.log"

@@ -158,7 +158,9 @@ def test_command_line_split_of_a_dataset(tmp_path, capsys):
 
 
 def test_landmark_modes_without_the_model_file(tmp_path, caplog):
-    pytest.importorskip("dlib", reason='the landmarks need dlib: pip install "fairaudit[detect]"')
+    pytest.importorskip(
+        "dlib", reason='the landmarks need dlib: pip install "fairaudit-faces[detect]"'
+    )
     from fairaudit.attributes._skin import FaceLandmarker
     from fairaudit.exceptions import ConfigurationError, MissingDependencyError
 

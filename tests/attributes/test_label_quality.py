@@ -9,7 +9,7 @@ import pytest
 from fairaudit.exceptions import DataValidationError
 
 cleanlab_filter = pytest.importorskip(
-    "cleanlab.filter", reason='label issues need cleanlab: pip install "fairaudit[labels]"'
+    "cleanlab.filter", reason='label issues need cleanlab: pip install "fairaudit-faces[labels]"'
 )
 from fairaudit.attributes import find_label_issues, label_issue_rates
 from fairaudit.attributes._label_quality import ANY_LABEL_ISSUE

@@ -12,7 +12,7 @@ from fairaudit.attributes._derive import face_attributes
 from fairaudit.attributes._skin import FaceLandmarker, skin_mask
 
 pytest.importorskip(
-    "dlib", reason='the landmark regions need dlib: pip install "fairaudit[detect]"'
+    "dlib", reason='the landmark regions need dlib: pip install "fairaudit-faces[detect]"'
 )
 
 pytestmark = pytest.mark.shared_data
