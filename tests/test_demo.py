@@ -72,8 +72,7 @@ def test_fairaudit_demo_writes_the_committed_reports(tmp_path, capsys):
 
 
 @pytest.mark.shared_data
-@pytest.mark.slow
-def test_the_shipped_demo_audits_equal_a_rebuild_from_the_real_images(
+def test_the_shipped_demo_audits_equal_a_rebuild_from_the_per_image_outputs(
     fairface_root, demo_predictions, demo_detections
 ):
     """The audits are aggregates of the committed predictions and detections, which the
