@@ -21,16 +21,25 @@ has it (``PYTHONDONTWRITEBYTECODE`` is dropped for the children).
 Targets (issue 30): check <= 0.5 s CPU, audit <= 1.0 s CPU, report <= 1.5 s CPU,
 demo <= 4 s wall.
 
+Timings on a shared machine drift (the import floor measured 0.15 to 0.27 s CPU on
+the same kind of machine within a day). ``--instructions`` also runs each command
+once under ``valgrind --tool=callgrind`` and prints the instructions it executed, with
+their ratio to the floor's: a count that does not depend on the machine's speed or
+load (valgrind needed; about fifty times slower than the command; the demo is left out).
+
 Usage::
 
-    python benchmarks/bench_cli.py               # median of 5
-    python benchmarks/bench_cli.py --repeat 1    # smoke run
+    python benchmarks/bench_cli.py                    # median of 5
+    python benchmarks/bench_cli.py --repeat 1         # smoke run
+    python benchmarks/bench_cli.py --instructions     # and the instruction counts
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -87,6 +96,25 @@ def measure(argv: list[str], repeat: int) -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
+def instructions(argv: list[str]) -> int:
+    """Instructions one run of ``argv`` executes, counted by ``valgrind --tool=callgrind``."""
+    process = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=_env(),
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", process.stderr)
+    if process.returncode != 0 or not found:
+        raise RuntimeError(
+            f"valgrind {' '.join(argv)} exited {process.returncode}:\n{process.stderr[-2000:]}"
+        )
+    return int(found.group(1))
+
+
 def audit_inputs(folder: Path) -> tuple[Path, Path, str] | str:
     """The predictions and labels CSVs of the audit timing and what the predictions are,
     or why there are none."""
@@ -120,16 +148,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median)")
     parser.add_argument("--no-demo", action="store_true", help="skip the demo's timing")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each command's instructions under valgrind (not the demo's)",
+    )
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind (apt-get install valgrind)")
     python = [sys.executable]
     cli = [*python, "-m", "fairaudit"]
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (at start)")
     print(f"median of {args.repeat} runs; CPU = user + system of the child process\n")
     rows: list[tuple[str, float, float, str]] = []
+    counted: list[tuple[str, list[str]]] = []  # (row name, argv) of the instruction counts
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        floor = measure([*python, "-c", "import numpy, json"], args.repeat)
+        floor_argv = [*python, "-c", "import numpy, json"]
+        floor = measure(floor_argv, args.repeat)
         rows.append(("import floor: python -c 'import numpy, json'", *floor, ""))
+        counted.append((rows[-1][0], floor_argv))
         check = [
             *cli,
             "check",
@@ -142,6 +180,7 @@ def main() -> None:
         rows.append(
             ("fairaudit check (shipped demo audit)", *measure(check, args.repeat), "CPU <= 0.5 s")
         )
+        counted.append((rows[-1][0], check))
         inputs = audit_inputs(folder)
         if isinstance(inputs, str):
             print(f"audit: skipped: {inputs}")
@@ -166,6 +205,7 @@ def main() -> None:
                     "CPU <= 1.0 s",
                 )
             )
+            counted.append((rows[-1][0], audit))
         report = [*cli, "report", str(REPORT_AUDIT), "-o", str(folder / "report.html"), "--quiet"]
         rows.append(
             (
@@ -174,13 +214,19 @@ def main() -> None:
                 "CPU <= 1.5 s",
             )
         )
+        counted.append((rows[-1][0], report))
         if not args.no_demo:
             demo = [*cli, "demo", "-o", str(folder / "demo"), "--no-progress"]
             rows.append(("fairaudit demo", *measure(demo, args.repeat), "wall <= 4 s"))
+        counts = [(name, instructions(argv)) for name, argv in counted] if args.instructions else []
     width = max(len(r[0]) for r in rows)
     print(f"{'command':<{width}}  {'CPU s':>6}  {'wall s':>6}  {'x floor':>7}  target")
     for name, cpu, wall, target in rows:
         print(f"{name:<{width}}  {cpu:6.2f}  {wall:6.2f}  {cpu / floor[0]:7.1f}  {target}")
+    if counts:
+        print(f"\n{'command':<{width}}  {'instructions':>13}  {'x floor':>7}")
+        for name, count in counts:
+            print(f"{name:<{width}}  {count / 1e9:11.2f} G  {count / counts[0][1]:7.1f}")
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
 
 
