@@ -95,6 +95,23 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def pinned_path(name: str, pin: str) -> Path:
+    """The committed table of ``name``, after checking its bytes against ``pin``."""
+    path = table_path(name)
+    digest = sha256(path)
+    if digest != pin:
+        raise AssertionError(f"{path}: sha256 {digest} is not the pinned {pin}")
+    return path
+
+
+def write_table(table: pd.DataFrame, name: str) -> Path:
+    """Write ``table`` as the committed table of ``name`` (deterministic bytes)."""
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    path = table_path(name)
+    table.to_csv(path, index=False, float_format="%.9g", compression={"method": "gzip", "mtime": 0})
+    return path
+
+
 def load_predictions(name: str, tasks) -> pd.DataFrame:
     """The committed predictions of ``name``, checked against their sha256 pin.
 
@@ -102,10 +119,7 @@ def load_predictions(name: str, tasks) -> pd.DataFrame:
     :class:`~fairaudit.inference.Predictor` writes them), probabilities and age
     regressions as float32.
     """
-    path = table_path(name)
-    digest = sha256(path)
-    if digest != SHA256[name]:
-        raise AssertionError(f"{path}: sha256 {digest} is not the pinned {SHA256[name]}")
+    path = pinned_path(name, SHA256[name])
     table = pd.read_csv(path, dtype={"file": str, "status": str}, keep_default_na=False)
     for task in tasks:
         column = f"{task.name}_pred"
@@ -128,12 +142,8 @@ def load_demo_detections() -> pd.DataFrame:
     Face counts and boxes as nullable integers, the score as a nullable float (an
     image without a face has none), as :func:`fairaudit.detect.detect_dataset` writes.
     """
-    path = table_path(DEMO_DETECTIONS)
-    digest = sha256(path)
-    if digest != DEMO_DETECTIONS_SHA256:
-        raise AssertionError(f"{path}: sha256 {digest} is not the pinned {DEMO_DETECTIONS_SHA256}")
     table = pd.read_csv(
-        path,
+        pinned_path(DEMO_DETECTIONS, DEMO_DETECTIONS_SHA256),
         dtype={"file": str, "status": str},
         keep_default_na=False,
         na_values={c: [""] for c in DETECTION_COLUMNS[1:7]},
@@ -152,25 +162,12 @@ def sample_rows(n_rows: int) -> np.ndarray:
 
 def write_predictions(name: str, predictions: pd.DataFrame) -> Path:
     """Write ``predictions`` as the committed table of ``name`` (deterministic bytes)."""
-    FOLDER.mkdir(parents=True, exist_ok=True)
-    path = table_path(name)
-    predictions[prediction_columns(predictions)].to_csv(
-        path,
-        index=False,
-        float_format="%.9g",
-        compression={"method": "gzip", "mtime": 0},
-    )
-    return path
+    return write_table(predictions[prediction_columns(predictions)], name)
 
 
 def write_demo_detections(detections: pd.DataFrame) -> Path:
     """Write :func:`fairaudit.demo.detect_demo`'s table as the committed demo detections."""
-    FOLDER.mkdir(parents=True, exist_ok=True)
-    path = table_path(DEMO_DETECTIONS)
-    detections[list(DETECTION_COLUMNS)].to_csv(
-        path, index=False, float_format="%.9g", compression={"method": "gzip", "mtime": 0}
-    )
-    return path
+    return write_table(detections[list(DETECTION_COLUMNS)], DEMO_DETECTIONS)
 
 
 def main(names: list[str]) -> None:
