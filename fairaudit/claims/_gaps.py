@@ -33,7 +33,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fairaudit.claims._levels import critical_z, inversion_p_value, power_z, rows_to_settle
+from fairaudit.claims._levels import (
+    critical_z,
+    detectable_difference,
+    inversion_p_value,
+    rows_to_settle,
+)
 from fairaudit.exceptions import DataValidationError
 from fairaudit.functional import fairness_arrays, newcombe_bounds
 from fairaudit.functional._fairness import rate_counts
@@ -269,16 +274,14 @@ class GapInference:
         """
         if self.kind != "difference" or not self.defined:
             return float("nan")
-        z = float(critical_z(alpha, m=self.m)) + power_z()
+        z = float(critical_z(alpha, m=self.m))
         best = np.inf
         for hits, totals, judged in self._components:
             if judged.sum() < 2:
                 continue
             n = np.sort(totals[judged])[::-1][:2].astype(np.float64)
-            total = float(totals[judged].sum())
-            pooled = float(hits[judged].sum()) / total
-            pooled = min(max(pooled, 0.5 / total), 1 - 0.5 / total)
-            best = min(best, z * np.sqrt(pooled * (1 - pooled) * (1 / n[0] + 1 / n[1])))
+            size = detectable_difference(hits[judged].sum(), totals[judged].sum(), n[0], n[1], z)
+            best = min(best, float(size))
         return float(best) if np.isfinite(best) else float("nan")
 
     def rows_to_settle(self, threshold: float, alpha: float) -> float:

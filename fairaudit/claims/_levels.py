@@ -30,6 +30,7 @@ __all__ = [
     "MIN_POWER",
     "Z_MAX",
     "critical_z",
+    "detectable_difference",
     "fdr_select",
     "inversion_p_value",
     "p_of_z",
@@ -176,6 +177,33 @@ def fdr_select(p_values: np.ndarray, fdr: float) -> tuple[np.ndarray, np.ndarray
     q[tested] = q_tested
     discovered = np.where(tested, np.nan_to_num(q, nan=np.inf) <= fdr, False)
     return q, discovered, float(fdr) * max(int(discovered.sum()), 1) / m
+
+
+def detectable_difference(
+    hits: np.ndarray | float,
+    total: np.ndarray | float,
+    n_first: np.ndarray | float,
+    n_second: np.ndarray | float,
+    z: np.ndarray | float,
+) -> np.ndarray:
+    """Smallest difference of two rates a test at critical value ``z`` detects, 80% power.
+
+    ``(z + z_0.8) * sqrt(p (1 - p) (1/n_1 + 1/n_2))``: the difference at which an
+    interval built with ``z`` around groups of ``n_1`` and ``n_2`` rows excludes no
+    difference four times in five. ``p = hits / total`` is the pooled rate of the
+    groups judged together, kept half a row from 0 and 1 so that a rate of 0 or 1
+    still states a size. :func:`rows_to_settle` is its inverse in the rows.
+
+    Examples
+    --------
+    >>> round(float(detectable_difference(90, 200, 100, 100, 1.96)), 4)
+    0.1971
+    """
+    hits, total = np.asarray(hits, dtype=np.float64), np.asarray(total, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = np.clip(hits / total, 0.5 / total, 1 - 0.5 / total)
+        spread = pooled * (1 - pooled) * (1 / np.asarray(n_first) + 1 / np.asarray(n_second))
+        return (np.asarray(z) + power_z()) * np.sqrt(spread)
 
 
 def rows_to_settle(variance: float, distance: float, alpha: float, *, m: int = 1) -> float:

@@ -23,7 +23,12 @@ from __future__ import annotations
 import numpy as np
 
 from fairaudit.claims._gaps import LIMITS, TAIL_LIMITS
-from fairaudit.claims._levels import critical_z, fdr_select, inversion_p_value, power_z
+from fairaudit.claims._levels import (
+    critical_z,
+    detectable_difference,
+    fdr_select,
+    inversion_p_value,
+)
 from fairaudit.functional._intervals import exact_difference_lower, newcombe_lower
 
 __all__ = ["SLICE_METHODS", "slice_claims"]
@@ -83,8 +88,7 @@ def slice_claims(
     lower, upper = newcombe_bounds(x1, n1, x2, n2, z)
     with np.errstate(invalid="ignore", divide="ignore"):
         effect = x1 / n1 - x2 / n2
-        pooled = np.clip((x1 + x2) / (n1 + n2), 0.5 / (n1 + n2), 1 - 0.5 / (n1 + n2))
-        detectable = (z + power_z()) * np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    detectable = detectable_difference(x1 + x2, n1 + n2, n1, n2, z)
     return {
         "effect": effect,
         "lower": lower,

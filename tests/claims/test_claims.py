@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_confint
 
 from fairaudit.claims import (
@@ -26,7 +27,13 @@ from fairaudit.claims import (
 )
 from fairaudit.claims._changes import bootstrap_change, gap_change_interval, gap_change_p_value
 from fairaudit.claims._gaps import gap_p_values
-from fairaudit.claims._levels import critical_z, inversion_p_value, p_of_z
+from fairaudit.claims._levels import (
+    critical_z,
+    detectable_difference,
+    inversion_p_value,
+    p_of_z,
+    rows_to_settle,
+)
 from fairaudit.claims._thresholds import worst_rate_interval
 from fairaudit.functional import fairness_arrays, newcombe_bounds, wilson_interval
 from fairaudit.functional._fairness import gap_intervals
@@ -77,6 +84,26 @@ def test_critical_values_and_their_inverse() -> None:
     assert float(critical_z(0.05, m=10)) == pytest.approx(2.8070337683438)
     for alpha in (0.2, 0.05, 1e-4, 1e-12):
         assert float(p_of_z(critical_z(alpha, m=3), m=3)) == pytest.approx(alpha, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("hits", "total", "n_first", "n_second", "alpha"),
+    [(90, 200, 100, 100, 0.05), (4_500, 5_000, 4_000, 1_000, 0.01), (0, 60, 30, 30, 0.05)],
+)
+def test_detectable_difference_has_80_percent_power(hits, total, n_first, n_second, alpha) -> None:
+    z = float(critical_z(alpha))
+    size = float(detectable_difference(hits, total, n_first, n_second, z))
+    pooled = min(max(hits / total, 0.5 / total), 1 - 0.5 / total)
+    # statsmodels: the power of the z-test of a standardised difference in the direction
+    # of the difference, at the tail alpha / 2 of a two-sided level alpha
+    effect = size / np.sqrt(pooled * (1 - pooled))
+    power = NormalIndPower().power(
+        effect, nobs1=n_first, alpha=alpha / 2, ratio=n_second / n_first, alternative="larger"
+    )
+    assert power == pytest.approx(0.8, abs=1e-9)
+    if n_first == n_second:  # rows_to_settle is its inverse in the rows per group
+        variance = 2 * pooled * (1 - pooled)
+        assert rows_to_settle(variance, size, alpha) == pytest.approx(n_first, abs=1)
 
 
 @pytest.mark.parametrize("z_star", [0.3, 1.96, 4.0, 7.99, 8.01, 15.0])
