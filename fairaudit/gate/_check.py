@@ -417,11 +417,40 @@ class _Grouping:
         keep = self.judged
         return worst_rate_interval(hits[keep], self.n[keep], alpha, highest=highest)
 
-    def left_out(self) -> str:
-        small = ~self.judged
-        return "; ".join(
-            f"{g} ({k} rows)" for g, k in zip(self.names[small], self.n[small], strict=True)
-        )
+    def taking_part(self, metric: str) -> tuple[np.ndarray, str]:
+        """``(out, rows)``: the groups a check leaves out, and what each one's rows are.
+
+        A slice metric, an accuracy gap or a selection-rate gap rests on a group's
+        rows; a TPR (FPR) gap on its rows of (not of) the class behind the gap's
+        value, so a large group with few rows of that class is left out of it too.
+        ``rows`` names, for each group left out, the rows it has of what was needed
+        (the fewest, for both halves of an equalized odds).
+        """
+        rate = GAP_METRICS[metric].rate if metric in GAP_METRICS else "accuracy"
+        value = float(self.fairness[metric]["summary"]["value"]) if rate != "accuracy" else 0.0
+        if rate in ("accuracy", "selection_rate") or (np.isnan(value) and not self.binary):
+            # (a multiclass gap that is not judged has no class behind it: its note says why)
+            out = ~self.judged
+            return out, np.array([f"{k} rows" for k in self.n], dtype=object)
+        k = int(self.fairness[metric]["class_index"])
+        cls = self.classes[k]
+        true_k = self.cm[:, k, :].sum(axis=1)
+        halves = ["tpr", "fpr"] if rate == "tpr+fpr" else [rate]
+        out = np.zeros(len(self.names), dtype=bool)
+        rows = np.array([f"{m} rows" for m in self.n], dtype=object)
+        for r in ("fpr", "tpr"):  # a TPR's shortfall is named over an FPR's
+            if r not in halves:
+                continue
+            short = np.isnan(self.rates[r][:, k])
+            out |= short
+            count, words = (true_k, "of") if r == "tpr" else (self.n - true_k, "not of")
+            rows[short] = [f"{m} rows {words} class {cls}" for m in count[short]]
+        return out, rows
+
+    def left_out(self, metric: str) -> str:
+        """The groups :meth:`taking_part` leaves out, with their rows, ``"; "``-separated."""
+        out, rows = self.taking_part(metric)
+        return "; ".join(f"{g} ({why})" for g, why in zip(self.names[out], rows[out], strict=True))
 
     def read(self, metric: str, highest: bool) -> tuple[float, str, str]:
         """``(value, worst, why)``: ``why`` says why the value is NaN (else "")."""
@@ -529,7 +558,6 @@ def _check_grouping(
     if baseline is not None and any(bounds[kind][task] for kind in RELATIVE_KINDS):
         base = _Grouping(baseline, task, by_t, min_support, pos_index)
     own = audit.is_own_grouping(task, by_t)
-    left_out = candidate.left_out()
     rows = []
     for kind in BOUND_KINDS:
         highest = kind in ("max", "max_increase")
@@ -571,8 +599,8 @@ def _check_grouping(
                     "status": status,
                     "passed": status == "pass",
                     "worst": worst,
-                    "groups_judged": int(candidate.judged.sum()),
-                    "not_judged": left_out,
+                    "groups_judged": int((~candidate.taking_part(metric)[0]).sum()),
+                    "not_judged": candidate.left_out(metric),
                     "note": note,
                     "_interval": quantity[0],
                     "_settle": quantity[1],

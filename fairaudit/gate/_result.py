@@ -114,9 +114,10 @@ class GateResult:
         check: rows per group at which it would likely be settled), ``passed``
         (``status == "pass"``), ``worst`` (the groups behind the
         value: ``"low vs high"`` for a gap, the worst slice for a per-slice
-        metric), ``groups_judged`` (groups with at least ``min_support`` rows),
-        ``not_judged`` (the other groups with their row counts, separated by
-        ``"; "``), ``note`` (why a check was not judged or does not apply).
+        metric), ``groups_judged`` (groups taking part in the check: with at least
+        ``min_support`` rows, or for a TPR or FPR gap that many rows of, or not of,
+        the class behind the value), ``not_judged`` (the other groups with those
+        rows, separated by ``"; "``), ``note`` (why a check was not judged or does not apply).
     min_support : int
         Rates (slices) resting on fewer rows were left out.
     allow_unjudged : bool
@@ -322,7 +323,8 @@ class GateResult:
             elif row.status == "not applicable":
                 ET.SubElement(case, "skipped", {"message": f"not applicable: {row.note}"})
             out = text + (
-                f"\ngroups left out (under {self.min_support} rows): {row.not_judged}"
+                f"\ngroups left out (a rate needs {self.min_support} rows or more): "
+                f"{row.not_judged}"
                 if row.not_judged
                 else ""
             )
@@ -422,17 +424,28 @@ class GateResult:
             )
             for (task, by), metrics in moot.items():
                 lines.append(f"  {task} by {by}: {', '.join(metrics)}")
-        skipped: dict[str, SimpleNamespace] = {}
+        # per grouping, each distinct list of left-out groups with the checks it holds for
+        # (named unless it holds for every check of the grouping)
+        skipped: dict[str, dict[str, dict[str, None]]] = {}
+        checks_of: dict[str, int] = {}
         for r in self._records:
+            checks_of[r["by"]] = checks_of.get(r["by"], 0) + 1
             if r["not_judged"] != "":
-                skipped.setdefault(r["by"], SimpleNamespace(**r))
+                lists = skipped.setdefault(r["by"], {})
+                lists.setdefault(r["not_judged"], {})[f"{r['task']} {r['metric']}"] = None
         if skipped:
-            lines.append(f"groups under {self.min_support} rows, left out of the checks:")
-        for row in skipped.values():
-            groups = row.not_judged.split("; ")
-            shown = ", ".join(groups[:_SHOWN_GROUPS])
-            more = len(groups) - _SHOWN_GROUPS
-            lines.append(f"  by {row.by}: {shown}" + (f" and {more} more" if more > 0 else ""))
+            lines.append(
+                f"groups left out of the checks (a rate needs {self.min_support} rows or more):"
+            )
+        for by, lists in skipped.items():
+            for not_judged, metrics in lists.items():
+                groups = not_judged.split("; ")
+                shown = ", ".join(groups[:_SHOWN_GROUPS])
+                more = len(groups) - _SHOWN_GROUPS
+                which = f" ({', '.join(metrics)})" if len(metrics) < checks_of[by] else ""
+                lines.append(
+                    f"  by {by}{which}: {shown}" + (f" and {more} more" if more > 0 else "")
+                )
         if self.decide == "interval":
             lines.append(
                 f"decided on intervals: {self.confidence:.0%} for all checks together "

@@ -224,7 +224,46 @@ def test_worst_slice_metrics_and_small_groups(rows, audit):
         for group, size in small.items():
             assert f"{group} ({size} rows)" in row["not_judged"]
         assert row["groups_judged"] == len(accs)
-    assert "groups under 100 rows, left out of the checks" in result.format()
+    assert "groups left out of the checks (a rate needs 100 rows or more)" in result.format()
+
+
+def test_a_gap_leaves_out_the_groups_with_few_rows_of_its_class(rows, audit):
+    """A TPR (FPR) gap rests on each group's rows of (not of) its class, not all its rows."""
+    result = check_audit(
+        audit,
+        max={
+            "equal_opportunity_difference": 0.9,
+            "equalized_odds_difference": 0.9,
+            "accuracy_difference": 0.9,
+        },
+        tasks=["gender"],
+        by=["race"],
+        min_support=150,
+    )
+    female = {r: int((g["gender"] == "Female").sum()) for r, g in rows.groupby("race")}
+    male = {r: len(g) - female[r] for r, g in rows.groupby("race")}
+    sizes = rows["race"].value_counts()
+    tpr_out = {r for r in female if female[r] < 150}
+    assert any(sizes[r] >= 150 for r in tpr_out)  # a large group with few women
+    opportunity = _check(result, "gender", "race", "equal_opportunity_difference")
+    assert opportunity["not_judged"] == "; ".join(
+        f"{r} ({female[r]} rows of class Female)" for r in V["race"].classes if r in tpr_out
+    )
+    assert opportunity["groups_judged"] == len(female) - len(tpr_out)
+    odds = _check(result, "gender", "race", "equalized_odds_difference")
+    for r in female:  # the TPR's shortfall is named first, then the FPR's
+        if female[r] < 150:
+            assert f"{r} ({female[r]} rows of class Female)" in odds["not_judged"]
+        elif male[r] < 150:
+            assert f"{r} ({male[r]} rows not of class Female)" in odds["not_judged"]
+        else:
+            assert f"{r} (" not in odds["not_judged"]
+    accuracy = _check(result, "gender", "race", "accuracy_difference")
+    assert accuracy["not_judged"] == "; ".join(
+        f"{r} ({sizes[r]} rows)" for r in V["race"].classes if sizes[r] < 150
+    )
+    text = result.format()
+    assert "by race (gender equal_opportunity_difference, gender equalized_odds_difference)" in text
 
 
 def test_pass_fail_and_task_overrides(audit):
