@@ -130,6 +130,28 @@ assert rc in (0, 1, 3, 4), rc  # the gate's verdicts; 2 would be bad input
     assert all(c["method"] == "exact per slice, Bonferroni over slices" for c in exact)
 
 
+def test_check_of_a_published_audit_loads_neither_scipy_nor_pandas(tmp_path):
+    """A published (redacted) audit is judged on its saved rows, as a full one on its counts."""
+    from fairaudit.model_audit import AuditResult
+    from fairaudit.publish import redact_audit
+
+    published = tmp_path / "published.json"
+    redact_audit(AuditResult.load(DEMO_AUDIT), min_count=10).save(published)
+    report = tmp_path / "gate.json"
+    code = f"""
+import fairaudit, fairaudit.cli
+rc = fairaudit.cli.main([
+    "check", {str(published)!r}, "--max", "accuracy_difference=0.9",
+    "--min", "accuracy=0.1", "--json", {str(report)!r},
+])
+assert rc in (0, 1, 3, 4), rc
+"""
+    assert _modules_after(code) & set(NOT_FOR_A_CHECK) == set()
+    checks = json.loads(report.read_text())["checks"]
+    judged = [c for c in checks if c["status"] in ("pass", "fail", "inconclusive")]
+    assert judged and all(c["lower"] <= c["value"] <= c["upper"] for c in judged)
+
+
 def test_audit_of_a_predictions_table_loads_nothing_heavy(loaded_by_pandas, tmp_path):
     """``fairaudit audit``: the counts, intervals and chi-square tests need no SciPy."""
     rng = np.random.default_rng(0)

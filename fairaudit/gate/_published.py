@@ -76,8 +76,8 @@ def check_published(
         raise ConfigurationError(f"decide must be one of {list(DECISIONS)}, got {decide!r}")
     if not 0 < confidence < 1:
         raise ConfigurationError(f"confidence must lie in (0, 1), got {confidence!r}")
-    metrics = published.metrics
-    tasks = list(dict.fromkeys(metrics["task"]))
+    # the saved form's rows, not its tables: a check needs no pandas
+    tasks = list(dict.fromkeys(row["task"] for row in published._rows["metrics"]))
     min_support = published.min_count if min_support is None else int(min_support)
     rows: list[dict[str, Any]] = []
     for kind, given in bounds.items():
@@ -105,7 +105,7 @@ def _groupings(published: PublishedAudit, task: str, by: str | Sequence[str] | N
         return [
             " x ".join(p.strip() for p in item.replace("*", " x ").split(" x ")) for item in items
         ]
-    labels = dict.fromkeys(published.counts["grouping"])
+    labels = dict.fromkeys(row["grouping"] for row in published._rows["counts"])
     return [g for g in labels if g != "overall" and " x " not in g and g != task]
 
 
@@ -118,8 +118,8 @@ def _check(
     threshold: float,
     min_support: int,
 ) -> dict[str, Any]:
-    rows = published.metrics[
-        (published.metrics["task"] == task) & (published.metrics["grouping"] == grouping)
+    cells = [
+        r for r in published._rows["metrics"] if r["task"] == task and r["grouping"] == grouping
     ]
     row: dict[str, Any] = {
         "task": task,
@@ -142,14 +142,15 @@ def _check(
             f"determines {list(PUBLISHED_GATE_METRICS)}"
         )
         return row
-    if rows.empty:
-        suppressed = published.suppressed[published.suppressed["grouping"] == grouping]
-        reason = suppressed["reason"].iloc[0] if len(suppressed) else "not in the file"
+    if not cells:
+        reasons = [r["reason"] for r in published._rows["suppressed"] if r["grouping"] == grouping]
+        reason = reasons[0] if reasons else "not in the file"
         row["note"] = f"grouping {grouping!r} not published with accuracies ({reason})"
         return row
-    n = rows["n"].to_numpy(dtype=np.int64)
-    hits = np.round(rows["accuracy"].to_numpy(dtype=np.float64) * n).astype(np.int64)
-    names = rows["cell"].to_numpy(dtype=object)
+    n = np.array([r["n"] for r in cells], dtype=np.int64)
+    accuracy = np.array([r["accuracy"] for r in cells], dtype=np.float64)
+    hits = np.round(accuracy * n).astype(np.int64)
+    names = np.array([r["cell"] for r in cells], dtype=object)
     judged = n >= min_support
     row["groups_judged"] = int(judged.sum())
     row["not_judged"] = "; ".join(f"{g} ({k} rows)" for g, k in zip(names[~judged], n[~judged]))

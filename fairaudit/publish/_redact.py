@@ -25,13 +25,15 @@ published: they count people by their true class inside a cell.
 from __future__ import annotations
 
 import datetime as _dt
-import json
+import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from fairaudit._io import atomic_write_text, read_json_file
 from fairaudit._saved import SavedResult
@@ -86,31 +88,58 @@ class PublishedAudit(SavedResult):
         self,
         *,
         min_count: int,
-        counts: pd.DataFrame,
-        metrics: pd.DataFrame,
-        gaps: pd.DataFrame,
-        suppressed: pd.DataFrame,
+        counts: pd.DataFrame | Sequence[Mapping[str, Any]],
+        metrics: pd.DataFrame | Sequence[Mapping[str, Any]],
+        gaps: pd.DataFrame | Sequence[Mapping[str, Any]],
+        suppressed: pd.DataFrame | Sequence[Mapping[str, Any]],
         metadata: Mapping[str, Any],
     ) -> None:
         self.min_count = int(min_count)
-        self.counts = counts.reset_index(drop=True)
-        self.metrics = metrics.reset_index(drop=True)
-        self.gaps = gaps.reset_index(drop=True)
-        self.suppressed = suppressed.reset_index(drop=True)
+        given = {"counts": counts, "metrics": metrics, "gaps": gaps, "suppressed": suppressed}
+        # held as the saved form's rows: a check judges them without pandas (issue 30);
+        # the tables are built from them when first asked for
+        self._rows = {name: _saved_rows(given[name], columns) for name, columns in _COLUMNS.items()}
+        self._frames: dict[str, pd.DataFrame] = {}
         self.metadata = dict(metadata)
-        small = self.counts["n"].between(1, self.min_count - 1)
-        if small.any():
+        small = [r for r in self._rows["counts"] if r["n"] is not None and 1 <= r["n"] < min_count]
+        if small:
             raise DataValidationError(
-                f"a published audit holds counts under min_count={self.min_count}: "
-                f"{self.counts[small].head(3).to_dict('records')}"
+                f"a published audit holds counts under min_count={self.min_count}: {small[:3]}"
             )
 
+    def _table(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            import pandas as pd
+
+            self._frames[name] = pd.DataFrame(self._rows[name], columns=_COLUMNS[name])
+        return self._frames[name]
+
+    @property
+    def counts(self) -> pd.DataFrame:
+        """Published cell counts (see the class's attributes)."""
+        return self._table("counts")
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Accuracy per published cell with its exact interval."""
+        return self._table("metrics")
+
+    @property
+    def gaps(self) -> pd.DataFrame:
+        """Accuracy gap per published grouping with its simultaneous interval."""
+        return self._table("gaps")
+
+    @property
+    def suppressed(self) -> pd.DataFrame:
+        """Each grouping not published, and why."""
+        return self._table("suppressed")
+
     def _repr_items(self) -> list[tuple[str, object]]:
-        groupings = self.counts["grouping"].nunique()
+        groupings = len({row["grouping"] for row in self._rows["counts"]})
         return [
             ("min_count", self.min_count),
             ("", f"{groupings} grouping(s) published"),
-            ("", f"{len(self.suppressed)} suppressed"),
+            ("", f"{len(self._rows['suppressed'])} suppressed"),
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,27 +151,14 @@ class PublishedAudit(SavedResult):
             "saved": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "min_count": self.min_count,
             "metadata": self.metadata,
-            **{
-                name: json.loads(frame.to_json(orient="records"))
-                for name, frame in (
-                    ("counts", self.counts),
-                    ("metrics", self.metrics),
-                    ("gaps", self.gaps),
-                    ("suppressed", self.suppressed),
-                )
-            },
+            **{name: [dict(row) for row in rows] for name, rows in self._rows.items()},
         }
 
     @classmethod
     def _from_fields(cls, obj: Mapping[str, Any], *, source: str) -> PublishedAudit:
-        import pandas as pd  # a published audit's tables (a full audit needs none)
-
         return cls(
             min_count=int(obj["min_count"]),
-            counts=pd.DataFrame(obj["counts"], columns=["grouping", "cell", "n"]),
-            metrics=pd.DataFrame(obj["metrics"], columns=_METRIC_COLUMNS),
-            gaps=pd.DataFrame(obj["gaps"], columns=_GAP_COLUMNS),
-            suppressed=pd.DataFrame(obj["suppressed"], columns=["grouping", "reason"]),
+            **{name: obj[name] for name in _COLUMNS},
             metadata=obj.get("metadata", {}),
         )
 
@@ -195,6 +211,32 @@ class PublishedAudit(SavedResult):
 
 _METRIC_COLUMNS = ["task", "grouping", "cell", "n", "accuracy", "ci_low", "ci_high"]
 _GAP_COLUMNS = ["task", "grouping", "accuracy_difference", "ci_low", "ci_high", "n_groups"]
+#: Each published table's columns, in the order of the saved form's rows.
+_COLUMNS = {
+    "counts": ["grouping", "cell", "n"],
+    "metrics": _METRIC_COLUMNS,
+    "gaps": _GAP_COLUMNS,
+    "suppressed": ["grouping", "reason"],
+}
+
+
+def _saved_rows(
+    table: pd.DataFrame | Sequence[Mapping[str, Any]], columns: list[str]
+) -> list[dict[str, Any]]:
+    """A table's rows as the saved form holds them: JSON values, ``columns`` only."""
+    if hasattr(table, "to_dict"):  # a DataFrame
+        table = table.to_dict(orient="records")
+    return [{column: _json_value(row.get(column)) for column in columns} for row in table]
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` as JSON holds it: Python numbers at full precision, NaN as ``None``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
 
 _TEMPLATE = """{% extends "base.html.j2" %}
 {% block title %}{{ title }}{% endblock %}

@@ -7,6 +7,7 @@ import json
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -254,6 +255,24 @@ def test_metrics_are_those_of_the_full_audit(demo_audit):
         & (gaps["accuracy_difference"] <= gaps["ci_high"])
     ).all()
     assert set(published.suppressed["grouping"]) == {"age x race", "gender x age x race"}
+
+
+def test_a_saved_published_audit_keeps_every_digit(demo_audit, tmp_path):
+    """The file holds the numbers the audit computed, bit for bit, and loads to equal tables."""
+    published = redact_audit(demo_audit, min_count=10)
+    loaded = PublishedAudit.load(published.save(tmp_path / "published.json"))
+    for name in ("counts", "metrics", "gaps", "suppressed"):
+        pd.testing.assert_frame_equal(getattr(loaded, name), getattr(published, name))
+    rows = loaded.metrics[
+        (loaded.metrics["task"] == "race") & (loaded.metrics["grouping"] == "race")
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = demo_audit.metrics("race", by="race")
+    full = dict(zip(table["race"], table["accuracy"], strict=True))
+    assert len(rows) > 0
+    for cell, accuracy in zip(rows["cell"], rows["accuracy"], strict=True):
+        assert accuracy == full[cell]  # exactly: no decimal rounding on the way
 
 
 def test_html_and_errors(demo_audit, tmp_path):
