@@ -2,10 +2,12 @@
 
 This chains the library's own stages - :class:`~fairaudit.inference.Predictor` for
 the predictions table, :func:`~fairaudit.model_audit.audit_table` for the audit - and
-summarises each task by one headline figure with a 95% bootstrap interval:
-accuracy for a classification task, mean absolute error in years for an age
-regression. Model cards are written from it, and the shipped models' CI test
-recomputes it.
+summarises each task by one headline figure with a 95% interval: accuracy for a
+classification task, with the inference layer's interval of a rate (exact,
+Clopper-Pearson: the interval the report, the slices and the gate give the same
+accuracy), and the mean absolute error in years for an age regression, with a
+percentile bootstrap of its rows. Model cards are written from it, and the shipped
+models' CI test recomputes it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ except ModuleNotFoundError as exc:
         raise
     raise MissingDependencyError.for_extra("models", "torch") from None
 
+from fairaudit.claims._rates import RATE_METHOD
 from fairaudit.inference import Predictor
 from fairaudit.model_audit import AuditResult, audit_table
 from fairaudit.model_audit._views import group_rate_table
@@ -39,11 +42,16 @@ from fairaudit.vocab import (
 )
 
 __all__ = [
+    "MAE_METHOD",
     "ModelEvaluation",
     "cross_dataset_table",
     "evaluate_checkpoint",
     "evaluate_predictions",
 ]
+
+
+#: How the interval of a mean absolute error is computed (the audit keeps no per-row errors).
+MAE_METHOD = "percentile bootstrap of the rows"
 
 
 def group_accuracy(
@@ -52,7 +60,7 @@ def group_accuracy(
     tasks: Sequence[str] | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Accuracy of each task in each group of each attribute, with Wilson intervals.
+    """Accuracy of each task in each group of each attribute, with its exact interval.
 
     The disparities a model card shows: e.g. gender accuracy of women and of men,
     of each race, of each age group.
@@ -68,15 +76,14 @@ def group_accuracy(
     -------
     pandas.DataFrame
         ``task``, ``attribute``, ``group``, ``n``, ``correct``, ``accuracy``
-        (NaN for an empty group), ``lower``, ``upper``.
+        (NaN for an empty group), ``lower``, ``upper`` (the inference layer's
+        interval of a rate, :data:`~fairaudit.claims._rates.RATE_METHOD`).
     """
     columns = ["task", "attribute", "group", "n", "correct", "accuracy", "lower", "upper"]
     frames = []
     for task in tasks if tasks is not None else list(audit.tasks):
         for attribute in audit.attributes:
-            view = group_rate_table(
-                audit, task, by=attribute, method="wilson", confidence=confidence
-            )
+            view = group_rate_table(audit, task, by=attribute, confidence=confidence)
             view = view.rename(columns={"hits": "correct", "rate": "accuracy"})
             frames.append(view.assign(task=task, attribute=attribute)[columns])
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
@@ -94,12 +101,13 @@ class ModelEvaluation:
         The full audit of those predictions (every slice, fairness, calibration).
     summary : pandas.DataFrame
         One row per task: ``task``, ``metric`` (``accuracy`` or ``mae_years``),
-        ``estimate``, ``lower``, ``upper`` (percentile bootstrap interval),
-        ``n`` (rows evaluated).
+        ``estimate``, ``lower``, ``upper``, ``interval`` (how the bounds were
+        computed: :data:`~fairaudit.claims._rates.RATE_METHOD` for an accuracy, a percentile
+        bootstrap of the rows for a mean absolute error), ``n`` (rows evaluated).
     confidence : float
         Coverage of the intervals.
     n_resamples : int
-        Bootstrap replicates behind the intervals.
+        Bootstrap replicates behind the intervals of mean absolute errors.
     """
 
     predictions: pd.DataFrame
@@ -127,12 +135,14 @@ class ModelEvaluation:
             "confidence": self.confidence,
             "n_resamples": self.n_resamples,
             "groups": self.group_accuracy().to_dict(orient="records"),
+            "group_interval": RATE_METHOD,
             "metrics": {
                 row.task: {
                     "metric": row.metric,
                     "estimate": float(row.estimate),
                     "lower": float(row.lower),
                     "upper": float(row.upper),
+                    "interval": row.interval,
                     "n": int(row.n),
                 }
                 for row in self.summary.itertuples(index=False)
@@ -246,11 +256,12 @@ def evaluate_checkpoint(
         the label columns; ``age_years`` for an age regression). Rows without an
         image must be removed first (``table[table["has_image"]]``).
     n_resamples : int, default=1000
-        Bootstrap replicates for the intervals.
+        Bootstrap replicates for the interval of a mean absolute error (an
+        accuracy's interval is exact).
     confidence : float, default=0.95
         Interval coverage.
     random_state : int, default=0
-        Seed of the bootstrap.
+        Seed of that bootstrap.
     batch_size, threads, backend, progress
         Passed to :class:`~fairaudit.inference.Predictor`.
     model : str, optional
@@ -368,13 +379,6 @@ def evaluate_predictions(
         }
         if notes:
             audit.metadata["cross_dataset"] = notes
-        boot = audit.bootstrap(
-            n_resamples=n_resamples,
-            confidence=confidence,
-            random_state=random_state,
-            by=[()],
-            progress=False,
-        )
     rng = np.random.default_rng(random_state)
     rows = []
     for name in tasks:
@@ -385,13 +389,25 @@ def evaluate_predictions(
             lower, upper = _mae_interval(
                 errors, n_resamples=n_resamples, confidence=confidence, rng=rng
             )
-            rows.append((name, "mae_years", float(errors.mean()), lower, upper, errors.size))
+            rows.append(
+                (name, "mae_years", float(errors.mean()), lower, upper, MAE_METHOD, errors.size)
+            )
             continue
-        acc = boot[(boot["task"] == name) & (boot["metric"] == "accuracy")].iloc[0]
+        overall = group_rate_table(audit, name, confidence=confidence).iloc[0]
         rows.append(
-            (name, "accuracy", acc["estimate"], acc["lower"], acc["upper"], len(predictions))
+            (
+                name,
+                "accuracy",
+                float(overall["rate"]),
+                float(overall["lower"]),
+                float(overall["upper"]),
+                RATE_METHOD,
+                int(overall["n"]),
+            )
         )
-    summary = pd.DataFrame(rows, columns=["task", "metric", "estimate", "lower", "upper", "n"])
+    summary = pd.DataFrame(
+        rows, columns=["task", "metric", "estimate", "lower", "upper", "interval", "n"]
+    )
     return ModelEvaluation(predictions, audit, summary, confidence, n_resamples)
 
 
@@ -427,8 +443,8 @@ def cross_dataset_table(
     pandas.DataFrame
         One row per model, dataset and task: ``model``, ``data``, ``task``,
         ``metric`` (``accuracy``, or ``mae_years`` for an age regression on
-        labels in years), ``estimate``, ``lower``, ``upper`` (percentile
-        bootstrap), ``n`` and ``mapping`` (what was mapped, ``""`` if nothing).
+        labels in years), ``estimate``, ``lower``, ``upper``, ``interval``
+        (how the bounds were computed), ``n`` and ``mapping`` (what was mapped, ``""`` if nothing).
     """
     rows = []
     for model_name, checkpoint in models.items():

@@ -154,14 +154,14 @@ def format_model_card(card: dict[str, Any]) -> str:
         )
         + f"{card['training']['wall_time_s'] / 3600:.2f} h on {card['machine']}",
         "",
-        f"| task | metric | estimate | {level}% bootstrap interval | n |"
+        f"| task | metric | estimate | {level}% interval | method | n |"
         + (" published reference |" if reference.get("figures") else ""),
-        "|---|---|---|---|---|" + ("---|" if reference.get("figures") else ""),
+        "|---|---|---|---|---|---|" + ("---|" if reference.get("figures") else ""),
     ]
     for task, m in ev["metrics"].items():
         row = (
             f"| {task} | {m['metric']} | {m['estimate']:.4f} | "
-            f"[{m['lower']:.4f}, {m['upper']:.4f}] | {m['n']:,} |"
+            f"[{m['lower']:.4f}, {m['upper']:.4f}] | {m.get('interval', '')} | {m['n']:,} |"
         )
         if reference.get("figures"):
             ref = reference["figures"].get(task)
@@ -183,9 +183,10 @@ def _group_lines(ev: dict[str, Any], level: int) -> list[str]:
     if groups.empty:
         return []
     tasks = list(dict.fromkeys(groups["task"]))
+    method = ev.get("group_interval")  # cards written before it was saved have none
     lines = [
         "",
-        f"## Accuracy per group ({level}% Wilson intervals)",
+        f"## Accuracy per group ({level}% {method + ' ' if method else ''}intervals)",
         "",
         "| attribute | group | n | " + " | ".join(tasks) + " |",
         "|---|---|---|" + "---|" * len(tasks),

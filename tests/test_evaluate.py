@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 
 from tests.conftest import NEEDS_TORCH
 
@@ -44,7 +45,11 @@ def test_accuracy_and_interval_match_a_naive_computation(tmp_path):
         row = ev.summary.set_index("task").loc[task]
         assert row["metric"] == "accuracy" and row["n"] == len(val)
         assert row["estimate"] == pytest.approx(naive)
-        assert row["lower"] <= naive <= row["upper"]
+        # the inference layer's interval of a rate: exact, as statsmodels computes it
+        hits = int(round(naive * len(val)))
+        exact = proportion_confint(hits, len(val), alpha=0.05, method="beta")
+        assert (row["lower"], row["upper"]) == pytest.approx(exact, rel=1e-10)
+        assert row["interval"] == "exact (Clopper-Pearson)"
         assert ev.headline(task) == pytest.approx(naive)
     # same seed, same intervals
     again = evaluate_checkpoint(ckpt, val, n_resamples=300, progress=False)
@@ -63,6 +68,7 @@ def test_age_regression_is_summarised_by_mae_in_years(tmp_path):
     row = ev.summary.set_index("task").loc["age"]
     assert row["metric"] == "mae_years" and row["estimate"] == pytest.approx(mae, rel=1e-6)
     assert row["lower"] <= mae <= row["upper"]
+    assert row["interval"] == "percentile bootstrap of the rows"
     assert set(ev.summary["task"]) == {"gender", "age", "race"}
 
 
@@ -146,9 +152,8 @@ def test_the_audit_records_the_model_and_the_data(tmp_path):
     assert list(ev.audit.attributes) == ["gender", "age", "race"]
 
 
-def test_group_accuracy_matches_a_naive_loop_and_statsmodels_wilson():
+def test_group_accuracy_matches_a_naive_loop_and_statsmodels_clopper_pearson():
     import pandas as pd
-    from statsmodels.stats.proportion import proportion_confint
 
     from fairaudit.evaluate import group_accuracy
     from fairaudit.model_audit import audit_table
@@ -180,8 +185,9 @@ def test_group_accuracy_matches_a_naive_loop_and_statsmodels_wilson():
             got = table.loc[(attribute, group)]
             assert (got["n"], got["correct"]) == (len(rows), correct)
             assert got["accuracy"] == pytest.approx(correct / len(rows))
-            low, high = proportion_confint(correct, len(rows), alpha=0.1, method="wilson")
-            assert (got["lower"], got["upper"]) == pytest.approx((low, high))
+            # the inference layer's interval of a rate, as everywhere else: exact
+            low, high = proportion_confint(correct, len(rows), alpha=0.1, method="beta")
+            assert (got["lower"], got["upper"]) == pytest.approx((low, high), rel=1e-10)
     # groups of the vocabulary absent from the data are listed with n = 0
     empty = table.loc[("age", FAIRFACE_AGE.classes[-1])]
     assert empty["n"] == 0 and np.isnan(empty["accuracy"])

@@ -180,14 +180,14 @@ def card_accuracy(card: dict[str, Any]) -> str:
     ...         "confidence": 0.95,
     ...         "metrics": {
     ...             "gender": {
-    ...                 "metric": "accuracy", "estimate": 0.894, "lower": 0.8858,
-    ...                 "upper": 0.9034, "n": 5000,
+    ...                 "metric": "accuracy", "estimate": 0.894, "lower": 0.8851,
+    ...                 "upper": 0.9024, "n": 5000,
     ...             }
     ...         },
     ...     },
     ... }
     >>> card_accuracy(card)
-    'on FairFace val (5,000 labelled faces): gender 89.4% (95% interval 88.6-90.3%)'
+    'on FairFace val (5,000 labelled faces): gender 89.4% (95% interval 88.5-90.2%)'
     """
     from fairaudit.app._photo import task_title
 

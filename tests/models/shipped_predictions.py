@@ -12,7 +12,11 @@ Regenerate a table (after retraining a model; then update its pin)::
 
     PYTHONPATH=. python -m tests.models.shipped_predictions NAME [NAME ...]
 
-(``demo-detector`` for the demo detector's table.)
+(``demo-detector`` for the demo detector's table.) Rewrite the shipped cards'
+evaluation (JSON and Markdown) from the committed tables, after a change to how it is
+computed::
+
+    PYTHONPATH=. python -m tests.models.shipped_predictions --cards
 """
 
 from __future__ import annotations
@@ -170,6 +174,42 @@ def write_demo_detections(detections: pd.DataFrame) -> Path:
     return write_table(detections[list(DETECTION_COLUMNS)], DEMO_DETECTIONS)
 
 
+def card_evaluation(name: str, shared_data: Path) -> dict:
+    """A shipped card's ``evaluation``, computed from the committed predictions of ``name``.
+
+    :func:`fairaudit.evaluate.evaluate_predictions` with its defaults (1,000 replicates
+    for a mean absolute error, seed 0), as the card was written.
+    """
+    from fairaudit.evaluate import evaluate_predictions
+    from fairaudit.inference import Predictor
+    from fairaudit.models import shipped_model_path
+
+    tasks = Predictor.from_checkpoint(shipped_model_path(name)).tasks
+    predictions = load_predictions(name, tasks)
+    return evaluate_predictions(
+        predictions, evaluation_table(name, shared_data), tasks=tasks
+    ).to_dict()
+
+
+def rewrite_card_evaluations(shared_data: Path) -> None:
+    """Write each committed model's card evaluation (JSON and Markdown) anew."""
+    import json
+
+    from fairaudit._io import atomic_write_text
+    from fairaudit.model_card import format_model_card
+    from fairaudit.models import shipped_model_card, shipped_model_path
+
+    for name, pin in SHA256.items():
+        if not pin:
+            continue
+        card = dict(shipped_model_card(name))
+        card["evaluation"] = card_evaluation(name, shared_data)
+        path = shipped_model_path(name)
+        atomic_write_text(path.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
+        atomic_write_text(path.with_suffix(".md"), format_model_card(card))
+        print(f"{name}: card evaluation rewritten", flush=True)
+
+
 def main(names: list[str]) -> None:
     """Predict each model's whole evaluation table (one thread) and write it.
 
@@ -180,6 +220,9 @@ def main(names: list[str]) -> None:
 
     repo = Path(__file__).resolve().parents[2]
     shared_data = Path(os.environ.get("FAIRAUDIT_SHARED_DATA", repo.parent / "shared" / "data"))
+    if names == ["--cards"]:
+        rewrite_card_evaluations(shared_data)
+        return
     for name in names:
         if name == DEMO_DETECTIONS:
             from fairaudit.demo import detect_demo, load_demo_labels

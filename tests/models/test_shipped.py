@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 
 from fairaudit.demo import DEMO_MODELS
 from fairaudit.evaluate import evaluate_predictions
@@ -20,6 +21,7 @@ from tests.models.shipped_predictions import (
     SAMPLE_SIZE,
     SHA256,
     YEARS_TOLERANCE,
+    card_evaluation,
     evaluation_table,
     load_predictions,
     sample_rows,
@@ -72,6 +74,16 @@ def test_unknown_name_lists_the_shipped_models():
         shipped_model_path("no-such-model")
 
 
+def _assert_same_record(saved: dict, computed: dict) -> None:
+    """A card's record equals the computed one: the same keys and text, numbers to 1e-12."""
+    assert saved.keys() == computed.keys()
+    for key, value in saved.items():
+        if isinstance(value, float):
+            assert value == pytest.approx(computed[key], rel=1e-12, nan_ok=True), (key, saved)
+        else:
+            assert value == computed[key], (key, saved)
+
+
 def _assert_reproduces_card(card: dict, ev, table) -> None:
     """Every headline figure of the card, and its accuracy per group, from ``ev``."""
     for task, metric in card["evaluation"]["metrics"].items():
@@ -105,6 +117,26 @@ def test_shipped_model_reproduces_its_card_from_its_committed_predictions(name, 
     assert (predictions["status"] == "ok").all()
     ev = evaluate_predictions(predictions, table, tasks=tasks, n_resamples=10)
     _assert_reproduces_card(card, ev, table)
+    # the whole evaluation block, intervals included, is the one computed from the table
+    recomputed = card_evaluation(name, shared_data)
+    assert recomputed.keys() == card["evaluation"].keys()
+    for task, metric in card["evaluation"]["metrics"].items():
+        _assert_same_record(metric, recomputed["metrics"][task])
+    assert len(card["evaluation"]["groups"]) == len(recomputed["groups"])
+    for row, again in zip(card["evaluation"]["groups"], recomputed["groups"], strict=True):
+        _assert_same_record(row, again)
+    # an accuracy's interval is the inference layer's: exact, as statsmodels computes it
+    level = card["evaluation"]["confidence"]
+    for metric in card["evaluation"]["metrics"].values():
+        if metric["metric"] == "accuracy":
+            hits = round(metric["estimate"] * metric["n"])
+            exact = proportion_confint(hits, metric["n"], alpha=1 - level, method="beta")
+            assert (metric["lower"], metric["upper"]) == pytest.approx(exact, abs=1e-10)
+            assert metric["interval"] == "exact (Clopper-Pearson)"
+    for row in card["evaluation"]["groups"]:
+        if row["n"]:
+            exact = proportion_confint(row["correct"], row["n"], alpha=1 - level, method="beta")
+            assert (row["lower"], row["upper"]) == pytest.approx(exact, abs=1e-10), row
 
 
 @pytest.mark.shared_data

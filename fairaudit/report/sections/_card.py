@@ -81,6 +81,7 @@ def build_model_card(card: dict[str, Any] | None) -> dict[str, Any] | None:
                     "estimate": _number(m.get("estimate")),
                     "CI low": _number(m.get("lower")),
                     "CI high": _number(m.get("upper")),
+                    "interval": str(m.get("interval") or ""),
                     "n": _count(m.get("n")),
                     "published reference": _reference((figures or {}).get(task)),
                 }
@@ -97,7 +98,7 @@ def build_model_card(card: dict[str, Any] | None) -> dict[str, Any] | None:
                 table,
                 caption=(
                     "Evaluation figures of the model card"
-                    + (f" ({_text(level)} bootstrap interval)" if level is not None else "")
+                    + (f" ({_level(level)} intervals)" if level is not None else "")
                 ),
                 table_id="table-model-card-evaluation",
                 column_formats={
@@ -199,6 +200,11 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 def _key_value_table(rows: Sequence[tuple[str, str]], *, caption: str, table_id: str) -> Any:
     frame = pd.DataFrame(rows, columns=["field", "value"], dtype=object)
     return frame_to_html(frame, caption=caption, table_id=table_id)
+
+
+def _level(value: Any) -> str:
+    """A card's confidence as a reader writes it (0.95 -> "95%")."""
+    return f"{100 * value:g}%" if isinstance(value, float) and 0 < value < 1 else _text(value)
 
 
 def _text(value: Any) -> str:
