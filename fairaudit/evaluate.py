@@ -42,7 +42,6 @@ from fairaudit.vocab import (
 )
 
 __all__ = [
-    "MAE_METHOD",
     "ModelEvaluation",
     "cross_dataset_table",
     "evaluate_checkpoint",
