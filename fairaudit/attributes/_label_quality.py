@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairaudit.claims import rate_interval
 from fairaudit.exceptions import DataValidationError, MissingDependencyError
-from fairaudit.functional import wilson_interval
 from fairaudit.schema import FILE_COLUMN, STATUS_COLUMN, STATUS_OK, prob_column
 from fairaudit.vocab import FAIRFACE_VOCABULARIES, Vocabulary
 
@@ -174,7 +174,7 @@ def label_issue_rates(
     on: str = FILE_COLUMN,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """The rate of flagged rows in each group, per task, with Wilson intervals.
+    """The rate of flagged rows in each group, per task, with its exact interval.
 
     Parameters
     ----------
@@ -190,8 +190,9 @@ def label_issue_rates(
     -------
     pandas.DataFrame
         ``task`` (each task, and ``"any"``), ``by``, ``n`` (rows checked),
-        ``issues``, ``rate``, ``lower``, ``upper``. Rows without a group are the
-        group ``"missing"``.
+        ``issues``, ``rate``, ``lower``, ``upper`` (the inference layer's interval of
+        a rate, :func:`fairaudit.claims.rate_interval`: exact). Rows without a group
+        are the group ``"missing"``.
     """
     if by not in groups.columns:
         raise DataValidationError(f"the groups table has no column {by!r}")
@@ -216,7 +217,7 @@ def label_issue_rates(
         flagged = flags.fillna(False).to_numpy(bool)
         n = np.array([int((checked & (labels == g).to_numpy()).sum()) for g in classes])
         k = np.array([int((flagged & (labels == g).to_numpy()).sum()) for g in classes])
-        lower, upper = wilson_interval(k, n, confidence=confidence)
+        lower, upper = rate_interval(k, n, confidence=confidence)
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = np.where(n > 0, k / np.maximum(n, 1), np.nan)
         for j, group in enumerate(classes):

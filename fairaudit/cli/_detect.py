@@ -23,7 +23,7 @@ a FairFace-format labels CSV, a UTKFace folder, or a folder of images with
 
 Every readable image counts once in its gender x age x race cell; it is 'detected'
 when the detector finds at least one face. Printed per attribute: images,
-detected, rate and its 95% Wilson interval, and the gap between the groups with
+detected, rate and its 95% exact interval, and the gap between the groups with
 the lowest and highest rate (groups of at least --min-support images) with a
 chi-square test of homogeneity. Unreadable images and labelled rows without an
 image are counted, never dropped silently.
@@ -270,7 +270,7 @@ def _print_rates(result: AuditResult, *, min_support: int) -> None:
     columns = ["n", "detected", "rate", "ci_low", "ci_high", "status"]
     with warnings.catch_warnings(), pd.option_context("display.width", 160):
         warnings.simplefilter("ignore")  # small groups are marked in the 'status' column
-        print("\ndetection rate (95% Wilson interval), overall:")
+        print("\ndetection rate (95% exact interval), overall:")
         print(
             result.detection_rates(min_support=min_support)[columns].round(4).to_string(index=False)
         )

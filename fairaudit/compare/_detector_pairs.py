@@ -3,7 +3,7 @@
 Every readable image is searched by every detector; per attribute cell, the
 counts of each of the ``2**D`` detected/missed patterns of the ``D`` detectors
 (``joint[cell, pattern]``, the bit of detector ``k`` being ``D - 1 - k`` of
-``pattern``) hold everything: each detector's detection rate (Wilson interval)
+``pattern``) hold everything: each detector's detection rate (exact interval)
 and, for any two detectors, the paired 2x2 table per group, its exact McNemar
 test and Newcombe's paired interval of the rate difference. The counts add up
 over images, so shards and chunks sum.
@@ -22,9 +22,9 @@ import pandas as pd
 
 from fairaudit._saved import SavedResult
 from fairaudit._version import __version__
+from fairaudit.claims import rate_interval
 from fairaudit.compare._paired import cell_names
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import wilson_interval
 from fairaudit.functional._counts import cell_index
 from fairaudit.functional._intervals import mcnemar_exact, paired_difference_interval
 from fairaudit.functional._significance import holm
@@ -172,7 +172,7 @@ class DetectorPairs(SavedResult):
     def rates(
         self, *, by: str | Sequence[str] | None = None, confidence: float = 0.95
     ) -> pd.DataFrame:
-        """Each detector's detection rate per group, with Wilson intervals.
+        """Each detector's detection rate per group, with its exact interval.
 
         Returns
         -------
@@ -186,7 +186,7 @@ class DetectorPairs(SavedResult):
         for k, name in enumerate(self.detectors):
             n = grouped.sum(axis=1)
             hit = grouped[:, self._detected_mask(k)].sum(axis=1)
-            low, high = wilson_interval(hit, n, confidence=confidence)
+            low, high = rate_interval(hit, n, confidence=confidence)
             frame = group_frame(self.attributes, by_t)
             frame.insert(0, "detector", name)
             with np.errstate(invalid="ignore", divide="ignore"):

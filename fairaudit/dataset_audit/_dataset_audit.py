@@ -210,7 +210,7 @@ def audit_dataset(
         Near-duplicate pairs (``file_a``, ``file_b``, ``conflict``): rows in a pair
         whose labels disagree are suspect. Needs ``data`` as with ``label_issues``.
     confidence : float, default=0.95
-        Coverage of the suspect-label rates' Wilson intervals.
+        Coverage of the suspect-label rates' exact intervals.
 
     Returns
     -------

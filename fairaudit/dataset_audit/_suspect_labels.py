@@ -2,7 +2,7 @@
 
 Two independent signs that a row's label may be wrong, each as a rate per group of
 every audited attribute (and of the skin-tone columns when the labels hold them),
-with Wilson intervals:
+with the inference layer's interval of a rate (exact):
 
 - ``label_issue``: the rows :func:`fairaudit.attributes.find_label_issues` flags
   (cleanlab's confident learning on a model's out-of-sample probabilities), over
@@ -135,7 +135,7 @@ def suspect_label_rates(
     confidence: float = 0.95,
     vocabularies: Mapping[str, Vocabulary] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The rate of suspect labels in every group of every attribute, with Wilson intervals.
+    """The rate of suspect labels in every group of every attribute, with exact intervals.
 
     Parameters
     ----------
@@ -155,7 +155,7 @@ def suspect_label_rates(
         in another split, count for the file inside).
     on : str, default="file"
     confidence : float, default=0.95
-        Coverage of each (unadjusted) Wilson interval.
+        Coverage of each (unadjusted) interval.
     vocabularies : mapping of str to Vocabulary, optional
         The classes, in order, of attributes whose column is not categorical (the
         dataset audit's); others: categories, else the values found, sorted.

@@ -81,7 +81,7 @@ def format_suspect_labels(audit: DatasetAudit, *, decimals: int = 6) -> list[str
         "label_issue": "likely label errors (confident learning on out-of-sample probabilities)",
         "near_duplicate_conflict": "rows in a near-duplicate pair whose labels disagree",
     }
-    parts = ["Suspect labels per group (rate with its Wilson interval, each unadjusted):"]
+    parts = ["Suspect labels per group (rate with its exact interval, each unadjusted):"]
     for kind, rows in audit.suspect_labels.groupby("kind", sort=False):
         notes = (audit.suspect_notes or {}).get(str(kind), {})
         said = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in notes.items())

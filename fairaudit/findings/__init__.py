@@ -4,7 +4,7 @@
   groups with enough rows, ranked by the lower bound of its simultaneous interval
   (the smallest gap the data support), one finding per task, attribute, class and
   pair of groups.
-- :func:`class_recall`: per-class recall of a task with Wilson intervals, "how hard
+- :func:`class_recall`: per-class recall of a task with exact intervals, "how hard
   each class is", which is what a task grouped by its own true label shows (not a
   disparity between people).
 

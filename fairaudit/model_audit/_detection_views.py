@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from fairaudit.claims import rate_interval
 from fairaudit.exceptions import DataValidationError
-from fairaudit.functional import wilson_interval
 from fairaudit.functional._counts import normalize_by
 from fairaudit.functional._detection import detection_gap
 from fairaudit.model_audit._counts import AuditCounts, group_frame
@@ -30,7 +30,7 @@ def detection_rate_table(
     confidence: float = 0.95,
     min_support: int = DEFAULT_MIN_SUPPORT,
 ) -> pd.DataFrame:
-    """Face detection rate of each group, with its Wilson score interval.
+    """Face detection rate of each group, with its exact interval.
 
     Parameters
     ----------
@@ -49,7 +49,8 @@ def detection_rate_table(
         One row per group (every combination of the ``by`` classes, empty ones
         included): the ``by`` columns, ``n`` (images), ``detected`` (images
         with at least one face found), ``rate = detected / n``, ``ci_low``,
-        ``ci_high`` (:func:`~fairaudit.functional.wilson_interval`) and
+        ``ci_high`` (:func:`fairaudit.claims.rate_interval`, the inference layer's
+        interval of a rate: exact) and
         ``status``. Rate and interval are NaN for empty groups.
 
     Raises
@@ -65,7 +66,7 @@ def detection_rate_table(
     frame["detected"] = detected.astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["rate"] = np.where(n > 0, detected / np.where(n > 0, n, 1), np.nan)
-    frame["ci_low"], frame["ci_high"] = wilson_interval(detected, n, confidence=confidence)
+    frame["ci_low"], frame["ci_high"] = rate_interval(detected, n, confidence=confidence)
     frame["status"] = slice_status(n, min_support)
     warn_small_slices(n, min_support, f"detection by {list(by_t) or 'overall'}")
     return frame

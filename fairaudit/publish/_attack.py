@@ -11,7 +11,7 @@ The attacker's unknowns are the audit's finest table, as integers:
   ``h[t, a, c] <= x[t, a, c]``, those of them the model got right.
 
 A published grouping adds, for each of its cells ``g``, ``sum_{a in g} z[a] = n_g``
-and, per task, the hits behind the published accuracy (``accuracy * n_g``; the Wilson
+and, per task, the hits behind the published accuracy (``accuracy * n_g``; the exact
 interval and the gaps are functions of these, so they tell nothing more). Hidden counts
 (*targets*) are the cells of every grouping of the attributes, and of every grouping
 crossed with each non-aligned task's true label, that hold 1 to ``K - 1`` people.

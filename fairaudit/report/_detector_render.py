@@ -2,7 +2,7 @@
 
 One self-contained HTML page from :class:`fairaudit.model_audit.DetectorPairs` (the
 detectors run on the same images). The first screen: each detector's detection
-rate with its Wilson interval and its largest gap between groups, the paired
+rate with its exact interval and its largest gap between groups, the paired
 difference of every detector from the baseline with Newcombe's interval and the
 exact McNemar test, and two figures per attribute: the detection rate per group
 (one panel per detector, one shared axis) and the paired difference per group.
@@ -234,7 +234,7 @@ def render_detector_report(
                     rate_panels,
                     label=f"Detection rate per {attribute}, one panel per detector",
                     metric="detection rate",
-                    interval=f"({level} Wilson interval)",
+                    interval=f"({level} exact interval)",
                 ),
                 "differences": dot_interval_chart(
                     diff_panels,
@@ -251,7 +251,7 @@ def render_detector_report(
     tables = [
         frame_to_html(
             overall.reset_index()[["detector", "n", "detected", "rate", "ci_low", "ci_high"]],
-            caption=f"Detection rate of each detector, all faces ({level} Wilson interval)",
+            caption=f"Detection rate of each detector, all faces ({level} exact interval)",
             table_id="table-detectors-overall",
         ),
         frame_to_html(
@@ -268,7 +268,7 @@ def render_detector_report(
         tables.append(
             frame_to_html(
                 by_attribute[attribute].astype({attribute: str}),
-                caption=f"Detection rate per {attribute} ({level} Wilson interval)",
+                caption=f"Detection rate per {attribute} ({level} exact interval)",
                 table_id=f"table-detectors-{attribute}",
                 sortable=True,
             )

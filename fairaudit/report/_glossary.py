@@ -155,7 +155,7 @@ _ENTRIES: dict[str, str | None] = {
         "level: what a row that is not supported could have found."
     ),
     "CI low / CI high": "The bounds of a row's interval (its method is named beside it, or in "
-    "the caption; a detection rate's is Wilson's).",
+    "the caption).",
     # ------------------------------------------------------ dataset audit
     "count": "Number of audited rows of a class or cell.",
     "proportion": "count / N, the share of all audited rows.",
@@ -172,7 +172,7 @@ _ENTRIES: dict[str, str | None] = {
     # ---------------------------------------------------------- detection
     "detection rate": (
         "detected / n: the share of a group's faces the detector found; its interval is "
-        "the Wilson score interval."
+        "exact (Clopper-Pearson), as every rate's."
     ),
     "detection gap": (
         "Highest minus lowest detection rate over the groups (difference) and lowest / "

@@ -82,7 +82,7 @@ def test_rates_per_group_against_a_naive_loop_and_statsmodels(noisy):
     for row in rates[rates["task"] == "race"].itertuples(index=False):
         part = joined[(joined["group"] == row.group) & joined["race_label_issue"].notna()]
         assert row.n == len(part) and row.issues == int(part["race_label_issue"].sum())
-        low, high = proportion.proportion_confint(row.issues, row.n, method="wilson")
+        low, high = proportion.proportion_confint(row.issues, row.n, method="beta")
         assert row.lower == pytest.approx(low, abs=1e-12) and row.upper == pytest.approx(high)
     by_group = rates[rates["task"] == "race"].set_index("group")["rate"]
     assert by_group["A"] > 3 * by_group["B"]  # group A's labels are the noisier

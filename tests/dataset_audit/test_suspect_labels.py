@@ -90,7 +90,7 @@ def _check(table: pd.DataFrame, kind: str, labels, flagged, checked) -> None:
             if r.n == 0:
                 continue
             low, high = proportion.proportion_confint(
-                r.flagged, r.n, alpha=1 - CONFIDENCE, method="wilson"
+                r.flagged, r.n, alpha=1 - CONFIDENCE, method="beta"
             )
             assert r.rate == pytest.approx(r.flagged / r.n)
             assert (r.lower, r.upper) == pytest.approx((low, high), abs=1e-12)

@@ -1,8 +1,9 @@
-"""The detector audit in AuditResult: rates, Wilson intervals, gaps, format, merging.
+"""The detector audit in AuditResult: rates, exact intervals, gaps, format, merging.
 
-Oracles: a naive loop over the per-image rows for the counts, the Wilson interval's
-closed form evaluated scalar by scalar with the standard library (and statsmodels when
-installed), and scipy's chi-square test built from the loop's own table.
+Oracles: a naive loop over the per-image rows for the counts, the exact interval as
+Clopper and Pearson wrote it (scipy's beta quantiles, scalar by scalar), the Wilson
+interval's closed form for :func:`fairaudit.functional.wilson_interval` (and statsmodels),
+and scipy's chi-square test built from the loop's own table.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from itertools import product
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -78,15 +78,12 @@ def naive_groups(rows: pd.DataFrame, by: tuple[str, ...]) -> list[tuple[tuple, i
     return out
 
 
-def wilson_scalar(k: int, n: int, confidence: float) -> tuple[float, float]:
-    """The Wilson score interval of k successes in n, from its textbook formula."""
-    if n == 0:
-        return (math.nan, math.nan)
-    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
+def clopper_pearson(k: int, n: int, confidence: float) -> tuple[float, float]:
+    """The exact interval of k successes in n: beta quantiles, as Clopper and Pearson wrote it."""
+    tail = (1 - confidence) / 2
+    low = stats.beta.ppf(tail, k, n - k + 1) if k > 0 else 0.0
+    high = stats.beta.ppf(1 - tail, k + 1, n - k) if k < n else 1.0
+    return (float(low), float(high))
 
 
 # --- rates and intervals --------------------------------------------------------------
@@ -107,7 +104,7 @@ def test_detection_rates_equal_a_naive_loop(
             assert math.isnan(row.rate) and math.isnan(row.ci_low) and row.status == "empty"
             continue
         assert row.rate == pytest.approx(hits / n, abs=1e-12)
-        low, high = wilson_scalar(hits, n, 0.9)
+        low, high = clopper_pearson(hits, n, 0.9)  # a group's rate: the exact interval
         assert row.ci_low == pytest.approx(low, abs=1e-12)
         assert row.ci_high == pytest.approx(high, abs=1e-12)
         assert row.ci_low <= row.rate <= row.ci_high

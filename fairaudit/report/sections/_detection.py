@@ -1,6 +1,6 @@
 """Section 4, the face detector, per group.
 
-Face detection rates (Wilson intervals) and gaps per grouping, when the audit holds
+Face detection rates (exact intervals) and gaps per grouping, when the audit holds
 a detector audit.
 """
 
@@ -58,7 +58,7 @@ def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
     rate_tables.append(
         frame_to_html(
             overall,
-            caption=f"Face detection rate, all faces ({ctx.level} Wilson interval)",
+            caption=f"Face detection rate, all faces ({ctx.level} exact interval)",
             table_id="table-detection-overall",
         )
     )
@@ -72,7 +72,7 @@ def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
         rate_tables.append(
             frame_to_html(
                 rates,
-                caption=(f"Face detection rate by {name} ({ctx.level} Wilson interval)"),
+                caption=(f"Face detection rate by {name} ({ctx.level} exact interval)"),
                 table_id=ctx.unique_id(f"table-detection-{'-'.join(by)}"),
                 sortable=len(rates) > 8,
                 row_classes=status_classes(rates["status"]),
@@ -114,13 +114,13 @@ def build_detection(ctx: ReportContext) -> dict[str, Any] | None:
         figure = {
             "svg": dot_interval_chart(
                 panels,
-                label="Face detection rate per group of each attribute, with Wilson intervals",
+                label="Face detection rate per group of each attribute, with exact intervals",
                 metric="detection rate",
                 overall=float(overall["rate"].iloc[0]),
-                interval=f"({ctx.level} Wilson interval)",
+                interval=f"({ctx.level} exact interval)",
             ),
             "caption": (
-                f"Share of faces detected by {detector} per group, with its {ctx.level} Wilson "
+                f"Share of faces detected by {detector} per group, with its {ctx.level} exact "
                 f"interval; hollow grey points: fewer than {ctx.min_support} faces; dashed: "
                 "all faces."
             ),

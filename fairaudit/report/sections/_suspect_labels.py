@@ -73,7 +73,7 @@ def build_suspect_labels(ctx: ReportContext, rates: pd.DataFrame | None) -> dict
     table = frame_to_html(
         frame,
         caption=(
-            f"Rows whose label may be wrong, per group, with {ctx.level} Wilson intervals "
+            f"Rows whose label may be wrong, per group, with {ctx.level} exact intervals "
             f"(each unadjusted); highlighted: groups under {ctx.min_support} rows"
         ),
         table_id=ctx.unique_id("table-suspect-labels"),
