@@ -123,7 +123,7 @@ def render_detector_report(
         The detector every other one is compared with in the figures (default: the
         first); the tables hold every pair.
     confidence : float, default=0.95
-        Level of the Wilson and Newcombe intervals.
+        Level of the rates' exact intervals and the paired differences' Newcombe intervals.
     min_support : int, default=30
         Groups with fewer faces are drawn hollow and take no part in the gaps.
 
