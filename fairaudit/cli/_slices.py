@@ -62,11 +62,19 @@ def run_slices(args: argparse.Namespace) -> int:
             fdr=args.fdr,
         )
         kept = table[table["discovered"] & (table["pruned_by"] == "")]
+        explained = int(table["discovered"].sum()) - len(kept)
         what = args.rate if args.cls is None else f"{args.rate} of {args.cls}"
         print(
             f"{task}: {len(kept)} slice(s) with a lower {what} than the rest "
             f"(FDR {args.fdr:g}; {int(table['discovered'].sum())} discovered, "
-            f"{len(table)} tested)"
+            f"{len(table)} tested"
+            + (
+                f"; {explained} more explained by a broader slice shown, whose interval "
+                "holds its shortfall: see --csv's pruned_by"
+                if explained
+                else ""
+            )
+            + ")"
         )
         for row in kept.head(args.top).itertuples():
             print(

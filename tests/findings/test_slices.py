@@ -176,6 +176,8 @@ def test_cli_prints_the_discoveries_and_writes_every_slice(tmp_path, capsys):
     expected = worst_slices(audit, "task")
     kept = expected[expected["discovered"] & (expected["pruned_by"] == "")]
     assert f"task: {len(kept)} slice(s) with a lower accuracy" in out
+    explained = int(expected["discovered"].sum()) - len(kept)
+    assert (f"; {explained} more explained by a broader slice" in out) == (explained > 0)
     assert kept["slice"].iloc[0] in out
     written = pd.read_csv(csv)
     assert len(written) == len(expected)
