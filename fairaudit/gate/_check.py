@@ -417,7 +417,7 @@ class _Grouping:
         keep = self.judged
         return worst_rate_interval(hits[keep], self.n[keep], alpha, highest=highest)
 
-    def taking_part(self, metric: str) -> tuple[np.ndarray, str]:
+    def excluded(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
         """``(out, rows)``: the groups a check leaves out, and what each one's rows are.
 
         A slice metric, an accuracy gap or a selection-rate gap rests on a group's
@@ -448,8 +448,8 @@ class _Grouping:
         return out, rows
 
     def left_out(self, metric: str) -> str:
-        """The groups :meth:`taking_part` leaves out, with their rows, ``"; "``-separated."""
-        out, rows = self.taking_part(metric)
+        """The groups :meth:`excluded` names, with their rows, ``"; "``-separated."""
+        out, rows = self.excluded(metric)
         return "; ".join(f"{g} ({why})" for g, why in zip(self.names[out], rows[out], strict=True))
 
     def read(self, metric: str, highest: bool) -> tuple[float, str, str]:
@@ -599,7 +599,7 @@ def _check_grouping(
                     "status": status,
                     "passed": status == "pass",
                     "worst": worst,
-                    "groups_judged": int((~candidate.taking_part(metric)[0]).sum()),
+                    "groups_judged": int((~candidate.excluded(metric)[0]).sum()),
                     "not_judged": candidate.left_out(metric),
                     "note": note,
                     "_interval": quantity[0],

@@ -101,7 +101,9 @@ class PublishedAudit(SavedResult):
         self._rows = {name: _saved_rows(given[name], columns) for name, columns in _COLUMNS.items()}
         self._frames: dict[str, pd.DataFrame] = {}
         self.metadata = dict(metadata)
-        small = [r for r in self._rows["counts"] if r["n"] is not None and 1 <= r["n"] < min_count]
+        small = [
+            r for r in self._rows["counts"] if r["n"] is not None and 1 <= r["n"] < self.min_count
+        ]
         if small:
             raise DataValidationError(
                 f"a published audit holds counts under min_count={self.min_count}: {small[:3]}"
