@@ -34,7 +34,12 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=0, help="UTKFace protocol split seed (default: 0)"
     )
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
-    add_resamples(parser, default=1000, deprecated=("--bootstrap",))
+    add_resamples(
+        parser,
+        default=1000,
+        deprecated=("--bootstrap",),
+        help="bootstrap replicates for the interval of an age MAE",
+    )
     parser.add_argument("--threads", type=int, help="torch threads")
     add_quiet(parser, deprecated=("--no-progress",))
 
@@ -43,11 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``evaluate`` and ``model-card`` to the ``fairaudit`` parser."""
     evaluate = subparsers.add_parser(
         "evaluate",
-        help="accuracy (or age MAE) per task of a checkpoint, with bootstrap intervals",
+        help="accuracy (or age MAE) per task of a checkpoint, with 95% intervals",
         description=(
             "Predict a labelled split with a checkpoint and print each task's headline "
-            "figure (accuracy; mean absolute error in years for an age regression) with a "
-            "95% bootstrap interval. --audit also saves the full audit of the predictions."
+            "figure with a 95% interval: accuracy with its exact interval (the one every "
+            "rate gets), the mean absolute error in years of an age regression with a "
+            "percentile bootstrap of the images (--resamples). --audit also saves the full "
+            "audit of the predictions."
         ),
     )
     source = evaluate.add_mutually_exclusive_group(required=True)
