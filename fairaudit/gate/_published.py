@@ -77,7 +77,7 @@ def check_published(
     if not 0 < confidence < 1:
         raise ConfigurationError(f"confidence must lie in (0, 1), got {confidence!r}")
     # the saved form's rows, not its tables: a check needs no pandas
-    tasks = list(dict.fromkeys(row["task"] for row in published._rows["metrics"]))
+    tasks = list(dict.fromkeys(row["task"] for row in published.saved_rows("metrics")))
     min_support = published.min_count if min_support is None else int(min_support)
     rows: list[dict[str, Any]] = []
     for kind, given in bounds.items():
@@ -105,7 +105,7 @@ def _groupings(published: PublishedAudit, task: str, by: str | Sequence[str] | N
         return [
             " x ".join(p.strip() for p in item.replace("*", " x ").split(" x ")) for item in items
         ]
-    labels = dict.fromkeys(row["grouping"] for row in published._rows["counts"])
+    labels = dict.fromkeys(row["grouping"] for row in published.saved_rows("counts"))
     return [g for g in labels if g != "overall" and " x " not in g and g != task]
 
 
@@ -119,7 +119,9 @@ def _check(
     min_support: int,
 ) -> dict[str, Any]:
     cells = [
-        r for r in published._rows["metrics"] if r["task"] == task and r["grouping"] == grouping
+        r
+        for r in published.saved_rows("metrics")
+        if r["task"] == task and r["grouping"] == grouping
     ]
     row: dict[str, Any] = {
         "task": task,
@@ -143,7 +145,9 @@ def _check(
         )
         return row
     if not cells:
-        reasons = [r["reason"] for r in published._rows["suppressed"] if r["grouping"] == grouping]
+        reasons = [
+            r["reason"] for r in published.saved_rows("suppressed") if r["grouping"] == grouping
+        ]
         reason = reasons[0] if reasons else "not in the file"
         row["note"] = f"grouping {grouping!r} not published with accuracies ({reason})"
         return row

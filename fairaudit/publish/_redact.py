@@ -109,6 +109,14 @@ class PublishedAudit(SavedResult):
                 f"a published audit holds counts under min_count={self.min_count}: {small[:3]}"
             )
 
+    def saved_rows(self, name: str) -> list[dict[str, Any]]:
+        """One table's rows as the saved form holds them (what a gate judges, no pandas).
+
+        The table itself where it was built (and perhaps edited), else the rows read.
+        """
+        frame = self._frames.get(name)
+        return self._rows[name] if frame is None else _saved_rows(frame, _COLUMNS[name])
+
     def _table(self, name: str) -> pd.DataFrame:
         if name not in self._frames:
             import pandas as pd
@@ -137,11 +145,11 @@ class PublishedAudit(SavedResult):
         return self._table("suppressed")
 
     def _repr_items(self) -> list[tuple[str, object]]:
-        groupings = len({row["grouping"] for row in self._rows["counts"]})
+        groupings = len({row["grouping"] for row in self.saved_rows("counts")})
         return [
             ("min_count", self.min_count),
             ("", f"{groupings} grouping(s) published"),
-            ("", f"{len(self._rows['suppressed'])} suppressed"),
+            ("", f"{len(self.saved_rows('suppressed'))} suppressed"),
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,7 +161,7 @@ class PublishedAudit(SavedResult):
             "saved": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "min_count": self.min_count,
             "metadata": self.metadata,
-            **{name: [dict(row) for row in rows] for name, rows in self._rows.items()},
+            **{name: [dict(row) for row in self.saved_rows(name)] for name in _COLUMNS},
         }
 
     @classmethod

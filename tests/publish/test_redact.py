@@ -275,6 +275,32 @@ def test_a_saved_published_audit_keeps_every_digit(demo_audit, tmp_path):
         assert accuracy == full[cell]  # exactly: no decimal rounding on the way
 
 
+def test_an_edited_table_is_what_is_saved_and_judged(demo_audit, tmp_path):
+    """The tables are built from the saved rows on first use; once built they are the truth."""
+    from fairaudit.gate import check_published
+
+    published = redact_audit(demo_audit, min_count=10)
+    assert published.saved_rows("metrics") == published.to_dict()["metrics"]
+    published.suppressed.loc[len(published.suppressed)] = ["age", "withheld by the publisher"]
+    metrics = published.metrics
+    cells = metrics.index[(metrics["task"] == "gender") & (metrics["grouping"] == "race")]
+    metrics.loc[cells[0], "accuracy"] = 0.25
+    metrics.loc[cells[1], "accuracy"] = 1.0
+    saved = PublishedAudit.load(published.save(tmp_path / "edited.json"))
+    assert saved.to_dict()["suppressed"][-1] == {
+        "grouping": "age",
+        "reason": "withheld by the publisher",
+    }
+    edited = [r["accuracy"] for r in saved.saved_rows("metrics") if r["grouping"] == "race"]
+    assert 0.25 in edited and 1.0 in edited
+    result = check_published(
+        published, max={"accuracy_difference": 0.99}, by="race", decide="point"
+    )
+    gender = result.checks[result.checks["task"] == "gender"].iloc[0]
+    n = metrics.loc[cells[0], "n"]
+    assert gender["value"] == pytest.approx(0.75, abs=1 / n)  # the edited cells' gap
+
+
 def test_html_and_errors(demo_audit, tmp_path):
     published = redact_audit(demo_audit, min_count=10)
     html = published.write_html(tmp_path / "p.html").read_text()
