@@ -9,7 +9,7 @@ import pandas as pd
 
 from fairaudit.claims import GapInference, fdr_select
 from fairaudit.claims._gaps import gap_p_values
-from fairaudit.functional._fairness import rate_counts
+from fairaudit.functional._fairness import rate_counts, rate_rows
 from fairaudit.model_audit import AuditResult
 from fairaudit.model_audit._result import DEFAULT_MIN_SUPPORT
 from fairaudit.model_audit._views import group_rate_table
@@ -167,30 +167,6 @@ def claim_rate(metric: str) -> str:
 
     rate = GAP_METRICS[metric].rate
     return "tpr" if rate == "tpr+fpr" else rate
-
-
-def rate_rows(rate: str, classes: Sequence[str], k: int) -> str:
-    """What the rows behind a group's rate of class ``k`` are, in words.
-
-    The count a group is judged on (and left out for): its true rows of the class for
-    a TPR ("rows of class Female"), its true rows of the other classes for an FPR
-    ("rows of class Male" for a binary task, "rows not of class Black" otherwise),
-    all its rows for accuracy (``k < 0``).
-
-    Examples
-    --------
-    >>> rate_rows("tpr", ["Male", "Female"], 1), rate_rows("fpr", ["Male", "Female"], 1)
-    ('rows of class Female', 'rows of class Male')
-    >>> rate_rows("fpr", ["White", "Black", "Indian"], 1), rate_rows("accuracy", [], -1)
-    ('rows not of class Black', 'rows')
-    """
-    if k < 0 or rate not in ("tpr", "fpr"):
-        return "rows"
-    if rate == "tpr":
-        return f"rows of class {classes[k]}"
-    if len(classes) == 2:
-        return f"rows of class {classes[1 - k]}"
-    return f"rows not of class {classes[k]}"
 
 
 def _merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:

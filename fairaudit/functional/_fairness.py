@@ -25,6 +25,8 @@ task).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from fairaudit.functional._arrays import predicted_counts, true_counts
@@ -38,6 +40,7 @@ __all__ = [
     "gap_statistics",
     "group_rates",
     "rate_counts",
+    "rate_rows",
 ]
 
 #: Fairness metrics reported, in table order: (metric, underlying rate, kind).
@@ -308,6 +311,30 @@ def rate_counts(cm: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         "fpr": (pred_count - tp, n - true_count),
         "accuracy": (tp.sum(axis=-1, keepdims=True), n),
     }
+
+
+def rate_rows(rate: str, classes: Sequence[str], k: int) -> str:
+    """What the rows behind a group's rate of class ``k`` are, in words.
+
+    The count a group is judged on (and left out for): its true rows of the class for
+    a TPR ("rows of class Female"), its true rows of the other classes for an FPR
+    ("rows of class Male" for a binary task, "rows not of class Black" otherwise),
+    all its rows for accuracy (``k < 0``).
+
+    Examples
+    --------
+    >>> rate_rows("tpr", ["Male", "Female"], 1), rate_rows("fpr", ["Male", "Female"], 1)
+    ('rows of class Female', 'rows of class Male')
+    >>> rate_rows("fpr", ["White", "Black", "Indian"], 1), rate_rows("accuracy", [], -1)
+    ('rows not of class Black', 'rows')
+    """
+    if k < 0 or rate not in ("tpr", "fpr"):
+        return "rows"
+    if rate == "tpr":
+        return f"rows of class {classes[k]}"
+    if len(classes) == 2:
+        return f"rows of class {classes[1 - k]}"
+    return f"rows not of class {classes[k]}"
 
 
 def _gap_bounds(low: np.ndarray, high: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:

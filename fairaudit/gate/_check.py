@@ -45,7 +45,7 @@ from fairaudit.claims._thresholds import worst_rate_interval
 from fairaudit.exceptions import ConfigurationError, DataValidationError
 from fairaudit.functional import fairness_arrays, slice_metric_values
 from fairaudit.functional._counts import normalize_by
-from fairaudit.functional._fairness import group_rates
+from fairaudit.functional._fairness import group_rates, rate_counts, rate_rows
 from fairaudit.functional._registry import GAP_METRICS, SLICE_METRICS
 from fairaudit.gate._config import (
     BOUND_KINDS,
@@ -421,30 +421,26 @@ class _Grouping:
         """``(out, rows)``: the groups a check leaves out, and what each one's rows are.
 
         A slice metric, an accuracy gap or a selection-rate gap rests on a group's
-        rows; a TPR (FPR) gap on its rows of (not of) the class behind the gap's
-        value, so a large group with few rows of that class is left out of it too.
-        ``rows`` names, for each group left out, the rows it has of what was needed
-        (the fewest, for both halves of an equalized odds).
+        rows; a TPR (FPR) gap on the rows behind its rate of the class behind the
+        gap's value (:func:`~fairaudit.functional._fairness.rate_counts`), so a large
+        group with few of them is left out too. ``rows`` names, for each group left
+        out, how many it has, in the words of the ranked findings (``rate_rows``; for
+        an equalized odds, the half it falls short in, the TPR's first).
         """
         rate = GAP_METRICS[metric].rate if metric in GAP_METRICS else "accuracy"
         value = float(self.fairness[metric]["summary"]["value"]) if rate != "accuracy" else 0.0
+        rows = np.array([f"{m} rows" for m in self.n], dtype=object)
         if rate in ("accuracy", "selection_rate") or (np.isnan(value) and not self.binary):
             # (a multiclass gap that is not judged has no class behind it: its note says why)
-            out = ~self.judged
-            return out, np.array([f"{k} rows" for k in self.n], dtype=object)
+            return ~self.judged, rows
         k = int(self.fairness[metric]["class_index"])
-        cls = self.classes[k]
-        true_k = self.cm[:, k, :].sum(axis=1)
-        halves = ["tpr", "fpr"] if rate == "tpr+fpr" else [rate]
+        counts = rate_counts(self.cm)
         out = np.zeros(len(self.names), dtype=bool)
-        rows = np.array([f"{m} rows" for m in self.n], dtype=object)
-        for r in ("fpr", "tpr"):  # a TPR's shortfall is named over an FPR's
-            if r not in halves:
-                continue
-            short = np.isnan(self.rates[r][:, k])
+        for half in ("fpr", "tpr") if rate == "tpr+fpr" else (rate,):  # a TPR's words win
+            short = np.isnan(self.rates[half][:, k])
             out |= short
-            count, words = (true_k, "of") if r == "tpr" else (self.n - true_k, "not of")
-            rows[short] = [f"{m} rows {words} class {cls}" for m in count[short]]
+            words = rate_rows(half, self.classes, k)
+            rows[short] = [f"{m} {words}" for m in counts[half][1][short, k]]
         return out, rows
 
     def left_out(self, metric: str) -> str:

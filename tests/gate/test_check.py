@@ -255,7 +255,7 @@ def test_a_gap_leaves_out_the_groups_with_few_rows_of_its_class(rows, audit):
         if female[r] < 150:
             assert f"{r} ({female[r]} rows of class Female)" in odds["not_judged"]
         elif male[r] < 150:
-            assert f"{r} ({male[r]} rows not of class Female)" in odds["not_judged"]
+            assert f"{r} ({male[r]} rows of class Male)" in odds["not_judged"]
         else:
             assert f"{r} (" not in odds["not_judged"]
     accuracy = _check(result, "gender", "race", "accuracy_difference")
