@@ -11,12 +11,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from fairaudit._version import __version__
 from fairaudit.exceptions import DataValidationError
@@ -25,6 +28,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_text",
     "check_saved_format",
+    "json_value",
     "read_json_file",
     "remove_stale_temporaries",
     "sha256_file",
@@ -133,6 +137,23 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as a JSON file holds it: numpy scalars as Python ones, NaN (and None) as None.
+
+    Python floats keep every digit (``json`` writes their shortest round-trip form).
+
+    Examples
+    --------
+    >>> json_value(np.float32(0.5)), json_value(np.int64(3)), json_value(float("nan"))
+    (0.5, 3, None)
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def read_json_file(path: str | os.PathLike[str], *, what: str) -> Any:

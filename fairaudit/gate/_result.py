@@ -9,7 +9,6 @@ commit of a CI pipeline) never imports pandas. The :class:`pandas.DataFrame` vie
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fairaudit._io import json_value
 from fairaudit.gate._config import RELATIVE_KINDS
 
 if TYPE_CHECKING:
@@ -67,15 +67,6 @@ CHECK_COLUMNS = [
 
 #: The statuses of checks that were decided.
 _DECIDED = ("pass", "fail", "inconclusive")
-
-
-def _plain(value: Any) -> Any:
-    """A JSON value: NaN (and None) as None, numpy scalars as Python ones."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value
 
 
 def _bound_text(kind: str, threshold: float) -> str:
@@ -257,7 +248,7 @@ class GateResult:
             "allow_unjudged": self.allow_unjudged,
             "confidence": self.confidence,
             "decide": self.decide,
-            "checks": [{k: _plain(r[k]) for k in CHECK_COLUMNS} for r in self._records],
+            "checks": [{k: json_value(r[k]) for k in CHECK_COLUMNS} for r in self._records],
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:

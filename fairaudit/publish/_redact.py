@@ -25,7 +25,6 @@ published: they count people by their true class inside a cell.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -33,9 +32,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from fairaudit._io import atomic_write_text, read_json_file
+from fairaudit._io import atomic_write_text, json_value, read_json_file
 from fairaudit._saved import SavedResult
 from fairaudit._version import __version__
 from fairaudit.claims import GapInference
@@ -236,16 +233,7 @@ def _saved_rows(
     """A table's rows as the saved form holds them: JSON values, ``columns`` only."""
     if hasattr(table, "to_dict"):  # a DataFrame
         table = table.to_dict(orient="records")
-    return [{column: _json_value(row.get(column)) for column in columns} for row in table]
-
-
-def _json_value(value: Any) -> Any:
-    """``value`` as JSON holds it: Python numbers at full precision, NaN as ``None``."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+    return [{column: json_value(row.get(column)) for column in columns} for row in table]
 
 
 _TEMPLATE = """{% extends "base.html.j2" %}
