@@ -227,6 +227,12 @@ def package_run(
         input_size=loaded.input_size,
         extra={"model_card_name": card["name"]},
     )
-    atomic_write_text(out_dir / f"{card['name']}.json", json.dumps(card, indent=2) + "\n")
-    atomic_write_text(out_dir / f"{card['name']}.md", format_model_card(card))
+    write_model_card(card, out_dir)
     return path
+
+
+def write_model_card(card: dict[str, Any], out_dir: str | os.PathLike[str]) -> Path:
+    """Write ``NAME.json`` and its Markdown ``NAME.md`` (atomically); returns the JSON's path."""
+    out_dir = Path(out_dir)
+    atomic_write_text(out_dir / f"{card['name']}.md", format_model_card(card))
+    return atomic_write_text(out_dir / f"{card['name']}.json", json.dumps(card, indent=2) + "\n")

@@ -193,20 +193,15 @@ def card_evaluation(name: str, shared_data: Path) -> dict:
 
 def rewrite_card_evaluations(shared_data: Path) -> None:
     """Write each committed model's card evaluation (JSON and Markdown) anew."""
-    import json
-
-    from fairaudit._io import atomic_write_text
-    from fairaudit.model_card import format_model_card
+    from fairaudit.model_card import write_model_card
     from fairaudit.models import shipped_model_card, shipped_model_path
 
     for name, pin in SHA256.items():
         if not pin:
             continue
-        card = dict(shipped_model_card(name))
+        card = shipped_model_card(name)
         card["evaluation"] = card_evaluation(name, shared_data)
-        path = shipped_model_path(name)
-        atomic_write_text(path.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
-        atomic_write_text(path.with_suffix(".md"), format_model_card(card))
+        write_model_card(card, shipped_model_path(name).parent)
         print(f"{name}: card evaluation rewritten", flush=True)
 
 
