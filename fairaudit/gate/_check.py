@@ -443,10 +443,12 @@ class _Grouping:
             rows[short] = [f"{m} {words}" for m in counts[half][1][short, k]]
         return out, rows
 
-    def left_out(self, metric: str) -> str:
-        """The groups :meth:`excluded` names, with their rows, ``"; "``-separated."""
+    def left_out(self, metric: str) -> tuple[int, str]:
+        """``(judged, text)``: groups taking part in the check, and the others with their
+        rows (:meth:`excluded`), ``"; "``-separated."""
         out, rows = self.excluded(metric)
-        return "; ".join(f"{g} ({why})" for g, why in zip(self.names[out], rows[out], strict=True))
+        text = "; ".join(f"{g} ({why})" for g, why in zip(self.names[out], rows[out], strict=True))
+        return int((~out).sum()), text
 
     def read(self, metric: str, highest: bool) -> tuple[float, str, str]:
         """``(value, worst, why)``: ``why`` says why the value is NaN (else "")."""
@@ -583,6 +585,7 @@ def _check_grouping(
                 else:
                     status = _status(kind, float(threshold), value, base_value)
                     quantity = _quantity(candidate, base, metric, kind, highest)
+            judged, left_out = candidate.left_out(metric)
             rows.append(
                 {
                     "task": task,
@@ -595,8 +598,8 @@ def _check_grouping(
                     "status": status,
                     "passed": status == "pass",
                     "worst": worst,
-                    "groups_judged": int((~candidate.excluded(metric)[0]).sum()),
-                    "not_judged": candidate.left_out(metric),
+                    "groups_judged": judged,
+                    "not_judged": left_out,
                     "note": note,
                     "_interval": quantity[0],
                     "_settle": quantity[1],
